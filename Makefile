@@ -1,0 +1,112 @@
+# vr — memory-bounded video pipeline tools.
+#   make            build the programs into bin/
+#   make check      install missing dependencies, build, run every test
+#   make SAN=1 ...  the same with ASan + UBSan
+#   make bench      side-by-side benchmarks against the peer tools
+#   make install    PREFIX=/usr/local DESTDIR=
+
+VERSION  := 0.1.0
+PREFIX   ?= /usr/local
+DESTDIR  ?=
+BINDIR   := $(PREFIX)/bin
+MANDIR   := $(PREFIX)/share/man
+
+CC       ?= cc
+CFLAGS   ?= -O2 -g
+WERROR   ?= -Werror
+WARN     := -Wall -Wextra $(WERROR) -Wshadow -Wno-missing-field-initializers
+CPPFLAGS += -D_GNU_SOURCE -DVR_VERSION='"$(VERSION)"' -Ilib
+LDFLAGS  ?=
+
+ifeq ($(SAN),1)
+  BUILD  := build/san
+  SANFLAGS := -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer
+  CFLAGS += $(SANFLAGS) -O1
+  LDFLAGS += $(SANFLAGS)
+else
+  BUILD  := build/rel
+endif
+
+PKG_CONFIG ?= pkg-config
+pkgcflags = $(shell $(PKG_CONFIG) --cflags $(1) 2>/dev/null)
+pkglibs   = $(shell $(PKG_CONFIG) --libs $(1) 2>/dev/null)
+
+# What each program links beyond libvr: vr-range links nothing else, so that
+# it starts small (libavformat alone costs ~30 MiB of RSS).
+PKGS_vr-range :=
+PKGS_vr-fetch := libavformat libavutil
+
+PROGRAMS := $(patsubst cmd/%.c,%,$(wildcard cmd/*.c))
+LIB_SRC  := $(wildcard lib/*.c)
+LIB_OBJ  := $(patsubst lib/%.c,$(BUILD)/lib/%.o,$(LIB_SRC))
+LIBVR    := $(BUILD)/libvr.a
+UNIT_SRC := $(wildcard tests/unit/test_*.c)
+UNITS    := $(patsubst tests/unit/%.c,$(BUILD)/tests/%,$(UNIT_SRC))
+ALL_PKGS := libavformat libavcodec libavfilter libswscale libavutil libswresample sqlite3
+MAN_PAGES := $(wildcard man/*.[1-9])
+
+.PHONY: all check check-build unit bats lint-man deps bench install uninstall clean
+
+all: $(addprefix bin/,$(PROGRAMS))
+
+bin/%: $(BUILD)/bin/%
+	@mkdir -p bin
+	@cmp -s $< $@ || cp $< $@
+
+$(BUILD)/lib/%.o: lib/%.c lib/*.h
+	@mkdir -p $(@D)
+	$(CC) $(CPPFLAGS) $(call pkgcflags,$(ALL_PKGS)) $(CFLAGS) $(WARN) -c -o $@ $<
+
+$(LIBVR): $(LIB_OBJ)
+	@rm -f $@
+	$(AR) rcs $@ $^
+
+$(BUILD)/cmd/%.o: cmd/%.c lib/*.h
+	@mkdir -p $(@D)
+	$(CC) $(CPPFLAGS) $(call pkgcflags,$(ALL_PKGS)) $(CFLAGS) $(WARN) -c -o $@ $<
+
+$(BUILD)/bin/%: $(BUILD)/cmd/%.o $(LIBVR)
+	@mkdir -p $(@D)
+	$(CC) $(LDFLAGS) -o $@ $< $(LIBVR) $(call pkglibs,$(PKGS_$*)) -lm
+
+$(BUILD)/tests/%: tests/unit/%.c $(LIBVR)
+	@mkdir -p $(@D)
+	$(CC) $(CPPFLAGS) $(call pkgcflags,$(ALL_PKGS)) $(CFLAGS) $(WARN) -o $@ $< $(LIBVR) $(call pkglibs,$(ALL_PKGS)) -lm
+
+# check installs what is missing first, then re-enters make so that
+# pkg-config sees the freshly installed libraries.
+check: deps
+	@$(MAKE) --no-print-directory check-build
+
+deps:
+	@scripts/setup --check >/dev/null 2>&1 || scripts/setup
+
+check-build: all unit lint-man bats
+
+unit: $(UNITS)
+	@set -e; for t in $(UNITS); do echo "unit: $$t"; $$t; done
+
+lint-man:
+	@out=$$(mandoc -Tlint -W warning $(MAN_PAGES) 2>&1); \
+	if [ -n "$$out" ]; then echo "$$out"; exit 1; fi; echo "man: $(words $(MAN_PAGES)) pages clean"
+
+bats: all
+	@bats tests/*.bats
+
+bench: deps
+	@$(MAKE) --no-print-directory all
+	@scripts/bench
+
+install: all
+	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(MANDIR)/man1 $(DESTDIR)$(MANDIR)/man5 $(DESTDIR)$(MANDIR)/man7
+	install -m 755 $(addprefix bin/,$(PROGRAMS)) $(DESTDIR)$(BINDIR)/
+	for p in $(MAN_PAGES); do s=$${p##*.}; install -m 644 $$p $(DESTDIR)$(MANDIR)/man$$s/; done
+
+uninstall:
+	rm -f $(addprefix $(DESTDIR)$(BINDIR)/,$(PROGRAMS))
+	for p in $(MAN_PAGES); do s=$${p##*.}; rm -f $(DESTDIR)$(MANDIR)/man$$s/$${p##*/}; done
+
+clean:
+	rm -rf build bin
+
+.SECONDARY:

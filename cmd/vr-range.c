@@ -1,0 +1,519 @@
+/* vr-range: write the bytes of an RFC 9110 range set from a file or stdin.
+ *
+ * A regular file is read at the range offsets (sendfile/copy_file_range),
+ * never through the skipped bytes; a pipe is served in one pass with
+ * splice, and a suffix range on a pipe of unknown size keeps only its last
+ * N bytes. Memory stays at one transfer buffer whatever the input size. */
+#include "cli.h"
+#include "io.h"
+#include "json.h"
+#include "lifecycle.h"
+#include "log.h"
+#include "metrics.h"
+#include "mime.h"
+#include "num.h"
+#include "output.h"
+#include "range.h"
+#include "status.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#define DEFAULT_MAX_BUFFER (64u << 20)
+
+static void usage(void)
+{
+	printf("Usage: %s [OPTIONS] RANGE [FILE]\n"
+	       "Write the bytes of RANGE (an RFC 9110 byte-range set such as bytes=0-499,\n"
+	       "bytes=500-, bytes=-500 or 0-99,200-299) from FILE or stdin to stdout.\n"
+	       "An empty RANGE means the whole input (an HTTP 200).\n"
+	       "\n"
+	       "  -s, --size N            total input size, for a pipe\n"
+	       "      --max-buffer SIZE   largest suffix kept from a pipe of unknown size\n"
+	       "                          (default 64M; past it exit 8)\n"
+	       "      --multipart[=B]     several ranges as a multipart/byteranges body\n"
+	       "      --content-type T    Content-Type of the parts (default: from FILE's name)\n"
+	       "      --headers           print the HTTP response head on stderr\n"
+	       "      --json              print the same facts as one JSON object on stderr\n"
+	       "  -o, --output FILE       write to FILE (atomically) instead of stdout\n"
+	       "      --metrics FILE      append a JSON metrics line (default $VR_METRICS)\n"
+	       "  -q, --quiet             only errors on stderr\n"
+	       "  -v, --verbose           say what is done\n"
+	       "  -h, --help              this help\n"
+	       "  -V, --version           version\n"
+	       "\n"
+	       "Exit status: 0 ok, 2 usage, 3 malformed range or short input, 4 not\n"
+	       "satisfiable, 5 FILE not found, 6 I/O error, 8 suffix above --max-buffer.\n"
+	       "See vr-range(1).\n",
+	       vr_prog());
+}
+
+struct opts {
+	const char *range_text;
+	const char *file;
+	int64_t size;          /* -1 unknown */
+	uint64_t max_buffer;
+	int multipart;
+	char boundary[80];
+	const char *content_type;
+	int headers, json;
+	const char *output;
+	const char *metrics;
+};
+
+/* Everything the response head says. */
+struct response {
+	int status;             /* 200, 206, 416 */
+	struct vr_span spans[VR_RANGE_MAX];
+	size_t n;
+	int64_t total;          /* -1 unknown */
+	uint64_t content_length;
+	int length_known;
+	int multipart;          /* body is multipart/byteranges */
+};
+
+static void print_head(const struct opts *o, const struct response *r)
+{
+	char cr[128];
+	if (o->headers) {
+		const char *reason = r->status == 200 ? "OK" : r->status == 206 ? "Partial Content"
+										 : "Range Not Satisfiable";
+		fprintf(stderr, "HTTP/1.1 %d %s\r\n", r->status, reason);
+		if (r->status == 416) {
+			vr_content_range(cr, sizeof cr, NULL, r->total);
+			fprintf(stderr, "Content-Range: %s\r\n", cr);
+		} else if (r->status == 206 && r->n == 1) {
+			vr_content_range(cr, sizeof cr, &r->spans[0], r->total);
+			fprintf(stderr, "Content-Range: %s\r\n", cr);
+		}
+		if (r->multipart)
+			fprintf(stderr, "Content-Type: multipart/byteranges; boundary=%s\r\n", o->boundary);
+		else if (r->status != 416)
+			fprintf(stderr, "Content-Type: %s\r\n", o->content_type);
+		if (r->status == 416)
+			fprintf(stderr, "Content-Length: 0\r\n");
+		else if (r->length_known)
+			fprintf(stderr, "Content-Length: %" PRIu64 "\r\n", r->content_length);
+		fprintf(stderr, "Accept-Ranges: bytes\r\n\r\n");
+	}
+	if (o->json) {
+		static struct vr_json j;
+		char list[VR_RANGE_MAX * 48 + 4];
+		size_t ll = 0;
+		list[ll++] = '[';
+		for (size_t i = 0; i < r->n; i++)
+			ll += (size_t)snprintf(list + ll, sizeof list - ll,
+					       "%s{\"start\":%" PRIu64 ",\"end\":%" PRIu64 "}", i ? "," : "",
+					       r->spans[i].start, r->spans[i].end);
+		snprintf(list + ll, sizeof list - ll, "]");
+		vr_json_begin(&j);
+		vr_json_int(&j, "status", r->status);
+		if (r->total >= 0)
+			vr_json_int(&j, "size", r->total);
+		else
+			vr_json_null(&j, "size");
+		if (r->status == 416) {
+			vr_content_range(cr, sizeof cr, NULL, r->total);
+			vr_json_str(&j, "content_range", cr);
+		} else if (r->status == 206 && r->n == 1) {
+			vr_content_range(cr, sizeof cr, &r->spans[0], r->total);
+			vr_json_str(&j, "content_range", cr);
+		} else {
+			vr_json_null(&j, "content_range");
+		}
+		if (r->status == 416)
+			vr_json_int(&j, "content_length", 0);
+		else if (r->length_known)
+			vr_json_uint(&j, "content_length", r->content_length);
+		else
+			vr_json_null(&j, "content_length");
+		if (r->multipart) {
+			char ct[160];
+			snprintf(ct, sizeof ct, "multipart/byteranges; boundary=%s", o->boundary);
+			vr_json_str(&j, "content_type", ct);
+		} else {
+			vr_json_str(&j, "content_type", o->content_type);
+		}
+		vr_json_bool(&j, "multipart", r->multipart);
+		vr_json_raw(&j, "ranges", list);
+		vr_json_end(&j);
+		fprintf(stderr, "%s\n", j.buf);
+	}
+	fflush(stderr);
+}
+
+static int out_fd = STDOUT_FILENO;
+
+/* Map a lib/io result to an exit status; EPIPE is a quiet success. */
+static int io_status(int r, const char *what)
+{
+	switch (r) {
+	case VR_IO_OK:
+	case VR_IO_EPIPE:
+		return VR_OK;
+	case VR_IO_ESTOP:
+		return VR_EFAIL;
+	case VR_IO_EREAD:
+		vr_error("reading %s: %s", what, strerror(errno));
+		return VR_EIO;
+	default:
+		vr_error("writing output: %s", strerror(errno));
+		return VR_EIO;
+	}
+}
+
+static int write_out(const void *buf, size_t n)
+{
+	int r = vr_write_full(out_fd, buf, n);
+	if (r == VR_IO_OK)
+		vr_metrics_bytes_out(n);
+	return r;
+}
+
+static int emit_out(void *ctx, const void *buf, size_t n)
+{
+	(void)ctx;
+	return write_out(buf, n);
+}
+
+/* A regular file (or any seekable input of known size): each span read at
+ * its offset, in the order given. */
+static int serve_file(int in, const struct opts *o, const struct response *r, const char *what)
+{
+	char head[512];
+	for (size_t i = 0; i < r->n; i++) {
+		if (r->multipart) {
+			int hl = vr_multipart_head(head, sizeof head, o->boundary, o->content_type,
+						   &r->spans[i], r->total);
+			int w = write_out(head, (size_t)hl);
+			if (w != VR_IO_OK)
+				return io_status(w, what);
+		}
+		int64_t off = (int64_t)r->spans[i].start;
+		uint64_t len = r->spans[i].end - r->spans[i].start + 1, moved = 0;
+		int c = vr_copy(in, &off, out_fd, len, &moved);
+		vr_metrics_bytes_in(moved);
+		vr_metrics_bytes_out(moved);
+		if (c == VR_IO_EOF) {
+			vr_error("%s shrank while being read (ended before byte %" PRIu64 ")", what,
+				 r->spans[i].start + moved);
+			return VR_EIO;
+		}
+		if (c != VR_IO_OK)
+			return io_status(c, what);
+	}
+	if (r->multipart) {
+		int tl = vr_multipart_tail(head, sizeof head, o->boundary);
+		return io_status(write_out(head, (size_t)tl), what);
+	}
+	return VR_OK;
+}
+
+/* A stream: one pass, zero-copy where no ring is needed. Sets *ended when
+ * input ran out. */
+static int serve_stream(int in, const struct opts *o, int multipart, struct vr_slicer *s,
+			const char *what, int64_t total)
+{
+	char head[512];
+	size_t head_for = (size_t)-1;
+	while (vr_slicer_wants_input(s)) {
+		uint64_t skip, take;
+		if (!vr_slicer_next(s, &skip, &take)) {
+			ssize_t n = vr_read_some(in, vr_io_buffer(), VR_IO_BUFSIZE);
+			if (n < 0)
+				return io_status(vr_stop_requested() ? VR_IO_ESTOP : VR_IO_EREAD, what);
+			if (n == 0)
+				break;
+			vr_metrics_bytes_in((uint64_t)n);
+			int w = vr_slicer_feed(s, vr_io_buffer(), (size_t)n, emit_out, NULL);
+			if (w)
+				return io_status(w, what);
+			continue;
+		}
+		uint64_t moved = 0;
+		int r = vr_skip(in, skip, &moved);
+		vr_metrics_bytes_in(moved);
+		vr_slicer_advance(s, moved);
+		if (r == VR_IO_EOF)
+			break;
+		if (r != VR_IO_OK)
+			return io_status(r, what);
+		if (multipart && head_for != s->idx) {
+			head_for = s->idx;
+			int hl = vr_multipart_head(head, sizeof head, o->boundary, o->content_type,
+						   &s->part[s->idx], total);
+			int w = write_out(head, (size_t)hl);
+			if (w != VR_IO_OK)
+				return io_status(w, what);
+		}
+		r = vr_copy(in, NULL, out_fd, take == VR_RANGE_OPEN ? VR_IO_ALL : take, &moved);
+		vr_metrics_bytes_in(moved);
+		vr_metrics_bytes_out(moved);
+		vr_slicer_advance(s, moved);
+		if (r == VR_IO_EOF || (r == VR_IO_OK && take == VR_RANGE_OPEN))
+			break;
+		if (r != VR_IO_OK)
+			return io_status(r, what);
+	}
+	if (vr_slicer_wants_input(s) || s->suffix) {
+		/* input ended */
+		int w = vr_slicer_finish(s, emit_out, NULL);
+		if (w)
+			return io_status(w, what);
+	}
+	if (multipart) {
+		int tl = vr_multipart_tail(head, sizeof head, o->boundary);
+		return io_status(write_out(head, (size_t)tl), what);
+	}
+	return VR_OK;
+}
+
+static int run(struct opts *o)
+{
+	struct vr_range_set *set = calloc(1, sizeof *set);
+	struct vr_slicer *slicer = calloc(1, sizeof *slicer);
+	struct response *r = calloc(1, sizeof *r);
+	char err[512];
+	int whole = o->range_text[strspn(o->range_text, " \t")] == '\0';
+	int rc = VR_OK;
+	int in = STDIN_FILENO;
+	const char *what = o->file && strcmp(o->file, "-") ? o->file : "stdin";
+	struct vr_output out;
+	int out_open = 0;
+
+	if (!set || !slicer || !r) {
+		vr_error("out of memory");
+		rc = VR_EFAIL;
+		goto done;
+	}
+	if (!whole && vr_range_parse(o->range_text, set, err, sizeof err) != VR_RANGE_OK) {
+		vr_error("%s", err);
+		rc = VR_EDATA;
+		goto done;
+	}
+	if (whole) { /* no Range header: the whole representation */
+		set->n = 1;
+		set->spec[0].kind = VR_SPEC_INT;
+		set->spec[0].first = 0;
+		set->spec[0].last = VR_RANGE_OPEN;
+	}
+	if (o->file && strcmp(o->file, "-")) {
+		in = open(o->file, O_RDONLY | O_CLOEXEC);
+		if (in < 0) {
+			vr_error("%s: %s", o->file, strerror(errno));
+			rc = errno == ENOENT || errno == ENOTDIR ? VR_ENOTFOUND : VR_EIO;
+			goto done;
+		}
+	}
+	int64_t fsize;
+	enum vr_fd_kind kind = vr_fd_kind(in, &fsize);
+	int64_t size = kind == VR_FD_FILE ? fsize : o->size;
+	if (kind == VR_FD_FILE && o->size >= 0 && o->size != fsize)
+		vr_warn("--size %" PRId64 " ignored: %s has %" PRId64 " bytes", o->size, what, fsize);
+	if (!o->content_type)
+		o->content_type = vr_mime_from_path(o->file);
+	if (kind == VR_FD_PIPE)
+		vr_pipe_grow(in);
+
+	r->total = size;
+	r->status = whole ? 200 : 206;
+	int seekable = kind == VR_FD_FILE;
+	if (size >= 0) {
+		if (vr_range_resolve(set, (uint64_t)size, r->spans, &r->n) != VR_RANGE_OK) {
+			if (whole) { /* an empty input is a complete, empty 200 */
+				r->n = 0;
+			} else {
+				r->status = 416;
+				print_head(o, r);
+				vr_error("range %s not satisfiable: input has %" PRId64
+					 " bytes (Content-Range: bytes */%" PRId64 ")",
+					 o->range_text, size, size);
+				rc = VR_ERANGE;
+				goto done;
+			}
+		}
+		r->multipart = o->multipart && r->n > 1;
+		r->length_known = 1;
+		if (r->multipart)
+			r->content_length = vr_multipart_length(o->boundary, o->content_type, r->spans,
+								r->n, size);
+		else
+			for (size_t i = 0; i < r->n; i++)
+				r->content_length += r->spans[i].end - r->spans[i].start + 1;
+	} else if (o->multipart && set->n > 1) {
+		vr_error("--multipart needs the total size: give --size N or a regular file");
+		rc = VR_EUSAGE;
+		goto done;
+	}
+	if (!seekable) {
+		int s = vr_slicer_init(slicer, set, size, o->max_buffer, err, sizeof err);
+		if (s == VR_RANGE_NEEDS_SEEK) {
+			vr_error("%s: %s", o->range_text, err);
+			rc = VR_EUSAGE;
+			goto done;
+		}
+		if (s == VR_RANGE_TOO_BIG) {
+			vr_error("%s: %s (%" PRIu64 " bytes)", o->range_text, err, o->max_buffer);
+			rc = VR_ELIMIT;
+			goto done;
+		}
+	}
+	if (size >= 0)
+		print_head(o, r);
+
+	rc = vr_output_open(&out, o->output);
+	if (rc)
+		goto done;
+	out_open = 1;
+	out_fd = out.fd;
+	vr_pipe_grow(out_fd);
+	vr_stream_opened();
+	if (seekable) {
+		rc = serve_file(in, o, r, what);
+	} else {
+		rc = serve_stream(in, o, r->multipart, slicer, what, size);
+		if (rc == VR_OK) {
+			int64_t seen;
+			struct vr_span *got = r->spans;
+			r->n = vr_slicer_spans(slicer, got, &seen);
+			if (size >= 0 && seen >= 0 && seen < size && slicer->at_eof) {
+				vr_error("%s ended at byte %" PRId64 ", before the %" PRId64
+					 " bytes given by --size",
+					 what, seen, size);
+				rc = VR_EDATA;
+			} else if (size < 0) {
+				r->total = seen;
+				if (r->n == 0 && !whole) {
+					r->status = 416;
+					print_head(o, r);
+					vr_error("range %s not satisfiable: input has %" PRId64
+						 " bytes (Content-Range: bytes */%" PRId64 ")",
+						 o->range_text, seen, seen);
+					rc = VR_ERANGE;
+				} else {
+					r->length_known = 1;
+					r->content_length = vr_metrics_get_bytes_out();
+					print_head(o, r);
+				}
+			}
+		}
+	}
+	vr_stream_closed();
+	if (rc == VR_OK && vr_stop_requested())
+		rc = VR_EFAIL;
+
+done:
+	if (out_open) {
+		if (rc == VR_OK)
+			rc = vr_output_commit(&out);
+		else
+			vr_output_abort(&out);
+	}
+	if (in != STDIN_FILENO)
+		close(in);
+	vr_slicer_free(slicer);
+	free(slicer);
+	free(set);
+	free(r);
+	return rc;
+}
+
+int main(int argc, char **argv)
+{
+	vr_log_init(argv[0]);
+	vr_lifecycle_init();
+
+	struct opts o = {.size = -1, .max_buffer = DEFAULT_MAX_BUFFER};
+	enum { OPT_MAXBUF = 256, OPT_MULTIPART, OPT_CTYPE, OPT_HEADERS, OPT_JSON, OPT_METRICS };
+	static const struct option longopts[] = {
+		{"size", required_argument, NULL, 's'},
+		{"max-buffer", required_argument, NULL, OPT_MAXBUF},
+		{"multipart", optional_argument, NULL, OPT_MULTIPART},
+		{"content-type", required_argument, NULL, OPT_CTYPE},
+		{"headers", no_argument, NULL, OPT_HEADERS},
+		{"json", no_argument, NULL, OPT_JSON},
+		{"output", required_argument, NULL, 'o'},
+		{"metrics", required_argument, NULL, OPT_METRICS},
+		{"quiet", no_argument, NULL, 'q'},
+		{"verbose", no_argument, NULL, 'v'},
+		{"help", no_argument, NULL, 'h'},
+		{"version", no_argument, NULL, 'V'},
+		{NULL, 0, NULL, 0},
+	};
+	int c;
+	uint64_t u;
+	while ((c = getopt_long(argc, argv, "s:o:qvhV", longopts, NULL)) != -1) {
+		switch (c) {
+		case 's':
+			if (vr_parse_size(optarg, &u) < 0 || u > (uint64_t)INT64_MAX) {
+				vr_error("--size: '%s' is not a byte count", optarg);
+				return vr_usage_hint();
+			}
+			o.size = (int64_t)u;
+			break;
+		case OPT_MAXBUF:
+			if (vr_parse_size(optarg, &u) < 0 || u == 0 || u > ((uint64_t)1 << 40)) {
+				vr_error("--max-buffer: '%s' is not a size between 1 and 1T", optarg);
+				return vr_usage_hint();
+			}
+			o.max_buffer = u;
+			break;
+		case OPT_MULTIPART:
+			o.multipart = 1;
+			if (optarg) {
+				if (!vr_boundary_valid(optarg)) {
+					vr_error("--multipart: '%s' is not a valid boundary (1-70 of "
+						 "A-Z a-z 0-9 '()+_,-./:=? and space, not ending in space)",
+						 optarg);
+					return vr_usage_hint();
+				}
+				snprintf(o.boundary, sizeof o.boundary, "%s", optarg);
+			}
+			break;
+		case OPT_CTYPE:
+			if (!*optarg || strpbrk(optarg, "\r\n")) {
+				vr_error("--content-type: invalid value");
+				return vr_usage_hint();
+			}
+			o.content_type = optarg;
+			break;
+		case OPT_HEADERS: o.headers = 1; break;
+		case OPT_JSON: o.json = 1; break;
+		case 'o': o.output = optarg; break;
+		case OPT_METRICS: o.metrics = optarg; break;
+		case 'q': vr_log_set_verbosity(VR_QUIET); break;
+		case 'v': vr_log_set_verbosity(vr_log_verbosity() + 1); break;
+		case 'h': usage(); return VR_OK;
+		case 'V': vr_print_version(); return VR_OK;
+		default: return vr_usage_hint();
+		}
+	}
+	if (optind >= argc) {
+		vr_error("missing RANGE");
+		return vr_usage_hint();
+	}
+	o.range_text = argv[optind++];
+	if (optind < argc)
+		o.file = argv[optind++];
+	if (optind < argc) {
+		vr_error("unexpected argument '%s'", argv[optind]);
+		return vr_usage_hint();
+	}
+	if (o.multipart && !o.boundary[0]) {
+		struct timespec ts;
+		clock_gettime(CLOCK_REALTIME, &ts);
+		snprintf(o.boundary, sizeof o.boundary, "vr%08lx%08lx", (unsigned long)getpid(),
+			 (unsigned long)(ts.tv_nsec ^ ts.tv_sec));
+	}
+	vr_metrics_start("vr-range", o.metrics);
+	int rc = run(&o);
+	vr_metrics_finish(rc);
+	vr_exit(rc);
+}

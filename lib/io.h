@@ -1,0 +1,56 @@
+/* Byte moving: full reads and writes with EINTR handled, EPIPE as a quiet
+ * end, and the zero-copy paths (copy_file_range, sendfile, splice) chosen
+ * from what the two descriptors are. */
+#ifndef VR_IO_H
+#define VR_IO_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#define VR_IO_BUFSIZE (256 * 1024)
+#define VR_IO_ALL UINT64_MAX
+
+enum vr_io_result {
+	VR_IO_OK = 0,
+	VR_IO_EOF = 1,     /* input ended before the requested length */
+	VR_IO_EPIPE = 2,   /* the output was closed by the reader: a quiet end */
+	VR_IO_EREAD = -1,  /* errno says why */
+	VR_IO_EWRITE = -2, /* errno says why */
+	VR_IO_ESTOP = -3,  /* a signal asked us to stop */
+};
+
+enum vr_fd_kind { VR_FD_FILE, VR_FD_PIPE, VR_FD_OTHER };
+
+/* What fd is; for a regular file *size gets its size (else -1). */
+enum vr_fd_kind vr_fd_kind(int fd, int64_t *size);
+
+/* One shared transfer buffer of VR_IO_BUFSIZE bytes, allocated on first use. */
+unsigned char *vr_io_buffer(void);
+
+/* read(2) retried on EINTR unless a stop was requested; 0 at EOF, -1 error. */
+ssize_t vr_read_some(int fd, void *buf, size_t n);
+/* Read until n bytes or EOF; returns the count, or -1 on error. */
+ssize_t vr_read_full(int fd, void *buf, size_t n);
+/* Write everything: VR_IO_OK, VR_IO_EPIPE, VR_IO_EWRITE or VR_IO_ESTOP. */
+int vr_write_full(int fd, const void *buf, size_t n);
+
+/* Copy up to len bytes (VR_IO_ALL: to end of input) from in to out.
+ * With in_off non-NULL, in is read at *in_off (pread semantics), which is
+ * advanced. *moved gets the number of bytes written. Returns VR_IO_OK when
+ * len bytes were moved (or input ended with len == VR_IO_ALL), VR_IO_EOF
+ * when input ended early, or an error result. */
+int vr_copy(int in, int64_t *in_off, int out, uint64_t len, uint64_t *moved);
+
+/* Discard n bytes of in (lseek on files, splice into /dev/null on pipes,
+ * read otherwise). *skipped gets the count; VR_IO_EOF when input ended. */
+int vr_skip(int in, uint64_t n, uint64_t *skipped);
+
+/* Grow a pipe's kernel buffer (fewer wake-ups, faster splice); harmless
+ * on other descriptors. */
+void vr_pipe_grow(int fd);
+
+/* Refuse to write binary data to a terminal unless the user forced it. */
+int vr_stdout_is_terminal(void);
+
+#endif

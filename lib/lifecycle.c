@@ -1,0 +1,106 @@
+#include "lifecycle.h"
+
+#include <limits.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#define MAX_PATHS 8
+#define MAX_FNS 16
+
+static volatile sig_atomic_t stop_signal;
+static char cleanup_paths[MAX_PATHS][PATH_MAX];
+static volatile sig_atomic_t path_used[MAX_PATHS];
+static struct {
+	void (*fn)(void *);
+	void *arg;
+} cleanup_fns[MAX_FNS];
+static int n_fns;
+static int open_streams;
+
+static void unlink_paths(void)
+{
+	for (int i = 0; i < MAX_PATHS; i++)
+		if (path_used[i]) {
+			unlink(cleanup_paths[i]);
+			path_used[i] = 0;
+		}
+}
+
+static void on_signal(int sig)
+{
+	if (stop_signal) {
+		/* second signal: the user means it */
+		unlink_paths();
+		signal(sig, SIG_DFL);
+		raise(sig);
+		_exit(128 + sig);
+	}
+	stop_signal = sig;
+	unlink_paths();
+	alarm(5);
+}
+
+void vr_lifecycle_init(void)
+{
+	struct sigaction sa;
+	memset(&sa, 0, sizeof sa);
+	sa.sa_handler = on_signal;
+	sigemptyset(&sa.sa_mask);
+	sa.sa_flags = 0; /* no SA_RESTART: blocking calls return EINTR */
+	sigaction(SIGINT, &sa, NULL);
+	sigaction(SIGTERM, &sa, NULL);
+	sigaction(SIGHUP, &sa, NULL);
+	signal(SIGPIPE, SIG_IGN);
+}
+
+int vr_stop_requested(void) { return stop_signal; }
+
+int vr_cleanup_path(const char *path)
+{
+	if (strlen(path) >= PATH_MAX)
+		return -1;
+	for (int i = 0; i < MAX_PATHS; i++)
+		if (!path_used[i]) {
+			strcpy(cleanup_paths[i], path);
+			path_used[i] = 1;
+			return i;
+		}
+	return -1;
+}
+
+void vr_cleanup_forget(int id)
+{
+	if (id >= 0 && id < MAX_PATHS)
+		path_used[id] = 0;
+}
+
+int vr_cleanup_fn(void (*fn)(void *), void *arg)
+{
+	if (n_fns == MAX_FNS)
+		return -1;
+	cleanup_fns[n_fns].fn = fn;
+	cleanup_fns[n_fns].arg = arg;
+	n_fns++;
+	return 0;
+}
+
+void vr_exit(int status)
+{
+	while (n_fns > 0) {
+		n_fns--;
+		cleanup_fns[n_fns].fn(cleanup_fns[n_fns].arg);
+	}
+	unlink_paths();
+	int sig = stop_signal;
+	if (sig) {
+		signal(sig, SIG_DFL);
+		raise(sig);
+	}
+	exit(status);
+}
+
+void vr_stream_opened(void) { open_streams++; }
+void vr_stream_closed(void) { open_streams--; }
+int vr_streams_open(void) { return open_streams; }

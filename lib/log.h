@@ -1,0 +1,21 @@
+/* Diagnostics on stderr, prefixed with the program name. */
+#ifndef VR_LOG_H
+#define VR_LOG_H
+
+enum vr_verbosity { VR_QUIET = 0, VR_NORMAL = 1, VR_VERBOSE = 2, VR_DEBUG = 3 };
+
+void vr_log_init(const char *prog);
+const char *vr_prog(void);
+void vr_log_set_verbosity(int level);
+int vr_log_verbosity(void);
+
+/* "prog: error: ..." — always printed. */
+void vr_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+/* "prog: warning: ..." — hidden by --quiet. */
+void vr_warn(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+/* "prog: ..." — only with --verbose. */
+void vr_info(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+/* "prog: debug: ..." — only with -vv. */
+void vr_debug(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+#endif

@@ -1,0 +1,26 @@
+/* Run metrics: one JSON line per run appended to --metrics FILE or
+ * $VR_METRICS, with at least program, bytes_in, bytes_out, wall_ms,
+ * peak_rss_kb, open_streams and exit. Programs add their own fields. */
+#ifndef VR_METRICS_H
+#define VR_METRICS_H
+
+#include <stdint.h>
+
+/* path NULL: $VR_METRICS; neither set: nothing is written. */
+void vr_metrics_start(const char *program, const char *path);
+void vr_metrics_set_path(const char *path);
+void vr_metrics_bytes_in(uint64_t n);
+void vr_metrics_bytes_out(uint64_t n);
+uint64_t vr_metrics_get_bytes_out(void);
+void vr_metrics_str(const char *key, const char *value);
+void vr_metrics_int(const char *key, int64_t value);
+/* Append the line (one write with O_APPEND, so concurrent runs do not
+ * interleave). Safe to call once; later calls do nothing. */
+void vr_metrics_finish(int exit_status);
+
+/* Peak resident set size of this process, in KiB. */
+long vr_peak_rss_kb(void);
+/* Monotonic milliseconds. */
+double vr_now_ms(void);
+
+#endif

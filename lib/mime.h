@@ -1,0 +1,8 @@
+/* Content types from file names, for Content-Type when none is given. */
+#ifndef VR_MIME_H
+#define VR_MIME_H
+
+/* "video/mp4" for "a.mp4", "application/octet-stream" when unknown. */
+const char *vr_mime_from_path(const char *path);
+
+#endif

@@ -1,0 +1,139 @@
+#include "num.h"
+
+#include <ctype.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+int vr_parse_u64(const char *s, uint64_t *out)
+{
+	uint64_t v = 0;
+	if (!s || !*s)
+		return -1;
+	for (; *s; s++) {
+		if (*s < '0' || *s > '9')
+			return -1;
+		unsigned d = (unsigned)(*s - '0');
+		if (v > (UINT64_MAX - d) / 10)
+			return -1;
+		v = v * 10 + d;
+	}
+	*out = v;
+	return 0;
+}
+
+int vr_parse_size(const char *s, uint64_t *out)
+{
+	if (!s || !isdigit((unsigned char)*s))
+		return -1;
+	uint64_t v = 0;
+	while (isdigit((unsigned char)*s)) {
+		unsigned d = (unsigned)(*s++ - '0');
+		if (v > (UINT64_MAX - d) / 10)
+			return -1;
+		v = v * 10 + d;
+	}
+	unsigned shift = 0;
+	if (*s) {
+		switch (toupper((unsigned char)*s)) {
+		case 'B': shift = 0; break;
+		case 'K': shift = 10; break;
+		case 'M': shift = 20; break;
+		case 'G': shift = 30; break;
+		case 'T': shift = 40; break;
+		default: return -1;
+		}
+		if (toupper((unsigned char)*s) != 'B') {
+			s++;
+			if (*s == 'i' || *s == 'I')
+				s++;
+			if (*s == 'B' || *s == 'b')
+				s++;
+		} else {
+			s++;
+		}
+		if (*s)
+			return -1;
+	}
+	if (shift && v > (UINT64_MAX >> shift))
+		return -1;
+	*out = v << shift;
+	return 0;
+}
+
+/* A non-negative decimal with optional fraction; advances *s. */
+static int parse_decimal(const char **s, double *out)
+{
+	const char *p = *s;
+	if (!isdigit((unsigned char)*p) && !(*p == '.' && isdigit((unsigned char)p[1])))
+		return -1;
+	double v = 0;
+	while (isdigit((unsigned char)*p))
+		v = v * 10 + (*p++ - '0');
+	if (*p == '.') {
+		double scale = 0.1;
+		p++;
+		if (!isdigit((unsigned char)*p))
+			return -1;
+		while (isdigit((unsigned char)*p)) {
+			v += (*p++ - '0') * scale;
+			scale /= 10;
+		}
+	}
+	*s = p;
+	*out = v;
+	return 0;
+}
+
+int vr_parse_seconds(const char *s, double *out)
+{
+	if (!s || !*s)
+		return -1;
+	if (strchr(s, ':')) {
+		/* [HH:]MM:SS(.fff); each field but the first below 60 */
+		double fields[3];
+		int n = 0;
+		const char *p = s;
+		for (;;) {
+			if (n == 3 || parse_decimal(&p, &fields[n]) < 0)
+				return -1;
+			n++;
+			if (*p == ':') {
+				p++;
+				continue;
+			}
+			break;
+		}
+		if (*p || n < 2)
+			return -1;
+		for (int i = 0; i < n - 1; i++)
+			if (fields[i] != floor(fields[i]))
+				return -1;
+		for (int i = 1; i < n; i++)
+			if (fields[i] >= 60)
+				return -1;
+		double v = 0;
+		for (int i = 0; i < n; i++)
+			v = v * 60 + fields[i];
+		*out = v;
+		return 0;
+	}
+	const char *p = s;
+	double v;
+	if (parse_decimal(&p, &v) < 0)
+		return -1;
+	if (!*p || !strcmp(p, "s"))
+		*out = v;
+	else if (!strcmp(p, "ms"))
+		*out = v / 1000;
+	else if (!strcmp(p, "m"))
+		*out = v * 60;
+	else if (!strcmp(p, "h"))
+		*out = v * 3600;
+	else
+		return -1;
+	if (!isfinite(*out))
+		return -1;
+	return 0;
+}

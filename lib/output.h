@@ -1,0 +1,25 @@
+/* Where a program's data goes: stdout, or -o FILE written to a temporary
+ * name beside it and renamed into place only on success, so a failed or
+ * interrupted run never leaves a truncated file under the final name. */
+#ifndef VR_OUTPUT_H
+#define VR_OUTPUT_H
+
+#include <limits.h>
+
+struct vr_output {
+	int fd;
+	int is_stdout;
+	int cleanup_id;
+	char final[PATH_MAX];
+	char tmp[PATH_MAX];
+};
+
+/* path NULL: stdout (refused when it is a terminal); "-": stdout, even a
+ * terminal. Returns 0 or a vr_status with the message printed. */
+int vr_output_open(struct vr_output *o, const char *path);
+/* Success: fsync-free rename of the temporary into place. 0 or VR_EIO. */
+int vr_output_commit(struct vr_output *o);
+/* Failure: remove the temporary. */
+void vr_output_abort(struct vr_output *o);
+
+#endif
