@@ -2,6 +2,7 @@
 #   make            build the programs into bin/
 #   make check      install missing dependencies, build, run every test
 #   make SAN=1 ...  the same with ASan + UBSan
+#   make demo       install what is missing, build, run the tools on a sample video
 #   make bench      side-by-side benchmarks against the peer tools
 #   make install    PREFIX=/usr/local DESTDIR=
 
@@ -45,7 +46,7 @@ UNITS    := $(patsubst tests/unit/%.c,$(BUILD)/tests/%,$(UNIT_SRC))
 ALL_PKGS := libavformat libavcodec libavfilter libswscale libavutil libswresample sqlite3
 MAN_PAGES := $(wildcard man/*.[1-9])
 
-.PHONY: all check check-build unit bats lint-man deps bench install uninstall clean
+.PHONY: all check check-build unit bats lint-man deps bench demo install uninstall clean
 
 all: $(addprefix bin/,$(PROGRAMS))
 
@@ -92,6 +93,10 @@ lint-man:
 
 bats: all
 	@bats tests/*.bats
+
+demo: deps
+	@$(MAKE) --no-print-directory all
+	@scripts/demo
 
 bench: deps
 	@$(MAKE) --no-print-directory all
