@@ -36,6 +36,7 @@ pkglibs   = $(shell $(PKG_CONFIG) --libs $(1) 2>/dev/null)
 # it starts small (libavformat alone costs ~30 MiB of RSS).
 PKGS_vr-range :=
 PKGS_vr-fetch := libavformat libavutil
+PKGS_vr-chunk := sqlite3 libavutil
 
 PROGRAMS := $(patsubst cmd/%.c,%,$(wildcard cmd/*.c))
 LIB_SRC  := $(wildcard lib/*.c)

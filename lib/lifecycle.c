@@ -53,6 +53,9 @@ void vr_lifecycle_init(void)
 	sigaction(SIGTERM, &sa, NULL);
 	sigaction(SIGHUP, &sa, NULL);
 	signal(SIGPIPE, SIG_IGN);
+	/* past RLIMIT_FSIZE a write fails with EFBIG, reported as an I/O error,
+	 * instead of the process dying without cleaning up */
+	signal(SIGXFSZ, SIG_IGN);
 }
 
 int vr_stop_requested(void) { return stop_signal; }

@@ -1,0 +1,1239 @@
+#include "store.h"
+#include "lifecycle.h"
+#include "log.h"
+#include "status.h"
+
+#include <errno.h>
+#include <limits.h>
+#include <signal.h>
+#include <sqlite3.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#define APP_ID 0x76720001 /* "vr" 1: marks a file as a vr store */
+#define PIECE (256u << 10) /* incremental blob I/O step */
+#define BUSY_GIVE_UP_MS (10 * 60 * 1000)
+
+struct vr_store {
+	sqlite3 *db;
+	char path[PATH_MAX];
+	char err[512];
+	char owner[320];  /* host:pid:start of this process */
+	char host[256];
+	int in_read;
+	unsigned char *piece;
+};
+
+struct vr_store_writer {
+	struct vr_store *st;
+	unsigned char key[VR_STORE_KEY_MAX];
+	size_t keylen;
+	int64_t gen;
+	uint32_t chunk_size;
+	unsigned char *buf;
+	size_t fill;
+	uint64_t idx, bytes;
+	struct vr_digest *chunk_digest, *list_digest;
+	int64_t ttl;
+	char content_type[256];
+	char tags[VR_STORE_TAGS_MAX][VR_STORE_TAG_MAX + 1];
+	size_t ntags;
+	time_t lease_renewed;
+};
+
+static const char *schema_v1[] = {
+	"CREATE TABLE entries("
+	" id INTEGER PRIMARY KEY,"
+	" key BLOB NOT NULL,"
+	" state TEXT NOT NULL CHECK (state IN ('writing','ready')),"
+	" size INTEGER NOT NULL DEFAULT 0,"
+	" chunk_size INTEGER NOT NULL,"
+	" chunk_count INTEGER NOT NULL DEFAULT 0,"
+	" content_type TEXT NOT NULL DEFAULT 'application/octet-stream',"
+	" sha256 TEXT,"
+	" created INTEGER NOT NULL,"
+	" expires INTEGER,"
+	" writer TEXT)",
+	"CREATE UNIQUE INDEX entries_ready ON entries(key) WHERE state = 'ready'",
+	"CREATE INDEX entries_state ON entries(state, expires)",
+	"CREATE TABLE chunks("
+	" id INTEGER PRIMARY KEY,"
+	" entry INTEGER NOT NULL,"
+	" idx INTEGER NOT NULL,"
+	" size INTEGER NOT NULL,"
+	" sha256 BLOB NOT NULL,"
+	" data BLOB NOT NULL,"
+	" UNIQUE (entry, idx))",
+	"CREATE TABLE tags("
+	" entry INTEGER NOT NULL,"
+	" tag TEXT NOT NULL,"
+	" PRIMARY KEY (tag, entry)) WITHOUT ROWID",
+	"CREATE INDEX tags_entry ON tags(entry)",
+	"CREATE TABLE locks("
+	" key BLOB PRIMARY KEY,"
+	" owner TEXT NOT NULL,"
+	" pid INTEGER NOT NULL,"
+	" host TEXT NOT NULL,"
+	" acquired INTEGER NOT NULL,"
+	" expires INTEGER NOT NULL)",
+	NULL,
+};
+
+/* Migrations: migrations[v] brings a store from user_version v to v+1. */
+static const char **migrations[VR_STORE_SCHEMA] = {schema_v1};
+
+static int fail(struct vr_store *st, int code, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+static int fail(struct vr_store *st, int code, const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(st->err, sizeof st->err, fmt, ap);
+	va_end(ap);
+	return code;
+}
+
+/* A SQLite failure as a vr_status: busy past the give-up time is a timeout,
+ * everything else a store failure. */
+static int db_fail(struct vr_store *st, const char *what)
+{
+	int rc = sqlite3_errcode(st->db);
+	const char *msg = sqlite3_errmsg(st->db);
+	if (rc == SQLITE_NOTADB)
+		return fail(st, VR_EIO, "%s: not a vr store (%s)", st->path, msg);
+	if (rc == SQLITE_CORRUPT)
+		return fail(st, VR_EIO, "%s: store is corrupt (%s)", st->path, msg);
+	if ((rc & 0xff) == SQLITE_BUSY || (rc & 0xff) == SQLITE_LOCKED)
+		return fail(st, VR_ETIMEOUT, "%s: store stayed busy for %d s during %s", st->path,
+			    BUSY_GIVE_UP_MS / 1000, what);
+	if (rc == SQLITE_FULL)
+		return fail(st, VR_EIO, "%s: disk full during %s", st->path, what);
+	return fail(st, VR_EIO, "%s: %s: %s", st->path, what, msg);
+}
+
+/* Waits out other connections' locks with a growing sleep; gives up only
+ * after BUSY_GIVE_UP_MS or when a signal asks us to stop. */
+static int on_busy(void *arg, int count)
+{
+	(void)arg;
+	if (vr_stop_requested())
+		return 0;
+	int ms = count < 10 ? 1 << (count / 2) : 20;
+	static __thread long waited;
+	if (count == 0)
+		waited = 0;
+	waited += ms;
+	if (waited > BUSY_GIVE_UP_MS)
+		return 0;
+	struct timespec ts = {0, ms * 1000000L};
+	nanosleep(&ts, NULL);
+	return 1;
+}
+
+static int exec(struct vr_store *st, const char *sql)
+{
+	char *msg = NULL;
+	if (sqlite3_exec(st->db, sql, NULL, NULL, &msg) != SQLITE_OK) {
+		sqlite3_free(msg);
+		return db_fail(st, sql);
+	}
+	return 0;
+}
+
+static sqlite3_stmt *prepare(struct vr_store *st, const char *sql)
+{
+	sqlite3_stmt *s = NULL;
+	if (sqlite3_prepare_v2(st->db, sql, -1, &s, NULL) != SQLITE_OK) {
+		db_fail(st, "prepare");
+		return NULL;
+	}
+	return s;
+}
+
+static int begin_write(struct vr_store *st) { return exec(st, "BEGIN IMMEDIATE"); }
+static int commit(struct vr_store *st) { return exec(st, "COMMIT"); }
+static void rollback(struct vr_store *st)
+{
+	if (!sqlite3_get_autocommit(st->db))
+		sqlite3_exec(st->db, "ROLLBACK", NULL, NULL, NULL);
+}
+
+/* "start" of a process from /proc/PID/stat (field 22), 0 when unknown:
+ * with the pid it tells a live lock owner from a reused pid. */
+static unsigned long long proc_start(pid_t pid)
+{
+	char path[64], buf[1024];
+	snprintf(path, sizeof path, "/proc/%d/stat", (int)pid);
+	FILE *f = fopen(path, "r");
+	if (!f)
+		return 0;
+	size_t n = fread(buf, 1, sizeof buf - 1, f);
+	fclose(f);
+	buf[n] = '\0';
+	char *p = strrchr(buf, ')');
+	if (!p)
+		return 0;
+	unsigned long long start = 0;
+	/* after ") " come fields 3.. ; starttime is field 22 */
+	int field = 2;
+	for (char *tok = strtok(p + 1, " "); tok; tok = strtok(NULL, " ")) {
+		if (++field == 22) {
+			start = strtoull(tok, NULL, 10);
+			break;
+		}
+	}
+	return start;
+}
+
+static int make_parent_dirs(const char *path)
+{
+	char tmp[PATH_MAX];
+	snprintf(tmp, sizeof tmp, "%s", path);
+	for (char *p = tmp + 1; *p; p++) {
+		if (*p != '/')
+			continue;
+		*p = '\0';
+		if (mkdir(tmp, 0755) < 0 && errno != EEXIST)
+			return -1;
+		*p = '/';
+	}
+	return 0;
+}
+
+static int migrate(struct vr_store *st)
+{
+	int rc = begin_write(st);
+	if (rc)
+		return rc;
+	sqlite3_stmt *s = prepare(st, "PRAGMA user_version");
+	if (!s) {
+		rollback(st);
+		return db_fail(st, "reading the schema version");
+	}
+	int version = sqlite3_step(s) == SQLITE_ROW ? sqlite3_column_int(s, 0) : -1;
+	sqlite3_finalize(s);
+	if (version < 0) {
+		rollback(st);
+		return db_fail(st, "reading the schema version");
+	}
+	if (version > VR_STORE_SCHEMA) {
+		rollback(st);
+		return fail(st, VR_EIO, "%s: store schema version %d is newer than this vr (%d)",
+			    st->path, version, VR_STORE_SCHEMA);
+	}
+	if (version == 0) {
+		/* a fresh file, or someone else's database: refuse the latter */
+		s = prepare(st, "SELECT (SELECT count(*) FROM sqlite_master),"
+				" (SELECT application_id FROM pragma_application_id)");
+		int objects = 0, app = 0;
+		if (s && sqlite3_step(s) == SQLITE_ROW) {
+			objects = sqlite3_column_int(s, 0);
+			app = sqlite3_column_int(s, 1);
+		}
+		sqlite3_finalize(s);
+		if (objects > 0 && app != APP_ID) {
+			rollback(st);
+			return fail(st, VR_EIO, "%s: an SQLite database, but not a vr store", st->path);
+		}
+	}
+	for (int v = version; v < VR_STORE_SCHEMA; v++) {
+		for (const char **sql = migrations[v]; *sql; sql++)
+			if ((rc = exec(st, *sql))) {
+				rollback(st);
+				return rc;
+			}
+	}
+	if (version < VR_STORE_SCHEMA) {
+		char sql[96];
+		snprintf(sql, sizeof sql, "PRAGMA user_version = %d", VR_STORE_SCHEMA);
+		if ((rc = exec(st, sql)) || (rc = exec(st, "PRAGMA application_id = 1987182593"))) {
+			rollback(st);
+			return rc;
+		}
+	}
+	return commit(st);
+}
+
+int vr_store_open(struct vr_store **out, const char *path, char *err, size_t errlen)
+{
+	*out = NULL;
+	struct vr_store *st = calloc(1, sizeof *st);
+	if (!st) {
+		snprintf(err, errlen, "out of memory");
+		return VR_EFAIL;
+	}
+	if (!path || !*path) {
+		const char *env = getenv("VR_STORE"), *xdg = getenv("XDG_CACHE_HOME"),
+			   *home = getenv("HOME");
+		if (env && *env)
+			snprintf(st->path, sizeof st->path, "%s", env);
+		else if (xdg && *xdg)
+			snprintf(st->path, sizeof st->path, "%s/vr/store.db", xdg);
+		else
+			snprintf(st->path, sizeof st->path, "%s/.cache/vr/store.db",
+				 home && *home ? home : ".");
+	} else {
+		snprintf(st->path, sizeof st->path, "%s", path);
+	}
+	if (make_parent_dirs(st->path) < 0) {
+		snprintf(err, errlen, "cannot create the folder of %s: %s", st->path, strerror(errno));
+		free(st);
+		return VR_EIO;
+	}
+	gethostname(st->host, sizeof st->host - 1);
+	snprintf(st->owner, sizeof st->owner, "%s:%d:%llu", st->host, (int)getpid(),
+		 proc_start(getpid()));
+	st->piece = malloc(PIECE);
+	int rc = VR_OK;
+	if (!st->piece) {
+		rc = fail(st, VR_EFAIL, "out of memory");
+		goto out;
+	}
+	if (sqlite3_open_v2(st->path, &st->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE,
+			    NULL) != SQLITE_OK) {
+		rc = st->db ? db_fail(st, "open") : fail(st, VR_EFAIL, "out of memory");
+		goto out;
+	}
+	sqlite3_extended_result_codes(st->db, 0);
+	sqlite3_busy_handler(st->db, on_busy, st);
+	/* Large pages keep a chunk's overflow chain short; they only take
+	 * effect on a new file. */
+	if ((rc = exec(st, "PRAGMA page_size = 65536")) ||
+	    (rc = exec(st, "PRAGMA journal_mode = WAL")) ||
+	    (rc = exec(st, "PRAGMA synchronous = NORMAL")) ||
+	    (rc = exec(st, "PRAGMA cache_size = -2048")) ||
+	    (rc = exec(st, "PRAGMA journal_size_limit = 67108864")) ||
+	    (rc = exec(st, "PRAGMA foreign_keys = OFF")))
+		goto out;
+	rc = migrate(st);
+out:
+	if (rc) {
+		snprintf(err, errlen, "%s", st->err);
+		vr_store_close(st);
+		return rc;
+	}
+	*out = st;
+	return VR_OK;
+}
+
+void vr_store_close(struct vr_store *st)
+{
+	if (!st)
+		return;
+	if (st->db)
+		sqlite3_close_v2(st->db);
+	free(st->piece);
+	free(st);
+}
+
+const char *vr_store_path(const struct vr_store *st) { return st->path; }
+const char *vr_store_error(const struct vr_store *st) { return st->err; }
+
+/* ---- locks ---- */
+
+/* Is the holder of a lock still there? Only a holder on this host can be
+ * checked; others count as alive until their lease expires. */
+static int owner_alive(struct vr_store *st, const char *owner, int pid, const char *host)
+{
+	if (strcmp(host, st->host))
+		return 1;
+	if (kill(pid, 0) < 0 && errno == ESRCH)
+		return 0;
+	unsigned long long start = proc_start(pid);
+	const char *last = strrchr(owner, ':');
+	if (start && last && strtoull(last + 1, NULL, 10) != start)
+		return 0; /* the pid was reused */
+	return 1;
+}
+
+/* One attempt: 1 acquired, 0 held by a live owner, <0 error. */
+static int lock_try(struct vr_store *st, const void *key, size_t keylen)
+{
+	int rc = begin_write(st);
+	if (rc)
+		return -rc;
+	time_t now = time(NULL);
+	sqlite3_stmt *s = prepare(st, "SELECT owner, pid, host, expires FROM locks WHERE key = ?");
+	if (!s) {
+		rollback(st);
+		return -VR_EIO;
+	}
+	sqlite3_bind_blob(s, 1, key, (int)keylen, SQLITE_STATIC);
+	int held = 0;
+	int step = sqlite3_step(s);
+	if (step == SQLITE_ROW) {
+		const char *owner = (const char *)sqlite3_column_text(s, 0);
+		int pid = sqlite3_column_int(s, 1);
+		const char *host = (const char *)sqlite3_column_text(s, 2);
+		int64_t expires = sqlite3_column_int64(s, 3);
+		held = expires > now && owner_alive(st, owner ? owner : "", pid, host ? host : "");
+		if (!held)
+			vr_info("taking over the stale lock of %s", owner ? owner : "?");
+	} else if (step != SQLITE_DONE) {
+		sqlite3_finalize(s);
+		rc = db_fail(st, "reading a lock");
+		rollback(st);
+		return -rc;
+	}
+	sqlite3_finalize(s);
+	if (held) {
+		rollback(st);
+		return 0;
+	}
+	s = prepare(st, "INSERT OR REPLACE INTO locks(key, owner, pid, host, acquired, expires)"
+			" VALUES (?, ?, ?, ?, ?, ?)");
+	if (!s) {
+		rollback(st);
+		return -VR_EIO;
+	}
+	sqlite3_bind_blob(s, 1, key, (int)keylen, SQLITE_STATIC);
+	sqlite3_bind_text(s, 2, st->owner, -1, SQLITE_STATIC);
+	sqlite3_bind_int(s, 3, (int)getpid());
+	sqlite3_bind_text(s, 4, st->host, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(s, 5, now);
+	sqlite3_bind_int64(s, 6, now + VR_STORE_LEASE_S);
+	step = sqlite3_step(s);
+	sqlite3_finalize(s);
+	if (step != SQLITE_DONE) {
+		rc = db_fail(st, "taking a lock");
+		rollback(st);
+		return -rc;
+	}
+	rc = commit(st);
+	return rc ? -rc : 1;
+}
+
+static int lock_acquire(struct vr_store *st, const void *key, size_t keylen, double wait)
+{
+	struct timespec t0, t;
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	long sleep_ms = 10;
+	for (;;) {
+		int r = lock_try(st, key, keylen);
+		if (r < 0)
+			return -r;
+		if (r == 1)
+			return 0;
+		clock_gettime(CLOCK_MONOTONIC, &t);
+		double waited = (double)(t.tv_sec - t0.tv_sec) + (t.tv_nsec - t0.tv_nsec) / 1e9;
+		if (waited >= wait)
+			return fail(st, VR_ETIMEOUT,
+				    "another writer holds the key (waited %.1f s; see --wait)", waited);
+		if (vr_stop_requested())
+			return fail(st, VR_EFAIL, "interrupted while waiting for a lock");
+		double left_ms = (wait - waited) * 1000;
+		long ms = sleep_ms < left_ms ? sleep_ms : (long)left_ms + 1;
+		struct timespec ts = {ms / 1000, (ms % 1000) * 1000000L};
+		nanosleep(&ts, NULL);
+		if (sleep_ms < 200)
+			sleep_ms *= 2;
+	}
+}
+
+/* Inside a write transaction: is the lock still ours? */
+static int lock_is_mine(struct vr_store *st, const void *key, size_t keylen)
+{
+	sqlite3_stmt *s = prepare(st, "SELECT owner FROM locks WHERE key = ?");
+	if (!s)
+		return 0;
+	sqlite3_bind_blob(s, 1, key, (int)keylen, SQLITE_STATIC);
+	int mine = sqlite3_step(s) == SQLITE_ROW &&
+		   !strcmp((const char *)sqlite3_column_text(s, 0), st->owner);
+	sqlite3_finalize(s);
+	return mine;
+}
+
+static void lock_release(struct vr_store *st, const void *key, size_t keylen)
+{
+	sqlite3_stmt *s = prepare(st, "DELETE FROM locks WHERE key = ? AND owner = ?");
+	if (!s)
+		return;
+	sqlite3_bind_blob(s, 1, key, (int)keylen, SQLITE_STATIC);
+	sqlite3_bind_text(s, 2, st->owner, -1, SQLITE_STATIC);
+	sqlite3_step(s);
+	sqlite3_finalize(s);
+}
+
+/* ---- writing ---- */
+
+/* Delete one generation's chunks, tags and manifest (inside a transaction). */
+static int drop_entry(struct vr_store *st, int64_t id)
+{
+	static const char *sql[] = {
+		"DELETE FROM chunks WHERE entry = ?",
+		"DELETE FROM tags WHERE entry = ?",
+		"DELETE FROM entries WHERE id = ?",
+	};
+	for (size_t i = 0; i < 3; i++) {
+		sqlite3_stmt *s = prepare(st, sql[i]);
+		if (!s)
+			return VR_EIO;
+		sqlite3_bind_int64(s, 1, id);
+		int step = sqlite3_step(s);
+		sqlite3_finalize(s);
+		if (step != SQLITE_DONE)
+			return db_fail(st, "deleting an entry");
+	}
+	return 0;
+}
+
+static void writer_free(struct vr_store_writer *w)
+{
+	if (!w)
+		return;
+	free(w->buf);
+	if (w->chunk_digest)
+		vr_digest_free(w->chunk_digest);
+	if (w->list_digest)
+		vr_digest_free(w->list_digest);
+	free(w);
+}
+
+int vr_store_writer_begin(struct vr_store *st, const void *key, size_t keylen,
+			  const struct vr_put_opts *o, struct vr_store_writer **out)
+{
+	*out = NULL;
+	if (keylen > VR_STORE_KEY_MAX)
+		return fail(st, VR_EUSAGE, "key longer than %d bytes", VR_STORE_KEY_MAX);
+	uint32_t cs = o->chunk_size ? o->chunk_size : VR_STORE_CHUNK_DEFAULT;
+	if (cs < VR_STORE_CHUNK_MIN || cs > VR_STORE_CHUNK_MAX)
+		return fail(st, VR_EUSAGE, "chunk size must be between %uK and %uM",
+			    VR_STORE_CHUNK_MIN >> 10, VR_STORE_CHUNK_MAX >> 20);
+	struct vr_store_writer *w = calloc(1, sizeof *w);
+	if (!w)
+		return fail(st, VR_EFAIL, "out of memory");
+	w->st = st;
+	memcpy(w->key, key, keylen);
+	w->keylen = keylen;
+	w->chunk_size = cs;
+	w->ttl = o->ttl;
+	snprintf(w->content_type, sizeof w->content_type, "%s",
+		 o->content_type ? o->content_type : "application/octet-stream");
+	if (o->ntags > VR_STORE_TAGS_MAX) {
+		writer_free(w);
+		return fail(st, VR_EUSAGE, "at most %d tags", VR_STORE_TAGS_MAX);
+	}
+	for (size_t i = 0; i < o->ntags; i++) {
+		if (strlen(o->tags[i]) > VR_STORE_TAG_MAX || !o->tags[i][0]) {
+			writer_free(w);
+			return fail(st, VR_EUSAGE, "a tag must have 1 to %d bytes", VR_STORE_TAG_MAX);
+		}
+		strcpy(w->tags[w->ntags++], o->tags[i]);
+	}
+	w->buf = malloc(cs);
+	w->chunk_digest = vr_digest_new();
+	w->list_digest = vr_digest_new();
+	if (!w->buf || !w->chunk_digest || !w->list_digest) {
+		writer_free(w);
+		return fail(st, VR_EFAIL, "out of memory for a %u-byte chunk", cs);
+	}
+	int rc = lock_acquire(st, key, keylen, o->wait);
+	if (rc) {
+		writer_free(w);
+		return rc;
+	}
+	w->lease_renewed = time(NULL);
+	/* the new generation, invisible until published */
+	rc = begin_write(st);
+	if (!rc) {
+		sqlite3_stmt *s = prepare(st, "INSERT INTO entries(key, state, chunk_size, content_type,"
+					      " created, writer) VALUES (?, 'writing', ?, ?, ?, ?)");
+		int step = SQLITE_ERROR;
+		if (s) {
+			sqlite3_bind_blob(s, 1, key, (int)keylen, SQLITE_STATIC);
+			sqlite3_bind_int64(s, 2, cs);
+			sqlite3_bind_text(s, 3, w->content_type, -1, SQLITE_STATIC);
+			sqlite3_bind_int64(s, 4, time(NULL));
+			sqlite3_bind_text(s, 5, st->owner, -1, SQLITE_STATIC);
+			step = sqlite3_step(s);
+			sqlite3_finalize(s);
+		}
+		if (step != SQLITE_DONE) {
+			rc = db_fail(st, "creating an entry");
+			rollback(st);
+		} else {
+			w->gen = sqlite3_last_insert_rowid(st->db);
+			rc = commit(st);
+		}
+	}
+	if (rc) {
+		lock_release(st, key, keylen);
+		writer_free(w);
+		return rc;
+	}
+	*out = w;
+	return 0;
+}
+
+int vr_store_writer_tick(struct vr_store_writer *w)
+{
+	time_t now = time(NULL);
+	if (now - w->lease_renewed < VR_STORE_LEASE_S / 3)
+		return 0;
+	struct vr_store *st = w->st;
+	sqlite3_stmt *s = prepare(st, "UPDATE locks SET expires = ? WHERE key = ? AND owner = ?");
+	if (!s)
+		return VR_EIO;
+	sqlite3_bind_int64(s, 1, now + VR_STORE_LEASE_S);
+	sqlite3_bind_blob(s, 2, w->key, (int)w->keylen, SQLITE_STATIC);
+	sqlite3_bind_text(s, 3, st->owner, -1, SQLITE_STATIC);
+	int step = sqlite3_step(s);
+	sqlite3_finalize(s);
+	if (step != SQLITE_DONE)
+		return db_fail(st, "renewing a lock");
+	w->lease_renewed = now;
+	return 0;
+}
+
+/* Insert the buffered chunk in its own transaction. */
+static int flush_chunk(struct vr_store_writer *w)
+{
+	struct vr_store *st = w->st;
+	uint8_t digest[VR_DIGEST_LEN];
+	vr_digest_update(w->chunk_digest, w->buf, w->fill);
+	vr_digest_final(w->chunk_digest, digest);
+	vr_digest_update(w->list_digest, digest, sizeof digest);
+	int rc = begin_write(st);
+	if (rc)
+		return rc;
+	sqlite3_stmt *s = prepare(st, "INSERT INTO chunks(entry, idx, size, sha256, data)"
+				      " VALUES (?, ?, ?, ?, ?)");
+	int step = SQLITE_ERROR;
+	if (s) {
+		sqlite3_bind_int64(s, 1, w->gen);
+		sqlite3_bind_int64(s, 2, (int64_t)w->idx);
+		sqlite3_bind_int64(s, 3, (int64_t)w->fill);
+		sqlite3_bind_blob(s, 4, digest, sizeof digest, SQLITE_STATIC);
+		sqlite3_bind_blob(s, 5, w->buf, (int)w->fill, SQLITE_STATIC);
+		step = sqlite3_step(s);
+		sqlite3_finalize(s);
+	}
+	if (step != SQLITE_DONE) {
+		rc = db_fail(st, "inserting a chunk");
+		rollback(st);
+		return rc;
+	}
+	if ((rc = commit(st))) {
+		rollback(st);
+		return rc;
+	}
+	w->idx++;
+	w->fill = 0;
+	return vr_store_writer_tick(w);
+}
+
+int vr_store_writer_write(struct vr_store_writer *w, const void *buf, size_t n)
+{
+	const unsigned char *p = buf;
+	while (n > 0) {
+		size_t room = w->chunk_size - w->fill;
+		size_t step = n < room ? n : room;
+		memcpy(w->buf + w->fill, p, step);
+		w->fill += step;
+		w->bytes += step;
+		p += step;
+		n -= step;
+		if (w->fill == w->chunk_size) {
+			int rc = flush_chunk(w);
+			if (rc)
+				return rc;
+		}
+	}
+	return 0;
+}
+
+uint64_t vr_store_writer_bytes(const struct vr_store_writer *w) { return w->bytes; }
+
+static void fill_entry_from_row(sqlite3_stmt *s, struct vr_entry *e);
+
+int vr_store_writer_commit(struct vr_store_writer *w, struct vr_entry *published)
+{
+	struct vr_store *st = w->st;
+	int rc = 0;
+	if (w->fill > 0 && (rc = flush_chunk(w))) {
+		vr_store_writer_abort(w);
+		return rc;
+	}
+	uint8_t digest[VR_DIGEST_LEN];
+	char hex[2 * VR_DIGEST_LEN + 1];
+	vr_digest_final(w->list_digest, digest);
+	vr_digest_hex(digest, hex);
+	if ((rc = begin_write(st))) {
+		vr_store_writer_abort(w);
+		return rc;
+	}
+	if (!lock_is_mine(st, w->key, w->keylen)) {
+		rollback(st);
+		rc = fail(st, VR_ETIMEOUT, "lost the key's lock to another writer before publishing");
+		vr_store_writer_abort(w);
+		return rc;
+	}
+	/* drop the previous generation, then publish this one */
+	sqlite3_stmt *s = prepare(st, "SELECT id FROM entries WHERE key = ? AND state = 'ready'");
+	int64_t old = 0;
+	if (s) {
+		sqlite3_bind_blob(s, 1, w->key, (int)w->keylen, SQLITE_STATIC);
+		if (sqlite3_step(s) == SQLITE_ROW)
+			old = sqlite3_column_int64(s, 0);
+		sqlite3_finalize(s);
+	}
+	if (old && (rc = drop_entry(st, old)))
+		goto fail;
+	time_t now = time(NULL);
+	s = prepare(st, "UPDATE entries SET state = 'ready', size = ?, chunk_count = ?, sha256 = ?,"
+			" created = ?, expires = ?, writer = NULL WHERE id = ?");
+	if (!s) {
+		rc = VR_EIO;
+		goto fail;
+	}
+	sqlite3_bind_int64(s, 1, (int64_t)w->bytes);
+	sqlite3_bind_int64(s, 2, (int64_t)w->idx);
+	sqlite3_bind_text(s, 3, hex, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(s, 4, now);
+	if (w->ttl > 0)
+		sqlite3_bind_int64(s, 5, now + w->ttl);
+	else
+		sqlite3_bind_null(s, 5);
+	sqlite3_bind_int64(s, 6, w->gen);
+	int step = sqlite3_step(s);
+	sqlite3_finalize(s);
+	if (step != SQLITE_DONE) {
+		rc = db_fail(st, "publishing an entry");
+		goto fail;
+	}
+	for (size_t i = 0; i < w->ntags; i++) {
+		s = prepare(st, "INSERT OR IGNORE INTO tags(entry, tag) VALUES (?, ?)");
+		if (!s) {
+			rc = VR_EIO;
+			goto fail;
+		}
+		sqlite3_bind_int64(s, 1, w->gen);
+		sqlite3_bind_text(s, 2, w->tags[i], -1, SQLITE_STATIC);
+		step = sqlite3_step(s);
+		sqlite3_finalize(s);
+		if (step != SQLITE_DONE) {
+			rc = db_fail(st, "tagging an entry");
+			goto fail;
+		}
+	}
+	lock_release(st, w->key, w->keylen);
+	if ((rc = commit(st)))
+		goto fail;
+	if (published)
+		vr_store_stat(st, w->key, w->keylen, published);
+	writer_free(w);
+	return 0;
+fail:
+	rollback(st);
+	vr_store_writer_abort(w);
+	return rc;
+}
+
+void vr_store_writer_abort(struct vr_store_writer *w)
+{
+	if (!w)
+		return;
+	struct vr_store *st = w->st;
+	char saved[sizeof st->err];
+	memcpy(saved, st->err, sizeof saved); /* keep the first failure's message */
+	rollback(st);
+	if (begin_write(st) == 0) {
+		if (drop_entry(st, w->gen) == 0)
+			lock_release(st, w->key, w->keylen);
+		if (commit(st))
+			rollback(st);
+	}
+	memcpy(st->err, saved, sizeof saved);
+	writer_free(w);
+}
+
+/* ---- reading ---- */
+
+#define ENTRY_COLUMNS                                                                          \
+	"e.id, e.key, e.state, e.size, e.chunk_size, e.chunk_count, e.content_type, e.sha256,"  \
+	" e.created, coalesce(e.expires, 0),"                                                   \
+	" (SELECT group_concat(tag, ',') FROM tags t WHERE t.entry = e.id)"
+
+static void fill_entry_from_row(sqlite3_stmt *s, struct vr_entry *e)
+{
+	memset(e, 0, sizeof *e);
+	e->id = sqlite3_column_int64(s, 0);
+	int kl = sqlite3_column_bytes(s, 1);
+	if (kl > VR_STORE_KEY_MAX)
+		kl = VR_STORE_KEY_MAX;
+	if (kl > 0)
+		memcpy(e->key, sqlite3_column_blob(s, 1), (size_t)kl);
+	e->keylen = (size_t)kl;
+	snprintf(e->state, sizeof e->state, "%s", (const char *)sqlite3_column_text(s, 2));
+	e->size = (uint64_t)sqlite3_column_int64(s, 3);
+	e->chunk_size = (uint32_t)sqlite3_column_int64(s, 4);
+	e->chunk_count = (uint64_t)sqlite3_column_int64(s, 5);
+	const unsigned char *t = sqlite3_column_text(s, 6);
+	snprintf(e->content_type, sizeof e->content_type, "%s", t ? (const char *)t : "");
+	t = sqlite3_column_text(s, 7);
+	snprintf(e->sha256, sizeof e->sha256, "%s", t ? (const char *)t : "");
+	e->created = sqlite3_column_int64(s, 8);
+	e->expires = sqlite3_column_int64(s, 9);
+	t = sqlite3_column_text(s, 10);
+	snprintf(e->tags, sizeof e->tags, "%s", t ? (const char *)t : "");
+}
+
+/* The ready, unexpired entry of key: 0, VR_ENOTFOUND or VR_EIO. */
+static int lookup(struct vr_store *st, const void *key, size_t keylen, struct vr_entry *e)
+{
+	sqlite3_stmt *s = prepare(st, "SELECT " ENTRY_COLUMNS " FROM entries e WHERE e.key = ?"
+				      " AND e.state = 'ready'"
+				      " AND (e.expires IS NULL OR e.expires > ?)");
+	if (!s)
+		return VR_EIO;
+	sqlite3_bind_blob(s, 1, key, (int)keylen, SQLITE_STATIC);
+	sqlite3_bind_int64(s, 2, time(NULL));
+	int step = sqlite3_step(s);
+	int rc = 0;
+	if (step == SQLITE_ROW)
+		fill_entry_from_row(s, e);
+	else if (step == SQLITE_DONE)
+		rc = fail(st, VR_ENOTFOUND, "no such key");
+	else
+		rc = db_fail(st, "looking up a key");
+	sqlite3_finalize(s);
+	return rc;
+}
+
+int vr_store_read_begin(struct vr_store *st, const void *key, size_t keylen, struct vr_entry *e)
+{
+	int rc = exec(st, "BEGIN");
+	if (rc)
+		return rc;
+	st->in_read = 1;
+	rc = lookup(st, key, keylen, e);
+	if (rc)
+		vr_store_read_end(st);
+	return rc;
+}
+
+void vr_store_read_end(struct vr_store *st)
+{
+	if (st->in_read && !sqlite3_get_autocommit(st->db))
+		sqlite3_exec(st->db, "COMMIT", NULL, NULL, NULL);
+	st->in_read = 0;
+}
+
+/* Open chunk idx of entry e for reading, checking its size. */
+static int open_chunk(struct vr_store *st, const struct vr_entry *e, uint64_t idx,
+		      sqlite3_blob **blob, uint8_t digest[VR_DIGEST_LEN])
+{
+	uint64_t expect = idx + 1 < e->chunk_count ? e->chunk_size
+						     : e->size - (e->chunk_count - 1) * e->chunk_size;
+	sqlite3_stmt *s = prepare(st, "SELECT id, size, sha256 FROM chunks WHERE entry = ? AND idx = ?");
+	if (!s)
+		return VR_EIO;
+	sqlite3_bind_int64(s, 1, e->id);
+	sqlite3_bind_int64(s, 2, (int64_t)idx);
+	int step = sqlite3_step(s);
+	if (step != SQLITE_ROW) {
+		sqlite3_finalize(s);
+		if (step == SQLITE_DONE)
+			return fail(st, VR_EIO, "chunk %llu of the entry is missing",
+				    (unsigned long long)idx);
+		return db_fail(st, "reading a chunk");
+	}
+	int64_t rowid = sqlite3_column_int64(s, 0);
+	uint64_t size = (uint64_t)sqlite3_column_int64(s, 1);
+	if (sqlite3_column_bytes(s, 2) == VR_DIGEST_LEN)
+		memcpy(digest, sqlite3_column_blob(s, 2), VR_DIGEST_LEN);
+	else
+		memset(digest, 0, VR_DIGEST_LEN);
+	sqlite3_finalize(s);
+	if (sqlite3_blob_open(st->db, "main", "chunks", "data", rowid, 0, blob) != SQLITE_OK)
+		return db_fail(st, "opening a chunk");
+	uint64_t actual = (uint64_t)sqlite3_blob_bytes(*blob);
+	if (size != expect || actual != expect) {
+		sqlite3_blob_close(*blob);
+		*blob = NULL;
+		return fail(st, VR_EIO,
+			    "chunk %llu has %llu bytes (recorded %llu), the manifest says %llu",
+			    (unsigned long long)idx, (unsigned long long)actual,
+			    (unsigned long long)size, (unsigned long long)expect);
+	}
+	return 0;
+}
+
+/* Hash a whole chunk and compare with its recorded digest. */
+static int check_chunk(struct vr_store *st, sqlite3_blob *blob, uint64_t idx,
+		       const uint8_t want[VR_DIGEST_LEN], struct vr_digest *d)
+{
+	int n = sqlite3_blob_bytes(blob);
+	for (int off = 0; off < n;) {
+		int step = n - off < (int)PIECE ? n - off : (int)PIECE;
+		if (sqlite3_blob_read(blob, st->piece, step, off) != SQLITE_OK)
+			return db_fail(st, "reading a chunk");
+		vr_digest_update(d, st->piece, (size_t)step);
+		off += step;
+	}
+	uint8_t got[VR_DIGEST_LEN];
+	vr_digest_final(d, got);
+	if (memcmp(got, want, VR_DIGEST_LEN))
+		return fail(st, VR_EIO, "chunk %llu does not match its checksum",
+			    (unsigned long long)idx);
+	return 0;
+}
+
+int vr_store_read_span(struct vr_store *st, const struct vr_entry *e, uint64_t start, uint64_t end,
+		       int verify, vr_emit_fn emit, void *ctx)
+{
+	if (e->size == 0 || start > end || end >= e->size)
+		return 0;
+	struct vr_digest *d = verify ? vr_digest_new() : NULL;
+	if (verify && !d)
+		return fail(st, VR_EFAIL, "out of memory");
+	int rc = 0;
+	for (uint64_t idx = start / e->chunk_size; idx <= end / e->chunk_size && !rc; idx++) {
+		sqlite3_blob *blob = NULL;
+		uint8_t digest[VR_DIGEST_LEN];
+		if ((rc = open_chunk(st, e, idx, &blob, digest)))
+			break;
+		if (verify)
+			rc = check_chunk(st, blob, idx, digest, d);
+		uint64_t base = idx * e->chunk_size;
+		uint64_t from = start > base ? start - base : 0;
+		uint64_t to = end - base < e->chunk_size ? end - base : e->chunk_size - 1;
+		while (!rc && from <= to) {
+			uint64_t left = to - from + 1;
+			int step = left < PIECE ? (int)left : (int)PIECE;
+			if (sqlite3_blob_read(blob, st->piece, step, (int)from) != SQLITE_OK) {
+				rc = db_fail(st, "reading a chunk");
+				break;
+			}
+			rc = emit(ctx, st->piece, (size_t)step);
+			from += (uint64_t)step;
+		}
+		sqlite3_blob_close(blob);
+	}
+	if (d)
+		vr_digest_free(d);
+	return rc;
+}
+
+/* ---- management ---- */
+
+int vr_store_stat(struct vr_store *st, const void *key, size_t keylen, struct vr_entry *e)
+{
+	return lookup(st, key, keylen, e);
+}
+
+int vr_store_list(struct vr_store *st, const void *prefix, size_t prefixlen,
+		  int (*fn)(void *ctx, const struct vr_entry *e), void *ctx)
+{
+	sqlite3_stmt *s = prepare(st, "SELECT " ENTRY_COLUMNS " FROM entries e WHERE e.state = 'ready'"
+				      " AND (e.expires IS NULL OR e.expires > ?)"
+				      " AND substr(e.key, 1, ?) = ? ORDER BY e.key");
+	if (!s)
+		return VR_EIO;
+	sqlite3_bind_int64(s, 1, time(NULL));
+	sqlite3_bind_int64(s, 2, (int64_t)prefixlen);
+	sqlite3_bind_blob(s, 3, prefixlen ? prefix : "", (int)prefixlen, SQLITE_STATIC);
+	struct vr_entry *e = malloc(sizeof *e);
+	int rc = e ? 0 : VR_EFAIL;
+	int step;
+	while (!rc && (step = sqlite3_step(s)) == SQLITE_ROW) {
+		fill_entry_from_row(s, e);
+		rc = fn(ctx, e);
+	}
+	if (!rc && step != SQLITE_DONE)
+		rc = db_fail(st, "listing entries");
+	sqlite3_finalize(s);
+	free(e);
+	return rc;
+}
+
+/* Drop every entry the query selects (bound with one blob or text
+ * parameter), in one transaction. */
+static int drop_where(struct vr_store *st, const char *sql, const void *arg, size_t arglen,
+		      int is_text, uint64_t *count)
+{
+	int rc = begin_write(st);
+	if (rc)
+		return rc;
+	sqlite3_stmt *s = prepare(st, sql);
+	if (!s) {
+		rollback(st);
+		return VR_EIO;
+	}
+	if (is_text)
+		sqlite3_bind_text(s, 1, arg, (int)arglen, SQLITE_STATIC);
+	else
+		sqlite3_bind_blob(s, 1, arglen ? arg : "", (int)arglen, SQLITE_STATIC);
+	uint64_t n = 0;
+	int step;
+	/* collect ids first: deleting while stepping the same table is unsafe */
+	int64_t *ids = NULL;
+	size_t cap = 0;
+	while ((step = sqlite3_step(s)) == SQLITE_ROW) {
+		if (n == cap) {
+			cap = cap ? cap * 2 : 64;
+			int64_t *grown = realloc(ids, cap * sizeof *ids);
+			if (!grown) {
+				free(ids);
+				sqlite3_finalize(s);
+				rollback(st);
+				return fail(st, VR_EFAIL, "out of memory");
+			}
+			ids = grown;
+		}
+		ids[n++] = sqlite3_column_int64(s, 0);
+	}
+	sqlite3_finalize(s);
+	if (step != SQLITE_DONE) {
+		free(ids);
+		rc = db_fail(st, "selecting entries");
+		rollback(st);
+		return rc;
+	}
+	for (uint64_t i = 0; i < n && !rc; i++)
+		rc = drop_entry(st, ids[i]);
+	free(ids);
+	if (rc || (rc = commit(st))) {
+		rollback(st);
+		return rc;
+	}
+	if (count)
+		*count = n;
+	return 0;
+}
+
+int vr_store_remove(struct vr_store *st, const void *key, size_t keylen)
+{
+	uint64_t n = 0;
+	int rc = drop_where(st, "SELECT id FROM entries WHERE key = ? AND state = 'ready'", key,
+			    keylen, 0, &n);
+	if (!rc && n == 0)
+		return fail(st, VR_ENOTFOUND, "no such key");
+	return rc;
+}
+
+int vr_store_purge_tag(struct vr_store *st, const char *tag, uint64_t *count)
+{
+	return drop_where(st,
+			  "SELECT e.id FROM entries e JOIN tags t ON t.entry = e.id"
+			  " WHERE t.tag = ? AND e.state = 'ready'",
+			  tag, strlen(tag), 1, count);
+}
+
+int vr_store_touch(struct vr_store *st, const void *key, size_t keylen, int64_t ttl)
+{
+	int rc = begin_write(st);
+	if (rc)
+		return rc;
+	sqlite3_stmt *s = prepare(st, "UPDATE entries SET expires = ? WHERE key = ? AND state = 'ready'"
+				      " AND (expires IS NULL OR expires > ?)");
+	if (!s) {
+		rollback(st);
+		return VR_EIO;
+	}
+	time_t now = time(NULL);
+	if (ttl > 0)
+		sqlite3_bind_int64(s, 1, now + ttl);
+	else
+		sqlite3_bind_null(s, 1);
+	sqlite3_bind_blob(s, 2, keylen ? key : "", (int)keylen, SQLITE_STATIC);
+	sqlite3_bind_int64(s, 3, now);
+	int step = sqlite3_step(s);
+	sqlite3_finalize(s);
+	if (step != SQLITE_DONE) {
+		rc = db_fail(st, "changing an expiry");
+		rollback(st);
+		return rc;
+	}
+	int changed = sqlite3_changes(st->db);
+	if ((rc = commit(st)))
+		return rc;
+	return changed ? 0 : fail(st, VR_ENOTFOUND, "no such key");
+}
+
+int vr_store_gc(struct vr_store *st, int vacuum, struct vr_gc_report *r)
+{
+	memset(r, 0, sizeof *r);
+	int rc = begin_write(st);
+	if (rc)
+		return rc;
+	time_t now = time(NULL);
+	/* stale locks: lease expired, or the owner on this host is gone */
+	sqlite3_stmt *s = prepare(st, "SELECT key, owner, pid, host, expires FROM locks");
+	if (!s) {
+		rollback(st);
+		return VR_EIO;
+	}
+	struct stale {
+		unsigned char key[VR_STORE_KEY_MAX];
+		int keylen;
+	} *stale = NULL;
+	size_t nstale = 0;
+	while (sqlite3_step(s) == SQLITE_ROW) {
+		const char *owner = (const char *)sqlite3_column_text(s, 1);
+		const char *host = (const char *)sqlite3_column_text(s, 3);
+		if (sqlite3_column_int64(s, 4) > now &&
+		    owner_alive(st, owner ? owner : "", sqlite3_column_int(s, 2), host ? host : ""))
+			continue;
+		struct stale *grown = realloc(stale, (nstale + 1) * sizeof *stale);
+		if (!grown)
+			break;
+		stale = grown;
+		stale[nstale].keylen = sqlite3_column_bytes(s, 0);
+		if (stale[nstale].keylen > VR_STORE_KEY_MAX)
+			stale[nstale].keylen = VR_STORE_KEY_MAX;
+		memcpy(stale[nstale].key, sqlite3_column_blob(s, 0), (size_t)stale[nstale].keylen);
+		nstale++;
+	}
+	sqlite3_finalize(s);
+	for (size_t i = 0; i < nstale; i++) {
+		s = prepare(st, "DELETE FROM locks WHERE key = ?");
+		if (s) {
+			sqlite3_bind_blob(s, 1, stale[i].key, stale[i].keylen, SQLITE_STATIC);
+			sqlite3_step(s);
+			sqlite3_finalize(s);
+		}
+	}
+	free(stale);
+	r->stale_locks = nstale;
+	if ((rc = commit(st)))
+		return rc;
+	/* expired entries */
+	char sql[256];
+	snprintf(sql, sizeof sql,
+		 "SELECT id FROM entries WHERE state = 'ready' AND expires IS NOT NULL"
+		 " AND expires <= %lld AND ?1 IS NOT NULL",
+		 (long long)now);
+	if ((rc = drop_where(st, sql, "", 0, 0, &r->expired)))
+		return rc;
+	/* abandoned writes: generations whose writer no longer holds a lock */
+	if ((rc = drop_where(st,
+			     "SELECT e.id FROM entries e WHERE e.state = 'writing' AND ?1 IS NOT NULL"
+			     " AND NOT EXISTS (SELECT 1 FROM locks l WHERE l.key = e.key"
+			     " AND l.owner = e.writer)",
+			     "", 0, 0, &r->abandoned)))
+		return rc;
+	if ((rc = begin_write(st)))
+		return rc;
+	if ((rc = exec(st, "DELETE FROM chunks WHERE entry NOT IN (SELECT id FROM entries)"))) {
+		rollback(st);
+		return rc;
+	}
+	r->orphan_chunks = (uint64_t)sqlite3_changes(st->db);
+	if ((rc = exec(st, "DELETE FROM tags WHERE entry NOT IN (SELECT id FROM entries)")) ||
+	    (rc = commit(st))) {
+		rollback(st);
+		return rc;
+	}
+	if (vacuum) {
+		if ((rc = exec(st, "VACUUM")))
+			return rc;
+		if ((rc = exec(st, "PRAGMA wal_checkpoint(TRUNCATE)")))
+			return rc;
+		r->vacuumed = 1;
+	}
+	return 0;
+}
+
+int vr_store_verify(struct vr_store *st, const void *key, size_t keylen,
+		    void (*report)(void *ctx, const char *msg), void *ctx, uint64_t *checked)
+{
+	int bad = 0;
+	char msg[1024];
+	*checked = 0;
+	if (!key) {
+		sqlite3_stmt *s = prepare(st, "PRAGMA integrity_check");
+		if (!s)
+			return VR_EIO;
+		int step;
+		while ((step = sqlite3_step(s)) == SQLITE_ROW) {
+			const char *line = (const char *)sqlite3_column_text(s, 0);
+			if (line && strcmp(line, "ok")) {
+				snprintf(msg, sizeof msg, "integrity check: %s", line);
+				report(ctx, msg);
+				bad = 1;
+			}
+		}
+		sqlite3_finalize(s);
+		if (step != SQLITE_DONE)
+			return db_fail(st, "integrity check");
+	}
+	int rc = exec(st, "BEGIN");
+	if (rc)
+		return rc;
+	sqlite3_stmt *s = prepare(st, key ? "SELECT " ENTRY_COLUMNS " FROM entries e WHERE e.key = ?"
+					    " AND e.state = 'ready'"
+					  : "SELECT " ENTRY_COLUMNS " FROM entries e WHERE e.state = 'ready'"
+					    " AND ?1 IS NOT NULL");
+	if (!s) {
+		rollback(st);
+		return VR_EIO;
+	}
+	sqlite3_bind_blob(s, 1, key ? key : "", (int)keylen, SQLITE_STATIC);
+	struct vr_entry *e = malloc(sizeof *e);
+	struct vr_digest *d = vr_digest_new(), *list = vr_digest_new();
+	int step = SQLITE_DONE;
+	int found = 0;
+	while (e && d && list && (step = sqlite3_step(s)) == SQLITE_ROW) {
+		fill_entry_from_row(s, e);
+		found = 1;
+		(*checked)++;
+		int entry_bad = 0;
+		uint64_t want_count = e->size ? (e->size + e->chunk_size - 1) / e->chunk_size : 0;
+		if (e->chunk_count != want_count) {
+			snprintf(msg, sizeof msg, "key %.*s: %llu chunks recorded, %llu expected",
+				 (int)(e->keylen > 200 ? 200 : e->keylen), e->key,
+				 (unsigned long long)e->chunk_count, (unsigned long long)want_count);
+			report(ctx, msg);
+			bad = entry_bad = 1;
+		}
+		for (uint64_t i = 0; i < e->chunk_count && !entry_bad; i++) {
+			sqlite3_blob *blob = NULL;
+			uint8_t digest[VR_DIGEST_LEN];
+			int r = open_chunk(st, e, i, &blob, digest);
+			if (!r)
+				r = check_chunk(st, blob, i, digest, d);
+			if (blob)
+				sqlite3_blob_close(blob);
+			if (r) {
+				snprintf(msg, sizeof msg, "key %.*s: %s",
+					 (int)(e->keylen > 200 ? 200 : e->keylen), e->key, st->err);
+				report(ctx, msg);
+				bad = entry_bad = 1;
+				break;
+			}
+			vr_digest_update(list, digest, VR_DIGEST_LEN);
+		}
+		if (!entry_bad) {
+			uint8_t whole[VR_DIGEST_LEN];
+			char hex[2 * VR_DIGEST_LEN + 1];
+			vr_digest_final(list, whole);
+			vr_digest_hex(whole, hex);
+			if (strcmp(hex, e->sha256)) {
+				snprintf(msg, sizeof msg, "key %.*s: entry checksum mismatch",
+					 (int)(e->keylen > 200 ? 200 : e->keylen), e->key);
+				report(ctx, msg);
+				bad = 1;
+			}
+		} else {
+			vr_digest_reset(list);
+		}
+	}
+	sqlite3_finalize(s);
+	if (d)
+		vr_digest_free(d);
+	if (list)
+		vr_digest_free(list);
+	free(e);
+	sqlite3_exec(st->db, "COMMIT", NULL, NULL, NULL);
+	if (step != SQLITE_DONE && step != SQLITE_ROW)
+		return db_fail(st, "verifying");
+	if (key && !found)
+		return fail(st, VR_ENOTFOUND, "no such key");
+	return bad ? fail(st, VR_EIO, "verification failed") : 0;
+}

@@ -1,0 +1,115 @@
+/* The SQLite chunk store (schema in vr-store(5)).
+ *
+ * An entry is a manifest row in `entries` and its chunk rows in `chunks`.
+ * A writer streams into a new generation (state 'writing') that no reader
+ * can see, one chunk-sized buffer at a time, and publishes it in one
+ * transaction that also drops the previous generation. Writers of one key
+ * are serialised by a row in `locks` (owner, lease, heartbeat); readers read
+ * one snapshot and touch only the chunks a range needs. */
+#ifndef VR_STORE_H
+#define VR_STORE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "digest.h"
+#include "range.h"
+
+#define VR_STORE_SCHEMA 1
+#define VR_STORE_KEY_MAX 4096
+#define VR_STORE_TAG_MAX 256
+#define VR_STORE_TAGS_MAX 64
+#define VR_STORE_CHUNK_MIN (4u << 10)
+#define VR_STORE_CHUNK_MAX (64u << 20)
+#define VR_STORE_CHUNK_DEFAULT (1u << 20)
+#define VR_STORE_LEASE_S 30   /* a write lock's lease; renewed while writing */
+
+struct vr_store;
+struct vr_store_writer;
+
+struct vr_entry {
+	int64_t id;
+	unsigned char key[VR_STORE_KEY_MAX];
+	size_t keylen;
+	char state[16];
+	uint64_t size;
+	uint32_t chunk_size;
+	uint64_t chunk_count;
+	char content_type[256];
+	char sha256[2 * VR_DIGEST_LEN + 1];
+	int64_t created;
+	int64_t expires;   /* 0: never */
+	char tags[1024];   /* comma-separated, for display */
+};
+
+/* path NULL: $VR_STORE, else $XDG_CACHE_HOME/vr/store.db (~/.cache/vr/...).
+ * The file and its folder are created on first use. Returns 0 or a
+ * vr_status (VR_EIO for an unusable or foreign file) with err set. */
+int vr_store_open(struct vr_store **st, const char *path, char *err, size_t errlen);
+void vr_store_close(struct vr_store *st);
+const char *vr_store_path(const struct vr_store *st);
+/* The last error text of a failed call. */
+const char *vr_store_error(const struct vr_store *st);
+
+/* ---- writing ---- */
+struct vr_put_opts {
+	const char *content_type; /* NULL: application/octet-stream */
+	int64_t ttl;              /* seconds; 0: never expires */
+	const char *const *tags;
+	size_t ntags;
+	uint32_t chunk_size;      /* 0: VR_STORE_CHUNK_DEFAULT */
+	double wait;              /* seconds to wait for another writer's lock */
+};
+
+/* Take the key's lock (waiting up to opts->wait: VR_ETIMEOUT past it) and
+ * open a new, invisible generation. */
+int vr_store_writer_begin(struct vr_store *st, const void *key, size_t keylen,
+			  const struct vr_put_opts *opts, struct vr_store_writer **w);
+/* Append bytes; full chunks are inserted as they fill. 0 or VR_EIO. */
+int vr_store_writer_write(struct vr_store_writer *w, const void *buf, size_t n);
+/* Renew the lock's lease when it is due (call while waiting for input). */
+int vr_store_writer_tick(struct vr_store_writer *w);
+/* Insert the last chunk and publish: 0, VR_EIO, or VR_ETIMEOUT when the
+ * lock was lost to another writer meanwhile. Frees w. */
+int vr_store_writer_commit(struct vr_store_writer *w, struct vr_entry *published);
+/* Drop the generation and the lock. Frees w. */
+void vr_store_writer_abort(struct vr_store_writer *w);
+uint64_t vr_store_writer_bytes(const struct vr_store_writer *w);
+
+/* ---- reading ---- */
+/* A ready, unexpired entry: 0, VR_ENOTFOUND, or VR_EIO. Starts a read
+ * snapshot that lasts until vr_store_read_end(). */
+int vr_store_read_begin(struct vr_store *st, const void *key, size_t keylen, struct vr_entry *e);
+/* Emit bytes [start, end] of the entry, touching only the chunks that
+ * overlap; each chunk's size is checked against the manifest, and with
+ * verify its SHA-256 too (before any of its bytes are emitted). 0, VR_EIO
+ * (corrupt or missing chunk), or emit()'s non-zero result. */
+int vr_store_read_span(struct vr_store *st, const struct vr_entry *e, uint64_t start, uint64_t end,
+		       int verify, vr_emit_fn emit, void *ctx);
+void vr_store_read_end(struct vr_store *st);
+
+/* ---- management ---- */
+int vr_store_stat(struct vr_store *st, const void *key, size_t keylen, struct vr_entry *e);
+/* Call fn for every ready entry whose key starts with prefix. */
+int vr_store_list(struct vr_store *st, const void *prefix, size_t prefixlen,
+		  int (*fn)(void *ctx, const struct vr_entry *e), void *ctx);
+/* Remove an entry: 0 or VR_ENOTFOUND. */
+int vr_store_remove(struct vr_store *st, const void *key, size_t keylen);
+/* Remove every entry carrying tag; *count gets how many. */
+int vr_store_purge_tag(struct vr_store *st, const char *tag, uint64_t *count);
+/* New expiry only, never the data: 0 or VR_ENOTFOUND. */
+int vr_store_touch(struct vr_store *st, const void *key, size_t keylen, int64_t ttl);
+
+struct vr_gc_report {
+	uint64_t expired, abandoned, stale_locks, orphan_chunks;
+	int vacuumed;
+};
+int vr_store_gc(struct vr_store *st, int vacuum, struct vr_gc_report *r);
+
+/* Check every chunk (size, SHA-256) and the entry checksum of one key, or
+ * of all entries (key NULL), plus SQLite's integrity check. report() is
+ * called once per problem. Returns 0 when all is well, VR_EIO otherwise. */
+int vr_store_verify(struct vr_store *st, const void *key, size_t keylen,
+		    void (*report)(void *ctx, const char *msg), void *ctx, uint64_t *checked);
+
+#endif
