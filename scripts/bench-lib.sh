@@ -1,0 +1,362 @@
+# shellcheck shell=bash
+# scripts/bench-lib.sh — the measuring kit behind scripts/bench. Sourced, not run.
+#
+# A bench run is a list of sections; a section is a list of cases; a case is
+# one job (the same bytes in, the same bytes out) done by several tools, the
+# vr tool first so that every peer row can be compared with it:
+#
+#   section range "vr-range against cat, tail | head and dd"
+#   measure -i "$BIG" -o pipe -x "0:$S" "pipe 0- > pipe" vr-range -- "$VR_RANGE" bytes=0-
+#   measure -i "$BIG" -o pipe -x "0:$S" "pipe 0- > pipe" cat      -- cat
+#   target "vr-range from a pipe at least as fast as cat" "$ok" "1.2 s vs 1.3 s"
+#
+# measure [-i FILE] [-o null|pipe] [-b BYTES] [-x OFF:LEN] CASE TOOL -- CMD...
+#   Runs CMD $VR_BENCH_RUNS times (default 3) and prints one row: the best
+#   (least) wall time, MiB/s = BYTES / wall, the largest peak RSS, and the
+#   ratio vr wall / this wall (the vr tool is the case's first row: a ratio
+#   below 1 means vr was faster; it is also peer MiB/s over vr MiB/s).
+#     -i FILE  stdin is a pipe fed by `cat FILE`; the producer is not timed
+#     -o null  stdout is /dev/null (cheap: some tools splice into it for free)
+#     -o pipe  stdout is a pipe into `cat >/dev/null`, the honest sink (default)
+#     -b N     bytes the job moves, for MiB/s (default: LEN of -x, the size
+#              of -X FILE, else $S)
+#     -x OFF:LEN  the output must be bytes OFF..OFF+LEN-1 of $BIG: one extra,
+#              untimed run checks it with cksum (VR_BENCH_VERIFY=0 skips it)
+#     -X FILE  the output must equal FILE (same check)
+#   Only CMD is timed: /usr/bin/time gives its peak RSS (for `sh -c 'a | b'`
+#   that is the largest process of the pipeline, not their sum), and bash's
+#   $EPOCHREALTIME around it gives microsecond wall time (time's own %e has
+#   10 ms steps). A run's exit status is kept; a failing row says so.
+#
+# Every row also goes to $RESULTS (tab-separated); result_get reads it back
+# for the targets, which are printed together at the end of the run.
+
+LC_ALL=C
+export LC_ALL
+
+BENCH_RUNS=${VR_BENCH_RUNS:-3}
+BENCH_VERIFY=${VR_BENCH_VERIFY:-1}
+TIME_BIN=${TIME_BIN:-/usr/bin/time}
+
+declare -gA R_WALL=() R_RSS=() R_STATUS=() R_CMD=() CASE_REF=() EXPECT_CACHE=() VERIFIED=()
+declare -ga TARGETS=()
+SECTION=''
+LAST_CASE=''
+
+bench_die() {
+	echo "bench: error: $*" >&2
+	exit 1
+}
+
+bench_note() {
+	printf '  %s\n' "$*"
+}
+
+# Parses a size such as 1G, 256M, 64K, 1048576 (binary units) into bytes.
+parse_size() {
+	local s=$1 n unit
+	if [[ ! $s =~ ^([0-9]+)([KkMmGgTt]?)(i?[Bb])?$ ]]; then
+		return 1
+	fi
+	n=${BASH_REMATCH[1]} unit=${BASH_REMATCH[2]}
+	case $unit in
+	K | k) n=$((n << 10)) ;;
+	M | m) n=$((n << 20)) ;;
+	G | g) n=$((n << 30)) ;;
+	T | t) n=$((n << 40)) ;;
+	esac
+	echo "$n"
+}
+
+# Prints a byte count the short way: 1 GiB, 256 MiB, 1 KiB, 1500 B.
+human_bytes() {
+	local n=$1
+	if ((n >= 1 << 30 && n % (1 << 30) == 0)); then
+		echo "$((n >> 30)) GiB"
+	elif ((n >= 1 << 20 && n % (1 << 20) == 0)); then
+		echo "$((n >> 20)) MiB"
+	elif ((n >= 1 << 10 && n % (1 << 10) == 0)); then
+		echo "$((n >> 10)) KiB"
+	else
+		echo "$n B"
+	fi
+}
+
+# Succeeds when the executable was built with AddressSanitizer (its RSS and
+# speed then say nothing about a release build).
+is_sanitized() {
+	grep -q -a __asan_init "$1" 2>/dev/null
+}
+
+# ---------------------------------------------------------------- output
+
+TABLE_FMT='  %-28s %-24s %9s %9s %9s %8s  %s\n'
+
+section() {
+	SECTION=$1
+	shift
+	LAST_CASE=''
+	printf '\n== %s: %s\n' "$SECTION" "$*"
+}
+
+table_head() {
+	# shellcheck disable=SC2059
+	printf "$TABLE_FMT" case tool 'wall s' 'MiB/s' 'RSS KiB' 'vr/peer' ''
+	# shellcheck disable=SC2059
+	printf "$TABLE_FMT" '----' '----' '------' '-----' '-------' '-------' ''
+}
+
+# row CASE TOOL WALL MIBS RSS RATIO NOTE — one table line; a blank line
+# between cases keeps them apart.
+row() {
+	if [ -n "$LAST_CASE" ] && [ "$LAST_CASE" != "$1" ]; then
+		echo
+	fi
+	LAST_CASE=$1
+	# shellcheck disable=SC2059
+	printf "$TABLE_FMT" "$@"
+}
+
+# ---------------------------------------------------------------- data
+
+# make_random_file PATH BYTES — random bytes, made once (kept when the size
+# already matches). /dev/urandom is a few hundred MiB/s on a current kernel;
+# random data keeps every range distinct, so the checksums mean something.
+make_random_file() {
+	local path=$1 bytes=$2 have
+	have=$(stat -c %s "$path" 2>/dev/null || echo -1)
+	if [ "$have" = "$bytes" ]; then
+		return 0
+	fi
+	echo "bench: writing $(human_bytes "$bytes") of random data to $path" >&2
+	head -c "$bytes" /dev/urandom >"$path.part"
+	mv -f "$path.part" "$path"
+}
+
+# Reads FILE once so that every later run reads it from the page cache.
+warm_cache() {
+	cat -- "$@" >/dev/null
+}
+
+# cksum of bytes OFF..OFF+LEN-1 of $BIG, cached.
+expected_cksum() {
+	local key=$1 off len
+	if [ -z "${EXPECT_CACHE[$key]:-}" ]; then
+		case $key in
+		file:*)
+			EXPECT_CACHE[$key]=$(cksum <"${key#file:}")
+			;;
+		*)
+			off=${key%%:*} len=${key#*:}
+			EXPECT_CACHE[$key]=$(dd if="$BIG" bs=1M skip="$off" count="$len" \
+				iflag=skip_bytes,count_bytes status=none | cksum)
+			;;
+		esac
+	fi
+	echo "${EXPECT_CACHE[$key]}"
+}
+
+# ---------------------------------------------------------------- running
+
+# _bench_timed TAG CMD... — runs CMD under time(1); writes "t0 t1 rc" to
+# TAG.t and "maxrss exit" (last line) to TAG.rss, CMD's stderr to TAG.err.
+_bench_timed() {
+	local tag=$1 t0 t1 rc
+	shift
+	t0=$EPOCHREALTIME
+	"$TIME_BIN" -f '%M %x' -o "$tag.rss" "$@" 2>"$tag.err"
+	rc=$?
+	t1=$EPOCHREALTIME
+	echo "$t0 $t1 $rc" >"$tag.t"
+	return 0
+}
+
+# _bench_sink SINK TAG CMD... — CMD's stdout to /dev/null, a pipe, or cksum.
+_bench_sink() {
+	local sink=$1 tag=$2
+	shift 2
+	case $sink in
+	null) _bench_timed "$tag" "$@" >/dev/null ;;
+	pipe) _bench_timed "$tag" "$@" | cat >/dev/null ;;
+	cksum) _bench_timed "$tag" "$@" | cksum ;;
+	esac
+}
+
+# _bench_once IN SINK TAG CMD... — one run; IN empty means stdin /dev/null.
+# A producer killed by SIGPIPE (the tool stopped reading early, as a range
+# tool should) is normal, so the pipeline's status is ignored; the tool's own
+# status is in TAG.t.
+_bench_once() {
+	local in=$1 sink=$2 tag=$3
+	shift 3
+	if [ -n "$in" ]; then
+		cat -- "$in" | _bench_sink "$sink" "$tag" "$@" || true
+	else
+		_bench_sink "$sink" "$tag" "$@" </dev/null || true
+	fi
+}
+
+measure() {
+	local in='' sink=pipe bytes='' expect='' opt OPTIND=1
+	while getopts 'i:o:b:x:X:' opt; do
+		case $opt in
+		i) in=$OPTARG ;;
+		o) sink=$OPTARG ;;
+		b) bytes=$OPTARG ;;
+		x) expect=$OPTARG ;;
+		X) expect=file:$OPTARG ;;
+		*) bench_die "measure: bad option" ;;
+		esac
+	done
+	shift $((OPTIND - 1))
+	local name=$1 tool=$2
+	[ "${3:-}" = -- ] || bench_die "measure $name $tool: expected -- before the command"
+	shift 3
+	case $sink in null | pipe) ;; *) bench_die "measure: -o null|pipe, not $sink" ;; esac
+	if [ -z "$bytes" ]; then
+		if [[ $expect == file:* ]]; then
+			bytes=$(stat -c %s "${expect#file:}")
+		elif [[ $expect == *:* ]]; then
+			bytes=${expect#*:}
+		else
+			bytes=$S
+		fi
+	fi
+
+	local tag=$BENCH_TMP/run i t0 t1 rc rss x best='' peak=0 status=ok
+	for ((i = 0; i < BENCH_RUNS; i++)); do
+		rm -f "$tag".*
+		_bench_once "$in" "$sink" "$tag" "$@"
+		if [ ! -s "$tag.t" ]; then
+			status='not run'
+			break
+		fi
+		read -r t0 t1 rc <"$tag.t"
+		read -r rss x < <(tail -n 1 "$tag.rss" 2>/dev/null || echo '0 0')
+		if [ "$rc" != 0 ]; then
+			status="exit $rc"
+			if [ "$rc" -gt 128 ]; then
+				status="killed by signal $((rc - 128))"
+			fi
+			sed 's/^/    | /' "$tag.err" | head -n 5
+		fi
+		rss=${rss:-0}
+		if ((rss > peak)); then
+			peak=$rss
+		fi
+		best=$(awk -v a="$t0" -v b="$t1" -v best="$best" \
+			'BEGIN { w = b - a; if (best == "" || w < best + 0) best = w; printf "%.6f", best }')
+	done
+
+	# The output check: one more, untimed run into cksum.
+	local vkey="$in|$expect|$*"
+	if [ "$status" = ok ] && [ -n "$expect" ] && [ "$BENCH_VERIFY" != 0 ]; then
+		if [ -z "${VERIFIED[$vkey]:-}" ]; then
+			local got want
+			got=$(_bench_once "$in" cksum "$tag" "$@")
+			want=$(expected_cksum "$expect")
+			if [ "$got" = "$want" ]; then
+				VERIFIED[$vkey]=ok
+			else
+				VERIFIED[$vkey]="WRONG OUTPUT (cksum $got, want $want)"
+			fi
+		fi
+		if [ "${VERIFIED[$vkey]}" != ok ]; then
+			status=${VERIFIED[$vkey]}
+		fi
+	fi
+
+	local key="$SECTION|$name|$tool" ratio='' mibs note=''
+	[ -n "$best" ] || best=0
+	R_WALL[$key]=$best
+	R_RSS[$key]=$peak
+	R_STATUS[$key]=$status
+	R_CMD[$key]="${in:+cat $in | }$*${sink:+ > $sink}"
+	if [ -z "${CASE_REF[$SECTION|$name]:-}" ]; then
+		CASE_REF[$SECTION|$name]=$best
+		ratio='-'
+	else
+		ratio=$(awk -v v="${CASE_REF[$SECTION|$name]}" -v p="$best" \
+			'BEGIN { if (p > 0) printf "%.2f", v / p; else print "-" }')
+	fi
+	mibs=$(awk -v b="$bytes" -v w="$best" 'BEGIN { if (w > 0) printf "%.0f", b / w / 1048576; else print "-" }')
+	[ "$status" = ok ] || note="<- $status"
+	row "$name" "$tool" "$(printf '%.4f' "$best")" "$mibs" "$peak" "$ratio" "$note"
+	printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$SECTION" "$name" "$tool" "$best" \
+		"$mibs" "$peak" "$ratio" "$bytes" "$status" "${R_CMD[$key]}" >>"$RESULTS"
+}
+
+# measure_floor — sets FLOOR (seconds) and FLOOR_RSS (KiB): the best of 10
+# runs of `true` through the same harness, i.e. what starting a process costs
+# here. Short cases are mostly this; the targets subtract it where it matters.
+measure_floor() {
+	local tag=$BENCH_TMP/floor i t0 t1 rc w rss
+	FLOOR='' FLOOR_RSS=0
+	for ((i = 0; i < 10; i++)); do
+		rm -f "$tag".*
+		_bench_once '' pipe "$tag" true
+		read -r t0 t1 rc <"$tag.t"
+		read -r rss _ < <(tail -n 1 "$tag.rss")
+		w=$(awk -v a="$t0" -v b="$t1" 'BEGIN { printf "%.6f", b - a }')
+		if [ -z "$FLOOR" ] || fcmp "$w" '<' "$FLOOR"; then
+			FLOOR=$w
+		fi
+		if ((rss > FLOOR_RSS)); then
+			FLOOR_RSS=$rss
+		fi
+	done
+}
+
+# self_wall_ms CMD... — the least wall_ms a vr tool reports itself in its
+# metrics line ($VR_METRICS) over $BENCH_RUNS runs, stdout into a pipe: its
+# time without exec and the dynamic loader. '' when it writes none.
+self_wall_ms() {
+	local m=$BENCH_TMP/metrics.jsonl i
+	rm -f "$m"
+	for ((i = 0; i < BENCH_RUNS; i++)); do
+		VR_METRICS=$m "$@" </dev/null 2>/dev/null | cat >/dev/null || true
+	done
+	sed -n 's/.*"wall_ms":\([0-9.]*\).*/\1/p' "$m" 2>/dev/null | sort -n | head -n 1
+}
+
+# result_get SECTION CASE TOOL wall|rss|status — a measured value ('' if none).
+result_get() {
+	local key="$1|$2|$3"
+	case $4 in
+	wall) echo "${R_WALL[$key]:-}" ;;
+	rss) echo "${R_RSS[$key]:-}" ;;
+	status) echo "${R_STATUS[$key]:-}" ;;
+	esac
+}
+
+# ---------------------------------------------------------------- targets
+
+# target DESCRIPTION PASS|FAIL|SKIP DETAIL — recorded now, printed at the end.
+target() {
+	TARGETS+=("$(printf '%-4s  %s\n        %s' "$2" "$1" "$3")")
+}
+
+# fcmp A OP B — floating-point comparison for the targets (OP: < <= > >=).
+fcmp() {
+	awk -v a="$1" -v b="$3" -v op="$2" 'BEGIN {
+		r = (op == "<") ? a < b : (op == "<=") ? a <= b : (op == ">") ? a > b : a >= b
+		exit !r }'
+}
+
+print_targets() {
+	local t fails=0
+	printf '\n== targets\n'
+	if [ "${#TARGETS[@]}" -eq 0 ]; then
+		echo "  (none: no section with targets ran)"
+		return 0
+	fi
+	for t in "${TARGETS[@]}"; do
+		printf '  %s\n' "$t"
+		[[ $t == FAIL* ]] && fails=$((fails + 1))
+	done
+	if [ "$fails" -gt 0 ]; then
+		printf '\n  %d target(s) FAIL (the bench is informational: exit status stays 0)\n' "$fails"
+	else
+		printf '\n  no target fails\n'
+	fi
+}
