@@ -223,7 +223,7 @@ measure() {
 		fi
 	fi
 
-	local tag=$BENCH_TMP/run i t0 t1 rc rss x best='' peak=0 status=ok
+	local tag=$BENCH_TMP/run i t0 t1 rc rss best='' peak=0 status=ok
 	for ((i = 0; i < BENCH_RUNS; i++)); do
 		rm -f "$tag".*
 		_bench_once "$in" "$sink" "$tag" "$@"
@@ -232,7 +232,7 @@ measure() {
 			break
 		fi
 		read -r t0 t1 rc <"$tag.t"
-		read -r rss x < <(tail -n 1 "$tag.rss" 2>/dev/null || echo '0 0')
+		read -r rss _ < <(tail -n 1 "$tag.rss" 2>/dev/null || echo '0 0')
 		if [ "$rc" != 0 ]; then
 			status="exit $rc"
 			if [ "$rc" -gt 128 ]; then
