@@ -69,11 +69,11 @@ $(BUILD)/cmd/%.o: cmd/%.c lib/*.h
 
 $(BUILD)/bin/%: $(BUILD)/cmd/%.o $(LIBVR)
 	@mkdir -p $(@D)
-	$(CC) $(LDFLAGS) -o $@ $< $(LIBVR) $(call pkglibs,$(PKGS_$*)) -lm
+	$(CC) $(LDFLAGS) -o $@ $< $(LIBVR) $(call pkglibs,$(PKGS_$*)) -lm -lpthread
 
 $(BUILD)/tests/%: tests/unit/%.c $(LIBVR)
 	@mkdir -p $(@D)
-	$(CC) $(CPPFLAGS) $(call pkgcflags,$(ALL_PKGS)) $(CFLAGS) $(WARN) -o $@ $< $(LIBVR) $(call pkglibs,$(ALL_PKGS)) -lm
+	$(CC) $(CPPFLAGS) $(call pkgcflags,$(ALL_PKGS)) $(CFLAGS) $(WARN) -o $@ $< $(LIBVR) $(call pkglibs,$(ALL_PKGS)) -lm -lpthread
 
 # check installs what is missing first, then re-enters make so that
 # pkg-config sees the freshly installed libraries.

@@ -24,6 +24,23 @@ int vr_output_open(struct vr_output *o, const char *path)
 		o->is_stdout = 1;
 		return 0;
 	}
+	/* Only a regular file (or a new one) is replaced atomically; a device,
+	 * FIFO or socket such as /dev/null is simply opened and written. */
+	struct stat st;
+	if (stat(path, &st) == 0 && !S_ISREG(st.st_mode)) {
+		if (S_ISDIR(st.st_mode)) {
+			vr_error("%s is a directory", path);
+			return VR_EUSAGE;
+		}
+		o->fd = open(path, O_WRONLY | O_CLOEXEC);
+		if (o->fd < 0) {
+			vr_error("cannot open %s: %s", path, strerror(errno));
+			return VR_EIO;
+		}
+		o->is_stdout = 1; /* nothing to commit or remove */
+		o->close_fd = 1;
+		return 0;
+	}
 	if (snprintf(o->final, sizeof o->final, "%s", path) >= (int)sizeof o->final ||
 	    snprintf(o->tmp, sizeof o->tmp, "%s.vr-tmp-XXXXXX", path) >= (int)sizeof o->tmp) {
 		vr_error("output path too long: %s", path);
@@ -50,8 +67,13 @@ int vr_output_open(struct vr_output *o, const char *path)
 
 int vr_output_commit(struct vr_output *o)
 {
-	if (o->is_stdout)
+	if (o->is_stdout) {
+		if (o->close_fd && close(o->fd) < 0) {
+			vr_error("writing output: %s", strerror(errno));
+			return VR_EIO;
+		}
 		return 0;
+	}
 	int rc = 0;
 	if (close(o->fd) < 0) {
 		vr_error("writing %s: %s", o->final, strerror(errno));
@@ -69,8 +91,11 @@ int vr_output_commit(struct vr_output *o)
 
 void vr_output_abort(struct vr_output *o)
 {
-	if (o->is_stdout)
+	if (o->is_stdout) {
+		if (o->close_fd)
+			close(o->fd);
 		return;
+	}
 	if (o->fd >= 0)
 		close(o->fd);
 	o->fd = -1;

@@ -8,14 +8,16 @@
 
 struct vr_output {
 	int fd;
-	int is_stdout;
+	int is_stdout;   /* no temporary: stdout, or an existing device or FIFO */
+	int close_fd;
 	int cleanup_id;
 	char final[PATH_MAX];
 	char tmp[PATH_MAX];
 };
 
 /* path NULL: stdout (refused when it is a terminal); "-": stdout, even a
- * terminal. Returns 0 or a vr_status with the message printed. */
+ * terminal; an existing non-regular file (/dev/null, a FIFO) is written
+ * in place. Returns 0 or a vr_status with the message printed. */
 int vr_output_open(struct vr_output *o, const char *path);
 /* Success: fsync-free rename of the temporary into place. 0 or VR_EIO. */
 int vr_output_commit(struct vr_output *o);
