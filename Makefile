@@ -36,7 +36,7 @@ pkglibs   = $(shell $(PKG_CONFIG) --libs $(1) 2>/dev/null)
 # it starts small (libavformat alone costs ~30 MiB of RSS).
 PKGS_vr-range :=
 PKGS_vr-fetch := libavformat libavutil
-PKGS_vr-chunk := sqlite3 libavutil
+PKGS_vr-chunk := sqlite3
 
 PROGRAMS := $(patsubst cmd/%.c,%,$(wildcard cmd/*.c))
 LIB_SRC  := $(wildcard lib/*.c)
@@ -69,11 +69,11 @@ $(BUILD)/cmd/%.o: cmd/%.c lib/*.h
 
 $(BUILD)/bin/%: $(BUILD)/cmd/%.o $(LIBVR)
 	@mkdir -p $(@D)
-	$(CC) $(LDFLAGS) -o $@ $< $(LIBVR) $(call pkglibs,$(PKGS_$*)) -lm -lpthread
+	$(CC) $(LDFLAGS) -o $@ $< $(LIBVR) $(call pkglibs,$(PKGS_$*)) -lm -lpthread -ldl
 
 $(BUILD)/tests/%: tests/unit/%.c $(LIBVR)
 	@mkdir -p $(@D)
-	$(CC) $(CPPFLAGS) $(call pkgcflags,$(ALL_PKGS)) $(CFLAGS) $(WARN) -o $@ $< $(LIBVR) $(call pkglibs,$(ALL_PKGS)) -lm -lpthread
+	$(CC) $(CPPFLAGS) $(call pkgcflags,$(ALL_PKGS)) $(CFLAGS) $(WARN) -o $@ $< $(LIBVR) $(call pkglibs,$(ALL_PKGS)) -lm -lpthread -ldl
 
 # check installs what is missing first, then re-enters make so that
 # pkg-config sees the freshly installed libraries.

@@ -1,4 +1,4 @@
-/* SHA-256 through libavutil's hash API. */
+/* SHA-256 through libavutil's hash API (loaded on first use). */
 #ifndef VR_DIGEST_H
 #define VR_DIGEST_H
 

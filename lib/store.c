@@ -1,4 +1,5 @@
 #include "store.h"
+#include "crc32c.h"
 #include "lifecycle.h"
 #include "log.h"
 #include "status.h"
@@ -67,6 +68,7 @@ static const char *schema_v1[] = {
 	" entry INTEGER NOT NULL,"
 	" idx INTEGER NOT NULL,"
 	" size INTEGER NOT NULL,"
+	" crc32c INTEGER NOT NULL,"
 	" sha256 BLOB NOT NULL,"
 	" data BLOB NOT NULL,"
 	" UNIQUE (entry, idx))",
@@ -527,11 +529,15 @@ int vr_store_writer_begin(struct vr_store *st, const void *key, size_t keylen,
 		strcpy(w->tags[w->ntags++], o->tags[i]);
 	}
 	w->buf = malloc(cs);
-	w->chunk_digest = vr_digest_new();
-	w->list_digest = vr_digest_new();
-	if (!w->buf || !w->chunk_digest || !w->list_digest) {
+	if (!w->buf) {
 		writer_free(w);
 		return fail(st, VR_EFAIL, "out of memory for a %u-byte chunk", cs);
+	}
+	w->chunk_digest = vr_digest_new();
+	w->list_digest = vr_digest_new();
+	if (!w->chunk_digest || !w->list_digest) {
+		writer_free(w);
+		return fail(st, VR_EFAIL, "cannot set up SHA-256 (is libavutil installed?)");
 	}
 	int rc = lock_acquire(st, key, keylen, o->wait);
 	if (rc) {
@@ -634,6 +640,8 @@ static int blob_fill(struct vr_store *st, int64_t rowid, const char *col,
 static int flush_chunk(struct vr_store_writer *w)
 {
 	struct vr_store *st = w->st;
+	/* CRC-32C is cheap enough to compute up front; it goes into the row */
+	uint32_t crc = vr_crc32c(0, w->buf, w->fill);
 	struct hash_job job = {w->chunk_digest, w->buf, w->fill, {0}};
 	pthread_t tid;
 	int threaded = pthread_create(&tid, NULL, hash_run, &job) == 0;
@@ -642,14 +650,15 @@ static int flush_chunk(struct vr_store_writer *w)
 	int rc = begin_write(st);
 	int64_t rowid = 0;
 	if (!rc) {
-		sqlite3_stmt *s = prepare(st, "INSERT INTO chunks(entry, idx, size, sha256, data)"
-					      " VALUES (?, ?, ?, zeroblob(32), zeroblob(?))");
+		sqlite3_stmt *s = prepare(st, "INSERT INTO chunks(entry, idx, size, crc32c, sha256, data)"
+					      " VALUES (?, ?, ?, ?, zeroblob(32), zeroblob(?))");
 		int step = SQLITE_ERROR;
 		if (s) {
 			sqlite3_bind_int64(s, 1, w->gen);
 			sqlite3_bind_int64(s, 2, (int64_t)w->idx);
 			sqlite3_bind_int64(s, 3, (int64_t)w->fill);
-			sqlite3_bind_int64(s, 4, (int64_t)w->fill);
+			sqlite3_bind_int64(s, 4, crc);
+			sqlite3_bind_int64(s, 5, (int64_t)w->fill);
 			step = sqlite3_step(s);
 			sqlite3_finalize(s);
 		}
@@ -664,6 +673,7 @@ static int flush_chunk(struct vr_store_writer *w)
 		pthread_join(tid, NULL);
 	if (!rc)
 		rc = blob_fill(st, rowid, "sha256", job.out, VR_DIGEST_LEN);
+
 	if (!rc)
 		rc = commit(st);
 	if (rc) {
@@ -875,11 +885,12 @@ void vr_store_read_end(struct vr_store *st)
 
 /* Open chunk idx of entry e for reading, checking its size. */
 static int open_chunk(struct vr_store *st, const struct vr_entry *e, uint64_t idx,
-		      sqlite3_blob **blob, uint8_t digest[VR_DIGEST_LEN])
+		      sqlite3_blob **blob, uint8_t digest[VR_DIGEST_LEN], uint32_t *crc)
 {
 	uint64_t expect = idx + 1 < e->chunk_count ? e->chunk_size
 						     : e->size - (e->chunk_count - 1) * e->chunk_size;
-	sqlite3_stmt *s = prepare(st, "SELECT id, size, sha256 FROM chunks WHERE entry = ? AND idx = ?");
+	sqlite3_stmt *s =
+		prepare(st, "SELECT id, size, sha256, crc32c FROM chunks WHERE entry = ? AND idx = ?");
 	if (!s)
 		return VR_EIO;
 	sqlite3_bind_int64(s, 1, e->id);
@@ -898,6 +909,7 @@ static int open_chunk(struct vr_store *st, const struct vr_entry *e, uint64_t id
 		memcpy(digest, sqlite3_column_blob(s, 2), VR_DIGEST_LEN);
 	else
 		memset(digest, 0, VR_DIGEST_LEN);
+	*crc = (uint32_t)sqlite3_column_int64(s, 3);
 	sqlite3_finalize(s);
 	if (sqlite3_blob_open(st->db, "main", "chunks", "data", rowid, 0, blob) != SQLITE_OK)
 		return db_fail(st, "opening a chunk");
@@ -913,23 +925,34 @@ static int open_chunk(struct vr_store *st, const struct vr_entry *e, uint64_t id
 	return 0;
 }
 
-/* Hash a whole chunk and compare with its recorded digest. */
-static int check_chunk(struct vr_store *st, sqlite3_blob *blob, uint64_t idx,
+/* Read a whole chunk and compare it with its recorded CRC-32C and, when d
+ * is given, its SHA-256. Reads go through SQLite's page cache, so the pass
+ * that follows to emit the bytes of a chunk of up to the cache size costs
+ * only a copy. */
+static int check_chunk(struct vr_store *st, sqlite3_blob *blob, uint64_t idx, uint32_t want_crc,
 		       const uint8_t want[VR_DIGEST_LEN], struct vr_digest *d)
 {
 	int n = sqlite3_blob_bytes(blob);
+	uint32_t crc = 0;
 	for (int off = 0; off < n;) {
 		int step = n - off < (int)PIECE ? n - off : (int)PIECE;
 		if (sqlite3_blob_read(blob, st->piece, step, off) != SQLITE_OK)
 			return db_fail(st, "reading a chunk");
-		vr_digest_update(d, st->piece, (size_t)step);
+		crc = vr_crc32c(crc, st->piece, (size_t)step);
+		if (d)
+			vr_digest_update(d, st->piece, (size_t)step);
 		off += step;
 	}
-	uint8_t got[VR_DIGEST_LEN];
-	vr_digest_final(d, got);
-	if (memcmp(got, want, VR_DIGEST_LEN))
-		return fail(st, VR_EIO, "chunk %llu does not match its checksum",
+	if (crc != want_crc)
+		return fail(st, VR_EIO, "chunk %llu does not match its checksum (CRC-32C)",
 			    (unsigned long long)idx);
+	if (d) {
+		uint8_t got[VR_DIGEST_LEN];
+		vr_digest_final(d, got);
+		if (memcmp(got, want, VR_DIGEST_LEN))
+			return fail(st, VR_EIO, "chunk %llu does not match its checksum (SHA-256)",
+				    (unsigned long long)idx);
+	}
 	return 0;
 }
 
@@ -945,10 +968,10 @@ int vr_store_read_span(struct vr_store *st, const struct vr_entry *e, uint64_t s
 	for (uint64_t idx = start / e->chunk_size; idx <= end / e->chunk_size && !rc; idx++) {
 		sqlite3_blob *blob = NULL;
 		uint8_t digest[VR_DIGEST_LEN];
-		if ((rc = open_chunk(st, e, idx, &blob, digest)))
+		uint32_t crc;
+		if ((rc = open_chunk(st, e, idx, &blob, digest, &crc)))
 			break;
-		if (verify)
-			rc = check_chunk(st, blob, idx, digest, d);
+		rc = check_chunk(st, blob, idx, crc, digest, d);
 		uint64_t base = idx * e->chunk_size;
 		uint64_t from = start > base ? start - base : 0;
 		uint64_t to = end - base < e->chunk_size ? end - base : e->chunk_size - 1;
@@ -1226,9 +1249,19 @@ int vr_store_verify(struct vr_store *st, const void *key, size_t keylen,
 	sqlite3_bind_blob(s, 1, key ? key : "", (int)keylen, SQLITE_STATIC);
 	struct vr_entry *e = malloc(sizeof *e);
 	struct vr_digest *d = vr_digest_new(), *list = vr_digest_new();
+	if (!e || !d || !list) {
+		free(e);
+		if (d)
+			vr_digest_free(d);
+		if (list)
+			vr_digest_free(list);
+		sqlite3_finalize(s);
+		rollback(st);
+		return fail(st, VR_EFAIL, "cannot set up SHA-256 (is libavutil installed?)");
+	}
 	int step = SQLITE_DONE;
 	int found = 0;
-	while (e && d && list && (step = sqlite3_step(s)) == SQLITE_ROW) {
+	while ((step = sqlite3_step(s)) == SQLITE_ROW) {
 		fill_entry_from_row(s, e);
 		found = 1;
 		(*checked)++;
@@ -1244,9 +1277,10 @@ int vr_store_verify(struct vr_store *st, const void *key, size_t keylen,
 		for (uint64_t i = 0; i < e->chunk_count && !entry_bad; i++) {
 			sqlite3_blob *blob = NULL;
 			uint8_t digest[VR_DIGEST_LEN];
-			int r = open_chunk(st, e, i, &blob, digest);
+			uint32_t crc;
+			int r = open_chunk(st, e, i, &blob, digest, &crc);
 			if (!r)
-				r = check_chunk(st, blob, i, digest, d);
+				r = check_chunk(st, blob, i, crc, digest, d);
 			if (blob)
 				sqlite3_blob_close(blob);
 			if (r) {

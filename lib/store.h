@@ -81,9 +81,9 @@ uint64_t vr_store_writer_bytes(const struct vr_store_writer *w);
  * snapshot that lasts until vr_store_read_end(). */
 int vr_store_read_begin(struct vr_store *st, const void *key, size_t keylen, struct vr_entry *e);
 /* Emit bytes [start, end] of the entry, touching only the chunks that
- * overlap; each chunk's size is checked against the manifest, and with
- * verify its SHA-256 too (before any of its bytes are emitted). 0, VR_EIO
- * (corrupt or missing chunk), or emit()'s non-zero result. */
+ * overlap. Before any byte of a chunk is emitted, its presence, size and
+ * CRC-32C are checked against the manifest, and with verify its SHA-256
+ * too. 0, VR_EIO (corrupt or missing chunk), or emit()'s non-zero result. */
 int vr_store_read_span(struct vr_store *st, const struct vr_entry *e, uint64_t start, uint64_t end,
 		       int verify, vr_emit_fn emit, void *ctx);
 void vr_store_read_end(struct vr_store *st);

@@ -1,0 +1,13 @@
+/* CRC-32C (Castagnoli), used to check every chunk on every read: with the
+ * SSE 4.2 instruction it runs at several GB/s, where SHA-256 runs at about
+ * 0.4 GB/s, so reads can afford it and SHA-256 stays for verify. */
+#ifndef VR_CRC32C_H
+#define VR_CRC32C_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+/* Continue crc over buf (start with 0). */
+uint32_t vr_crc32c(uint32_t crc, const void *buf, size_t n);
+
+#endif
