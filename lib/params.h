@@ -1,0 +1,108 @@
+/* Transform parameters: from long options or URL query strings (with the
+ * Akamai and IMQuery aliases), validated, with derivatives expanded, and
+ * their canonical form — the one text that cache keys are built from. */
+#ifndef VR_PARAMS_H
+#define VR_PARAMS_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+struct vr_config;
+
+enum vr_mode { VR_MODE_VIDEO, VR_MODE_FRAME, VR_MODE_SPRITESHEET, VR_MODE_AUDIO };
+enum vr_fit { VR_FIT_CONTAIN, VR_FIT_SCALE_DOWN, VR_FIT_COVER };
+enum vr_level { VR_LEVEL_AUTO, VR_LEVEL_LOW, VR_LEVEL_MEDIUM, VR_LEVEL_HIGH };
+enum vr_format {
+	VR_FORMAT_AUTO, /* the mode's default: mp4, jpg, jpg, m4a */
+	VR_FORMAT_MP4,  /* H.264 + AAC */
+	VR_FORMAT_WEBM, /* VP9 + Opus */
+	VR_FORMAT_JPG,
+	VR_FORMAT_PNG,
+	VR_FORMAT_WEBP,
+	VR_FORMAT_M4A,  /* AAC in MP4 */
+};
+
+/* Which fields were given explicitly (options or query), so that a
+ * derivative fills only the others. */
+enum vr_param_bit {
+	VR_P_MODE = 1 << 0, VR_P_WIDTH = 1 << 1, VR_P_HEIGHT = 1 << 2, VR_P_FIT = 1 << 3,
+	VR_P_TIME = 1 << 4, VR_P_DURATION = 1 << 5, VR_P_FPS = 1 << 6, VR_P_QUALITY = 1 << 7,
+	VR_P_COMPRESSION = 1 << 8, VR_P_BITRATE = 1 << 9, VR_P_AUDIO = 1 << 10,
+	VR_P_FORMAT = 1 << 11, VR_P_COLUMNS = 1 << 12, VR_P_ROWS = 1 << 13,
+};
+
+struct vr_limits {
+	int min_dim, max_dim;        /* output width/height bounds: 10 and 2000 */
+	int64_t max_input_pixels;    /* width*height of the input: 8192*8192 */
+	int64_t max_output_pixels;   /* of one output picture (a spritesheet whole): 4096*4096 */
+	double max_duration;         /* seconds of output: 3600 */
+	uint64_t max_input_bytes;    /* 0: none; default 16G */
+	int max_tiles;               /* spritesheet columns*rows: 400 */
+};
+
+struct vr_params {
+	unsigned set;                /* vr_param_bit of the explicit fields */
+	enum vr_mode mode;
+	int width, height;           /* 0: not given (keep aspect from the other / the input) */
+	enum vr_fit fit;
+	double time;                 /* start offset, seconds */
+	double duration;             /* seconds; < 0: to the end (video, audio) */
+	double fps;                  /* 0: keep the input's */
+	enum vr_level quality, compression;
+	int64_t bitrate;             /* bits/s cap, 0: none */
+	int audio;                   /* 1: keep the audio track, 0: drop it */
+	enum vr_format format;
+	int columns, rows;           /* spritesheet grid; 0: chosen from the count */
+	char derivative[64];         /* the preset applied, "" for none */
+	int imwidth, imheight;       /* IMQuery hints, used only to pick a derivative */
+};
+
+void vr_limits_default(struct vr_limits *l);
+/* Limits from the config's [limits] section over the defaults; 0 or a
+ * vr_status with err naming FILE:LINE. */
+int vr_limits_load(struct vr_limits *l, const struct vr_config *cfg, char *err, size_t errlen);
+
+void vr_params_init(struct vr_params *p);
+
+/* Set one parameter by name: the long names (mode, width, height, fit,
+ * time, duration, fps, quality, compression, bitrate, audio, format,
+ * columns, rows, derivative) and, when from_query, also the aliases (w, h,
+ * obj-fit with crop->cover and fill->contain, q, f, start, dur, mute,
+ * imwidth, imheight). Returns 0, or VR_EDATA (from_query) / VR_EUSAGE
+ * (options) with a message naming the parameter and the allowed values.
+ * Unknown names are errors too: nothing is silently ignored. */
+int vr_params_set(struct vr_params *p, const struct vr_limits *l, const char *name,
+		  const char *value, int from_query, char *err, size_t errlen);
+
+/* Parse "width=640&height=360&fit=cover" (leading '?' allowed,
+ * percent-decoding, '+' as space). Cache-busting "v" and the bypass flags
+ * "nocache"/"bypass" are not transform parameters: they are reported
+ * through *bypass (may be NULL) and otherwise ignored. */
+int vr_params_parse_query(struct vr_params *p, const struct vr_limits *l, const char *query,
+			  int *bypass, char *err, size_t errlen);
+
+/* Apply the derivative (explicit fields win; imwidth/imheight pick one by
+ * breakpoints when none is named: <=854 mobile, <=1280 tablet, else
+ * desktop), fill the mode's defaults, and check the mode's rules
+ * (spritesheet needs width and height; formats and playback-only
+ * parameters that do not fit the mode are rejected). Derivatives come from
+ * [derivative "NAME"] sections of cfg (may be NULL) over the built-ins:
+ * desktop 1920x1080, tablet 1280x720, mobile 854x640 (video, contain),
+ * thumbnail 640x360 (frame, png, time 2s, cover). */
+int vr_params_finalize(struct vr_params *p, const struct vr_limits *l,
+		       const struct vr_config *cfg, char *err, size_t errlen);
+
+/* The canonical form after finalize: every output-affecting parameter,
+ * defaults filled, derivative expanded, in a fixed order, e.g.
+ * "mode=video&width=640&height=0&fit=contain&time=0&duration=-1&fps=0&
+ * quality=auto&compression=auto&bitrate=0&audio=1&format=mp4".
+ * Two parameter sets with the same output print the same text. Returns the
+ * length (like snprintf). */
+int vr_params_canonical(const struct vr_params *p, char *buf, size_t len);
+
+const char *vr_mode_name(enum vr_mode m);
+const char *vr_format_name(enum vr_format f);
+const char *vr_fit_name(enum vr_fit f);
+const char *vr_level_name(enum vr_level l);
+
+#endif
