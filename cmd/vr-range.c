@@ -55,6 +55,19 @@ static void usage(void)
 	       vr_prog());
 }
 
+#define MAX_CONTENT_TYPE 255
+
+static int ctype_valid(const char *t)
+{
+	size_t n = strlen(t);
+	if (n < 1 || n > MAX_CONTENT_TYPE)
+		return 0;
+	for (size_t i = 0; i < n; i++)
+		if (((unsigned char)t[i] < 0x20 && t[i] != '\t') || t[i] == 0x7f)
+			return 0;
+	return 1;
+}
+
 struct opts {
 	const char *range_text;
 	const char *file;
@@ -105,7 +118,8 @@ static void print_head(const struct opts *o, const struct response *r)
 	}
 	if (o->json) {
 		static struct vr_json j;
-		char list[VR_RANGE_MAX * 48 + 4];
+		/* the worst case: 128 times ,{"start":N,"end":N} with 20-digit N */
+		char list[VR_RANGE_MAX * 64 + 4];
 		size_t ll = 0;
 		list[ll++] = '[';
 		for (size_t i = 0; i < r->n; i++)
@@ -478,8 +492,11 @@ int main(int argc, char **argv)
 			}
 			break;
 		case OPT_CTYPE:
-			if (!*optarg || strpbrk(optarg, "\r\n")) {
-				vr_error("--content-type: invalid value");
+			/* it goes into each multipart head (a 512-byte buffer) and
+			 * the JSON line: keep it short and free of control bytes */
+			if (!ctype_valid(optarg)) {
+				vr_error("--content-type: invalid value (1 to %d printable "
+					 "characters)", MAX_CONTENT_TYPE);
 				return vr_usage_hint();
 			}
 			o.content_type = optarg;

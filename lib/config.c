@@ -210,11 +210,14 @@ int vr_config_load(struct vr_config **cfg, const char *path, char *err, size_t e
 	}
 	int fd = path[0] ? open(path, O_RDONLY | O_CLOEXEC) : -1;
 	if (fd < 0) {
+		/* keep open()'s errno (calloc may change it); an empty name
+		 * names no file at all */
+		int e = path[0] ? errno : ENOENT;
 		*cfg = config_new();
-		if (!explicit_path && (path[0] == '\0' || errno == ENOENT || errno == ENOTDIR))
+		if (!explicit_path && (e == ENOENT || e == ENOTDIR))
 			return 0;
-		snprintf(err, errlen, "config %s: %s", path, strerror(errno));
-		return errno == ENOENT ? VR_ENOTFOUND : VR_EIO;
+		snprintf(err, errlen, "config %s: %s", path, strerror(e));
+		return e == ENOENT || e == ENOTDIR ? VR_ENOTFOUND : VR_EIO;
 	}
 	char *text = malloc(VR_CONFIG_MAX_BYTES + 1);
 	if (!text)

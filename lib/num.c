@@ -116,6 +116,8 @@ int vr_parse_seconds(const char *s, double *out)
 		double v = 0;
 		for (int i = 0; i < n; i++)
 			v = v * 60 + fields[i];
+		if (!isfinite(v)) /* hundreds of digits overflow a double */
+			return -1;
 		*out = v;
 		return 0;
 	}
@@ -124,16 +126,17 @@ int vr_parse_seconds(const char *s, double *out)
 	if (parse_decimal(&p, &v) < 0)
 		return -1;
 	if (!*p || !strcmp(p, "s"))
-		*out = v;
+		;
 	else if (!strcmp(p, "ms"))
-		*out = v / 1000;
+		v /= 1000;
 	else if (!strcmp(p, "m"))
-		*out = v * 60;
+		v *= 60;
 	else if (!strcmp(p, "h"))
-		*out = v * 3600;
+		v *= 3600;
 	else
 		return -1;
-	if (!isfinite(*out))
+	if (!isfinite(v)) /* like the other parsers, leave *out alone on failure */
 		return -1;
+	*out = v;
 	return 0;
 }

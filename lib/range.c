@@ -198,10 +198,18 @@ int vr_slicer_init(struct vr_slicer *s, const struct vr_range_set *set, int64_t 
 		if (vr_range_resolve(set, (uint64_t)size, s->part, &s->nparts) != VR_RANGE_OK)
 			return slicer_fail(err, errlen, VR_RANGE_UNSATISFIABLE, "range not satisfiable");
 	} else {
+		/* "-0" is unsatisfiable whatever the size: it is dropped, so it
+		 * neither needs a ring nor has to come last. */
+		size_t last = set->n;
+		while (last > 0 && set->spec[last - 1].kind == VR_SPEC_SUFFIX &&
+		       set->spec[last - 1].suffix == 0)
+			last--;
 		for (size_t i = 0; i < set->n; i++) {
 			const struct vr_range_spec *sp = &set->spec[i];
+			if (sp->kind == VR_SPEC_SUFFIX && sp->suffix == 0)
+				continue;
 			if (sp->kind == VR_SPEC_SUFFIX) {
-				if (i != set->n - 1)
+				if (i != last - 1)
 					return slicer_fail(err, errlen, VR_RANGE_NEEDS_SEEK,
 							   "a suffix range on a stream of unknown size must come last");
 				if (sp->suffix > max_buffer)
@@ -213,6 +221,14 @@ int vr_slicer_init(struct vr_slicer *s, const struct vr_range_set *set, int64_t 
 			s->part[s->nparts].start = sp->first;
 			s->part[s->nparts].end = sp->last;
 			s->nparts++;
+		}
+		if (s->nparts == 0 && !s->suffix) {
+			/* Only "-0": nothing to serve, but the 416 must still say
+			 * "bytes *" "/N", so read to the end through a span that
+			 * starts past any real input (as "9223372036854775807-"). */
+			s->part[0].start = VR_RANGE_NUM_MAX;
+			s->part[0].end = VR_RANGE_OPEN;
+			s->nparts = 1;
 		}
 	}
 	for (size_t i = 1; i < s->nparts; i++)
