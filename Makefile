@@ -47,13 +47,17 @@ UNITS    := $(patsubst tests/unit/%.c,$(BUILD)/tests/%,$(UNIT_SRC))
 ALL_PKGS := libavformat libavcodec libavfilter libswscale libavutil libswresample sqlite3
 MAN_PAGES := $(wildcard man/*.[1-9])
 
-.PHONY: all check check-build unit bats lint-man deps bench demo install uninstall clean
+.PHONY: FORCE all check check-build unit bats lint-man deps bench demo install uninstall clean
 
 all: $(addprefix bin/,$(PROGRAMS))
 
-bin/%: $(BUILD)/bin/%
+# bin/ always reflects the last build asked for (plain or SAN=1), even when
+# the other build's copy there is newer.
+bin/%: $(BUILD)/bin/% FORCE
 	@mkdir -p bin
 	@cmp -s $< $@ || cp $< $@
+
+FORCE:
 
 $(BUILD)/lib/%.o: lib/%.c lib/*.h
 	@mkdir -p $(@D)

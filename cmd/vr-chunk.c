@@ -128,8 +128,9 @@ static int cmd_put(struct ctx *c, int argc, char **argv)
 	while ((ch = getopt_long(argc, argv, "", lo, NULL)) != -1) {
 		switch (ch) {
 		case O_CT:
-			if (!*optarg || strpbrk(optarg, "\r\n")) {
-				vr_error("--content-type: invalid value");
+			if (!vr_mime_valid(optarg)) {
+				vr_error("--content-type: invalid value (1 to %d printable characters)",
+					 VR_MIME_MAX);
 				return vr_usage_hint();
 			}
 			o.content_type = optarg;

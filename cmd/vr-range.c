@@ -14,6 +14,7 @@
 #include "num.h"
 #include "output.h"
 #include "range.h"
+#include "response.h"
 #include "status.h"
 
 #include <errno.h>
@@ -55,19 +56,6 @@ static void usage(void)
 	       vr_prog());
 }
 
-#define MAX_CONTENT_TYPE 255
-
-static int ctype_valid(const char *t)
-{
-	size_t n = strlen(t);
-	if (n < 1 || n > MAX_CONTENT_TYPE)
-		return 0;
-	for (size_t i = 0; i < n; i++)
-		if (((unsigned char)t[i] < 0x20 && t[i] != '\t') || t[i] == 0x7f)
-			return 0;
-	return 1;
-}
-
 struct opts {
 	const char *range_text;
 	const char *file;
@@ -80,88 +68,6 @@ struct opts {
 	const char *output;
 	const char *metrics;
 };
-
-/* Everything the response head says. */
-struct response {
-	int status;             /* 200, 206, 416 */
-	struct vr_span spans[VR_RANGE_MAX];
-	size_t n;
-	int64_t total;          /* -1 unknown */
-	uint64_t content_length;
-	int length_known;
-	int multipart;          /* body is multipart/byteranges */
-};
-
-static void print_head(const struct opts *o, const struct response *r)
-{
-	char cr[128];
-	if (o->headers) {
-		const char *reason = r->status == 200 ? "OK" : r->status == 206 ? "Partial Content"
-										 : "Range Not Satisfiable";
-		fprintf(stderr, "HTTP/1.1 %d %s\r\n", r->status, reason);
-		if (r->status == 416) {
-			vr_content_range(cr, sizeof cr, NULL, r->total);
-			fprintf(stderr, "Content-Range: %s\r\n", cr);
-		} else if (r->status == 206 && r->n == 1) {
-			vr_content_range(cr, sizeof cr, &r->spans[0], r->total);
-			fprintf(stderr, "Content-Range: %s\r\n", cr);
-		}
-		if (r->multipart)
-			fprintf(stderr, "Content-Type: multipart/byteranges; boundary=%s\r\n", o->boundary);
-		else if (r->status != 416)
-			fprintf(stderr, "Content-Type: %s\r\n", o->content_type);
-		if (r->status == 416)
-			fprintf(stderr, "Content-Length: 0\r\n");
-		else if (r->length_known)
-			fprintf(stderr, "Content-Length: %" PRIu64 "\r\n", r->content_length);
-		fprintf(stderr, "Accept-Ranges: bytes\r\n\r\n");
-	}
-	if (o->json) {
-		static struct vr_json j;
-		/* the worst case: 128 times ,{"start":N,"end":N} with 20-digit N */
-		char list[VR_RANGE_MAX * 64 + 4];
-		size_t ll = 0;
-		list[ll++] = '[';
-		for (size_t i = 0; i < r->n; i++)
-			ll += (size_t)snprintf(list + ll, sizeof list - ll,
-					       "%s{\"start\":%" PRIu64 ",\"end\":%" PRIu64 "}", i ? "," : "",
-					       r->spans[i].start, r->spans[i].end);
-		snprintf(list + ll, sizeof list - ll, "]");
-		vr_json_begin(&j);
-		vr_json_int(&j, "status", r->status);
-		if (r->total >= 0)
-			vr_json_int(&j, "size", r->total);
-		else
-			vr_json_null(&j, "size");
-		if (r->status == 416) {
-			vr_content_range(cr, sizeof cr, NULL, r->total);
-			vr_json_str(&j, "content_range", cr);
-		} else if (r->status == 206 && r->n == 1) {
-			vr_content_range(cr, sizeof cr, &r->spans[0], r->total);
-			vr_json_str(&j, "content_range", cr);
-		} else {
-			vr_json_null(&j, "content_range");
-		}
-		if (r->status == 416)
-			vr_json_int(&j, "content_length", 0);
-		else if (r->length_known)
-			vr_json_uint(&j, "content_length", r->content_length);
-		else
-			vr_json_null(&j, "content_length");
-		if (r->multipart) {
-			char ct[160];
-			snprintf(ct, sizeof ct, "multipart/byteranges; boundary=%s", o->boundary);
-			vr_json_str(&j, "content_type", ct);
-		} else {
-			vr_json_str(&j, "content_type", o->content_type);
-		}
-		vr_json_bool(&j, "multipart", r->multipart);
-		vr_json_raw(&j, "ranges", list);
-		vr_json_end(&j);
-		fprintf(stderr, "%s\n", j.buf);
-	}
-	fflush(stderr);
-}
 
 static int out_fd = STDOUT_FILENO;
 
@@ -199,7 +105,7 @@ static int emit_out(void *ctx, const void *buf, size_t n)
 
 /* A regular file (or any seekable input of known size): each span read at
  * its offset, in the order given. */
-static int serve_file(int in, const struct opts *o, const struct response *r, const char *what)
+static int serve_file(int in, const struct opts *o, const struct vr_response *r, const char *what)
 {
 	char head[512];
 	for (size_t i = 0; i < r->n; i++) {
@@ -293,7 +199,7 @@ static int run(struct opts *o)
 {
 	struct vr_range_set *set = calloc(1, sizeof *set);
 	struct vr_slicer *slicer = calloc(1, sizeof *slicer);
-	struct response *r = calloc(1, sizeof *r);
+	struct vr_response *r = calloc(1, sizeof *r);
 	char err[512];
 	int whole = o->range_text[strspn(o->range_text, " \t")] == '\0';
 	int rc = VR_OK;
@@ -338,6 +244,8 @@ static int run(struct opts *o)
 
 	r->total = size;
 	r->status = whole ? 200 : 206;
+	r->content_type = o->content_type;
+	r->boundary = o->boundary;
 	int seekable = kind == VR_FD_FILE;
 	if (size >= 0) {
 		if (vr_range_resolve(set, (uint64_t)size, r->spans, &r->n) != VR_RANGE_OK) {
@@ -345,7 +253,7 @@ static int run(struct opts *o)
 				r->n = 0;
 			} else {
 				r->status = 416;
-				print_head(o, r);
+				vr_response_print(r, o->headers, o->json);
 				vr_error("range %s not satisfiable: input has %" PRId64
 					 " bytes (Content-Range: bytes */%" PRId64 ")",
 					 o->range_text, size, size);
@@ -379,13 +287,13 @@ static int run(struct opts *o)
 			goto done;
 		}
 	}
-	if (size >= 0)
-		print_head(o, r);
-
 	rc = vr_output_open(&out, o->output);
 	if (rc)
 		goto done;
 	out_open = 1;
+	/* the head comes once the output is known to be writable */
+	if (size >= 0)
+		vr_response_print(r, o->headers, o->json);
 	out_fd = out.fd;
 	vr_pipe_grow(out_fd);
 	vr_stream_opened();
@@ -406,7 +314,7 @@ static int run(struct opts *o)
 				r->total = seen;
 				if (r->n == 0 && !whole) {
 					r->status = 416;
-					print_head(o, r);
+					vr_response_print(r, o->headers, o->json);
 					vr_error("range %s not satisfiable: input has %" PRId64
 						 " bytes (Content-Range: bytes */%" PRId64 ")",
 						 o->range_text, seen, seen);
@@ -414,7 +322,7 @@ static int run(struct opts *o)
 				} else {
 					r->length_known = 1;
 					r->content_length = vr_metrics_get_bytes_out();
-					print_head(o, r);
+					vr_response_print(r, o->headers, o->json);
 				}
 			}
 		}
@@ -494,9 +402,9 @@ int main(int argc, char **argv)
 		case OPT_CTYPE:
 			/* it goes into each multipart head (a 512-byte buffer) and
 			 * the JSON line: keep it short and free of control bytes */
-			if (!ctype_valid(optarg)) {
+			if (!vr_mime_valid(optarg)) {
 				vr_error("--content-type: invalid value (1 to %d printable "
-					 "characters)", MAX_CONTENT_TYPE);
+					 "characters)", VR_MIME_MAX);
 				return vr_usage_hint();
 			}
 			o.content_type = optarg;

@@ -34,3 +34,14 @@ const char *vr_mime_from_path(const char *path)
 	}
 	return "application/octet-stream";
 }
+
+int vr_mime_valid(const char *t)
+{
+	size_t n = strlen(t);
+	if (n < 1 || n > VR_MIME_MAX)
+		return 0;
+	for (size_t i = 0; i < n; i++)
+		if (((unsigned char)t[i] < 0x20 && t[i] != '\t') || t[i] == 0x7f)
+			return 0;
+	return 1;
+}

@@ -64,7 +64,11 @@ void vr_response_print(const struct vr_response *r, int headers, int json)
 	}
 	char ct[256];
 	if (r->multipart)
-		snprintf(ct, sizeof ct, "multipart/byteranges; boundary=%s", r->boundary);
+		/* RFC 2046: a boundary with characters outside a token is quoted */
+		snprintf(ct, sizeof ct,
+			 strpbrk(r->boundary, " '()+,/:=?") ? "multipart/byteranges; boundary=\"%s\""
+							    : "multipart/byteranges; boundary=%s",
+			 r->boundary);
 	else
 		snprintf(ct, sizeof ct, "%s", r->content_type);
 	if (headers) {
@@ -82,7 +86,8 @@ void vr_response_print(const struct vr_response *r, int headers, int json)
 	}
 	if (json) {
 		static struct vr_json j;
-		static char list[VR_RANGE_MAX * 48 + 4];
+		/* the worst case: 128 times ,{"start":N,"end":N} with 20-digit N */
+		static char list[VR_RANGE_MAX * 64 + 4];
 		size_t ll = 0;
 		list[ll++] = '[';
 		for (size_t i = 0; i < r->n; i++)
