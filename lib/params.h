@@ -29,7 +29,15 @@ enum vr_param_bit {
 	VR_P_TIME = 1 << 4, VR_P_DURATION = 1 << 5, VR_P_FPS = 1 << 6, VR_P_QUALITY = 1 << 7,
 	VR_P_COMPRESSION = 1 << 8, VR_P_BITRATE = 1 << 9, VR_P_AUDIO = 1 << 10,
 	VR_P_FORMAT = 1 << 11, VR_P_COLUMNS = 1 << 12, VR_P_ROWS = 1 << 13,
+	/* not output fields themselves: the preset named, the IMQuery hints */
+	VR_P_DERIVATIVE = 1 << 14, VR_P_IMWIDTH = 1 << 15, VR_P_IMHEIGHT = 1 << 16,
 };
+
+/* Bounds that do not depend on the config. */
+#define VR_PARAMS_MAX_TIME 8640000.0 /* seconds (100 days): time, and time + duration */
+#define VR_PARAMS_MAX_IMSIZE 100000  /* imwidth, imheight */
+#define VR_PARAMS_MAX_VALUE 1024     /* bytes of one decoded query name or value */
+#define VR_PARAMS_CANONICAL_MAX 256  /* a buffer this size always holds the canonical form */
 
 struct vr_limits {
 	int min_dim, max_dim;        /* output width/height bounds: 10 and 2000 */
@@ -55,6 +63,8 @@ struct vr_params {
 	int columns, rows;           /* spritesheet grid; 0: chosen from the count */
 	char derivative[64];         /* the preset applied, "" for none */
 	int imwidth, imheight;       /* IMQuery hints, used only to pick a derivative */
+	unsigned from_query;         /* vr_param_bit of the fields set from a query string:
+				      * finalize's errors about them are VR_EDATA, not VR_EUSAGE */
 };
 
 void vr_limits_default(struct vr_limits *l);
@@ -77,7 +87,9 @@ int vr_params_set(struct vr_params *p, const struct vr_limits *l, const char *na
 /* Parse "width=640&height=360&fit=cover" (leading '?' allowed,
  * percent-decoding, '+' as space). Cache-busting "v" and the bypass flags
  * "nocache"/"bypass" are not transform parameters: they are reported
- * through *bypass (may be NULL) and otherwise ignored. */
+ * through *bypass (may be NULL) and otherwise ignored. A parameter given
+ * twice in one query (under any of its names, e.g. w and width, or mute and
+ * audio) is an error unless both give the same value. */
 int vr_params_parse_query(struct vr_params *p, const struct vr_limits *l, const char *query,
 			  int *bypass, char *err, size_t errlen);
 
@@ -88,7 +100,12 @@ int vr_params_parse_query(struct vr_params *p, const struct vr_limits *l, const 
  * parameters that do not fit the mode are rejected). Derivatives come from
  * [derivative "NAME"] sections of cfg (may be NULL) over the built-ins:
  * desktop 1920x1080, tablet 1280x720, mobile 854x640 (video, contain),
- * thumbnail 640x360 (frame, png, time 2s, cover). */
+ * thumbnail 640x360 (frame, png, time 2s, cover). Width and height count
+ * as one size: a preset's size applies only when neither is explicit (one
+ * explicit side keeps the input's aspect). Finalize also resolves format
+ * auto and normalises fit where it cannot matter (contain without a box;
+ * cover becomes contain with only one side), so that the struct the engine
+ * runs on says exactly what the canonical form says. */
 int vr_params_finalize(struct vr_params *p, const struct vr_limits *l,
 		       const struct vr_config *cfg, char *err, size_t errlen);
 

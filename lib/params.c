@@ -1,0 +1,1098 @@
+/* Transform parameters: parsing (options and queries), validation,
+ * derivatives, mode rules and the canonical form. See params.h.
+ *
+ * THE CANONICAL FORM (vr_params_canonical), the one text cache keys are
+ * built from. Fields in this fixed order, "name=value" joined by '&', and
+ * only the fields that can change the output of the mode:
+ *
+ *   video        mode width height fit time duration fps quality
+ *                compression bitrate audio format
+ *   frame        mode width height fit time quality compression format
+ *   spritesheet  mode width height fit time duration quality compression
+ *                format columns rows
+ *   audio        mode time duration quality compression bitrate format
+ *
+ * e.g. "mode=frame&width=640&height=360&fit=cover&time=2&quality=auto&
+ * compression=auto&format=png". Values:
+ *
+ *   mode, fit, quality, compression, format   the names of vr_mode_name()
+ *        and friends: the lowercase long form, never an alias (jpeg -> jpg,
+ *        obj-fit=crop -> cover); format is resolved (never "auto"), quality
+ *        and compression may be "auto" (a distinct encoder setting)
+ *   width, height, columns, rows   decimal integers, 0 when not given
+ *   time, duration   seconds, rounded to the microsecond when parsed, printed
+ *        as the shortest exact decimal: 2, 1.5, 0.000001; duration -1 means
+ *        "to the end of the input"
+ *   fps      %g of a value with at most 3 decimals (29.97), 0 for the input's
+ *   bitrate  bits/s as a decimal integer, 0 for no cap
+ *   audio    1 or 0
+ *
+ * Equivalent sets print equal keys: finalize normalises the struct itself
+ * (so the engine sees what the key says) — fit is "contain" when there is
+ * no box (neither width nor height) and "cover" becomes "contain" when only
+ * one of width/height is given (both just scale; "scale-down" stays, it
+ * never enlarges). The derivative name and the imwidth/imheight hints are
+ * not in the key: what they chose is, as expanded fields.
+ *
+ * Decisions where the brief was silent are noted where they are made. */
+#include "params.h"
+#include "config.h"
+#include "num.h"
+#include "status.h"
+
+#include <math.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#define FIELD_BITS                                                                          \
+	(VR_P_MODE | VR_P_WIDTH | VR_P_HEIGHT | VR_P_FIT | VR_P_TIME | VR_P_DURATION |      \
+	 VR_P_FPS | VR_P_QUALITY | VR_P_COMPRESSION | VR_P_BITRATE | VR_P_AUDIO |           \
+	 VR_P_FORMAT | VR_P_COLUMNS | VR_P_ROWS)
+
+#define SPRITE_DEFAULT_DURATION 10.0
+#define MAX_GRID 20
+#define LIMIT_MAX_DIM 16384 /* no encoder vr uses goes past this */
+
+/* ---------------------------------------------------------------- names */
+
+static const char *const mode_names[] = {"video", "frame", "spritesheet", "audio"};
+static const char *const fit_names[] = {"contain", "scale-down", "cover"};
+static const char *const level_names[] = {"auto", "low", "medium", "high"};
+static const char *const format_names[] = {"auto", "mp4", "webm", "jpg", "png", "webp", "m4a"};
+
+const char *vr_mode_name(enum vr_mode m)
+{
+	return (unsigned)m < 4 ? mode_names[m] : "?";
+}
+
+const char *vr_fit_name(enum vr_fit f)
+{
+	return (unsigned)f < 3 ? fit_names[f] : "?";
+}
+
+const char *vr_level_name(enum vr_level l)
+{
+	return (unsigned)l < 4 ? level_names[l] : "?";
+}
+
+const char *vr_format_name(enum vr_format f)
+{
+	return (unsigned)f < 7 ? format_names[f] : "?";
+}
+
+/* ---------------------------------------------------------------- errors */
+
+__attribute__((format(printf, 4, 5))) static int fail(char *err, size_t errlen, int code,
+						      const char *fmt, ...)
+{
+	if (err && errlen) {
+		va_list ap;
+		va_start(ap, fmt);
+		vsnprintf(err, errlen, fmt, ap);
+		va_end(ap);
+	}
+	return code;
+}
+
+/* An untrusted value, made safe to print: at most 48 bytes, control and
+ * non-ASCII bytes as '?', "..." when cut. */
+struct shown {
+	char s[56];
+};
+
+static struct shown show(const char *v)
+{
+	struct shown o;
+	size_t i = 0;
+	for (; v[i] && i < 48; i++)
+		o.s[i] = (v[i] < 0x20 || v[i] >= 0x7f) ? '?' : v[i];
+	if (v[i])
+		memcpy(o.s + i, "...", 4);
+	else
+		o.s[i] = '\0';
+	return o;
+}
+
+/* ---------------------------------------------------------------- limits */
+
+void vr_limits_default(struct vr_limits *l)
+{
+	l->min_dim = 10;
+	l->max_dim = 2000;
+	l->max_input_pixels = 8192LL * 8192;
+	l->max_output_pixels = 4096LL * 4096;
+	l->max_duration = 3600;
+	l->max_input_bytes = 16ULL << 30;
+	l->max_tiles = MAX_GRID * MAX_GRID;
+}
+
+/* An integer [limits] key in [lo, hi]: 0 (absent: *out unchanged) or VR_EDATA. */
+static int limit_int(const struct vr_config *cfg, const char *key, int64_t lo, int64_t hi,
+		     int64_t *out, char *err, size_t errlen)
+{
+	const char *v = vr_config_get(cfg, "limits", NULL, key);
+	if (!v)
+		return 0;
+	uint64_t u;
+	if (vr_parse_u64(v, &u) < 0 || u < (uint64_t)lo || u > (uint64_t)hi)
+		return fail(err, errlen, VR_EDATA,
+			    "%s: [limits] %s: '%s' is not an integer in range %lld-%lld",
+			    vr_config_where(cfg, "limits", NULL, key), key, show(v).s, (long long)lo,
+			    (long long)hi);
+	*out = (int64_t)u;
+	return 0;
+}
+
+int vr_limits_load(struct vr_limits *l, const struct vr_config *cfg, char *err, size_t errlen)
+{
+	vr_limits_default(l);
+	if (!cfg)
+		return 0;
+	/* Decision: dimensions are capped at 16384 (no encoder vr uses goes
+	 * further, and products of them stay far inside int); max-tiles at
+	 * 400, what 20 columns by 20 rows can reach. */
+	int64_t mind = l->min_dim, maxd = l->max_dim, tiles = l->max_tiles;
+	int r;
+	if ((r = limit_int(cfg, "min-dimension", 1, LIMIT_MAX_DIM, &mind, err, errlen)) ||
+	    (r = limit_int(cfg, "max-dimension", 1, LIMIT_MAX_DIM, &maxd, err, errlen)) ||
+	    (r = limit_int(cfg, "max-input-pixels", 1, INT64_MAX, &l->max_input_pixels, err,
+			   errlen)) ||
+	    (r = limit_int(cfg, "max-output-pixels", 1, INT64_MAX, &l->max_output_pixels, err,
+			   errlen)) ||
+	    (r = limit_int(cfg, "max-tiles", 1, MAX_GRID * MAX_GRID, &tiles, err, errlen)) ||
+	    (r = vr_config_size(cfg, "limits", NULL, "max-input-bytes", &l->max_input_bytes, err,
+				errlen)))
+		return r;
+	if (mind > maxd) {
+		const char *k = vr_config_get(cfg, "limits", NULL, "min-dimension") ? "min-dimension"
+										      : "max-dimension";
+		return fail(err, errlen, VR_EDATA,
+			    "%s: [limits] min-dimension %lld is more than max-dimension %lld",
+			    vr_config_where(cfg, "limits", NULL, k), (long long)mind, (long long)maxd);
+	}
+	l->min_dim = (int)mind;
+	l->max_dim = (int)maxd;
+	l->max_tiles = (int)tiles;
+
+	const char *s = vr_config_get(cfg, "limits", NULL, "max-duration");
+	if (s) {
+		double d;
+		if (vr_parse_seconds(s, &d) < 0 || llround(d * 1e6) < 1 || d > VR_PARAMS_MAX_TIME)
+			return fail(err, errlen, VR_EDATA,
+				    "%s: [limits] max-duration: '%s' is not a duration in range (0-%g] seconds (like 3600, 90s, 1h)",
+				    vr_config_where(cfg, "limits", NULL, "max-duration"), show(s).s,
+				    VR_PARAMS_MAX_TIME);
+		l->max_duration = (double)llround(d * 1e6) / 1e6;
+	}
+	return 0;
+}
+
+/* ---------------------------------------------------------------- values */
+
+void vr_params_init(struct vr_params *p)
+{
+	memset(p, 0, sizeof *p);
+	p->mode = VR_MODE_VIDEO;
+	p->fit = VR_FIT_CONTAIN;
+	p->duration = -1;
+	p->quality = VR_LEVEL_AUTO;
+	p->compression = VR_LEVEL_AUTO;
+	p->audio = 1;
+	p->format = VR_FORMAT_AUTO;
+}
+
+/* Index of v among names (case-insensitive), or -1. */
+static int pick(const char *v, const char *const *names, int n)
+{
+	for (int i = 0; i < n; i++)
+		if (!strcasecmp(v, names[i]))
+			return i;
+	return -1;
+}
+
+/* A decimal integer in [lo, hi]: 0; -1 not an integer; -2 out of range. */
+static int parse_int(const char *v, long lo, long hi, int *out)
+{
+	uint64_t u;
+	if (vr_parse_u64(v, &u) < 0) {
+		for (const char *c = v; *c; c++)
+			if (*c < '0' || *c > '9')
+				return -1;
+		return *v ? -2 : -1; /* all digits: too many of them */
+	}
+	if (u < (uint64_t)lo || u > (uint64_t)hi)
+		return -2;
+	*out = (int)u;
+	return 0;
+}
+
+/* "29.97": digits with at most 3 decimals, in thousandths. Decision: more
+ * decimals are refused rather than rounded, so that %g prints the exact
+ * value the engine uses. Rationals like 30000/1001 are not accepted. */
+static int parse_milli(const char *v, int64_t *out)
+{
+	int64_t ip = 0, frac = 0;
+	int nd = 0, nf = 0;
+	const char *c = v;
+	for (; *c >= '0' && *c <= '9'; c++, nd++) {
+		if (ip > 1000000000)
+			return -2;
+		ip = ip * 10 + (*c - '0');
+	}
+	if (*c == '.') {
+		c++;
+		for (; *c >= '0' && *c <= '9'; c++, nf++) {
+			if (nf == 3)
+				return -3;
+			frac = frac * 10 + (*c - '0');
+		}
+		if (nf == 0)
+			return -1;
+	}
+	if (*c || (nd == 0 && nf == 0))
+		return -1;
+	while (nf++ < 3)
+		frac *= 10;
+	*out = ip * 1000 + frac;
+	return 0;
+}
+
+/* "800k", "2M", "1.5M", "1500000": bits/s with decimal SI suffixes. */
+static int parse_bitrate(const char *v, int64_t *out)
+{
+	int64_t ip = 0, frac = 0, scale = 1, mult = 1;
+	int nd = 0, nf = 0;
+	const char *c = v;
+	for (; *c >= '0' && *c <= '9'; c++, nd++) {
+		if (ip > 1000000000000LL)
+			return -2;
+		ip = ip * 10 + (*c - '0');
+	}
+	if (*c == '.') {
+		c++;
+		for (; *c >= '0' && *c <= '9'; c++, nf++) {
+			if (nf == 6)
+				return -1;
+			frac = frac * 10 + (*c - '0');
+			scale *= 10;
+		}
+		if (nf == 0)
+			return -1;
+	}
+	if (nd == 0 && nf == 0)
+		return -1;
+	if (*c == 'k' || *c == 'K')
+		mult = 1000, c++;
+	else if (*c == 'm' || *c == 'M')
+		mult = 1000000, c++;
+	if (*c)
+		return -1;
+	int64_t num = ip * scale + frac; /* < 1e12 * 1e6: fits */
+	if (num > INT64_MAX / mult)
+		return -2;
+	num *= mult;
+	if (num % scale)
+		return -3; /* a fraction of a bit */
+	*out = num / scale;
+	return 0;
+}
+
+/* 1 true, 0 false, -1 neither. */
+static int parse_bool(const char *v)
+{
+	static const char *const t[] = {"true", "1", "yes"}, *const f[] = {"false", "0", "no"};
+	if (pick(v, t, 3) >= 0)
+		return 1;
+	if (pick(v, f, 3) >= 0)
+		return 0;
+	return -1;
+}
+
+/* Seconds, rounded to the microsecond (AV_TIME_BASE, the engine's
+ * resolution), so that the key prints exactly what the engine uses. */
+static int parse_secs(const char *v, double *out)
+{
+	double d;
+	if (vr_parse_seconds(v, &d) < 0 || !isfinite(d) || d < 0)
+		return -1;
+	if (d > VR_PARAMS_MAX_TIME)
+		return -2;
+	*out = (double)llround(d * 1e6) / 1e6;
+	return 0;
+}
+
+enum kind {
+	K_MODE, K_WIDTH, K_HEIGHT, K_FIT, K_OBJFIT, K_TIME, K_DURATION, K_FPS, K_QUALITY,
+	K_COMPRESSION, K_BITRATE, K_AUDIO, K_MUTE, K_FORMAT, K_COLUMNS, K_ROWS, K_DERIVATIVE,
+	K_IMWIDTH, K_IMHEIGHT,
+};
+
+static const struct pname {
+	const char *name;
+	enum kind kind;
+	unsigned bit;
+	int query_only; /* an alias or hint: query strings only */
+} pnames[] = {
+	{"mode", K_MODE, VR_P_MODE, 0},
+	{"width", K_WIDTH, VR_P_WIDTH, 0},
+	{"height", K_HEIGHT, VR_P_HEIGHT, 0},
+	{"fit", K_FIT, VR_P_FIT, 0},
+	{"time", K_TIME, VR_P_TIME, 0},
+	{"duration", K_DURATION, VR_P_DURATION, 0},
+	{"fps", K_FPS, VR_P_FPS, 0},
+	{"quality", K_QUALITY, VR_P_QUALITY, 0},
+	{"compression", K_COMPRESSION, VR_P_COMPRESSION, 0},
+	{"bitrate", K_BITRATE, VR_P_BITRATE, 0},
+	{"audio", K_AUDIO, VR_P_AUDIO, 0},
+	{"format", K_FORMAT, VR_P_FORMAT, 0},
+	{"columns", K_COLUMNS, VR_P_COLUMNS, 0},
+	{"rows", K_ROWS, VR_P_ROWS, 0},
+	{"derivative", K_DERIVATIVE, VR_P_DERIVATIVE, 0},
+	{"w", K_WIDTH, VR_P_WIDTH, 1},
+	{"h", K_HEIGHT, VR_P_HEIGHT, 1},
+	{"obj-fit", K_OBJFIT, VR_P_FIT, 1},
+	{"q", K_QUALITY, VR_P_QUALITY, 1},
+	{"f", K_FORMAT, VR_P_FORMAT, 1},
+	{"start", K_TIME, VR_P_TIME, 1},
+	{"dur", K_DURATION, VR_P_DURATION, 1},
+	{"mute", K_MUTE, VR_P_AUDIO, 1},
+	{"imwidth", K_IMWIDTH, VR_P_IMWIDTH, 1},
+	{"imheight", K_IMHEIGHT, VR_P_IMHEIGHT, 1},
+};
+
+static const struct pname *find_name(const char *name)
+{
+	for (size_t i = 0; i < sizeof pnames / sizeof *pnames; i++)
+		if (!strcmp(pnames[i].name, name))
+			return &pnames[i];
+	return NULL;
+}
+
+/* The long name of a field bit, for messages. */
+static const char *bit_name(unsigned bit)
+{
+	for (size_t i = 0; i < sizeof pnames / sizeof *pnames; i++)
+		if (pnames[i].bit == bit && !pnames[i].query_only)
+			return pnames[i].name;
+	return bit == VR_P_IMWIDTH ? "imwidth" : bit == VR_P_IMHEIGHT ? "imheight" : "?";
+}
+
+static int valid_deriv_name(const char *v)
+{
+	size_t n = strlen(v);
+	if (n == 0 || n >= sizeof ((struct vr_params *)0)->derivative)
+		return 0;
+	for (; *v; v++)
+		if (!((*v >= 'a' && *v <= 'z') || (*v >= 'A' && *v <= 'Z') ||
+		      (*v >= '0' && *v <= '9') || *v == '-' || *v == '_' || *v == '.'))
+			return 0;
+	return 1;
+}
+
+int vr_params_set(struct vr_params *p, const struct vr_limits *l, const char *name,
+		  const char *value, int from_query, char *err, size_t errlen)
+{
+	struct vr_limits dl;
+	if (!l) {
+		vr_limits_default(&dl);
+		l = &dl;
+	}
+	int code = from_query ? VR_EDATA : VR_EUSAGE;
+	const struct pname *pn = find_name(name);
+	if (!pn || (pn->query_only && !from_query)) {
+		if (pn) /* an alias given as an option */
+			return fail(err, errlen, code,
+				    "unknown parameter '%s' (a query name only; the option is --%s)",
+				    show(name).s,
+				    pn->kind == K_MUTE	   ? "audio"
+				    : pn->kind == K_OBJFIT ? "fit"
+							   : bit_name(pn->bit));
+		return fail(err, errlen, code, "unknown parameter '%s'", show(name).s);
+	}
+	const char *n = pn->name;
+	struct shown sv = show(value ? value : "");
+	if (!value || !*value)
+		return fail(err, errlen, code, "%s: empty value", n);
+
+	int i, r;
+	double d;
+	int64_t i64;
+	switch (pn->kind) {
+	case K_MODE:
+		if ((i = pick(value, mode_names, 4)) < 0)
+			return fail(err, errlen, code,
+				    "%s: '%s' is not one of video, frame, spritesheet, audio", n, sv.s);
+		p->mode = (enum vr_mode)i;
+		break;
+	case K_WIDTH:
+	case K_HEIGHT:
+		if ((r = parse_int(value, l->min_dim, l->max_dim, &i)) < 0)
+			return fail(err, errlen, code, "%s: '%s' is %s %d-%d", n, sv.s,
+				    r == -1 ? "not an integer number of pixels in range"
+					    : "out of range",
+				    l->min_dim, l->max_dim);
+		if (pn->kind == K_WIDTH)
+			p->width = i;
+		else
+			p->height = i;
+		break;
+	case K_FIT:
+		if ((i = pick(value, fit_names, 3)) < 0)
+			return fail(err, errlen, code, "%s: '%s' is not one of contain, scale-down, cover",
+				    n, sv.s);
+		p->fit = (enum vr_fit)i;
+		break;
+	case K_OBJFIT:
+		if (!strcasecmp(value, "crop"))
+			i = VR_FIT_COVER;
+		else if (!strcasecmp(value, "fill"))
+			i = VR_FIT_CONTAIN;
+		else if ((i = pick(value, fit_names, 3)) < 0)
+			return fail(err, errlen, code,
+				    "%s: '%s' is not one of crop, fill, contain, scale-down, cover", n,
+				    sv.s);
+		p->fit = (enum vr_fit)i;
+		break;
+	case K_TIME:
+		if ((r = parse_secs(value, &d)) < 0)
+			return r == -1 ? fail(err, errlen, code,
+					      "%s: '%s' is not a duration (like 5s, 1.5s, 2m, 90, 00:01:30.5); allowed 0-%.0f seconds",
+					      n, sv.s, VR_PARAMS_MAX_TIME)
+				       : fail(err, errlen, code, "%s: '%s' is out of range 0-%.0f seconds",
+					      n, sv.s, VR_PARAMS_MAX_TIME);
+		p->time = d;
+		break;
+	case K_DURATION:
+		r = parse_secs(value, &d);
+		if (r == 0 && !(d > 0 && d <= l->max_duration))
+			r = -2;
+		if (r < 0)
+			return r == -1 ? fail(err, errlen, code,
+					      "%s: '%s' is not a duration (like 5s, 1.5s, 2m, 90, 00:01:30.5); allowed (0-%.15g] seconds",
+					      n, sv.s, l->max_duration)
+				       : fail(err, errlen, code,
+					      "%s: '%s' is out of range (0-%.15g] seconds (more than 0)", n,
+					      sv.s, l->max_duration);
+		p->duration = d;
+		break;
+	case K_FPS:
+		r = parse_milli(value, &i64);
+		if (r == 0 && !(i64 > 0 && i64 <= 120000))
+			r = -2;
+		if (r == -3)
+			return fail(err, errlen, code,
+				    "%s: '%s' has more than 3 decimals; allowed (0-120] frames per second",
+				    n, sv.s);
+		if (r < 0)
+			return fail(err, errlen, code, "%s: '%s' is %s (0-120] frames per second", n,
+				    sv.s, r == -1 ? "not a number in range" : "out of range");
+		p->fps = (double)i64 / 1000;
+		break;
+	case K_QUALITY:
+	case K_COMPRESSION:
+		if ((i = pick(value, level_names, 4)) < 0)
+			return fail(err, errlen, code, "%s: '%s' is not one of low, medium, high, auto",
+				    n, sv.s);
+		if (pn->kind == K_QUALITY)
+			p->quality = (enum vr_level)i;
+		else
+			p->compression = (enum vr_level)i;
+		break;
+	case K_BITRATE:
+		r = parse_bitrate(value, &i64);
+		if (r == 0 && !(i64 >= 10000 && i64 <= 100000000))
+			r = -2;
+		if (r < 0)
+			return fail(err, errlen, code,
+				    "%s: '%s' is %s 10k-100M bits/s (like 800k, 2M, 1500000)", n, sv.s,
+				    r == -1   ? "not a bitrate in range"
+				    : r == -2 ? "out of range"
+					      : "not a whole number of bits/s; allowed");
+		p->bitrate = i64;
+		break;
+	case K_AUDIO:
+	case K_MUTE:
+		if ((i = parse_bool(value)) < 0)
+			return fail(err, errlen, code, "%s: '%s' is not one of true, false, 1, 0, yes, no",
+				    n, sv.s);
+		p->audio = pn->kind == K_MUTE ? !i : i;
+		break;
+	case K_FORMAT:
+		if (!strcasecmp(value, "jpeg"))
+			i = VR_FORMAT_JPG;
+		else if ((i = pick(value, format_names, 7)) <= 0) /* "auto" is not a value */
+			return fail(err, errlen, code,
+				    "%s: '%s' is not one of mp4, webm, jpg, jpeg, png, webp, m4a", n, sv.s);
+		p->format = (enum vr_format)i;
+		break;
+	case K_COLUMNS:
+	case K_ROWS:
+		if ((r = parse_int(value, 1, MAX_GRID, &i)) < 0)
+			return fail(err, errlen, code, "%s: '%s' is %s 1-%d", n, sv.s,
+				    r == -1 ? "not an integer in range" : "out of range", MAX_GRID);
+		if (pn->kind == K_COLUMNS)
+			p->columns = i;
+		else
+			p->rows = i;
+		break;
+	case K_DERIVATIVE:
+		/* only the shape here: which names exist needs the config,
+		 * that is finalize's job */
+		if (!valid_deriv_name(value))
+			return fail(err, errlen, code,
+				    "%s: '%s' is not a derivative name (1-%zu letters, digits, '-', '_', '.')",
+				    n, sv.s, sizeof p->derivative - 1);
+		strcpy(p->derivative, value);
+		break;
+	case K_IMWIDTH:
+	case K_IMHEIGHT:
+		if ((r = parse_int(value, 1, VR_PARAMS_MAX_IMSIZE, &i)) < 0)
+			return fail(err, errlen, code, "%s: '%s' is %s 1-%d", n, sv.s,
+				    r == -1 ? "not an integer in range" : "out of range",
+				    VR_PARAMS_MAX_IMSIZE);
+		if (pn->kind == K_IMWIDTH)
+			p->imwidth = i;
+		else
+			p->imheight = i;
+		break;
+	}
+	p->set |= pn->bit;
+	if (from_query)
+		p->from_query |= pn->bit;
+	else
+		p->from_query &= ~pn->bit;
+	return 0;
+}
+
+/* ---------------------------------------------------------------- queries */
+
+static int hexval(char c)
+{
+	if (c >= '0' && c <= '9')
+		return c - '0';
+	if (c >= 'a' && c <= 'f')
+		return c - 'a' + 10;
+	if (c >= 'A' && c <= 'F')
+		return c - 'A' + 10;
+	return -1;
+}
+
+/* Percent-decode s[0..n) into out (size VR_PARAMS_MAX_VALUE); '+' is a
+ * space. -1 malformed or NUL, -2 too long. */
+static int decode(const char *s, size_t n, char *out)
+{
+	size_t o = 0;
+	for (size_t i = 0; i < n; i++) {
+		char c = s[i];
+		if (c == '+') {
+			c = ' ';
+		} else if (c == '%') {
+			int hi = i + 1 < n ? hexval(s[i + 1]) : -1;
+			int lo = i + 2 < n ? hexval(s[i + 2]) : -1;
+			if (hi < 0 || lo < 0)
+				return -1;
+			c = (char)(hi * 16 + lo);
+			if (!c)
+				return -1;
+			i += 2;
+		}
+		if (o + 1 >= VR_PARAMS_MAX_VALUE)
+			return -2;
+		out[o++] = c;
+	}
+	out[o] = '\0';
+	return 0;
+}
+
+/* Does field `bit` hold the same value in a and b? */
+static int same_field(const struct vr_params *a, const struct vr_params *b, unsigned bit)
+{
+	switch (bit) {
+	case VR_P_MODE: return a->mode == b->mode;
+	case VR_P_WIDTH: return a->width == b->width;
+	case VR_P_HEIGHT: return a->height == b->height;
+	case VR_P_FIT: return a->fit == b->fit;
+	case VR_P_TIME: return a->time == b->time;
+	case VR_P_DURATION: return a->duration == b->duration;
+	case VR_P_FPS: return a->fps == b->fps;
+	case VR_P_QUALITY: return a->quality == b->quality;
+	case VR_P_COMPRESSION: return a->compression == b->compression;
+	case VR_P_BITRATE: return a->bitrate == b->bitrate;
+	case VR_P_AUDIO: return a->audio == b->audio;
+	case VR_P_FORMAT: return a->format == b->format;
+	case VR_P_COLUMNS: return a->columns == b->columns;
+	case VR_P_ROWS: return a->rows == b->rows;
+	case VR_P_DERIVATIVE: return !strcmp(a->derivative, b->derivative);
+	case VR_P_IMWIDTH: return a->imwidth == b->imwidth;
+	case VR_P_IMHEIGHT: return a->imheight == b->imheight;
+	}
+	return 0;
+}
+
+static int bit_index(unsigned bit)
+{
+	int i = 0;
+	while (bit > 1)
+		bit >>= 1, i++;
+	return i;
+}
+
+int vr_params_parse_query(struct vr_params *p, const struct vr_limits *l, const char *query,
+			  int *bypass, char *err, size_t errlen)
+{
+	char name[VR_PARAMS_MAX_VALUE], value[VR_PARAMS_MAX_VALUE];
+	char first[17][72]; /* "name=value" that first set each field, for messages */
+	unsigned seen = 0;
+	const char *s = query ? query : "";
+	if (*s == '?')
+		s++;
+	while (*s) {
+		size_t n = strcspn(s, "&");
+		const char *seg = s;
+		s += n;
+		if (*s == '&')
+			s++;
+		if (n == 0) /* "a=1&&b=2", a trailing '&' */
+			continue;
+		const char *eq = memchr(seg, '=', n);
+		size_t nn = eq ? (size_t)(eq - seg) : n;
+		int r = decode(seg, nn, name);
+		if (r == 0 && eq)
+			r = decode(eq + 1, n - nn - 1, value);
+		else if (r == 0)
+			value[0] = '\0';
+		if (r < 0) {
+			char raw[64];
+			snprintf(raw, sizeof raw, "%.*s", (int)(n < 60 ? n : 60), seg);
+			return fail(err, errlen, VR_EDATA, "query: '%s%s' %s", show(raw).s,
+				    n < 60 ? "" : "...",
+				    r == -1 ? "has a malformed percent-encoding (%XX, not %00)"
+					    : "is longer than the limit of one parameter");
+		}
+		if (!strcmp(name, "v")) /* cache-busting version: not a transform parameter */
+			continue;
+		if (!strcmp(name, "nocache") || !strcmp(name, "bypass")) {
+			/* Decision: a bare flag ("nocache", "nocache=") means true */
+			int b = value[0] ? parse_bool(value) : 1;
+			if (b < 0)
+				return fail(err, errlen, VR_EDATA,
+					    "%s: '%s' is not one of true, false, 1, 0, yes, no", name,
+					    show(value).s);
+			if (b && bypass)
+				*bypass = 1;
+			continue;
+		}
+		struct vr_params before = *p;
+		r = vr_params_set(p, l, name, value, 1, err, errlen);
+		if (r)
+			return r;
+		const struct pname *pn = find_name(name);
+		int bi = bit_index(pn->bit);
+		if (seen & pn->bit) {
+			if (!same_field(&before, p, pn->bit))
+				return fail(err, errlen, VR_EDATA,
+					    "%s: given twice with different values ('%s' and '%s=%s')",
+					    bit_name(pn->bit), first[bi], name, show(value).s);
+		} else {
+			seen |= pn->bit;
+			snprintf(first[bi], sizeof first[bi], "%.12s=%.55s", name, show(value).s);
+		}
+	}
+	return 0;
+}
+
+/* ---------------------------------------------------------------- derivatives */
+
+static const char *const deriv_keys[] = {"mode",    "width",       "height",  "fit",
+					 "time",    "duration",    "fps",     "quality",
+					 "compression", "bitrate", "audio",   "format",
+					 "columns", "rows"};
+#define N_DERIV_KEYS (sizeof deriv_keys / sizeof *deriv_keys)
+
+static const struct builtin {
+	const char *name;
+	const char *kv[7][2];
+} builtins[] = {
+	{"desktop", {{"mode", "video"}, {"width", "1920"}, {"height", "1080"}, {"fit", "contain"}}},
+	{"tablet", {{"mode", "video"}, {"width", "1280"}, {"height", "720"}, {"fit", "contain"}}},
+	{"mobile", {{"mode", "video"}, {"width", "854"}, {"height", "640"}, {"fit", "contain"}}},
+	{"thumbnail",
+	 {{"mode", "frame"}, {"width", "640"}, {"height", "360"}, {"format", "png"}, {"time", "2s"},
+	  {"fit", "cover"}}},
+};
+#define N_BUILTINS (sizeof builtins / sizeof *builtins)
+
+/* The [derivative "x"] names of cfg; *names malloc'd (free it). */
+static size_t config_derivs(const struct vr_config *cfg, const char ***names)
+{
+	*names = NULL;
+	if (!cfg)
+		return 0;
+	size_t n = vr_config_names(cfg, "derivative", NULL, 0);
+	if (!n)
+		return 0;
+	*names = calloc(n, sizeof **names);
+	if (!*names)
+		abort();
+	return vr_config_names(cfg, "derivative", *names, n);
+}
+
+static void list_known(const struct vr_config *cfg, char *out, size_t len)
+{
+	size_t o = 0;
+	out[0] = '\0';
+	const char **names;
+	size_t n = config_derivs(cfg, &names);
+	for (size_t i = 0; i < N_BUILTINS + n; i++) {
+		const char *nm = i < N_BUILTINS ? builtins[i].name : names[i - N_BUILTINS];
+		int dup = 0;
+		for (size_t j = 0; j < N_BUILTINS && i >= N_BUILTINS; j++)
+			dup |= !strcmp(nm, builtins[j].name);
+		if (dup)
+			continue;
+		int w = snprintf(out + o, len - o, "%s%s", o ? ", " : "", show(nm).s);
+		if (w < 0 || (size_t)w >= len - o)
+			break;
+		o += (size_t)w;
+	}
+	free(names);
+}
+
+/* Load derivative `name` into d (initialised, its set bits the fields it
+ * gives). *from_config set when it comes from cfg. */
+static int load_derivative(struct vr_params *d, const char *name, const struct vr_limits *l,
+			   const struct vr_config *cfg, int code, int *from_config, char *err,
+			   size_t errlen)
+{
+	char e2[512];
+	vr_params_init(d);
+	*from_config = 0;
+	const char **names;
+	size_t n = config_derivs(cfg, &names);
+	int in_config = 0;
+	for (size_t i = 0; i < n; i++)
+		in_config |= !strcmp(names[i], name);
+	free(names);
+	if (in_config) {
+		/* a config section replaces a built-in of the same name whole */
+		*from_config = 1;
+		for (size_t k = 0; k < N_DERIV_KEYS; k++) {
+			const char *v = vr_config_get(cfg, "derivative", name, deriv_keys[k]);
+			if (v && vr_params_set(d, l, deriv_keys[k], v, 0, e2, sizeof e2))
+				return fail(err, errlen, VR_EDATA, "%s: derivative \"%s\": %s",
+					    vr_config_where(cfg, "derivative", name, deriv_keys[k]),
+					    show(name).s, e2);
+		}
+		if (!(d->set & FIELD_BITS))
+			return fail(err, errlen, VR_EDATA,
+				    "%s: derivative \"%s\" sets none of mode, width, height, fit, time, duration, fps, quality, compression, bitrate, audio, format, columns, rows",
+				    vr_config_source(cfg) ? vr_config_source(cfg) : "config",
+				    show(name).s);
+		return 0;
+	}
+	for (size_t b = 0; b < N_BUILTINS; b++) {
+		if (strcmp(builtins[b].name, name))
+			continue;
+		for (size_t k = 0; k < 7 && builtins[b].kv[k][0]; k++)
+			if (vr_params_set(d, l, builtins[b].kv[k][0], builtins[b].kv[k][1], 0, e2,
+					  sizeof e2))
+				/* only when [limits] exclude a built-in's values */
+				return fail(err, errlen, VR_EDATA,
+					    "derivative \"%s\" (built in) does not fit the configured limits: %s",
+					    name, e2);
+		return 0;
+	}
+	char known[512];
+	list_known(cfg, known, sizeof known);
+	return fail(err, errlen, code, "derivative: '%s' is not one of %s", show(name).s, known);
+}
+
+/* Copy field `bit` from src to dst. */
+static void copy_field(struct vr_params *dst, const struct vr_params *src, unsigned bit)
+{
+	switch (bit) {
+	case VR_P_MODE: dst->mode = src->mode; break;
+	case VR_P_WIDTH: dst->width = src->width; break;
+	case VR_P_HEIGHT: dst->height = src->height; break;
+	case VR_P_FIT: dst->fit = src->fit; break;
+	case VR_P_TIME: dst->time = src->time; break;
+	case VR_P_DURATION: dst->duration = src->duration; break;
+	case VR_P_FPS: dst->fps = src->fps; break;
+	case VR_P_QUALITY: dst->quality = src->quality; break;
+	case VR_P_COMPRESSION: dst->compression = src->compression; break;
+	case VR_P_BITRATE: dst->bitrate = src->bitrate; break;
+	case VR_P_AUDIO: dst->audio = src->audio; break;
+	case VR_P_FORMAT: dst->format = src->format; break;
+	case VR_P_COLUMNS: dst->columns = src->columns; break;
+	case VR_P_ROWS: dst->rows = src->rows; break;
+	}
+}
+
+/* ---------------------------------------------------------------- finalize */
+
+/* The fields each mode accepts; all of them are in its canonical form. */
+static unsigned mode_fields(enum vr_mode m)
+{
+	switch (m) {
+	case VR_MODE_VIDEO:
+		return FIELD_BITS & ~(unsigned)(VR_P_COLUMNS | VR_P_ROWS);
+	case VR_MODE_FRAME:
+		return VR_P_MODE | VR_P_WIDTH | VR_P_HEIGHT | VR_P_FIT | VR_P_TIME | VR_P_QUALITY |
+		       VR_P_COMPRESSION | VR_P_FORMAT;
+	case VR_MODE_SPRITESHEET:
+		/* Decision: fps, bitrate and audio are playback parameters
+		 * and a spritesheet is one JPEG: rejected like for frame */
+		return VR_P_MODE | VR_P_WIDTH | VR_P_HEIGHT | VR_P_FIT | VR_P_TIME | VR_P_DURATION |
+		       VR_P_QUALITY | VR_P_COMPRESSION | VR_P_FORMAT | VR_P_COLUMNS | VR_P_ROWS;
+	case VR_MODE_AUDIO:
+		return VR_P_MODE | VR_P_TIME | VR_P_DURATION | VR_P_QUALITY | VR_P_COMPRESSION |
+		       VR_P_BITRATE | VR_P_AUDIO | VR_P_FORMAT;
+	}
+	return 0;
+}
+
+static const char *mode_formats(enum vr_mode m)
+{
+	switch (m) {
+	case VR_MODE_VIDEO: return "mp4, webm";
+	case VR_MODE_FRAME: return "jpg, png, webp";
+	case VR_MODE_SPRITESHEET: return "jpg";
+	case VR_MODE_AUDIO: return "m4a";
+	}
+	return "";
+}
+
+static int format_fits(enum vr_mode m, enum vr_format f)
+{
+	switch (m) {
+	case VR_MODE_VIDEO: return f == VR_FORMAT_MP4 || f == VR_FORMAT_WEBM;
+	case VR_MODE_FRAME: return f == VR_FORMAT_JPG || f == VR_FORMAT_PNG || f == VR_FORMAT_WEBP;
+	case VR_MODE_SPRITESHEET: return f == VR_FORMAT_JPG;
+	case VR_MODE_AUDIO: return f == VR_FORMAT_M4A;
+	}
+	return 0;
+}
+
+static enum vr_format mode_default_format(enum vr_mode m)
+{
+	return m == VR_MODE_VIDEO ? VR_FORMAT_MP4 : m == VR_MODE_AUDIO ? VR_FORMAT_M4A : VR_FORMAT_JPG;
+}
+
+/* Make equivalent sets equal (see the top of this file). */
+static void normalise(struct vr_params *p)
+{
+	if (p->format == VR_FORMAT_AUTO)
+		p->format = mode_default_format(p->mode);
+	if (p->mode == VR_MODE_AUDIO || (!p->width && !p->height))
+		p->fit = VR_FIT_CONTAIN;
+	else if ((!p->width || !p->height) && p->fit == VR_FIT_COVER)
+		p->fit = VR_FIT_CONTAIN;
+}
+
+struct fin {
+	const struct vr_params *p;
+	const struct vr_config *cfg;
+	unsigned from_deriv;
+	int deriv_config;
+};
+
+/* VR_EDATA when a field in bits came from a query or from the config,
+ * else VR_EUSAGE (all options). */
+static int code_for(const struct fin *f, unsigned bits)
+{
+	if (f->p->from_query & bits)
+		return VR_EDATA;
+	if ((f->from_deriv & bits) && f->deriv_config)
+		return VR_EDATA;
+	return VR_EUSAGE;
+}
+
+/* " (from derivative NAME, FILE:LINE)" when field bit came from the preset. */
+static const char *origin_of(const struct fin *f, unsigned bit, char *buf, size_t len)
+{
+	buf[0] = '\0';
+	if (!(f->from_deriv & bit))
+		return buf;
+	const char *where = f->deriv_config ? vr_config_where(f->cfg, "derivative",
+							      f->p->derivative, bit_name(bit))
+					    : "built in";
+	snprintf(buf, len, " (from derivative %s, %s)", f->p->derivative, where);
+	return buf;
+}
+
+int vr_params_finalize(struct vr_params *p, const struct vr_limits *l,
+		       const struct vr_config *cfg, char *err, size_t errlen)
+{
+	struct vr_limits dl;
+	if (!l) {
+		vr_limits_default(&dl);
+		l = &dl;
+	}
+	struct fin f = {p, cfg, 0, 0};
+	char o[256];
+	unsigned given = p->set & FIELD_BITS;
+
+	/* IMQuery: a derivative by breakpoints, only when none is named.
+	 * Decision: not for an explicit mode=audio, which has no picture
+	 * (the hint is sent by clients, it must not make a request fail). */
+	if (!p->derivative[0] && (p->imwidth > 0 || p->imheight > 0) &&
+	    !((given & VR_P_MODE) && p->mode == VR_MODE_AUDIO)) {
+		int w = p->imwidth > 0 ? p->imwidth : p->imheight;
+		strcpy(p->derivative, w <= 854 ? "mobile" : w <= 1280 ? "tablet" : "desktop");
+	}
+	if (p->derivative[0]) {
+		struct vr_params d;
+		int r = load_derivative(&d, p->derivative, l, cfg, code_for(&f, VR_P_DERIVATIVE),
+					&f.deriv_config, err, errlen);
+		if (r)
+			return r;
+		unsigned take = d.set & FIELD_BITS & ~given;
+		/* Decision: width and height are one size. A single explicit
+		 * dimension means "keep the aspect from it"; filling the other
+		 * from the preset would change that (a thumbnail's 640x360
+		 * cover with width=320 would crop to 320x360). So the preset's
+		 * size applies only when neither is explicit. This is also how
+		 * imwidth never overrides an explicit width or height. */
+		if (given & (VR_P_WIDTH | VR_P_HEIGHT))
+			take &= ~(unsigned)(VR_P_WIDTH | VR_P_HEIGHT);
+		for (unsigned b = 1; b & FIELD_BITS; b <<= 1)
+			if (take & b)
+				copy_field(p, &d, b);
+		f.from_deriv = take;
+	}
+	unsigned has = given | f.from_deriv;
+	const char *mode = vr_mode_name(p->mode);
+
+	/* fields the mode has no use for */
+	unsigned extra = has & ~mode_fields(p->mode);
+	if (extra) {
+		unsigned b = extra & -extra;
+		const char *what = b == VR_P_AUDIO ? "audio (or mute)" : bit_name(b);
+		return fail(err, errlen, code_for(&f, b | VR_P_MODE),
+			    "%s%s: does not apply to mode %s (it is for %s)", what,
+			    origin_of(&f, b, o, sizeof o), mode,
+			    b == VR_P_COLUMNS || b == VR_P_ROWS ? "spritesheet"
+			    : b == VR_P_DURATION		? "video, spritesheet and audio"
+			    : b == VR_P_BITRATE || b == VR_P_AUDIO ? "video and audio"
+			    : b == VR_P_FPS			? "video"
+								: "video, frame and spritesheet");
+	}
+	if (p->format != VR_FORMAT_AUTO && !format_fits(p->mode, p->format))
+		return fail(err, errlen, code_for(&f, VR_P_FORMAT | VR_P_MODE),
+			    "format: '%s'%s does not fit mode %s (allowed: %s)", vr_format_name(p->format),
+			    origin_of(&f, VR_P_FORMAT, o, sizeof o), mode, mode_formats(p->mode));
+	if (p->mode == VR_MODE_AUDIO && (has & VR_P_AUDIO) && !p->audio)
+		return fail(err, errlen, code_for(&f, VR_P_AUDIO | VR_P_MODE),
+			    "audio: false (or mute=true)%s contradicts mode audio",
+			    origin_of(&f, VR_P_AUDIO, o, sizeof o));
+
+	if (p->mode == VR_MODE_SPRITESHEET) {
+		if (!p->width || !p->height)
+			return fail(err, errlen, code_for(&f, VR_P_MODE | VR_P_WIDTH | VR_P_HEIGHT),
+				    "mode spritesheet needs both width and height (the tile size); %s",
+				    !p->width && !p->height ? "neither is given"
+				    : p->width		    ? "height is missing"
+							    : "width is missing");
+		if (!(has & VR_P_DURATION)) {
+			/* Decision: the default shrinks to a smaller max-duration */
+			p->duration = SPRITE_DEFAULT_DURATION < l->max_duration
+					      ? SPRITE_DEFAULT_DURATION
+					      : l->max_duration;
+		}
+		if (p->columns && p->rows && p->columns * p->rows > l->max_tiles)
+			return fail(err, errlen, code_for(&f, VR_P_COLUMNS | VR_P_ROWS),
+				    "columns*rows: %dx%d is %d tiles, more than max-tiles %d",
+				    p->columns, p->rows, p->columns * p->rows, l->max_tiles);
+		if (p->columns && p->rows &&
+		    (int64_t)p->columns * p->width * p->rows * p->height > l->max_output_pixels)
+			return fail(err, errlen,
+				    code_for(&f, VR_P_COLUMNS | VR_P_ROWS | VR_P_WIDTH | VR_P_HEIGHT),
+				    "spritesheet of %dx%d tiles of %dx%d is %lld pixels, more than max-output-pixels %lld",
+				    p->columns, p->rows, p->width, p->height,
+				    (long long)p->columns * p->width * p->rows * p->height,
+				    (long long)l->max_output_pixels);
+	} else if (p->width && p->height &&
+		   (int64_t)p->width * p->height > l->max_output_pixels) {
+		return fail(err, errlen, code_for(&f, VR_P_WIDTH | VR_P_HEIGHT),
+			    "width*height: %dx%d is %lld pixels, more than max-output-pixels %lld",
+			    p->width, p->height, (long long)p->width * p->height,
+			    (long long)l->max_output_pixels);
+	}
+	if (p->duration > 0 && !(p->duration <= l->max_duration))
+		return fail(err, errlen, code_for(&f, VR_P_DURATION), "duration: %.15g%s is more than max-duration %.15g seconds",
+			    p->duration, origin_of(&f, VR_P_DURATION, o, sizeof o), l->max_duration);
+	if (p->duration > 0 && p->time + p->duration > VR_PARAMS_MAX_TIME)
+		return fail(err, errlen, code_for(&f, VR_P_TIME | VR_P_DURATION),
+			    "time + duration: %.15g + %.15g ends after %.0f seconds, the latest allowed",
+			    p->time, p->duration, VR_PARAMS_MAX_TIME);
+
+	normalise(p);
+	return 0;
+}
+
+/* ---------------------------------------------------------------- canonical */
+
+struct out {
+	char *buf;
+	size_t len, n;
+};
+
+__attribute__((format(printf, 2, 3))) static void put(struct out *o, const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	int w = vsnprintf(o->n < o->len ? o->buf + o->n : NULL, o->n < o->len ? o->len - o->n : 0,
+			  fmt, ap);
+	va_end(ap);
+	if (w > 0)
+		o->n += (size_t)w;
+}
+
+/* Seconds as the shortest exact decimal of whole microseconds. */
+static void put_secs(struct out *o, const char *name, double s)
+{
+	long long us = llround(s * 1e6);
+	const char *sign = us < 0 ? "-" : "";
+	if (us < 0)
+		us = -us;
+	if (us % 1000000 == 0) {
+		put(o, "&%s=%s%lld", name, sign, us / 1000000);
+		return;
+	}
+	char frac[8];
+	snprintf(frac, sizeof frac, "%06lld", us % 1000000);
+	for (int i = 5; i > 0 && frac[i] == '0'; i--)
+		frac[i] = '\0';
+	put(o, "&%s=%s%lld.%s", name, sign, us / 1000000, frac);
+}
+
+int vr_params_canonical(const struct vr_params *p, char *buf, size_t len)
+{
+	struct vr_params c = *p;
+	normalise(&c);
+	unsigned f = mode_fields(c.mode);
+	struct out o = {buf, len, 0};
+	if (len)
+		buf[0] = '\0';
+	put(&o, "mode=%s", vr_mode_name(c.mode));
+	if (f & VR_P_WIDTH)
+		put(&o, "&width=%d&height=%d&fit=%s", c.width, c.height, vr_fit_name(c.fit));
+	put_secs(&o, "time", c.time);
+	if (f & VR_P_DURATION)
+		put_secs(&o, "duration", c.duration < 0 ? -1 : c.duration);
+	if (f & VR_P_FPS)
+		put(&o, "&fps=%g", c.fps);
+	put(&o, "&quality=%s&compression=%s", vr_level_name(c.quality),
+	    vr_level_name(c.compression));
+	if (f & VR_P_BITRATE)
+		put(&o, "&bitrate=%lld", (long long)c.bitrate);
+	if ((f & VR_P_AUDIO) && c.mode != VR_MODE_AUDIO)
+		put(&o, "&audio=%d", c.audio ? 1 : 0);
+	put(&o, "&format=%s", vr_format_name(c.format));
+	if (f & VR_P_COLUMNS)
+		put(&o, "&columns=%d&rows=%d", c.columns, c.rows);
+	return (int)o.n;
+}
