@@ -349,3 +349,29 @@ int vr_config_size(const struct vr_config *c, const char *section, const char *s
 	}
 	return 0;
 }
+
+int vr_config_check_keys(const struct vr_config *c, const char *section, const char *sub,
+			 const char *const *known, char *err, size_t errlen)
+{
+	for (size_t i = 0; i < c->n; i++) {
+		const struct entry *e = &c->e[i];
+		if (strcmp(e->section, section) || (sub ? !e->sub || strcmp(e->sub, sub) : !!e->sub))
+			continue;
+		int ok = 0;
+		for (const char *const *k = known; *k && !ok; k++)
+			ok = !strcmp(*k, e->key);
+		if (!ok) {
+			char names[512];
+			size_t o = 0;
+			names[0] = '\0';
+			for (const char *const *k = known; *k && o < sizeof names; k++)
+				o += (size_t)snprintf(names + o, sizeof names - o, "%s%s",
+						      k == known ? "" : ", ", *k);
+			snprintf(err, errlen, "%s:%d: unknown key '%s' in [%s%s%s%s] (known: %s)",
+				 c->source ? c->source : "config", e->line, e->key, section,
+				 sub ? " \"" : "", sub ? sub : "", sub ? "\"" : "", names);
+			return VR_EDATA;
+		}
+	}
+	return 0;
+}

@@ -45,6 +45,13 @@ const char *vr_config_where(const struct vr_config *cfg, const char *section, co
 size_t vr_config_names(const struct vr_config *cfg, const char *section, const char **names,
 		       size_t max);
 
+/* Every key of [section] (sub NULL) or [section "sub"] must be one of the
+ * NULL-terminated known list: 0, or VR_EDATA with a message naming
+ * FILE:LINE and the unknown key, so a misspelt key is never silently
+ * ignored. */
+int vr_config_check_keys(const struct vr_config *cfg, const char *section, const char *sub,
+			 const char *const *known, char *err, size_t errlen);
+
 /* Typed getters: 0 when absent (*out unchanged) or valid, VR_EDATA with a
  * message naming FILE:LINE and the key when the value is invalid. */
 int vr_config_seconds(const struct vr_config *cfg, const char *section, const char *sub,

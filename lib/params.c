@@ -151,6 +151,13 @@ int vr_limits_load(struct vr_limits *l, const struct vr_config *cfg, char *err, 
 	vr_limits_default(l);
 	if (!cfg)
 		return 0;
+	static const char *const limit_keys[] = {
+		"min-dimension", "max-dimension", "max-input-pixels", "max-output-pixels",
+		"max-duration", "max-input-bytes", "max-tiles", NULL,
+	};
+	int bad = vr_config_check_keys(cfg, "limits", NULL, limit_keys, err, errlen);
+	if (bad)
+		return bad;
 	/* Decision: dimensions are capped at 16384 (no encoder vr uses goes
 	 * further, and products of them stay far inside int); max-tiles at
 	 * 400, what 20 columns by 20 rows can reach. */
@@ -779,6 +786,12 @@ static int load_derivative(struct vr_params *d, const char *name, const struct v
 	if (in_config) {
 		/* a config section replaces a built-in of the same name whole */
 		*from_config = 1;
+		const char *known[N_DERIV_KEYS + 1];
+		for (size_t k = 0; k < N_DERIV_KEYS; k++)
+			known[k] = deriv_keys[k];
+		known[N_DERIV_KEYS] = NULL;
+		if (vr_config_check_keys(cfg, "derivative", name, known, err, errlen))
+			return VR_EDATA;
 		for (size_t k = 0; k < N_DERIV_KEYS; k++) {
 			const char *v = vr_config_get(cfg, "derivative", name, deriv_keys[k]);
 			if (v && vr_params_set(d, l, deriv_keys[k], v, 0, e2, sizeof e2))

@@ -575,7 +575,9 @@ static void test_derivatives(void)
 	load_cfg("[derivative \"bad\"]\nmode = frame\nformat = mp4\n");
 	CHECK(is_err(qkey("derivative=bad"), VR_EDATA, "format", "t.conf:3", "mode frame"));
 	load_cfg("[derivative \"bad\"]\nwidht = 640\n");
-	CHECK(is_err(qkey("derivative=bad"), VR_EDATA, "t.conf", "\"bad\" sets none", NULL));
+	CHECK(is_err(qkey("derivative=bad"), VR_EDATA, "t.conf:2", "unknown key 'widht'", NULL));
+	load_cfg("[derivative \"bad\"]\nwidth = 640\nhieght = 360\n");
+	CHECK(is_err(qkey("derivative=bad"), VR_EDATA, "t.conf:3", "unknown key 'hieght'", NULL));
 	load_cfg("[derivative \"bad\"]\nmode = spritesheet\nwidth = 100\n");
 	CHECK(is_err(qkey("derivative=bad"), VR_EDATA, "spritesheet", "height", NULL));
 	vr_config_free(CFG);
@@ -975,6 +977,7 @@ static void test_limits(void)
 		{"[limits]\nmax-input-bytes = lots\n", "max-input-bytes", "lim.conf:2"},
 		{"[limits]\nmax-tiles = 401\n", "max-tiles", "lim.conf:2"},
 		{"[limits]\nmax-tiles = 0\n", "max-tiles", "lim.conf:2"},
+		{"[limits]\nmax-tiles = 10\nmax-widht = 5\n", "unknown key 'max-widht'", "lim.conf:3"},
 	};
 	for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
 		int r = limits_from(bad[i].text, &l);
