@@ -37,6 +37,7 @@ pkglibs   = $(shell $(PKG_CONFIG) --libs $(1) 2>/dev/null)
 PKGS_vr-range :=
 PKGS_vr-fetch := libavformat libavutil
 PKGS_vr-chunk := sqlite3
+PKGS_vr-resize := libavformat libavcodec libavfilter libswscale libavutil libswresample
 
 PROGRAMS := $(patsubst cmd/%.c,%,$(wildcard cmd/*.c))
 LIB_SRC  := $(wildcard lib/*.c)

@@ -1,0 +1,112 @@
+#include "spool.h"
+#include "io.h"
+#include "lifecycle.h"
+#include "metrics.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <poll.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+static int spool_create(char *err, size_t errlen)
+{
+	const char *dir = getenv("TMPDIR");
+	char path[PATH_MAX];
+	if (!dir || !*dir)
+		dir = "/tmp";
+	if (snprintf(path, sizeof path, "%s/vr-spool-XXXXXX", dir) >= (int)sizeof path) {
+		snprintf(err, errlen, "TMPDIR is too long");
+		return -1;
+	}
+	int fd = mkostemp(path, O_CLOEXEC);
+	if (fd < 0) {
+		snprintf(err, errlen, "cannot create a spool file in %s: %s", dir, strerror(errno));
+		return -1;
+	}
+	/* named only between mkostemp and unlink; a signal in between finds
+	 * it in the cleanup table */
+	int id = vr_cleanup_path(path);
+	unlink(path);
+	vr_cleanup_forget(id);
+	return fd;
+}
+
+int vr_spool_fd(struct vr_spool *s, int in, const void *prefix, size_t prefix_len,
+		uint64_t max_bytes, double stall_timeout, char *err, size_t errlen)
+{
+	s->size = 0;
+	s->fd = spool_create(err, errlen);
+	if (s->fd < 0)
+		return VR_SPOOL_EIO;
+	if (max_bytes && prefix_len > max_bytes)
+		goto limit;
+	if (prefix_len && vr_write_full(s->fd, prefix, prefix_len) != VR_IO_OK)
+		goto write_error;
+	s->size = prefix_len;
+	unsigned char *buf = vr_io_buffer();
+	double last = vr_now_ms();
+	for (;;) {
+		if (vr_stop_requested())
+			goto stop;
+		struct pollfd p = {.fd = in, .events = POLLIN};
+		int pr = poll(&p, 1, 250);
+		if (pr < 0 && errno != EINTR) {
+			snprintf(err, errlen, "reading input: %s", strerror(errno));
+			goto fail;
+		}
+		if (pr <= 0) {
+			if (stall_timeout > 0 && vr_now_ms() - last > stall_timeout * 1000) {
+				snprintf(err, errlen, "no input for %.0f s", stall_timeout);
+				vr_spool_close(s);
+				return VR_SPOOL_ETIMEOUT;
+			}
+			continue;
+		}
+		ssize_t n = vr_read_some(in, buf, VR_IO_BUFSIZE);
+		if (n < 0) {
+			if (vr_stop_requested())
+				goto stop;
+			snprintf(err, errlen, "reading input: %s", strerror(errno));
+			goto fail;
+		}
+		if (n == 0)
+			break;
+		last = vr_now_ms();
+		vr_metrics_bytes_in((uint64_t)n);
+		if (max_bytes && s->size + (uint64_t)n > max_bytes)
+			goto limit;
+		int w = vr_write_full(s->fd, buf, (size_t)n);
+		if (w == VR_IO_ESTOP)
+			goto stop;
+		if (w != VR_IO_OK)
+			goto write_error;
+		s->size += (uint64_t)n;
+	}
+	if (lseek(s->fd, 0, SEEK_SET) < 0)
+		goto write_error;
+	return VR_SPOOL_OK;
+limit:
+	snprintf(err, errlen, "input is larger than the limit of %llu bytes",
+		 (unsigned long long)max_bytes);
+	vr_spool_close(s);
+	return VR_SPOOL_ELIMIT;
+write_error:
+	snprintf(err, errlen, "writing the spool file: %s", strerror(errno));
+fail:
+	vr_spool_close(s);
+	return VR_SPOOL_EIO;
+stop:
+	vr_spool_close(s);
+	return VR_SPOOL_ESTOP;
+}
+
+void vr_spool_close(struct vr_spool *s)
+{
+	if (s->fd >= 0)
+		close(s->fd);
+	s->fd = -1;
+}
