@@ -39,8 +39,13 @@ static void av_log_to_vr(void *avcl, int level, const char *fmt, va_list vl)
 	size_t n = strlen(line);
 	while (n > 0 && (line[n - 1] == '\n' || line[n - 1] == '\r'))
 		line[--n] = '\0';
-	if (level <= AV_LOG_ERROR && n > 0)
-		snprintf(last_error, sizeof last_error, "%s", line);
+	if (level <= AV_LOG_ERROR && n > 0) {
+		/* without the "[mov,mp4,... @ 0x55...] " context prefix */
+		const char *m = line, *e = line[0] == '[' ? strstr(line, "] ") : NULL;
+		if (e && memchr(line, '@', (size_t)(e - line)))
+			m = e + 2;
+		snprintf(last_error, sizeof last_error, "%s", m);
+	}
 	pthread_mutex_unlock(&log_lock);
 	if (n == 0)
 		return;

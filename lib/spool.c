@@ -100,6 +100,7 @@ fail:
 	vr_spool_close(s);
 	return VR_SPOOL_EIO;
 stop:
+	snprintf(err, errlen, "interrupted");
 	vr_spool_close(s);
 	return VR_SPOOL_ESTOP;
 }

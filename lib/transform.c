@@ -30,6 +30,7 @@
 
 #define OUT_BUFSIZE (64 * 1024)
 #define CHAIN_MAX 1024
+#define MAX_STREAMS 64
 
 struct graph {
 	AVFilterGraph *g;
@@ -70,6 +71,9 @@ struct run {
 	int64_t next_vpts;     /* guess for frames without timestamps */
 	int vframes_sent;
 	int64_t aframes;       /* audio frames sent to the encoder */
+	int64_t next_apts;     /* where the next audio frame should start */
+	int64_t ts_offset;     /* AV_TIME_BASE: added to input timestamps (discontinuities) */
+	int64_t last_dts[MAX_STREAMS]; /* AV_TIME_BASE: last input dts per stream, offset applied */
 	double out_sec;        /* output position, seconds */
 
 	AVPacket *pkt;
@@ -595,6 +599,11 @@ static int audio_drain(struct run *r)
 			char b[600];
 			return fail(r, VR_EFAIL, "filtering audio: %s", averr(e, b, sizeof b));
 		}
+		/* timestamps that go back (a damaged or concatenated input)
+		 * would make the muxer fail: audio just continues */
+		if (r->aframes > 0 && r->filt->pts < r->next_apts)
+			r->filt->pts = r->next_apts;
+		r->next_apts = r->filt->pts + r->filt->nb_samples;
 		double t = r->filt->pts * av_q2d(r->aenc->time_base);
 		if (t > r->l->max_duration) {
 			av_frame_unref(r->filt);
@@ -719,6 +728,35 @@ static int check_truncated(struct run *r, double reached)
 	return 0;
 }
 
+/* MPEG-TS and the like may jump in time (a concatenation, a wrap): keep
+ * one timeline by shifting everything after a jump so that it continues
+ * where it was, as the ffmpeg command does. */
+static void fix_discontinuity(struct run *r, AVStream *s, AVPacket *pkt)
+{
+	if (!(r->ifmt->iformat->flags & AVFMT_TS_DISCONT) || pkt->dts == AV_NOPTS_VALUE ||
+	    pkt->stream_index >= MAX_STREAMS)
+		return;
+	int64_t *last = &r->last_dts[pkt->stream_index];
+	int64_t off = av_rescale_q(r->ts_offset, AV_TIME_BASE_Q, s->time_base);
+	int64_t dts = av_rescale_q(pkt->dts + off, s->time_base, AV_TIME_BASE_Q);
+	/* forward: more than 10 s; backward: more than 1 s (reordering never
+	 * goes that far back) */
+	if (*last != AV_NOPTS_VALUE &&
+	    (dts - *last > 10 * (int64_t)AV_TIME_BASE || *last - dts > (int64_t)AV_TIME_BASE)) {
+		int64_t step = pkt->duration > 0 ? av_rescale_q(pkt->duration, s->time_base, AV_TIME_BASE_Q)
+						 : AV_TIME_BASE / 100;
+		vr_info("input timestamps jump by %.1f s: continuing the timeline",
+			(dts - *last) / (double)AV_TIME_BASE);
+		r->ts_offset -= dts - (*last + step);
+		off = av_rescale_q(r->ts_offset, AV_TIME_BASE_Q, s->time_base);
+		dts = *last + step;
+	}
+	*last = dts;
+	pkt->dts += off;
+	if (pkt->pts != AV_NOPTS_VALUE)
+		pkt->pts += off;
+}
+
 static int pump(struct run *r, frame_fn vfn, frame_fn afn)
 {
 	double reached = -1;
@@ -743,6 +781,7 @@ static int pump(struct run *r, frame_fn vfn, frame_fn afn)
 		}
 		vr_demux_touch(&r->in);
 		AVStream *s = r->ifmt->streams[r->pkt->stream_index];
+		fix_discontinuity(r, s, r->pkt);
 		if (r->pkt->pts != AV_NOPTS_VALUE) {
 			double t = (r->pkt->pts + r->pkt->duration) * av_q2d(s->time_base);
 			if (t > reached)
@@ -1311,6 +1350,8 @@ int vr_transform_run(const struct vr_transform_opts *o, struct vr_transform_stat
 	r.expect = -1;
 	r.t0 = vr_now_ms();
 	r.v_end = r.a_end = INT64_MAX;
+	for (int i = 0; i < MAX_STREAMS; i++)
+		r.last_dts[i] = AV_NOPTS_VALUE;
 	err[0] = '\0';
 	vr_av_log_setup();
 	r.pkt = av_packet_alloc();
