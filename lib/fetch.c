@@ -1,0 +1,1255 @@
+#include "fetch.h"
+#include "io.h"
+#include "lifecycle.h"
+#include "log.h"
+#include "metrics.h"
+#include "mime.h"
+#include "status.h"
+
+#include <libavformat/avformat.h>
+#include <libavformat/avio.h>
+#include <libavutil/dict.h>
+#include <libavutil/error.h>
+#include <libavutil/log.h>
+#include <libavutil/mem.h>
+#include <libavutil/opt.h>
+
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <limits.h>
+#include <pthread.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#ifndef VR_VERSION
+#define VR_VERSION "0.0.0"
+#endif
+
+#define PROTOCOLS "http,https,tcp,tls"
+#define COPY_CHUNK ((uint64_t)8 << 20) /* zero-copy step between deadline checks */
+#define BACKOFF_BASE_MS 100u
+
+enum fail_kind { FK_NOTFOUND, FK_TIMEOUT, FK_TRANSIENT, FK_OTHER };
+enum body_kind { B_NONE, B_FILE, B_STREAM, B_AVIO };
+enum open_result { OPEN_OK, OPEN_FAILED, OPEN_AGAIN, OPEN_DROP, OPEN_FATAL };
+enum item_state { ITEM_READY, ITEM_DROP, ITEM_NEED_SIZE };
+enum http_mode { M_WHOLE, M_RANGED, M_SLICE, M_PROBE };
+
+struct vr_fetch {
+	const struct vr_resolved *srcs;
+	struct vr_range_set set; /* the request; the whole body is one spec 0- */
+	int whole;
+	uint64_t max_bytes, max_buffer;
+	double max_time, deadline_ms;
+
+	/* where the output stands: range-spec `item`, item_done bytes of it */
+	size_t item;
+	int item_ready;
+	uint64_t span_start, span_end; /* end may be VR_RANGE_OPEN */
+	uint64_t item_done;
+	size_t served; /* items that gave bytes */
+	int64_t size;  /* of the representation; -1 unknown */
+	uint64_t delivered, bytes_in;
+	int limit_hit;
+
+	/* the candidates */
+	size_t src;
+	unsigned tries; /* failed attempts on src */
+	unsigned attempts;
+	int src_ignores_ranges;
+	int probe_plain; /* learn a suffix's size from a plain request */
+	int any_failure, all_notfound;
+	enum fail_kind last_kind;
+	int failed; /* sticky final status */
+	char failures[3072];
+
+	/* the body being read */
+	enum body_kind body;
+	int fd;
+	AVIOContext *io;
+	int slicing, multi, slicer_eof;
+	struct vr_slicer slicer;
+	uint64_t pass_left; /* pass-through: bytes left, or VR_RANGE_OPEN */
+	int64_t file_off;
+	int span_set; /* B_FILE: file_off/pass_left are set for the item */
+	const unsigned char *pend[2]; /* slicer output that did not fit yet */
+	size_t pend_len[2];
+	unsigned char *dst; /* where the slicer emits */
+	size_t dst_cap, dst_len;
+	unsigned char *buf;
+
+	double idle_ms, idle_deadline_ms;
+	int hit_deadline, hit_idle;
+
+	int status;
+	int saw_416;
+	int output_closed;
+	char content_type[256];
+	char source[2048];
+	char err[4096];
+};
+
+/* ---- libavformat glue ---- */
+
+/* The status code of the last HTTP response parsed on this thread, taken
+ * from libavformat's own log lines: it exports no http_code option. */
+static _Thread_local int tl_http_code;
+/* libavformat's last error-level line on this thread ("Peer certificate
+ * failed verification", "Stream ends prematurely at ..."): the reason
+ * behind a bare AVERROR(EIO). */
+static _Thread_local char tl_av_error[256];
+static pthread_once_t av_once = PTHREAD_ONCE_INIT;
+
+static void av_log_cb(void *avcl, int level, const char *fmt, va_list vl)
+{
+	(void)avcl;
+	if (!fmt)
+		return;
+	if (!strncmp(fmt, "http_code=%d", 12) || !strncmp(fmt, "HTTP error %d", 13)) {
+		va_list c;
+		va_copy(c, vl);
+		tl_http_code = va_arg(c, int);
+		va_end(c);
+		return;
+	}
+	if (level <= AV_LOG_ERROR) {
+		va_list c;
+		va_copy(c, vl);
+		vsnprintf(tl_av_error, sizeof tl_av_error, fmt, c);
+		va_end(c);
+		size_t n = strlen(tl_av_error);
+		while (n > 0 && (tl_av_error[n - 1] == '\n' || tl_av_error[n - 1] == '\r'))
+			tl_av_error[--n] = '\0';
+	}
+	/* AV_LOG_DEBUG and below carry the request, credentials included */
+	if (level <= AV_LOG_VERBOSE && vr_log_verbosity() >= VR_DEBUG) {
+		char line[1024];
+		va_list c;
+		va_copy(c, vl);
+		vsnprintf(line, sizeof line, fmt, c);
+		va_end(c);
+		vr_debug("libavformat: %s", line);
+	}
+}
+
+static void av_setup(void)
+{
+	av_log_set_callback(av_log_cb);
+	avformat_network_init();
+}
+
+static int interrupted(void *opaque)
+{
+	struct vr_fetch *f = opaque;
+	if (vr_stop_requested())
+		return 1;
+	double now = vr_now_ms();
+	if (f->deadline_ms > 0 && now >= f->deadline_ms) {
+		f->hit_deadline = 1;
+		return 1;
+	}
+	if (f->idle_deadline_ms > 0 && now >= f->idle_deadline_ms) {
+		f->hit_idle = 1;
+		return 1;
+	}
+	return 0;
+}
+
+/* ---- small helpers ---- */
+
+/* A URL for messages, "user:password@" hidden. */
+static void redact(const char *in, char *out, size_t outlen)
+{
+	const char *p = strstr(in, "://");
+	if (p) {
+		const char *host = p + 3;
+		size_t hl = strcspn(host, "/?#");
+		const char *at = memrchr(host, '@', hl);
+		if (at) {
+			snprintf(out, outlen, "%.*s***%s", (int)(host - in), in, at);
+			return;
+		}
+	}
+	snprintf(out, outlen, "%s", in);
+}
+
+static const char *shown(const struct vr_fetch *f, char *buf, size_t len)
+{
+	redact(f->srcs->src[f->src].location, buf, len);
+	return buf;
+}
+
+static int fatal(struct vr_fetch *f, int status, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+
+static int fatal(struct vr_fetch *f, int status, const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(f->err, sizeof f->err, fmt, ap);
+	va_end(ap);
+	f->failed = status;
+	return status;
+}
+
+static int deadline_fatal(struct vr_fetch *f)
+{
+	char s[1024];
+	return fatal(f, VR_ETIMEOUT, "%s: time limit of %g s exceeded", shown(f, s, sizeof s),
+		     f->max_time);
+}
+
+static int deadline_passed(struct vr_fetch *f)
+{
+	if (f->deadline_ms > 0 && vr_now_ms() >= f->deadline_ms)
+		f->hit_deadline = 1;
+	return f->hit_deadline;
+}
+
+static void start_idle_timer(struct vr_fetch *f, double seconds)
+{
+	f->hit_idle = 0;
+	f->idle_ms = seconds > 0 ? seconds * 1000 : 0;
+	f->idle_deadline_ms = f->idle_ms > 0 ? vr_now_ms() + f->idle_ms : 0;
+}
+
+static void touch_idle_timer(struct vr_fetch *f)
+{
+	if (f->idle_ms > 0)
+		f->idle_deadline_ms = vr_now_ms() + f->idle_ms;
+}
+
+static void close_body(struct vr_fetch *f)
+{
+	if (f->io)
+		avio_closep(&f->io);
+	if (f->fd > STDERR_FILENO)
+		close(f->fd);
+	if (f->body != B_NONE)
+		vr_stream_closed();
+	f->fd = -1;
+	f->body = B_NONE;
+	if (f->slicing)
+		vr_slicer_free(&f->slicer);
+	f->slicing = f->multi = f->slicer_eof = 0;
+	f->pend_len[0] = f->pend_len[1] = 0;
+	f->pass_left = 0;
+	f->span_set = 0;
+	f->idle_deadline_ms = 0;
+}
+
+static void next_item(struct vr_fetch *f)
+{
+	if (f->item_done > 0)
+		f->served++;
+	f->item++;
+	f->item_ready = 0;
+	f->item_done = 0;
+	f->span_set = 0;
+}
+
+/* Resolve the current range-spec against the size when it is known. */
+static enum item_state prepare_item(struct vr_fetch *f)
+{
+	if (f->item_ready)
+		return ITEM_READY;
+	const struct vr_range_spec *sp = &f->set.spec[f->item];
+	if (f->size >= 0) {
+		if (sp->kind == VR_SPEC_SUFFIX) {
+			if (sp->suffix == 0 || f->size == 0)
+				return ITEM_DROP;
+			f->span_start = sp->suffix >= (uint64_t)f->size ? 0 : (uint64_t)f->size - sp->suffix;
+		} else {
+			if (sp->first >= (uint64_t)f->size)
+				return ITEM_DROP;
+			f->span_start = sp->first;
+		}
+		f->span_end = (uint64_t)f->size - 1;
+		if (sp->kind == VR_SPEC_INT && sp->last < f->span_end)
+			f->span_end = sp->last;
+	} else if (sp->kind == VR_SPEC_SUFFIX) {
+		return ITEM_NEED_SIZE;
+	} else {
+		f->span_start = sp->first;
+		f->span_end = sp->last;
+	}
+	f->item_ready = 1;
+	return ITEM_READY;
+}
+
+/* The representation size became known (n >= 0). Returns 0, -1 when it
+ * contradicts an earlier source, or a fatal status (416, over the limit). */
+static int learn_size(struct vr_fetch *f, int64_t n, char *why, size_t wl)
+{
+	if (n < 0)
+		return 0;
+	if (f->size >= 0) {
+		if (f->size != n) {
+			snprintf(why, wl, "has %" PRId64 " bytes where an earlier source had %" PRId64, n,
+				 f->size);
+			return -1;
+		}
+		return 0;
+	}
+	f->size = n;
+	/* resolve the current spec again, against the size this time (its
+	 * start does not move; it may turn out unsatisfiable) */
+	f->item_ready = 0;
+	if (f->delivered > 0)
+		return 0;
+	uint64_t total = (uint64_t)n;
+	if (!f->whole) {
+		struct vr_span spans[VR_RANGE_MAX];
+		size_t ns;
+		char s[1024];
+		if (vr_range_resolve(&f->set, (uint64_t)n, spans, &ns) != VR_RANGE_OK)
+			return fatal(f, VR_ERANGE,
+				     "%s: range not satisfiable: the source has %" PRId64
+				     " bytes (Content-Range: bytes */%" PRId64 ")",
+				     shown(f, s, sizeof s), n, n);
+		total = 0;
+		for (size_t i = 0; i < ns; i++)
+			total += spans[i].end - spans[i].start + 1;
+	}
+	if (f->max_bytes && total > f->max_bytes) {
+		char s[1024];
+		return fatal(f, VR_ELIMIT, "%s: %" PRIu64 " bytes to fetch, more than the limit of %" PRIu64,
+			     shown(f, s, sizeof s), total, f->max_bytes);
+	}
+	return 0;
+}
+
+static int backoff(struct vr_fetch *f, unsigned ms)
+{
+	double until = vr_now_ms() + ms;
+	while (vr_now_ms() < until) {
+		if (vr_stop_requested())
+			return fatal(f, VR_EFAIL, "interrupted");
+		if (deadline_passed(f))
+			return deadline_fatal(f);
+		struct timespec ts = {0, 10 * 1000 * 1000};
+		nanosleep(&ts, NULL);
+	}
+	return 0;
+}
+
+/* A failed attempt on the current source: retry it (transient failures,
+ * within its retries), else move on to the next. Returns 0 to go on, or
+ * the final status when no source is left. */
+static int source_failed(struct vr_fetch *f, enum fail_kind kind, const char *why)
+{
+	const struct vr_source *s = &f->srcs->src[f->src];
+	char name[1024];
+	shown(f, name, sizeof name);
+	close_body(f);
+	f->tries++;
+	f->last_kind = kind;
+	if (!f->any_failure)
+		f->all_notfound = 1;
+	f->any_failure = 1;
+	if (kind != FK_NOTFOUND)
+		f->all_notfound = 0;
+	if ((kind == FK_TIMEOUT || kind == FK_TRANSIENT) && f->tries <= s->retries) {
+		unsigned shift = f->tries - 1 < 10 ? f->tries - 1 : 10;
+		unsigned delay = BACKOFF_BASE_MS << shift;
+		vr_info("%s: %s (attempt %u of %u); retrying in %u ms", name, why, f->tries,
+			s->retries + 1, delay);
+		return backoff(f, delay);
+	}
+	if (f->tries > 1)
+		vr_info("%s: %s (attempt %u of %u)", name, why, f->tries, s->retries + 1);
+	else
+		vr_info("%s: %s", name, why);
+	size_t fl = strlen(f->failures);
+	snprintf(f->failures + fl, sizeof f->failures - fl, "%s%s: %s", fl ? "; " : "", name, why);
+	if (f->tries > 1) {
+		fl = strlen(f->failures);
+		snprintf(f->failures + fl, sizeof f->failures - fl, " (%u attempts)", f->tries);
+	}
+	f->src++;
+	f->tries = 0;
+	f->src_ignores_ranges = 0;
+	f->probe_plain = 0;
+	if (f->src < f->srcs->n) {
+		if (f->delivered > 0) {
+			char next[1024];
+			if (f->whole)
+				vr_info("continuing from byte %" PRIu64 " with %s", f->item_done,
+					shown(f, next, sizeof next));
+			else
+				vr_info("continuing from byte %" PRIu64 " (range-spec %zu) with %s",
+					f->span_start + f->item_done, f->item + 1, shown(f, next, sizeof next));
+		}
+		return 0;
+	}
+	int status = f->all_notfound ? VR_ENOTFOUND : kind == FK_TIMEOUT ? VR_ETIMEOUT : VR_EIO;
+	f->src = f->srcs->n - 1; /* keep shown() valid */
+	if (f->srcs->n == 1)
+		return fatal(f, status, "%s", f->failures);
+	if (f->srcs->origin)
+		return fatal(f, status, "all %zu sources of origin \"%s\" failed: %s", f->srcs->n,
+			     f->srcs->origin, f->failures);
+	return fatal(f, status, "all %zu sources failed: %s", f->srcs->n, f->failures);
+}
+
+/* Map a libavformat error. Returns 0 with kind/why set, or a fatal status. */
+static int classify_av(struct vr_fetch *f, int err, int code, const char *doing,
+		       enum fail_kind *kind, char *why, size_t wl)
+{
+	char msg[AV_ERROR_MAX_STRING_SIZE];
+	if (vr_stop_requested())
+		return fatal(f, VR_EFAIL, "interrupted");
+	if (err == AVERROR_EXIT || err == AVERROR(ETIMEDOUT)) {
+		if (f->hit_deadline || deadline_passed(f))
+			return deadline_fatal(f);
+		*kind = FK_TIMEOUT;
+		snprintf(why, wl, "timeout: no data for %g s", f->idle_ms / 1000);
+		return 0;
+	}
+	switch (err) {
+	case AVERROR_HTTP_NOT_FOUND:
+		*kind = FK_NOTFOUND;
+		snprintf(why, wl, "HTTP 404 (not found)");
+		return 0;
+	case AVERROR_HTTP_SERVER_ERROR:
+		*kind = FK_TRANSIENT;
+		if (code >= 500)
+			snprintf(why, wl, "HTTP %d (server error)", code);
+		else
+			snprintf(why, wl, "HTTP 5xx (server error)");
+		return 0;
+	case AVERROR_HTTP_BAD_REQUEST:
+	case AVERROR_HTTP_UNAUTHORIZED:
+	case AVERROR_HTTP_FORBIDDEN:
+	case AVERROR_HTTP_OTHER_4XX: {
+		int c = code >= 400 && code < 500 ? code
+			: err == AVERROR_HTTP_BAD_REQUEST ? 400
+			: err == AVERROR_HTTP_UNAUTHORIZED ? 401
+			: err == AVERROR_HTTP_FORBIDDEN ? 403 : 0;
+		*kind = FK_OTHER;
+		if (c)
+			snprintf(why, wl, "HTTP %d%s", c, c == 403 ? " (forbidden)" : c == 401 ? " (unauthorized)" : "");
+		else
+			snprintf(why, wl, "HTTP 4xx (client error)");
+		return 0;
+	}
+	case AVERROR(ENOMEM):
+		return fatal(f, VR_EFAIL, "out of memory");
+	case AVERROR(EINVAL):
+	case AVERROR_PROTOCOL_NOT_FOUND:
+		*kind = FK_OTHER;
+		break;
+	default:
+		*kind = FK_TRANSIENT;
+		break;
+	}
+	if (strstr(tl_av_error, "certificate"))
+		*kind = FK_OTHER; /* TLS verification: retrying will not help */
+	av_strerror(err, msg, sizeof msg);
+	if (tl_av_error[0])
+		snprintf(why, wl, "%s: %s (%s)", doing, msg, tl_av_error);
+	else
+		snprintf(why, wl, "%s: %s", doing, msg);
+	return 0;
+}
+
+static int ensure_buf(struct vr_fetch *f)
+{
+	if (!f->buf) {
+		f->buf = malloc(VR_FETCH_BUFSIZE);
+		if (!f->buf)
+			return fatal(f, VR_EFAIL, "out of memory");
+	}
+	return 0;
+}
+
+/* Slice a body that starts at byte 0 down to one spec. Returns 0, 1 when
+ * the spec is unsatisfiable, or a fatal status. */
+static int start_slicing(struct vr_fetch *f, const struct vr_range_spec *sp)
+{
+	static _Thread_local struct vr_range_set one;
+	char e[256];
+	if (ensure_buf(f))
+		return f->failed;
+	one.n = 1;
+	one.spec[0] = *sp;
+	int r = vr_slicer_init(&f->slicer, &one, f->size, f->max_buffer, e, sizeof e);
+	f->slicing = 1; /* vr_slicer_free is safe after any init result */
+	if (r == VR_RANGE_UNSATISFIABLE)
+		return 1;
+	if (r == VR_RANGE_TOO_BIG)
+		return fatal(f, VR_ELIMIT, "%s (the source gives neither its size nor ranges; "
+			     "limit %" PRIu64 " bytes)", e, f->max_buffer);
+	if (r != VR_RANGE_OK)
+		return fatal(f, VR_EFAIL, "%s", e);
+	return 0;
+}
+
+/* ---- opening one candidate ---- */
+
+static int inside(const char *path, const char *root)
+{
+	size_t n = strlen(root);
+	if (!strcmp(root, "/"))
+		return 1;
+	return !strncmp(path, root, n) && (path[n] == '/' || path[n] == '\0');
+}
+
+static int open_local(struct vr_fetch *f, const struct vr_source *s, enum fail_kind *kind,
+		      char *why, size_t wl)
+{
+	char real[PATH_MAX], rroot[PATH_MAX];
+	const char *path = s->location;
+	int flags = O_RDONLY | O_CLOEXEC;
+	int fd;
+	struct stat st;
+
+	if (s->kind == VR_SOURCE_STDIN) {
+		fd = STDIN_FILENO;
+	} else {
+		if (s->root) {
+			if (!realpath(s->root, rroot)) {
+				*kind = FK_NOTFOUND;
+				snprintf(why, wl, "origin root %s: %s", s->root, strerror(errno));
+				return OPEN_FAILED;
+			}
+			if (!realpath(path, real)) {
+				*kind = errno == ENOENT || errno == ENOTDIR ? FK_NOTFOUND : FK_OTHER;
+				snprintf(why, wl, "%s", strerror(errno));
+				return OPEN_FAILED;
+			}
+			if (!inside(real, rroot)) {
+				*kind = FK_NOTFOUND;
+				snprintf(why, wl, "refused: resolves to %.480s, outside the origin root %.480s", real,
+					 rroot);
+				return OPEN_FAILED;
+			}
+			path = real;
+			flags |= O_NOFOLLOW; /* the last component may not turn into a link meanwhile */
+		}
+		fd = open(path, flags);
+		if (fd < 0) {
+			*kind = errno == ENOENT || errno == ENOTDIR ? FK_NOTFOUND
+				: errno == ELOOP && s->root ? FK_NOTFOUND : FK_OTHER;
+			snprintf(why, wl, "%s", strerror(errno));
+			return OPEN_FAILED;
+		}
+	}
+	if (fstat(fd, &st) < 0) {
+		*kind = FK_OTHER;
+		snprintf(why, wl, "%s", strerror(errno));
+		if (fd != STDIN_FILENO)
+			close(fd);
+		return OPEN_FAILED;
+	}
+	if (S_ISDIR(st.st_mode) || (!S_ISREG(st.st_mode) && s->root)) {
+		*kind = FK_NOTFOUND;
+		snprintf(why, wl, S_ISDIR(st.st_mode) ? "is a directory" : "not a regular file");
+		if (fd != STDIN_FILENO)
+			close(fd);
+		return OPEN_FAILED;
+	}
+	f->fd = fd;
+	vr_stream_opened();
+	snprintf(f->content_type, sizeof f->content_type, "%s",
+		 vr_mime_from_path(s->kind == VR_SOURCE_STDIN ? NULL : s->location));
+	snprintf(f->source, sizeof f->source, "%s", s->location);
+	if (S_ISREG(st.st_mode)) {
+		f->body = B_FILE;
+		int r = learn_size(f, st.st_size, why, wl);
+		if (r < 0) {
+			*kind = FK_OTHER;
+			return OPEN_FAILED;
+		}
+		if (r > 0)
+			return OPEN_FATAL;
+		if (!f->status)
+			f->status = f->whole ? 200 : 206;
+		vr_info("%s: local file, %" PRId64 " bytes", f->source, f->size);
+		return OPEN_OK; /* the span is set up by ensure_body */
+	}
+	/* a pipe or device: one pass, no resuming */
+	f->body = B_STREAM;
+	if (f->delivered > 0 || f->item > 0 || f->item_done > 0) {
+		*kind = FK_OTHER;
+		snprintf(why, wl, "a stream cannot be resumed at byte %" PRIu64, f->delivered);
+		return OPEN_FAILED;
+	}
+	if (!f->status)
+		f->status = f->whole ? 200 : 206;
+	vr_info("%s: stream", f->source);
+	if (f->whole) {
+		f->pass_left = VR_RANGE_OPEN;
+		return OPEN_OK;
+	}
+	char e[256];
+	if (ensure_buf(f))
+		return OPEN_FATAL;
+	int r = vr_slicer_init(&f->slicer, &f->set, -1, f->max_buffer, e, sizeof e);
+	f->slicing = f->multi = 1;
+	if (r == VR_RANGE_NEEDS_SEEK) {
+		fatal(f, VR_EUSAGE, "%s: %s", f->source, e);
+		return OPEN_FATAL;
+	}
+	if (r == VR_RANGE_TOO_BIG) {
+		fatal(f, VR_ELIMIT, "%s: %s (limit %" PRIu64 " bytes)", f->source, e, f->max_buffer);
+		return OPEN_FATAL;
+	}
+	if (r != VR_RANGE_OK) {
+		fatal(f, VR_EFAIL, "%s: %s", f->source, e);
+		return OPEN_FATAL;
+	}
+	return OPEN_OK;
+}
+
+static void set_us(AVDictionary **d, const char *key, double seconds)
+{
+	char v[32];
+	snprintf(v, sizeof v, "%" PRId64, (int64_t)(seconds * 1e6));
+	av_dict_set(d, key, v, 0);
+}
+
+static int open_http(struct vr_fetch *f, const struct vr_source *s, enum item_state st,
+		     enum fail_kind *kind, char *why, size_t wl)
+{
+	enum http_mode mode;
+	uint64_t pos = 0;
+	char range[80] = "", name[1024];
+	AVDictionary *d = NULL;
+
+	pthread_once(&av_once, av_setup);
+	if (st == ITEM_NEED_SIZE) {
+		mode = M_PROBE;
+	} else {
+		pos = f->span_start + f->item_done;
+		if (f->whole && pos == 0)
+			mode = M_WHOLE;
+		else if (f->src_ignores_ranges)
+			mode = M_SLICE;
+		else
+			mode = M_RANGED;
+	}
+	av_dict_set(&d, "protocol_whitelist", PROTOCOLS, 0);
+	av_dict_set(&d, "icy", "0", 0);          /* bytes as they are, no ICY metadata */
+	av_dict_set(&d, "seekable", "0", 0);     /* no Range: bytes=0- of its own */
+	av_dict_set(&d, "user_agent", "vr/" VR_VERSION, 0);
+	av_dict_set(&d, "tls_verify", "1", 0);
+	if (s->timeout > 0) {
+		set_us(&d, "rw_timeout", s->timeout);
+		set_us(&d, "timeout", s->timeout);
+	}
+	if (mode == M_PROBE && !f->probe_plain) {
+		/* a 206 tells the size for one byte; a 200 is the whole body,
+		 * which is then sliced at once */
+		snprintf(range, sizeof range, "bytes=0-0");
+	} else if (mode == M_RANGED) {
+		/* libavformat refuses a response whose Content-Range start is not
+		 * its "offset", so offset must be the start we ask for */
+		if (f->span_end == VR_RANGE_OPEN)
+			snprintf(range, sizeof range, "bytes=%" PRIu64 "-", pos);
+		else
+			snprintf(range, sizeof range, "bytes=%" PRIu64 "-%" PRIu64, pos, f->span_end);
+		char off[32];
+		snprintf(off, sizeof off, "%" PRIu64, pos);
+		av_dict_set(&d, "offset", off, 0);
+	}
+	size_t hl = (s->headers ? strlen(s->headers) : 0) + strlen(range) + 16;
+	char *headers = malloc(hl);
+	if (!headers) {
+		av_dict_free(&d);
+		fatal(f, VR_EFAIL, "out of memory");
+		return OPEN_FATAL;
+	}
+	snprintf(headers, hl, "%s%s%s%s", s->headers ? s->headers : "", range[0] ? "Range: " : "",
+		 range, range[0] ? "\r\n" : "");
+	if (headers[0])
+		av_dict_set(&d, "headers", headers, 0);
+	free(headers);
+
+	AVIOInterruptCB cb = {interrupted, f};
+	start_idle_timer(f, s->timeout);
+	tl_http_code = 0;
+	tl_av_error[0] = '\0';
+	int ret = avio_open2(&f->io, s->location, AVIO_FLAG_READ, &cb, &d);
+	av_dict_free(&d);
+	int code = tl_http_code;
+	redact(s->location, name, sizeof name);
+	if (ret < 0) {
+		f->io = NULL;
+		if (mode == M_RANGED && ret == AVERROR(EPERM) && !vr_stop_requested() &&
+		    !f->hit_deadline && !f->hit_idle) {
+			/* the response did not start at pos: Range was ignored */
+			vr_info("%s: HTTP %d to Range: %s; the origin ignores ranges, slicing locally", name,
+				code ? code : 200, range);
+			f->src_ignores_ranges = 1;
+			return OPEN_AGAIN;
+		}
+		if (code == 416 && mode != M_WHOLE) {
+			vr_info("%s: HTTP 416 to Range: %s; range-spec dropped", name, range);
+			f->saw_416 = 1;
+			return OPEN_DROP;
+		}
+		if (classify_av(f, ret, code, "connection failed", kind, why, wl))
+			return OPEN_FATAL;
+		return OPEN_FAILED;
+	}
+	f->body = B_AVIO;
+	vr_stream_opened();
+	int64_t n = avio_size(f->io);
+	uint8_t *val = NULL;
+	if (av_opt_get(f->io, "mime_type", AV_OPT_SEARCH_CHILDREN, &val) >= 0 && val && *val)
+		snprintf(f->content_type, sizeof f->content_type, "%s", (char *)val);
+	else if (!f->content_type[0])
+		snprintf(f->content_type, sizeof f->content_type, "application/octet-stream");
+	av_freep(&val);
+	if (av_opt_get(f->io, "location", AV_OPT_SEARCH_CHILDREN, &val) >= 0 && val && *val)
+		redact((char *)val, f->source, sizeof f->source);
+	else
+		snprintf(f->source, sizeof f->source, "%s", name);
+	av_freep(&val);
+	int status = code == 200 || code == 206 ? code : mode == M_RANGED && pos > 0 ? 206 : 200;
+	if (mode == M_RANGED && pos > 0)
+		status = 206; /* libavformat checked Content-Range against offset */
+	int r = learn_size(f, n < 0 ? -1 : n, why, wl);
+	if (r < 0) {
+		*kind = FK_OTHER;
+		return OPEN_FAILED;
+	}
+	if (r > 0)
+		return OPEN_FATAL;
+	if (range[0])
+		vr_info("%s: HTTP %d to Range: %s (size %" PRId64 ")", f->source, status, range, f->size);
+	else
+		vr_info("%s: HTTP %d (size %" PRId64 ")", f->source, status, f->size);
+
+	struct vr_range_spec sp = {.kind = VR_SPEC_INT, .first = pos, .last = f->span_end};
+	if (mode == M_PROBE) {
+		/* learning the size for a suffix range */
+		enum item_state now = prepare_item(f);
+		if (now == ITEM_DROP)
+			return OPEN_DROP;
+		if (!f->probe_plain && code != 200) {
+			/* a 206: now a Range request can say where; a 206 that
+			 * gave no size: ask for the whole body next time */
+			if (now == ITEM_NEED_SIZE)
+				f->probe_plain = 1;
+			return OPEN_AGAIN;
+		}
+		if (!f->probe_plain)
+			f->src_ignores_ranges = 1;
+		/* the whole body came: cut the suffix out of it */
+		if (now == ITEM_READY) {
+			sp.first = f->span_start;
+			sp.last = f->span_end;
+		} else {
+			sp = f->set.spec[f->item];
+		}
+		goto slice;
+	}
+	if (mode == M_WHOLE) {
+		f->pass_left = f->size >= 0 ? (uint64_t)f->size : VR_RANGE_OPEN;
+		goto serving;
+	}
+	if (mode == M_RANGED && status == 206) {
+		uint64_t end = f->span_end;
+		if (f->size >= 0 && (end == VR_RANGE_OPEN || end >= (uint64_t)f->size))
+			end = (uint64_t)f->size - 1;
+		f->pass_left = end == VR_RANGE_OPEN ? VR_RANGE_OPEN : end - pos + 1;
+		goto serving;
+	}
+slice:
+	/* a 200 with the whole body: cut the range out of it here */
+	status = 200;
+	r = start_slicing(f, &sp);
+	if (r == 1)
+		return OPEN_DROP;
+	if (r)
+		return OPEN_FATAL;
+serving:
+	if (!f->status)
+		f->status = status;
+	return OPEN_OK;
+}
+
+/* Have a body for the current item, opening candidates as needed.
+ * Returns 0 (a body, or the end: f->item == set.n) or a final status. */
+static int ensure_body(struct vr_fetch *f)
+{
+	char why[1024];
+	for (;;) {
+		if (f->failed)
+			return f->failed;
+		if (f->item >= f->set.n) {
+			close_body(f);
+			return 0;
+		}
+		if (f->body == B_FILE) {
+			if (!f->item_ready && prepare_item(f) == ITEM_DROP) {
+				next_item(f);
+				continue;
+			}
+			if (!f->span_set) {
+				f->file_off = (int64_t)(f->span_start + f->item_done);
+				f->pass_left = f->span_end - (uint64_t)f->file_off + 1;
+				f->span_set = 1;
+			}
+			return 0;
+		}
+		if (f->body != B_NONE)
+			return 0;
+		if (deadline_passed(f))
+			return deadline_fatal(f);
+		if (vr_stop_requested())
+			return fatal(f, VR_EFAIL, "interrupted");
+		enum item_state st = prepare_item(f);
+		if (st == ITEM_DROP) {
+			next_item(f);
+			continue;
+		}
+		const struct vr_source *s = &f->srcs->src[f->src];
+		enum fail_kind kind = FK_OTHER;
+		why[0] = '\0';
+		f->attempts++;
+		int r = s->kind == VR_SOURCE_HTTP ? open_http(f, s, st, &kind, why, sizeof why)
+						  : open_local(f, s, &kind, why, sizeof why);
+		switch (r) {
+		case OPEN_OK:
+			if (f->body == B_FILE)
+				continue; /* positioned at the top of the loop */
+			return 0;
+		case OPEN_AGAIN:
+			close_body(f);
+			continue;
+		case OPEN_DROP:
+			close_body(f);
+			next_item(f);
+			continue;
+		case OPEN_FATAL:
+			close_body(f);
+			return f->failed ? f->failed : fatal(f, VR_EFAIL, "cannot open the source");
+		default: {
+			int st2 = source_failed(f, kind, why);
+			if (st2)
+				return st2;
+			continue;
+		}
+		}
+	}
+}
+
+/* ---- reading ---- */
+
+static int emit_to_dst(void *ctx, const void *p, size_t n)
+{
+	struct vr_fetch *f = ctx;
+	size_t room = f->dst_cap - f->dst_len, take = n < room ? n : room;
+	memcpy(f->dst + f->dst_len, p, take);
+	f->dst_len += take;
+	if (take < n) {
+		/* only vr_slicer_finish emits more than was fed (the suffix
+		 * ring, in at most two pieces that stay valid until the slicer
+		 * is freed) */
+		int i = f->pend_len[0] ? 1 : 0;
+		f->pend[i] = (const unsigned char *)p + take;
+		f->pend_len[i] = n - take;
+	}
+	return 0;
+}
+
+/* How many of n bytes may be delivered under max_bytes. */
+static size_t within_limit(struct vr_fetch *f, size_t n)
+{
+	if (!f->max_bytes)
+		return n;
+	uint64_t room = f->max_bytes - f->delivered;
+	if (n > room) {
+		f->limit_hit = 1;
+		return (size_t)room;
+	}
+	return n;
+}
+
+static void delivered(struct vr_fetch *f, size_t n)
+{
+	f->delivered += n;
+	f->item_done += n;
+}
+
+/* Raw bytes from the body. Returns > 0, 0 at the end, -1 on a failure
+ * (kind/why set) or -2 when fatal. */
+static long body_read(struct vr_fetch *f, void *p, size_t n, enum fail_kind *kind, char *why,
+		      size_t wl)
+{
+	if (n > INT_MAX)
+		n = INT_MAX;
+	if (deadline_passed(f)) {
+		deadline_fatal(f);
+		return -2;
+	}
+	if (f->body == B_AVIO) {
+		for (;;) {
+			tl_av_error[0] = '\0';
+			int r = avio_read_partial(f->io, p, (int)n);
+			if (r > 0) {
+				touch_idle_timer(f);
+				f->bytes_in += (uint64_t)r;
+				return r;
+			}
+			if (r == AVERROR_EOF || (r == 0 && avio_feof(f->io)))
+				return 0;
+			if (r == 0)
+				continue;
+			char doing[96];
+			snprintf(doing, sizeof doing, "body broken off after %" PRIu64 " bytes of this range",
+				 f->item_done);
+			if (classify_av(f, r, tl_http_code, doing, kind, why, wl))
+				return -2;
+			return -1;
+		}
+	}
+	for (;;) {
+		ssize_t r = f->body == B_FILE ? pread(f->fd, p, n, f->file_off) : read(f->fd, p, n);
+		if (r >= 0) {
+			f->bytes_in += (uint64_t)r;
+			if (f->body == B_FILE)
+				f->file_off += r;
+			return r;
+		}
+		if (errno == EINTR && !vr_stop_requested())
+			continue;
+		if (vr_stop_requested()) {
+			fatal(f, VR_EFAIL, "interrupted");
+			return -2;
+		}
+		*kind = FK_OTHER;
+		snprintf(why, wl, "read: %s", strerror(errno));
+		return -1;
+	}
+}
+
+static void item_complete(struct vr_fetch *f)
+{
+	if (f->body != B_FILE)
+		close_body(f);
+	next_item(f);
+}
+
+/* One step of output: bytes into buf, or (B_FILE and outfd >= 0) written
+ * straight to outfd (*direct). *got == 0 and 0 returned: the end. */
+static int step(struct vr_fetch *f, unsigned char *buf, size_t cap, int outfd, size_t *got,
+		int *direct)
+{
+	char why[1024];
+	enum fail_kind kind = FK_OTHER;
+	*got = 0;
+	*direct = 0;
+	for (;;) {
+		if (f->failed)
+			return f->failed;
+		if (f->limit_hit)
+			return fatal(f, VR_ELIMIT, "more than %" PRIu64 " bytes: stopped at the limit",
+				     f->max_bytes);
+		if (f->pend_len[0]) {
+			size_t n = f->pend_len[0] < cap ? f->pend_len[0] : cap;
+			n = within_limit(f, n);
+			if (n == 0)
+				continue;
+			memcpy(buf, f->pend[0], n);
+			f->pend[0] += n;
+			f->pend_len[0] -= n;
+			if (!f->pend_len[0]) {
+				f->pend[0] = f->pend[1];
+				f->pend_len[0] = f->pend_len[1];
+				f->pend_len[1] = 0;
+			}
+			delivered(f, n);
+			*got = n;
+			return 0;
+		}
+		int rc = ensure_body(f);
+		if (rc)
+			return rc;
+		if (f->item >= f->set.n) {
+			if (!f->whole && f->served == 0 && f->delivered == 0) {
+				char s[1024];
+				if (f->size >= 0)
+					return fatal(f, VR_ERANGE,
+						     "%s: range not satisfiable: the source has %" PRId64
+						     " bytes (Content-Range: bytes */%" PRId64 ")",
+						     shown(f, s, sizeof s), f->size, f->size);
+				return fatal(f, VR_ERANGE, "%s: range not satisfiable%s", shown(f, s, sizeof s),
+					     f->saw_416 ? " (HTTP 416)" : "");
+			}
+			return 0;
+		}
+		long r;
+		if (f->body == B_FILE) {
+			if (f->pass_left == 0) {
+				item_complete(f);
+				continue;
+			}
+			uint64_t want = f->pass_left;
+			if (f->max_bytes) {
+				uint64_t room = f->max_bytes - f->delivered;
+				if (room == 0) {
+					f->limit_hit = 1;
+					continue;
+				}
+				if (want > room)
+					want = room;
+			}
+			if (outfd >= 0) {
+				if (deadline_passed(f))
+					return deadline_fatal(f);
+				if (want > COPY_CHUNK)
+					want = COPY_CHUNK;
+				int64_t off = f->file_off;
+				uint64_t moved = 0;
+				int c = vr_copy(f->fd, &off, outfd, want, &moved);
+				f->file_off = off;
+				f->bytes_in += moved;
+				f->pass_left -= moved;
+				delivered(f, (size_t)moved);
+				*got = (size_t)moved;
+				*direct = 1;
+				switch (c) {
+				case VR_IO_OK:
+					return 0;
+				case VR_IO_EPIPE:
+					f->output_closed = 1;
+					return 0;
+				case VR_IO_ESTOP:
+					return fatal(f, VR_EFAIL, "interrupted");
+				case VR_IO_EWRITE:
+					return fatal(f, VR_EIO, "writing output: %s", strerror(errno));
+				case VR_IO_EOF:
+					snprintf(why, sizeof why, "ended at byte %" PRId64 " (the file shrank?)",
+						 f->file_off);
+					break;
+				default:
+					snprintf(why, sizeof why, "read: %s", strerror(errno));
+					break;
+				}
+				int s2 = source_failed(f, FK_OTHER, why);
+				if (s2)
+					return s2;
+				if (moved)
+					return 0;
+				continue;
+			}
+			size_t n = want < cap ? (size_t)want : cap;
+			r = body_read(f, buf, n, &kind, why, sizeof why);
+			if (r == 0) {
+				snprintf(why, sizeof why, "ended at byte %" PRId64 " (the file shrank?)", f->file_off);
+				r = -1;
+			}
+			if (r > 0) {
+				f->pass_left -= (uint64_t)r;
+				delivered(f, (size_t)r);
+				*got = (size_t)r;
+				return 0;
+			}
+		} else if (!f->slicing) {
+			if (f->pass_left == 0) {
+				item_complete(f);
+				continue;
+			}
+			size_t n = f->pass_left < cap ? (size_t)f->pass_left : cap;
+			r = body_read(f, buf, n, &kind, why, sizeof why);
+			if (r == 0) {
+				if (f->pass_left == VR_RANGE_OPEN) {
+					if (f->whole && f->size < 0)
+						f->size = (int64_t)f->item_done;
+					item_complete(f);
+					continue;
+				}
+				kind = FK_TRANSIENT;
+				snprintf(why, sizeof why, "ended early: %" PRIu64 " bytes short", f->pass_left);
+				r = -1;
+			}
+			if (r > 0) {
+				size_t take = within_limit(f, (size_t)r);
+				if (f->pass_left != VR_RANGE_OPEN)
+					f->pass_left -= (uint64_t)r;
+				delivered(f, take);
+				*got = take;
+				if (take == 0)
+					continue;
+				return 0;
+			}
+		} else {
+			if (f->slicer_eof || !vr_slicer_wants_input(&f->slicer)) {
+				if (f->multi) {
+					struct vr_span spans[VR_RANGE_MAX];
+					int64_t total;
+					f->served = vr_slicer_spans(&f->slicer, spans, &total);
+					if (total >= 0 && f->size < 0)
+						f->size = total;
+					close_body(f);
+					f->item = f->set.n;
+					f->item_done = 0;
+					continue;
+				}
+				item_complete(f);
+				continue;
+			}
+			size_t n = cap < VR_FETCH_BUFSIZE ? cap : VR_FETCH_BUFSIZE;
+			r = body_read(f, f->buf, n, &kind, why, sizeof why);
+			f->dst = buf;
+			f->dst_cap = cap;
+			f->dst_len = 0;
+			if (r == 0) {
+				int64_t seen = (int64_t)f->slicer.pos;
+				if (f->size >= 0 && seen < f->size) {
+					kind = FK_TRANSIENT;
+					snprintf(why, sizeof why, "ended early at byte %" PRId64 " of %" PRId64, seen,
+						 f->size);
+					r = -1;
+				} else {
+					if (f->size < 0 && !f->multi) {
+						char lw[256];
+						learn_size(f, seen, lw, sizeof lw);
+					}
+					vr_slicer_finish(&f->slicer, emit_to_dst, f);
+					f->slicer_eof = 1;
+				}
+			} else if (r > 0) {
+				vr_slicer_feed(&f->slicer, f->buf, (size_t)r, emit_to_dst, f);
+			}
+			if (r >= 0) {
+				size_t take = within_limit(f, f->dst_len);
+				delivered(f, take);
+				*got = take;
+				if (take == 0)
+					continue;
+				return 0;
+			}
+		}
+		/* r < 0 */
+		if (r == -2)
+			return f->failed;
+		if (f->multi) {
+			char s[1024];
+			close_body(f);
+			return fatal(f, VR_EIO, "%s: %s", shown(f, s, sizeof s), why);
+		}
+		int s2 = source_failed(f, kind, why);
+		if (s2)
+			return s2;
+	}
+}
+
+/* ---- the API ---- */
+
+int vr_fetch_open(struct vr_fetch **out, const struct vr_resolved *srcs, const struct vr_fetch_opts *o)
+{
+	struct vr_fetch *f = calloc(1, sizeof *f);
+	*out = f;
+	if (!f)
+		return VR_EFAIL;
+	f->srcs = srcs;
+	f->fd = -1;
+	f->size = -1;
+	f->max_bytes = o ? o->max_bytes : 0;
+	f->max_buffer = o && o->max_buffer ? o->max_buffer : VR_FETCH_MAX_BUFFER;
+	f->max_time = o ? o->max_time : 0;
+	if (f->max_time > 0)
+		f->deadline_ms = vr_now_ms() + f->max_time * 1000;
+	if (o && o->range && o->range->n > 0) {
+		f->set = *o->range;
+	} else {
+		f->whole = 1;
+		f->set.n = 1;
+		f->set.spec[0].kind = VR_SPEC_INT;
+		f->set.spec[0].first = 0;
+		f->set.spec[0].last = VR_RANGE_OPEN;
+	}
+	snprintf(f->content_type, sizeof f->content_type, "application/octet-stream");
+	if (!srcs || srcs->n == 0)
+		return fatal(f, VR_EUSAGE, "no source to fetch");
+	int rc = ensure_body(f);
+	if (rc == 0 && f->item >= f->set.n && !f->whole && f->served == 0) {
+		char s[1024];
+		rc = fatal(f, VR_ERANGE, "%s: range not satisfiable%s", shown(f, s, sizeof s),
+			   f->saw_416 ? " (HTTP 416)" : "");
+	}
+	return rc;
+}
+
+int vr_fetch_read(struct vr_fetch *f, void *buf, size_t cap, size_t *got)
+{
+	int direct;
+	*got = 0;
+	if (cap == 0)
+		return f->failed;
+	return step(f, buf, cap, -1, got, &direct);
+}
+
+int vr_fetch_to_fd(struct vr_fetch *f, int fd, uint64_t *written)
+{
+	uint64_t dummy;
+	if (!written)
+		written = &dummy;
+	*written = 0;
+	unsigned char *buf = malloc(VR_FETCH_BUFSIZE);
+	if (!buf)
+		return fatal(f, VR_EFAIL, "out of memory");
+	int rc;
+	for (;;) {
+		size_t got;
+		int direct;
+		rc = step(f, buf, VR_FETCH_BUFSIZE, fd, &got, &direct);
+		if (rc)
+			break;
+		if (direct) {
+			*written += got;
+			if (f->output_closed)
+				break;
+			continue;
+		}
+		if (got == 0)
+			break;
+		int w = vr_write_full(fd, buf, got);
+		if (w == VR_IO_EPIPE) {
+			f->output_closed = 1;
+			break;
+		}
+		if (w == VR_IO_ESTOP) {
+			rc = fatal(f, VR_EFAIL, "interrupted");
+			break;
+		}
+		if (w != VR_IO_OK) {
+			rc = fatal(f, VR_EIO, "writing output: %s", strerror(errno));
+			break;
+		}
+		*written += got;
+	}
+	free(buf);
+	return rc;
+}
+
+void vr_fetch_close(struct vr_fetch *f)
+{
+	if (!f)
+		return;
+	close_body(f);
+	free(f->buf);
+	free(f);
+}
+
+int64_t vr_fetch_size(const struct vr_fetch *f) { return f->size; }
+const char *vr_fetch_content_type(const struct vr_fetch *f) { return f->content_type; }
+const char *vr_fetch_source(const struct vr_fetch *f) { return f->source; }
+const char *vr_fetch_origin(const struct vr_fetch *f) { return f->srcs ? f->srcs->origin : NULL; }
+int vr_fetch_status(const struct vr_fetch *f) { return f->status; }
+unsigned vr_fetch_attempts(const struct vr_fetch *f) { return f->attempts; }
+uint64_t vr_fetch_bytes_in(const struct vr_fetch *f) { return f->bytes_in; }
+uint64_t vr_fetch_bytes_out(const struct vr_fetch *f) { return f->delivered; }
+int vr_fetch_output_closed(const struct vr_fetch *f) { return f->output_closed; }
+const char *vr_fetch_error(const struct vr_fetch *f) { return f ? f->err : "out of memory"; }

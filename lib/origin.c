@@ -1,0 +1,719 @@
+#include "origin.h"
+#include "config.h"
+#include "num.h"
+#include "status.h"
+
+#include <ctype.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#define TEMPLATE_MAX 8192 /* an expanded path, URL or header line */
+
+static int failf(char *err, size_t errlen, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+
+static int failf(char *err, size_t errlen, const char *fmt, ...)
+{
+	if (err && errlen) {
+		va_list ap;
+		va_start(ap, fmt);
+		vsnprintf(err, errlen, fmt, ap);
+		va_end(ap);
+	}
+	return -1;
+}
+
+static char *xstrdup(const char *s)
+{
+	char *d = strdup(s);
+	if (!d)
+		abort();
+	return d;
+}
+
+static int is_name_start(char c) { return isalpha((unsigned char)c) || c == '_'; }
+static int is_name_char(char c) { return isalnum((unsigned char)c) || c == '_'; }
+
+/* ---- regex rewriting ---- */
+
+/* Length of the bracket expression starting at p ('['), through its ']';
+ * 0 when it is not closed. */
+static size_t bracket_len(const char *p)
+{
+	size_t i = 1;
+	if (p[i] == '^')
+		i++;
+	if (p[i] == ']') /* a leading ']' is a literal */
+		i++;
+	while (p[i]) {
+		if (p[i] == '[' && (p[i + 1] == ':' || p[i + 1] == '=' || p[i + 1] == '.')) {
+			char kind = p[i + 1];
+			const char *close = p + i + 2;
+			while (*close && !(close[0] == kind && close[1] == ']'))
+				close++;
+			if (!*close)
+				return 0;
+			i = (size_t)(close - p) + 2;
+			continue;
+		}
+		if (p[i] == ']')
+			return i + 1;
+		i++;
+	}
+	return 0;
+}
+
+int vr_pattern_rewrite(const char *pattern, char *out, size_t outlen, struct vr_pattern *p,
+		       char *err, size_t errlen)
+{
+	size_t o = 0, groups = 0;
+	char names[VR_ORIGIN_MAX_GROUPS + 1][VR_ORIGIN_MAX_NAME];
+	memset(names, 0, sizeof names);
+#define PUT(c)                                                                         \
+	do {                                                                           \
+		if (o + 1 >= outlen)                                                   \
+			return failf(err, errlen, "regex '%s' is too long", pattern);  \
+		out[o++] = (c);                                                        \
+	} while (0)
+	for (const char *s = pattern; *s;) {
+		if (*s == '\\') {
+			PUT(*s++);
+			if (*s)
+				PUT(*s++);
+			continue;
+		}
+		if (*s == '[') {
+			size_t n = bracket_len(s);
+			if (n == 0)
+				return failf(err, errlen, "regex '%s': unclosed '['", pattern);
+			for (size_t i = 0; i < n; i++)
+				PUT(s[i]);
+			s += n;
+			continue;
+		}
+		if (*s != '(') {
+			PUT(*s++);
+			continue;
+		}
+		if (++groups > VR_ORIGIN_MAX_GROUPS)
+			return failf(err, errlen, "regex '%s': more than %d groups", pattern,
+				     VR_ORIGIN_MAX_GROUPS);
+		PUT('(');
+		s++;
+		if (*s != '?')
+			continue;
+		if (s[1] == ':') {
+			s += 2;
+			continue;
+		}
+		if (s[1] != '<' || !is_name_start(s[2]))
+			return failf(err, errlen,
+				     "regex '%s': only (?<name>...) and (?:...) are supported after '(?'",
+				     pattern);
+		const char *n0 = s + 2, *n1 = n0;
+		while (is_name_char(*n1))
+			n1++;
+		if (*n1 != '>')
+			return failf(err, errlen, "regex '%s': group name must be letters, digits, '_' then '>'",
+				     pattern);
+		if ((size_t)(n1 - n0) >= VR_ORIGIN_MAX_NAME)
+			return failf(err, errlen, "regex '%s': group name longer than %d bytes", pattern,
+				     VR_ORIGIN_MAX_NAME - 1);
+		if (n1 - n0 == 3 && !strncmp(n0, "env", 3))
+			return failf(err, errlen, "regex '%s': 'env' is reserved, not a group name", pattern);
+		for (size_t g = 1; g < groups; g++)
+			if (strlen(names[g]) == (size_t)(n1 - n0) && !strncmp(names[g], n0, (size_t)(n1 - n0)))
+				return failf(err, errlen, "regex '%s': group name '%.*s' used twice", pattern,
+					     (int)(n1 - n0), n0);
+		memcpy(names[groups], n0, (size_t)(n1 - n0));
+		names[groups][n1 - n0] = '\0';
+		s = n1 + 1;
+	}
+#undef PUT
+	if (outlen == 0)
+		return failf(err, errlen, "regex '%s' is too long", pattern);
+	out[o] = '\0';
+	if (p) {
+		p->ngroups = groups;
+		memcpy(p->names, names, sizeof names);
+	}
+	return 0;
+}
+
+int vr_pattern_compile(struct vr_pattern *p, const char *pattern, char *err, size_t errlen)
+{
+	char rewritten[TEMPLATE_MAX];
+	memset(p, 0, sizeof *p);
+	if (vr_pattern_rewrite(pattern, rewritten, sizeof rewritten, p, err, errlen) < 0)
+		return -1;
+	int rc = regcomp(&p->re, rewritten, REG_EXTENDED);
+	if (rc) {
+		char msg[256];
+		regerror(rc, &p->re, msg, sizeof msg);
+		return failf(err, errlen, "regex '%s': %s", pattern, msg);
+	}
+	p->compiled = 1;
+	if (p->re.re_nsub != p->ngroups) {
+		/* our numbering must agree with regcomp's, or ${name} would
+		 * point at the wrong group */
+		vr_pattern_free(p);
+		return failf(err, errlen, "regex '%s': cannot number its groups (%zu vs %zu)", pattern,
+			     p->ngroups, (size_t)p->re.re_nsub);
+	}
+	return 0;
+}
+
+int vr_pattern_match(const struct vr_pattern *p, const char *subject,
+		     regmatch_t m[VR_ORIGIN_MAX_GROUPS + 1])
+{
+	return regexec(&p->re, subject, p->ngroups + 1, m, 0) == 0;
+}
+
+void vr_pattern_free(struct vr_pattern *p)
+{
+	if (p->compiled)
+		regfree(&p->re);
+	p->compiled = 0;
+}
+
+/* ---- templates ---- */
+
+static int hexval(char c)
+{
+	if (c >= '0' && c <= '9')
+		return c - '0';
+	if (c >= 'a' && c <= 'f')
+		return c - 'a' + 10;
+	if (c >= 'A' && c <= 'F')
+		return c - 'A' + 10;
+	return -1;
+}
+
+long vr_percent_decode(const char *in, size_t n, char *out, size_t outlen)
+{
+	size_t o = 0;
+	for (size_t i = 0; i < n; i++) {
+		char c = in[i];
+		if (c == '%' && i + 2 < n) {
+			int hi = hexval(in[i + 1]), lo = hexval(in[i + 2]);
+			if (hi >= 0 && lo >= 0 && (hi | lo) != 0) {
+				c = (char)(hi * 16 + lo);
+				i += 2;
+			}
+		}
+		if (o + 1 >= outlen)
+			return -1;
+		out[o++] = c;
+	}
+	if (outlen == 0)
+		return -1;
+	out[o] = '\0';
+	return (long)o;
+}
+
+/* Characters a URL path may carry as they are: unreserved, sub-delims,
+ * ':', '@', '/' and '%' (captures may already be percent-encoded). */
+static int url_safe(unsigned char c)
+{
+	return isalnum(c) || strchr("-._~!$&'()*+,;=:@/%", c) != NULL;
+}
+
+struct sink {
+	char *out;
+	size_t len, cap;
+	int overflow;
+};
+
+static void sink_put(struct sink *s, const char *p, size_t n, int flags)
+{
+	static const char hex[] = "0123456789ABCDEF";
+	char tmp[TEMPLATE_MAX];
+	if (flags & VR_EXPAND_PCT_DECODE) {
+		long d = vr_percent_decode(p, n, tmp, sizeof tmp);
+		if (d < 0) {
+			s->overflow = 1;
+			return;
+		}
+		p = tmp;
+		n = (size_t)d;
+	}
+	for (size_t i = 0; i < n; i++) {
+		unsigned char c = (unsigned char)p[i];
+		if ((flags & VR_EXPAND_URL_ENCODE) && !url_safe(c)) {
+			if (s->len + 3 >= s->cap) {
+				s->overflow = 1;
+				return;
+			}
+			s->out[s->len++] = '%';
+			s->out[s->len++] = hex[c >> 4];
+			s->out[s->len++] = hex[c & 15];
+			continue;
+		}
+		if (s->len + 1 >= s->cap) {
+			s->overflow = 1;
+			return;
+		}
+		s->out[s->len++] = (char)c;
+	}
+}
+
+static int put_group(struct sink *s, size_t g, const struct vr_pattern *p, const char *subject,
+		     const regmatch_t *m, int flags, const char *tmpl, char *err, size_t errlen)
+{
+	size_t ngroups = p ? p->ngroups : 0;
+	if (!p || !m || !subject || g > ngroups)
+		return failf(err, errlen, "template '%s': no group %zu (the match has %zu)", tmpl, g,
+			     ngroups);
+	if (m[g].rm_so >= 0)
+		sink_put(s, subject + m[g].rm_so, (size_t)(m[g].rm_eo - m[g].rm_so),
+			 flags & (VR_EXPAND_URL_ENCODE | VR_EXPAND_PCT_DECODE));
+	return 0;
+}
+
+int vr_template_expand(const char *tmpl, const struct vr_pattern *p, const char *subject,
+		       const regmatch_t *m, int flags, char *out, size_t outlen, char *err,
+		       size_t errlen)
+{
+	struct sink s = {.out = out, .cap = outlen};
+	if (outlen == 0)
+		return failf(err, errlen, "template '%s': no room", tmpl);
+	for (const char *t = tmpl; *t;) {
+		const char *dollar = strchr(t, '$');
+		size_t lit = dollar ? (size_t)(dollar - t) : strlen(t);
+		sink_put(&s, t, lit, 0);
+		t += lit;
+		if (!*t)
+			break;
+		/* at a '$' */
+		if (t[1] == '$') {
+			sink_put(&s, "$", 1, 0);
+			t += 2;
+		} else if (isdigit((unsigned char)t[1])) {
+			if (put_group(&s, (size_t)(t[1] - '0'), p, subject, m, flags, tmpl, err, errlen) < 0)
+				return -1;
+			t += 2;
+		} else if (t[1] == '{') {
+			const char *a = t + 2, *close = strchr(a, '}');
+			if (!close)
+				return failf(err, errlen, "template '%s': unclosed '${'", tmpl);
+			size_t n = (size_t)(close - a);
+			if (n > 4 && !strncmp(a, "env:", 4)) {
+				char var[256];
+				if (!(flags & VR_EXPAND_ENV))
+					return failf(err, errlen,
+						     "template '%s': ${env:...} is only allowed in header values",
+						     tmpl);
+				if (n - 4 >= sizeof var || !is_name_start(a[4]))
+					return failf(err, errlen, "template '%s': bad variable name in '%.*s'",
+						     tmpl, (int)(n + 3), t);
+				memcpy(var, a + 4, n - 4);
+				var[n - 4] = '\0';
+				for (size_t i = 0; var[i]; i++)
+					if (!is_name_char(var[i]))
+						return failf(err, errlen,
+							     "template '%s': bad variable name '%s'", tmpl, var);
+				const char *v = getenv(var);
+				if (!v) {
+					failf(err, errlen, "environment variable %s is not set (used in '%s')", var,
+					      tmpl);
+					return -2;
+				}
+				sink_put(&s, v, strlen(v), 0);
+			} else if (n > 0 && strspn(a, "0123456789") == n) {
+				size_t g = 0;
+				for (size_t i = 0; i < n && g <= VR_ORIGIN_MAX_GROUPS; i++)
+					g = g * 10 + (size_t)(a[i] - '0');
+				if (put_group(&s, g, p, subject, m, flags, tmpl, err, errlen) < 0)
+					return -1;
+			} else if (n > 0 && is_name_start(a[0])) {
+				size_t g = 0;
+				for (size_t i = 1; p && i <= p->ngroups && !g; i++)
+					if (strlen(p->names[i]) == n && !strncmp(p->names[i], a, n))
+						g = i;
+				if (!g)
+					return failf(err, errlen, "template '%s': no group named '%.*s'", tmpl,
+						     (int)n, a);
+				if (put_group(&s, g, p, subject, m, flags, tmpl, err, errlen) < 0)
+					return -1;
+			} else {
+				return failf(err, errlen, "template '%s': '${%.*s}' is not a group or ${env:NAME}",
+					     tmpl, (int)n, a);
+			}
+			t = close + 1;
+		} else {
+			return failf(err, errlen, "template '%s': stray '$' (write $$ for a dollar sign)", tmpl);
+		}
+	}
+	if (s.overflow)
+		return failf(err, errlen, "template '%s': result longer than %zu bytes", tmpl, outlen - 1);
+	out[s.len] = '\0';
+	return 0;
+}
+
+void vr_template_root(const char *tmpl, char *out, size_t outlen)
+{
+	const char *dollar = strchr(tmpl, '$');
+	size_t lit = dollar ? (size_t)(dollar - tmpl) : strlen(tmpl);
+	size_t slash = lit;
+	while (slash > 0 && tmpl[slash - 1] != '/')
+		slash--;
+	if (slash == 0) {
+		snprintf(out, outlen, ".");
+		return;
+	}
+	/* drop the trailing '/' (and repeated ones), keeping "/" itself */
+	size_t n = slash;
+	while (n > 1 && tmpl[n - 1] == '/')
+		n--;
+	snprintf(out, outlen, "%.*s", (int)n, tmpl);
+}
+
+int vr_header_check(const char *line, char *err, size_t errlen)
+{
+	const char *colon = strchr(line, ':');
+	if (!colon || colon == line)
+		return failf(err, errlen, "header '%s' is not 'Name: value'", line);
+	for (const char *c = line; c < colon; c++)
+		if (!isalnum((unsigned char)*c) && !strchr("!#$%&'*+-.^_`|~", *c))
+			return failf(err, errlen, "header '%s': the name has a character not allowed in a token",
+				     line);
+	for (const char *c = colon + 1; *c; c++)
+		if ((unsigned char)*c < 0x20 && *c != '\t')
+			return failf(err, errlen, "header '%.*s': control character in the value",
+				     (int)(colon - line), line);
+	if (colon - line == 5 && !strncasecmp(line, "Range", 5))
+		return failf(err, errlen, "header 'Range' is managed by vr-fetch; use -r/--range");
+	return 0;
+}
+
+/* ---- resolution ---- */
+
+static struct vr_source *add_source(struct vr_resolved *r, enum vr_source_kind kind,
+				    const char *location)
+{
+	struct vr_source *n = realloc(r->src, (r->n + 1) * sizeof *n);
+	if (!n)
+		abort();
+	r->src = n;
+	struct vr_source *s = &r->src[r->n++];
+	memset(s, 0, sizeof *s);
+	s->kind = kind;
+	s->location = xstrdup(location);
+	return s;
+}
+
+/* Append one checked header line (CRLF added) to *acc. */
+static int append_header(char **acc, const char *line, char *err, size_t errlen)
+{
+	if (vr_header_check(line, err, errlen) < 0)
+		return -1;
+	size_t old = *acc ? strlen(*acc) : 0, n = strlen(line);
+	char *a = realloc(*acc, old + n + 3);
+	if (!a)
+		abort();
+	memcpy(a + old, line, n);
+	memcpy(a + old + n, "\r\n", 3);
+	*acc = a;
+	return 0;
+}
+
+/* Length of "scheme://" at s, or 0. */
+static size_t scheme_len(const char *s)
+{
+	if (!isalpha((unsigned char)s[0]))
+		return 0;
+	size_t i = 1;
+	while (isalnum((unsigned char)s[i]) || s[i] == '+' || s[i] == '-' || s[i] == '.')
+		i++;
+	return strncmp(s + i, "://", 3) ? 0 : i + 3;
+}
+
+static int has_prefix_ci(const char *s, const char *prefix)
+{
+	return !strncasecmp(s, prefix, strlen(prefix));
+}
+
+/* "file://[localhost]/path" -> "/path" (not decoded); NULL for another host. */
+static const char *file_url_path(const char *url)
+{
+	const char *p = url + 7;
+	if (*p == '/')
+		return p;
+	if (has_prefix_ci(p, "localhost/"))
+		return p + 9;
+	return NULL;
+}
+
+/* The keys each section may have: a misspelt one is an error, never a
+ * silently ignored setting. */
+static const char *const fetch_keys[] = {"timeout", "retries", NULL};
+static const char *const origin_keys[] = {"match", "source", "root", "timeout", "retries", "header",
+					  NULL};
+
+static const char *cfg_name(const struct vr_config *cfg)
+{
+	const char *n = cfg ? vr_config_source(cfg) : NULL;
+	return n ? n : "config";
+}
+
+static int config_timeout(const struct vr_config *cfg, const char *section, const char *sub,
+			  double *out, char *err, size_t errlen)
+{
+	if (!cfg)
+		return 0;
+	if (vr_config_seconds(cfg, section, sub, "timeout", out, err, errlen) != 0)
+		return -1;
+	return 0;
+}
+
+static int config_retries(const struct vr_config *cfg, const char *section, const char *sub,
+			  unsigned *out, char *err, size_t errlen)
+{
+	const char *v = cfg ? vr_config_get(cfg, section, sub, "retries") : NULL;
+	uint64_t u;
+	if (!v)
+		return 0;
+	if (vr_parse_u64(v, &u) < 0 || u > VR_ORIGIN_MAX_RETRIES)
+		return failf(err, errlen, "%s: retries: '%s' is not a number from 0 to %u",
+			     vr_config_where(cfg, section, sub, "retries"), v, VR_ORIGIN_MAX_RETRIES);
+	*out = (unsigned)u;
+	return 0;
+}
+
+/* -H values; errors are usage errors. */
+static int expand_cli_headers(const struct vr_origin_params *pp, char **acc, char *err,
+			      size_t errlen)
+{
+	char line[TEMPLATE_MAX], why[512];
+	for (size_t i = 0; pp && i < pp->nheaders; i++) {
+		if (vr_template_expand(pp->headers[i], NULL, NULL, NULL, VR_EXPAND_ENV, line, sizeof line,
+				       why, sizeof why) < 0)
+			return failf(err, errlen, "--header: %s", why);
+		if (append_header(acc, line, why, sizeof why) < 0)
+			return failf(err, errlen, "--header: %s", why);
+	}
+	return 0;
+}
+
+/* The sources of origin `name`, whose compiled pattern matched `path`.
+ * Returns 0, VR_EDATA (a bad config value) or VR_EUSAGE (-H, ${env:...}). */
+static int resolve_origin(const struct vr_config *cfg, const char *name, const struct vr_pattern *pat,
+			  const char *path, const regmatch_t *m, const struct vr_origin_params *pp,
+			  double timeout, unsigned retries, struct vr_resolved *out, char *err,
+			  size_t errlen)
+{
+	char buf[TEMPLATE_MAX], why[512];
+	char *headers = NULL;
+	const char *tmpl;
+	int rc = VR_EDATA;
+
+	if (config_timeout(cfg, "origin", name, &timeout, err, errlen) < 0 ||
+	    config_retries(cfg, "origin", name, &retries, err, errlen) < 0)
+		return VR_EDATA;
+	for (size_t i = 0; (tmpl = vr_config_get_nth(cfg, "origin", name, "header", i)); i++) {
+		int x = vr_template_expand(tmpl, pat, path, m, VR_EXPAND_ENV, buf, sizeof buf, why,
+					   sizeof why);
+		if (x < 0 || append_header(&headers, buf, why, sizeof why) < 0) {
+			failf(err, errlen, "%s: [origin \"%s\"] header: %s", cfg_name(cfg), name, why);
+			rc = x == -2 ? VR_EUSAGE : VR_EDATA; /* an unset variable is the caller's */
+			goto out;
+		}
+	}
+	if (expand_cli_headers(pp, &headers, err, errlen) < 0) {
+		rc = VR_EUSAGE;
+		goto out;
+	}
+	const char *root = vr_config_get(cfg, "origin", name, "root");
+	out->origin = xstrdup(name);
+	for (size_t i = 0; (tmpl = vr_config_get_nth(cfg, "origin", name, "source", i)); i++) {
+		if (i == VR_ORIGIN_MAX_SOURCES) {
+			failf(err, errlen, "%s: [origin \"%s\"]: more than %d sources", cfg_name(cfg),
+			      name, VR_ORIGIN_MAX_SOURCES);
+			goto out;
+		}
+		size_t sl = scheme_len(tmpl);
+		int http = sl && (has_prefix_ci(tmpl, "http://") || has_prefix_ci(tmpl, "https://"));
+		const char *ltmpl = tmpl;
+		if (sl && !http) {
+			if (!has_prefix_ci(tmpl, "file://") || !(ltmpl = file_url_path(tmpl))) {
+				failf(err, errlen, "%s: [origin \"%s\"] source '%s': only http, https and "
+				      "file:///path sources are supported", cfg_name(cfg), name, tmpl);
+				goto out;
+			}
+		}
+		int flags = http ? VR_EXPAND_URL_ENCODE : VR_EXPAND_PCT_DECODE;
+		if (vr_template_expand(ltmpl, pat, path, m, flags, buf, sizeof buf, why, sizeof why) < 0) {
+			failf(err, errlen, "%s: [origin \"%s\"] source: %s", cfg_name(cfg), name, why);
+			goto out;
+		}
+		if (!http && !buf[0]) {
+			failf(err, errlen, "%s: [origin \"%s\"] source '%s' expands to an empty path",
+			      cfg_name(cfg), name, tmpl);
+			goto out;
+		}
+		struct vr_source *s = add_source(out, http ? VR_SOURCE_HTTP : VR_SOURCE_LOCAL, buf);
+		s->timeout = timeout;
+		s->retries = retries;
+		if (http) {
+			s->headers = headers ? xstrdup(headers) : NULL;
+		} else {
+			char def[TEMPLATE_MAX];
+			vr_template_root(ltmpl, def, sizeof def);
+			s->root = xstrdup(root ? root : def);
+		}
+	}
+	if (out->n == 0) {
+		failf(err, errlen, "%s: [origin \"%s\"] has no source", cfg_name(cfg), name);
+		goto out;
+	}
+	rc = 0;
+out:
+	free(headers);
+	return rc;
+}
+
+int vr_origin_resolve(const struct vr_config *cfg, const char *source,
+		      const struct vr_origin_params *pp, struct vr_resolved *out, char *err,
+		      size_t errlen)
+{
+	double timeout = VR_ORIGIN_DEFAULT_TIMEOUT;
+	unsigned retries = VR_ORIGIN_DEFAULT_RETRIES;
+	char *headers = NULL;
+	int rc = VR_EUSAGE;
+
+	memset(out, 0, sizeof *out);
+	if (!source || !*source) {
+		failf(err, errlen, "empty SOURCE");
+		return VR_EUSAGE;
+	}
+	if ((cfg && vr_config_check_keys(cfg, "fetch", NULL, fetch_keys, err, errlen)) ||
+	    config_timeout(cfg, "fetch", NULL, &timeout, err, errlen) < 0 ||
+	    config_retries(cfg, "fetch", NULL, &retries, err, errlen) < 0) {
+		rc = VR_EDATA;
+		goto fail;
+	}
+	size_t sl = scheme_len(source);
+	if (sl && (has_prefix_ci(source, "http://") || has_prefix_ci(source, "https://"))) {
+		if (expand_cli_headers(pp, &headers, err, errlen) < 0)
+			goto fail;
+		struct vr_source *s = add_source(out, VR_SOURCE_HTTP, source);
+		s->headers = headers;
+		headers = NULL;
+	} else if (sl && has_prefix_ci(source, "file://")) {
+		const char *p = file_url_path(source);
+		char path[TEMPLATE_MAX];
+		if (!p) {
+			failf(err, errlen, "%s: only file:///path (or file://localhost/path) is supported",
+			      source);
+			goto fail;
+		}
+		if (vr_percent_decode(p, strlen(p), path, sizeof path) < 0) {
+			failf(err, errlen, "%s: path too long", source);
+			goto fail;
+		}
+		if (expand_cli_headers(pp, &headers, err, errlen) < 0)
+			goto fail;
+		add_source(out, VR_SOURCE_LOCAL, path);
+	} else if (sl) {
+		failf(err, errlen, "%s: unsupported scheme '%.*s' (http, https and file only)", source,
+		      (int)(sl - 3), source);
+		goto fail;
+	} else if (!strcmp(source, "-")) {
+		if (expand_cli_headers(pp, &headers, err, errlen) < 0)
+			goto fail;
+		add_source(out, VR_SOURCE_STDIN, "-");
+	} else {
+		/* an origin's request path, else a local path */
+		const char *names[256];
+		size_t nn = cfg ? vr_config_names(cfg, "origin", names, 256) : 0;
+		if (nn > 256) {
+			failf(err, errlen, "more than 256 [origin] sections");
+			rc = VR_EDATA;
+			goto fail;
+		}
+		const char *q = strchr(source, '?');
+		size_t plen = q ? (size_t)(q - source) : strlen(source);
+		char *path = malloc(plen + 1);
+		if (!path)
+			abort();
+		memcpy(path, source, plen);
+		path[plen] = '\0';
+		int matched = 0;
+		for (size_t i = 0; i < nn && !matched; i++) {
+			const char *re = vr_config_get(cfg, "origin", names[i], "match");
+			struct vr_pattern pat;
+			regmatch_t m[VR_ORIGIN_MAX_GROUPS + 1];
+			char why[512];
+			if (vr_config_check_keys(cfg, "origin", names[i], origin_keys, err, errlen)) {
+				free(path);
+				rc = VR_EDATA;
+				goto fail;
+			}
+			if (!re) {
+				failf(err, errlen, "%s: [origin \"%s\"] has no 'match' regex", cfg_name(cfg),
+				      names[i]);
+				free(path);
+				rc = VR_EDATA;
+				goto fail;
+			}
+			if (vr_pattern_compile(&pat, re, why, sizeof why) < 0) {
+				failf(err, errlen, "%s: match: %s",
+				      vr_config_where(cfg, "origin", names[i], "match"), why);
+				free(path);
+				rc = VR_EDATA;
+				goto fail;
+			}
+			if (vr_pattern_match(&pat, path, m)) {
+				matched = 1;
+				int r = resolve_origin(cfg, names[i], &pat, path, m, pp, timeout, retries,
+						       out, err, errlen);
+				vr_pattern_free(&pat);
+				if (r) {
+					free(path);
+					rc = r;
+					goto fail;
+				}
+			} else {
+				vr_pattern_free(&pat);
+			}
+		}
+		free(path);
+		if (!matched) {
+			if (expand_cli_headers(pp, &headers, err, errlen) < 0)
+				goto fail;
+			add_source(out, VR_SOURCE_LOCAL, source);
+		}
+	}
+	for (size_t i = 0; i < out->n; i++) {
+		if (!out->origin) { /* named directly: the [fetch] defaults */
+			out->src[i].timeout = timeout;
+			out->src[i].retries = retries;
+		}
+		/* the command line wins over the config */
+		if (pp && pp->timeout >= 0)
+			out->src[i].timeout = pp->timeout;
+		if (pp && pp->retries >= 0)
+			out->src[i].retries = (unsigned)pp->retries;
+	}
+	free(headers);
+	return 0;
+fail:
+	free(headers);
+	vr_resolved_free(out);
+	return rc;
+}
+
+void vr_resolved_free(struct vr_resolved *r)
+{
+	for (size_t i = 0; i < r->n; i++) {
+		free(r->src[i].location);
+		free(r->src[i].root);
+		free(r->src[i].headers);
+	}
+	free(r->src);
+	free(r->origin);
+	memset(r, 0, sizeof *r);
+}

@@ -1,0 +1,350 @@
+/* Unit tests of lib/origin: regex rewriting, templates, resolution. */
+#include "config.h"
+#include "origin.h"
+#include "status.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static int failures, checks;
+
+#define CHECK(cond)                                                                    \
+	do {                                                                           \
+		checks++;                                                              \
+		if (!(cond)) {                                                         \
+			failures++;                                                    \
+			fprintf(stderr, "%s:%d: CHECK failed: %s\n", __FILE__, __LINE__, #cond); \
+		}                                                                      \
+	} while (0)
+
+#define CHECK_STR(got, want)                                                           \
+	do {                                                                           \
+		const char *g_ = (got), *w_ = (want);                                  \
+		checks++;                                                              \
+		if (!g_ || !w_ || strcmp(g_, w_)) {                                    \
+			failures++;                                                    \
+			fprintf(stderr, "%s:%d: got '%s', want '%s'\n", __FILE__, __LINE__, \
+				g_ ? g_ : "(null)", w_ ? w_ : "(null)");               \
+		}                                                                      \
+	} while (0)
+
+static void test_rewrite(void)
+{
+	char out[256], err[256];
+	struct vr_pattern p;
+
+	CHECK(vr_pattern_rewrite("^/v/(?<id>[0-9]+)/(.*)$", out, sizeof out, &p, err, sizeof err) == 0);
+	CHECK_STR(out, "^/v/([0-9]+)/(.*)$");
+	CHECK(p.ngroups == 2);
+	CHECK_STR(p.names[1], "id");
+	CHECK_STR(p.names[2], "");
+
+	/* (?:...) is a plain group too; escaped and bracketed parens are not groups */
+	CHECK(vr_pattern_rewrite("(?:a|b)\\((?<x>[()])[]()]", out, sizeof out, &p, err, sizeof err) == 0);
+	CHECK_STR(out, "(a|b)\\(([()])[]()]");
+	CHECK(p.ngroups == 2);
+	CHECK_STR(p.names[2], "x");
+	CHECK(vr_pattern_rewrite("[[:alpha:]()](?<n>x)", out, sizeof out, &p, err, sizeof err) == 0);
+	CHECK(p.ngroups == 1);
+	CHECK_STR(p.names[1], "n");
+
+	CHECK(vr_pattern_rewrite("(?=x)", out, sizeof out, NULL, err, sizeof err) < 0);
+	CHECK(strstr(err, "(?<name>") != NULL);
+	CHECK(vr_pattern_rewrite("(?<a>x)(?<a>y)", out, sizeof out, NULL, err, sizeof err) < 0);
+	CHECK(strstr(err, "twice") != NULL);
+	CHECK(vr_pattern_rewrite("(?<env>x)", out, sizeof out, NULL, err, sizeof err) < 0);
+	CHECK(vr_pattern_rewrite("[abc", out, sizeof out, NULL, err, sizeof err) < 0);
+	CHECK(vr_pattern_rewrite("(?<1a>x)", out, sizeof out, NULL, err, sizeof err) < 0);
+	CHECK(vr_pattern_rewrite("abcdef", out, 4, NULL, err, sizeof err) < 0);
+}
+
+static void test_match_and_expand(void)
+{
+	char out[512], err[256];
+	struct vr_pattern p;
+	regmatch_t m[VR_ORIGIN_MAX_GROUPS + 1];
+	const char *subj = "/videos/abc/clip one.mp4";
+
+	CHECK(vr_pattern_compile(&p, "^/videos/(?<dir>[^/]+)/(.*)$", err, sizeof err) == 0);
+	CHECK(vr_pattern_match(&p, subj, m) == 1);
+	CHECK(vr_pattern_match(&p, "/other/x", m) == 0);
+	CHECK(vr_pattern_match(&p, subj, m) == 1);
+
+	CHECK(vr_template_expand("/srv/$1/$2", &p, subj, m, 0, out, sizeof out, err, sizeof err) == 0);
+	CHECK_STR(out, "/srv/abc/clip one.mp4");
+	CHECK(vr_template_expand("/srv/${dir}/${2}x$$1", &p, subj, m, 0, out, sizeof out, err,
+				 sizeof err) == 0);
+	CHECK_STR(out, "/srv/abc/clip one.mp4x$1");
+	/* $0 is the whole match; a single digit after '$' */
+	CHECK(vr_template_expand("$0|$10", &p, subj, m, 0, out, sizeof out, err, sizeof err) == 0);
+	CHECK_STR(out, "/videos/abc/clip one.mp4|abc0");
+	/* URLs get captures percent-encoded, literals untouched */
+	CHECK(vr_template_expand("http://h/a b/$2", &p, subj, m, VR_EXPAND_URL_ENCODE, out, sizeof out,
+				 err, sizeof err) == 0);
+	CHECK_STR(out, "http://h/a b/clip%20one.mp4");
+
+	CHECK(vr_template_expand("$3", &p, subj, m, 0, out, sizeof out, err, sizeof err) < 0);
+	CHECK(strstr(err, "no group 3") != NULL);
+	CHECK(vr_template_expand("${nope}", &p, subj, m, 0, out, sizeof out, err, sizeof err) < 0);
+	CHECK(strstr(err, "nope") != NULL);
+	CHECK(vr_template_expand("a$", &p, subj, m, 0, out, sizeof out, err, sizeof err) < 0);
+	CHECK(vr_template_expand("$x", &p, subj, m, 0, out, sizeof out, err, sizeof err) < 0);
+	CHECK(strstr(err, "$$") != NULL);
+	CHECK(vr_template_expand("${1", &p, subj, m, 0, out, sizeof out, err, sizeof err) < 0);
+	CHECK(vr_template_expand("/srv/$2", &p, subj, m, 0, out, 8, err, sizeof err) < 0);
+	CHECK(strstr(err, "longer") != NULL);
+	vr_pattern_free(&p);
+
+	/* a group that did not take part expands to nothing */
+	CHECK(vr_pattern_compile(&p, "^/a(/x)?/(.*)$", err, sizeof err) == 0);
+	CHECK(vr_pattern_match(&p, "/a/b", m) == 1);
+	CHECK(vr_template_expand("[$1][$2]", &p, "/a/b", m, 0, out, sizeof out, err, sizeof err) == 0);
+	CHECK_STR(out, "[][b]");
+	vr_pattern_free(&p);
+
+	/* captures are decoded for local paths */
+	CHECK(vr_pattern_compile(&p, "^/v/(.*)$", err, sizeof err) == 0);
+	CHECK(vr_pattern_match(&p, "/v/a%20b%2F..", m) == 1);
+	CHECK(vr_template_expand("/srv/$1", &p, "/v/a%20b%2F..", m, VR_EXPAND_PCT_DECODE, out, sizeof out,
+				 err, sizeof err) == 0);
+	CHECK_STR(out, "/srv/a b/..");
+	vr_pattern_free(&p);
+
+	CHECK(vr_pattern_compile(&p, "^(unclosed$", err, sizeof err) < 0);
+}
+
+static void test_env(void)
+{
+	char out[256], err[256];
+	setenv("VR_TEST_ORIGIN_TOKEN", "s3cr3t", 1);
+	unsetenv("VR_TEST_ORIGIN_UNSET");
+	CHECK(vr_template_expand("Bearer ${env:VR_TEST_ORIGIN_TOKEN}", NULL, NULL, NULL, VR_EXPAND_ENV, out,
+				 sizeof out, err, sizeof err) == 0);
+	CHECK_STR(out, "Bearer s3cr3t");
+	CHECK(vr_template_expand("${env:VR_TEST_ORIGIN_UNSET}", NULL, NULL, NULL, VR_EXPAND_ENV, out,
+				 sizeof out, err, sizeof err) == -2);
+	CHECK(strstr(err, "VR_TEST_ORIGIN_UNSET") != NULL);
+	/* not in paths */
+	CHECK(vr_template_expand("/x/${env:VR_TEST_ORIGIN_TOKEN}", NULL, NULL, NULL, 0, out, sizeof out,
+				 err, sizeof err) < 0);
+	CHECK(vr_template_expand("${env:BAD-NAME}", NULL, NULL, NULL, VR_EXPAND_ENV, out, sizeof out, err,
+				 sizeof err) < 0);
+	/* no captures without a match */
+	CHECK(vr_template_expand("$1", NULL, NULL, NULL, VR_EXPAND_ENV, out, sizeof out, err, sizeof err) < 0);
+	CHECK(vr_template_expand("cost: $$5", NULL, NULL, NULL, VR_EXPAND_ENV, out, sizeof out, err,
+				 sizeof err) == 0);
+	CHECK_STR(out, "cost: $5");
+}
+
+static void test_helpers(void)
+{
+	char out[64], err[256];
+	CHECK(vr_percent_decode("a%20b%2fc%00%zz%4", 17, out, sizeof out) == 13);
+	CHECK_STR(out, "a b/c%00%zz%4");
+	CHECK(vr_percent_decode("abcdef", 6, out, 4) < 0);
+
+	vr_template_root("/srv/media/$1", out, sizeof out);
+	CHECK_STR(out, "/srv/media");
+	vr_template_root("/srv/media/v$1.mp4", out, sizeof out);
+	CHECK_STR(out, "/srv/media");
+	vr_template_root("/srv//$1", out, sizeof out);
+	CHECK_STR(out, "/srv");
+	vr_template_root("/$1", out, sizeof out);
+	CHECK_STR(out, "/");
+	vr_template_root("$1", out, sizeof out);
+	CHECK_STR(out, ".");
+	vr_template_root("media/x.mp4", out, sizeof out);
+	CHECK_STR(out, "media");
+
+	CHECK(vr_header_check("Authorization: Bearer x", err, sizeof err) == 0);
+	CHECK(vr_header_check("X-Empty:", err, sizeof err) == 0);
+	CHECK(vr_header_check("NoColon", err, sizeof err) < 0);
+	CHECK(vr_header_check(": v", err, sizeof err) < 0);
+	CHECK(vr_header_check("Bad Name: v", err, sizeof err) < 0);
+	CHECK(vr_header_check("X: a\r\nInjected: 1", err, sizeof err) < 0);
+	CHECK(vr_header_check("range: bytes=0-1", err, sizeof err) < 0);
+}
+
+static const char conf[] =
+	"[fetch]\n"
+	"timeout = 7s\n"
+	"retries = 3\n"
+	"[origin \"first\"]\n"
+	"match = ^/v/(?<name>[^/]+)$\n"
+	"source = /srv/a/${name}\n"
+	"source = http://h1/m/$1\n"
+	"source = file:///srv/b/$1\n"
+	"header = X-Token: ${env:VR_TEST_ORIGIN_TOKEN}\n"
+	"timeout = 2s\n"
+	"[origin \"second\"]\n"
+	"match = ^/v/\n"
+	"source = http://h2/$0\n"
+	"retries = 0\n"
+	"root = /srv\n"
+	"[origin \"rooted\"]\n"
+	"match = ^/r/(.*)$\n"
+	"source = /data/r/$1\n"
+	"root = /data\n"
+	"[origin \"broken\"]\n"
+	"match = ^/broken/(.*)$\n"
+	"source = /x/$2\n"
+	"[origin \"badre\"]\n"
+	"match = ^/badre/((\n"
+	"source = /x\n"
+	"[origin \"scheme\"]\n"
+	"match = ^/scheme/\n"
+	"source = ftp://h/x\n";
+
+static void test_resolve(void)
+{
+	struct vr_config *cfg;
+	struct vr_resolved r;
+	char err[512];
+	struct vr_origin_params pp = {.timeout = -1, .retries = -1};
+
+	setenv("VR_TEST_ORIGIN_TOKEN", "tok", 1);
+	CHECK(vr_config_parse(&cfg, conf, strlen(conf), "test.conf", err, sizeof err) == 0);
+
+	CHECK(vr_origin_resolve(cfg, "/v/clip.mp4?width=5", &pp, &r, err, sizeof err) == 0);
+	CHECK_STR(r.origin, "first");
+	CHECK(r.n == 3);
+	if (r.n == 3) {
+		CHECK(r.src[0].kind == VR_SOURCE_LOCAL);
+		CHECK_STR(r.src[0].location, "/srv/a/clip.mp4");
+		CHECK_STR(r.src[0].root, "/srv/a");
+		CHECK(r.src[0].timeout == 2.0);
+		CHECK(r.src[0].retries == 3);
+		CHECK(r.src[1].kind == VR_SOURCE_HTTP);
+		CHECK_STR(r.src[1].location, "http://h1/m/clip.mp4");
+		CHECK_STR(r.src[1].headers, "X-Token: tok\r\n");
+		CHECK(r.src[1].root == NULL);
+		CHECK(r.src[2].kind == VR_SOURCE_LOCAL);
+		CHECK_STR(r.src[2].location, "/srv/b/clip.mp4");
+		CHECK_STR(r.src[2].root, "/srv/b");
+	}
+	vr_resolved_free(&r);
+
+	/* first match in file order wins; the second only gets other paths */
+	CHECK(vr_origin_resolve(cfg, "/v/a/b", &pp, &r, err, sizeof err) == 0);
+	CHECK_STR(r.origin, "second");
+	CHECK(r.n == 1 && r.src[0].retries == 0 && r.src[0].timeout == 7.0);
+	if (r.n == 1)
+		CHECK_STR(r.src[0].location, "http://h2//v/");
+	vr_resolved_free(&r);
+
+	CHECK(vr_origin_resolve(cfg, "/r/x/y", &pp, &r, err, sizeof err) == 0);
+	CHECK(r.n == 1);
+	if (r.n == 1)
+		CHECK_STR(r.src[0].root, "/data");
+	vr_resolved_free(&r);
+
+	/* the command line wins */
+	const char *hdrs[] = {"X-Cli: ${env:VR_TEST_ORIGIN_TOKEN}!"};
+	struct vr_origin_params cli = {.timeout = 0.5, .retries = 9, .headers = hdrs, .nheaders = 1};
+	CHECK(vr_origin_resolve(cfg, "/v/z", &cli, &r, err, sizeof err) == 0);
+	CHECK(r.n == 3 && r.src[1].timeout == 0.5 && r.src[1].retries == 9);
+	if (r.n == 3)
+		CHECK_STR(r.src[1].headers, "X-Token: tok\r\nX-Cli: tok!\r\n");
+	vr_resolved_free(&r);
+
+	/* direct sources */
+	CHECK(vr_origin_resolve(cfg, "https://example.com/a.mp4", &cli, &r, err, sizeof err) == 0);
+	CHECK(r.origin == NULL && r.n == 1 && r.src[0].kind == VR_SOURCE_HTTP);
+	if (r.n == 1)
+		CHECK_STR(r.src[0].headers, "X-Cli: tok!\r\n");
+	vr_resolved_free(&r);
+	CHECK(vr_origin_resolve(cfg, "file:///tmp/a%20b.mp4", &pp, &r, err, sizeof err) == 0);
+	CHECK(r.n == 1 && r.src[0].kind == VR_SOURCE_LOCAL && r.src[0].root == NULL);
+	if (r.n == 1)
+		CHECK_STR(r.src[0].location, "/tmp/a b.mp4");
+	CHECK(r.n == 1 && r.src[0].timeout == 7.0 && r.src[0].retries == 3);
+	vr_resolved_free(&r);
+	CHECK(vr_origin_resolve(cfg, "file://localhost/tmp/x", &pp, &r, err, sizeof err) == 0);
+	vr_resolved_free(&r);
+	CHECK(vr_origin_resolve(cfg, "file://otherhost/tmp/x", &pp, &r, err, sizeof err) == VR_EUSAGE);
+	CHECK(vr_origin_resolve(cfg, "ftp://h/x", &pp, &r, err, sizeof err) == VR_EUSAGE);
+	CHECK(strstr(err, "ftp") != NULL);
+	CHECK(vr_origin_resolve(cfg, "-", &pp, &r, err, sizeof err) == 0);
+	CHECK(r.n == 1 && r.src[0].kind == VR_SOURCE_STDIN);
+	vr_resolved_free(&r);
+	/* every origin before a match is compiled: a broken regex is an
+	 * error even for paths it would not match */
+	CHECK(vr_origin_resolve(cfg, "/tmp/x?y", &pp, &r, err, sizeof err) == VR_EDATA);
+	CHECK(strstr(err, "^/badre/((") != NULL);
+
+	/* config errors are bad data (3), naming the file */
+	CHECK(vr_origin_resolve(cfg, "/broken/x", &pp, &r, err, sizeof err) == VR_EDATA);
+	CHECK(strstr(err, "no group 2") != NULL);
+	CHECK(strstr(err, "test.conf") != NULL);
+	CHECK(vr_origin_resolve(cfg, "/badre/x", &pp, &r, err, sizeof err) == VR_EDATA);
+	CHECK(strstr(err, "test.conf:24: match:") != NULL);
+	CHECK(vr_origin_resolve(cfg, "/scheme/x", &pp, &r, err, sizeof err) == VR_EDATA);
+	/* a bad -H is a usage error */
+	const char *badh[] = {"Bad Header"};
+	struct vr_origin_params clibad = {.timeout = -1, .retries = -1, .headers = badh, .nheaders = 1};
+	CHECK(vr_origin_resolve(cfg, "/v/x", &clibad, &r, err, sizeof err) == VR_EUSAGE);
+	CHECK(vr_origin_resolve(NULL, "/tmp/x", &clibad, &r, err, sizeof err) == VR_EUSAGE);
+	/* an unset ${env:NAME} in a config header is the caller's: usage */
+	unsetenv("VR_TEST_ORIGIN_TOKEN");
+	CHECK(vr_origin_resolve(cfg, "/v/clip.mp4", &pp, &r, err, sizeof err) == VR_EUSAGE);
+	CHECK(strstr(err, "VR_TEST_ORIGIN_TOKEN") != NULL);
+	CHECK(r.n == 0 && r.src == NULL);
+	vr_config_free(cfg);
+
+	static const char bad[] = "[fetch]\nretries = lots\n";
+	CHECK(vr_config_parse(&cfg, bad, strlen(bad), "bad.conf", err, sizeof err) == 0);
+	CHECK(vr_origin_resolve(cfg, "/x", &pp, &r, err, sizeof err) == VR_EDATA);
+	CHECK(strstr(err, "bad.conf:2") != NULL);
+	vr_config_free(cfg);
+
+	/* no origin matches: a local path, query and all */
+	static const char ok[] = "[origin \"o\"]\nmatch = ^/v/(.*)$\nsource = /srv/$1\n";
+	CHECK(vr_config_parse(&cfg, ok, strlen(ok), "ok.conf", err, sizeof err) == 0);
+	CHECK(vr_origin_resolve(cfg, "/tmp/x?y", &pp, &r, err, sizeof err) == 0);
+	CHECK(r.origin == NULL && r.n == 1 && r.src[0].kind == VR_SOURCE_LOCAL);
+	if (r.n == 1)
+		CHECK_STR(r.src[0].location, "/tmp/x?y");
+	vr_resolved_free(&r);
+	/* the query is not part of the path an origin sees */
+	CHECK(vr_origin_resolve(cfg, "/v/a?b=/c", &pp, &r, err, sizeof err) == 0);
+	CHECK(r.n == 1);
+	if (r.n == 1)
+		CHECK_STR(r.src[0].location, "/srv/a");
+	vr_resolved_free(&r);
+	vr_config_free(cfg);
+
+	/* a misspelt key is an error naming its line */
+	static const char typo[] = "[origin \"o\"]\nmatch = ^/v/(.*)$\nsorce = /srv/$1\n";
+	CHECK(vr_config_parse(&cfg, typo, strlen(typo), "typo.conf", err, sizeof err) == 0);
+	CHECK(vr_origin_resolve(cfg, "/v/a", &pp, &r, err, sizeof err) == VR_EDATA);
+	CHECK(strstr(err, "typo.conf:3") != NULL && strstr(err, "sorce") != NULL);
+	vr_config_free(cfg);
+	static const char typo2[] = "[fetch]\ntimeuot = 5\n";
+	CHECK(vr_config_parse(&cfg, typo2, strlen(typo2), "typo.conf", err, sizeof err) == 0);
+	CHECK(vr_origin_resolve(cfg, "/v/a", &pp, &r, err, sizeof err) == VR_EDATA);
+	CHECK(strstr(err, "timeuot") != NULL);
+	vr_config_free(cfg);
+
+	/* no config at all */
+	CHECK(vr_origin_resolve(NULL, "/x", &pp, &r, err, sizeof err) == 0);
+	CHECK(r.n == 1 && r.src[0].timeout == VR_ORIGIN_DEFAULT_TIMEOUT &&
+	      r.src[0].retries == VR_ORIGIN_DEFAULT_RETRIES);
+	vr_resolved_free(&r);
+	CHECK(vr_origin_resolve(NULL, "", &pp, &r, err, sizeof err) == VR_EUSAGE);
+}
+
+int main(void)
+{
+	test_rewrite();
+	test_match_and_expand();
+	test_env();
+	test_helpers();
+	test_resolve();
+	if (failures) {
+		fprintf(stderr, "test_origin: %d of %d checks failed\n", failures, checks);
+		return 1;
+	}
+	printf("test_origin: %d checks passed\n", checks);
+	return 0;
+}
