@@ -173,6 +173,40 @@ int vr_config_parse(struct vr_config **cfg, const char *text, size_t len, const 
 		p++;
 		while (p < end && is_space(*p))
 			p++;
+		/* an inline comment starts at '#' or ';' after a space or tab,
+		 * outside a quoted value */
+		if (*p != '"') {
+			for (char *q = p; q < end; q++)
+				if ((*q == '#' || *q == ';') && q > p && (q[-1] == ' ' || q[-1] == '\t')) {
+					end = q;
+					while (end > p && is_space(end[-1]))
+						end--;
+					*end = '\0';
+					break;
+				}
+		} else {
+			/* after a closing quote only a comment may follow */
+			char *close = NULL;
+			for (char *q = p + 1; q < end; q++) {
+				if (*q == '\\' && q + 1 < end) {
+					q++;
+					continue;
+				}
+				if (*q == '"') {
+					close = q;
+					break;
+				}
+			}
+			if (close) {
+				char *after = close + 1;
+				while (after < end && is_space(*after))
+					after++;
+				if (after < end && (*after == '#' || *after == ';')) {
+					end = close + 1;
+					*end = '\0';
+				}
+			}
+		}
 		long vn = unquote(p, (size_t)(end - p));
 		if (vn < 0)
 			goto syntax;

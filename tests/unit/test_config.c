@@ -78,9 +78,9 @@ static const char good[] =
 	"max-size = \"64M\"\n"                       /* 9 */
 	"name = \"a \\\"quoted\\\" \\\\ value\"\n"   /* 10 */
 	"empty =\n"                                  /* 11 */
-	"qempty = \"\"\n"                            /* 12 */
+	"qempty = \"\" ; comment after quotes\n"     /* 12 */
 	"spaced   =   value with  inner  spaces   \n"/* 13 */
-	"hash = not # a comment\n"                   /* 14 */
+	"hash = a#b # an inline comment\n"          /* 14 */
 	"\t[origin \"b c\"]  \n"                     /* 15 */
 	"url=x\r\n"                                  /* 16 */
 	"under_score.dot-dash = 1\n"                 /* 17 */
@@ -127,7 +127,8 @@ static void test_parse_good(void)
 	CHECK(str_is(vr_config_get(c, "cache", NULL, "empty"), ""));
 	CHECK(str_is(vr_config_get(c, "cache", NULL, "qempty"), ""));
 	CHECK(str_is(vr_config_get(c, "cache", NULL, "spaced"), "value with  inner  spaces"));
-	CHECK(str_is(vr_config_get(c, "cache", NULL, "hash"), "not # a comment"));
+	/* '#' or ';' after a space starts a comment; inside a word it does not */
+	CHECK(str_is(vr_config_get(c, "cache", NULL, "hash"), "a#b"));
 	CHECK(str_is(vr_config_get(c, "origin", "b c", "under_score.dot-dash"), "1"));
 	CHECK(str_is(vr_config_get(c, "cache", NULL, "last"), "no newline"));
 	CHECK(str_is(vr_config_where(c, "cache", NULL, "last"), "test.conf:27"));
