@@ -315,6 +315,8 @@ static int open_url(struct vr_demux *d, struct src *s, const char *url, char *er
 	if (r < 0) {
 		char e[600];
 		vr_av_describe(r, e, sizeof e);
+		if (s->timed_out || r == AVERROR(ETIMEDOUT))
+			snprintf(e, sizeof e, "no answer for %.0f s", s->stall_ms / 1000);
 		snprintf(err, errlen, "%s: %s", d->what, e);
 		if (r == AVERROR_HTTP_NOT_FOUND || r == AVERROR(ENOENT))
 			return VR_ENOTFOUND;

@@ -7,9 +7,10 @@
 
 #define MAX_SIDE 65536
 
+/* the nearest even number, ties down (641 -> 640: never a pixel more) */
 static int even_near(double x)
 {
-	long v = lround(x / 2) * 2;
+	long v = (long)floor(x / 2 + 0.5 - 1e-9) * 2;
 	return v < 2 ? 2 : (int)v;
 }
 

@@ -1103,8 +1103,9 @@ static int grab(struct run *r, struct grabber *g, int64_t target, AVFrame *out)
 			vr_debug("seek failed: %s", av_err2str(e));
 		}
 	}
-	av_frame_unref(out);
-	int have = 0;
+	/* out still holds the previous tile's picture: past the end of an
+	 * input of unknown length, the last picture repeats */
+	int have = out->data[0] != NULL;
 	for (;;) {
 		int n = next_frame(r, g, target - tol);
 		if (n < 0)
