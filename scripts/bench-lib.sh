@@ -11,7 +11,10 @@
 #   target "vr-range from a pipe at least as fast as cat" "$ok" "1.2 s vs 1.3 s"
 #
 # measure [-i FILE] [-o null|pipe] [-b BYTES] [-x OFF:LEN] CASE TOOL -- CMD...
-#   Runs CMD $VR_BENCH_RUNS times (default 3) and prints one row: the best
+#   Runs CMD $VR_BENCH_RUNS times (default 3; $VR_BENCH_RUNS_SHORT, default
+#   10, when the first run took under $BENCH_SHORT s: a short run is mostly
+#   process start-up, whose jitter only more samples wash out) and prints one
+#   row: the best
 #   (least) wall time, MiB/s = BYTES / wall, the largest peak RSS, and the
 #   ratio vr wall / this wall (the vr tool is the case's first row: a ratio
 #   below 1 means vr was faster; it is also peer MiB/s over vr MiB/s).
@@ -35,6 +38,8 @@ LC_ALL=C
 export LC_ALL
 
 BENCH_RUNS=${VR_BENCH_RUNS:-3}
+BENCH_RUNS_SHORT=${VR_BENCH_RUNS_SHORT:-10}
+BENCH_SHORT=0.2
 BENCH_VERIFY=${VR_BENCH_VERIFY:-1}
 TIME_BIN=${TIME_BIN:-/usr/bin/time}
 
@@ -223,8 +228,8 @@ measure() {
 		fi
 	fi
 
-	local tag=$BENCH_TMP/run i t0 t1 rc rss best='' peak=0 status=ok
-	for ((i = 0; i < BENCH_RUNS; i++)); do
+	local tag=$BENCH_TMP/run i t0 t1 rc rss best='' peak=0 status=ok runs=$BENCH_RUNS
+	for ((i = 0; i < runs; i++)); do
 		rm -f "$tag".*
 		_bench_once "$in" "$sink" "$tag" "$@"
 		if [ ! -s "$tag.t" ]; then
@@ -246,6 +251,9 @@ measure() {
 		fi
 		best=$(awk -v a="$t0" -v b="$t1" -v best="$best" \
 			'BEGIN { w = b - a; if (best == "" || w < best + 0) best = w; printf "%.6f", best }')
+		if [ "$i" = 0 ] && ((BENCH_RUNS_SHORT > runs)) && fcmp "$best" '<' "$BENCH_SHORT"; then
+			runs=$BENCH_RUNS_SHORT
+		fi
 	done
 
 	# The output check: one more, untimed run into cksum.
