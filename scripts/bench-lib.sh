@@ -228,7 +228,7 @@ measure() {
 		fi
 	fi
 
-	local tag=$BENCH_TMP/run i t0 t1 rc rss best='' peak=0 status=ok runs=$BENCH_RUNS
+	local tag=$BENCH_TMP/run i t0 t1 rc rss best='' peak=0 status=ok runs=$BENCH_RUNS errs=''
 	for ((i = 0; i < runs; i++)); do
 		rm -f "$tag".*
 		_bench_once "$in" "$sink" "$tag" "$@"
@@ -243,7 +243,8 @@ measure() {
 			if [ "$rc" -gt 128 ]; then
 				status="killed by signal $((rc - 128))"
 			fi
-			sed 's/^/    | /' "$tag.err" | head -n 5
+			errs=$(sed 's/^/    | /' "$tag.err" | head -n 5)
+			continue # a failed run's time and RSS mean nothing
 		fi
 		rss=${rss:-0}
 		if ((rss > peak)); then
@@ -275,7 +276,7 @@ measure() {
 	fi
 
 	local key="$SECTION|$name|$tool" ratio='' mibs note=''
-	[ -n "$best" ] || best=0
+	[ -n "$best" ] || best=0 # no run succeeded: the row shows '-
 	R_WALL[$key]=$best
 	R_RSS[$key]=$peak
 	R_STATUS[$key]=$status
@@ -285,11 +286,14 @@ measure() {
 		ratio='-'
 	else
 		ratio=$(awk -v v="${CASE_REF[$SECTION|$name]}" -v p="$best" \
-			'BEGIN { if (p > 0) printf "%.2f", v / p; else print "-" }')
+			'BEGIN { if (p > 0 && v > 0) printf "%.2f", v / p; else print "-" }')
 	fi
 	mibs=$(awk -v b="$bytes" -v w="$best" 'BEGIN { if (w > 0) printf "%.0f", b / w / 1048576; else print "-" }')
 	[ "$status" = ok ] || note="<- $status"
-	row "$name" "$tool" "$(printf '%.4f' "$best")" "$mibs" "$peak" "$ratio" "$note"
+	local shown=-
+	fcmp "$best" '>' 0 && shown=$(printf '%.4f' "$best")
+	row "$name" "$tool" "$shown" "$mibs" "$peak" "$ratio" "$note"
+	[ -z "$errs" ] || printf '%s\n' "$errs"
 	printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$SECTION" "$name" "$tool" "$best" \
 		"$mibs" "$peak" "$ratio" "$bytes" "$status" "${R_CMD[$key]}" >>"$RESULTS"
 }
@@ -324,7 +328,8 @@ self_wall_ms() {
 	for ((i = 0; i < BENCH_RUNS; i++)); do
 		VR_METRICS=$m "$@" </dev/null 2>/dev/null | cat >/dev/null || true
 	done
-	sed -n 's/.*"wall_ms":\([0-9.]*\).*/\1/p' "$m" 2>/dev/null | sort -n | head -n 1
+	[ -s "$m" ] || return 0
+	sed -n 's/.*"wall_ms":\([0-9.]*\).*/\1/p' "$m" | sort -n | head -n 1
 }
 
 # result_get SECTION CASE TOOL wall|rss|status — a measured value ('' if none).
@@ -338,6 +343,16 @@ result_get() {
 }
 
 # ---------------------------------------------------------------- targets
+
+# rows_ok SECTION CASE|TOOL... — succeeds when every named row was measured
+# and its status is ok (a target built on a failed row must not PASS).
+rows_ok() {
+	local s=$1 r
+	shift
+	for r in "$@"; do
+		[ "${R_STATUS[$s|$r]:-missing}" = ok ] || return 1
+	done
+}
 
 # target DESCRIPTION PASS|FAIL|SKIP DETAIL — recorded now, printed at the end.
 target() {
