@@ -53,10 +53,11 @@ MAN_PAGES := $(wildcard man/*.[1-9])
 all: $(addprefix bin/,$(PROGRAMS))
 
 # bin/ always reflects the last build asked for (plain or SAN=1), even when
-# the other build's copy there is newer.
+# the other build's copy there is newer; a copy is renamed into place so a
+# running program is never overwritten ("text file busy").
 bin/%: $(BUILD)/bin/% FORCE
 	@mkdir -p bin
-	@cmp -s $< $@ || cp $< $@
+	@cmp -s $< $@ || { cp $< $@.tmp.$$$$ && mv -f $@.tmp.$$$$ $@; }
 
 FORCE:
 
