@@ -12,6 +12,7 @@
 #include "log.h"
 #include "metrics.h"
 #include "num.h"
+#include "origin.h"
 #include "output.h"
 #include "params.h"
 #include "status.h"
@@ -80,6 +81,7 @@ struct opts {
 	int print_key;
 	int progress;       /* -1 default, 0 off, 1 forced */
 	double timeout;
+	int timeout_set;
 	const char *input;
 	const char *output;
 	const char *config;
@@ -105,6 +107,8 @@ static void metrics_stats(const struct vr_params *p, const struct vr_transform_s
 	vr_metrics_int("out_duration_ms", (int64_t)(st->out_duration * 1000));
 	vr_metrics_int("spooled", st->spooled);
 	vr_metrics_int("seeks", st->seeks);
+	if (st->source[0])
+		vr_metrics_str("source", st->source);
 }
 
 static int run(struct opts *o)
@@ -115,8 +119,10 @@ static int run(struct opts *o)
 	struct vr_params p;
 	struct vr_transform_stats st;
 	struct vr_output out;
+	struct vr_resolved sources;
 	int out_open = 0;
 	memset(&st, 0, sizeof st);
+	memset(&sources, 0, sizeof sources);
 
 	int rc = vr_config_load(&cfg, o->config, err, sizeof err);
 	if (rc) {
@@ -157,6 +163,15 @@ static int run(struct opts *o)
 	}
 	vr_info("parameters: %s", key);
 
+	/* INPUT as vr-fetch reads it: a path, a URL, "-", or a request path
+	 * of a configured [origin] with its sources in order */
+	struct vr_origin_params op = {.timeout = o->timeout_set ? o->timeout : -1, .retries = -1};
+	rc = vr_origin_resolve(cfg, o->input ? o->input : "-", &op, &sources, err, sizeof err);
+	if (rc) {
+		vr_error("%s", err);
+		goto done;
+	}
+
 	rc = vr_output_open(&out, o->output);
 	if (rc)
 		goto done;
@@ -165,6 +180,7 @@ static int run(struct opts *o)
 	int muxed = p.mode == VR_MODE_VIDEO || p.mode == VR_MODE_AUDIO;
 	struct vr_transform_opts to = {
 		.input = o->input,
+		.sources = &sources,
 		.params = &p,
 		.limits = &lim,
 		.out_fd = out.fd,
@@ -188,6 +204,7 @@ done:
 		else
 			vr_output_abort(&out);
 	}
+	vr_resolved_free(&sources);
 	vr_config_free(cfg);
 	return rc;
 }
@@ -259,6 +276,7 @@ int main(int argc, char **argv)
 				vr_error("--timeout: '%s' is not a duration of 0 to 86400 seconds", optarg);
 				return vr_usage_hint();
 			}
+			o.timeout_set = 1;
 			break;
 		case OPT_CONFIG: o.config = optarg; break;
 		case OPT_PROGRESS: o.progress = 1; break;

@@ -10,6 +10,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <poll.h>
 #include <pthread.h>
 #include <stdio.h>
@@ -44,7 +45,7 @@ static void av_log_to_vr(void *avcl, int level, const char *fmt, va_list vl)
 		const char *m = line, *e = line[0] == '[' ? strstr(line, "] ") : NULL;
 		if (e && memchr(line, '@', (size_t)(e - line)))
 			m = e + 2;
-		snprintf(last_error, sizeof last_error, "%s", m);
+		snprintf(last_error, sizeof last_error, "%.*s", (int)sizeof last_error - 1, m);
 	}
 	pthread_mutex_unlock(&log_lock);
 	if (n == 0)
@@ -297,7 +298,8 @@ static int open_pipe(struct vr_demux *d, struct src *s, char *err, size_t errlen
 	return 0;
 }
 
-static int open_url(struct vr_demux *d, struct src *s, const char *url, char *err, size_t errlen)
+static int open_url(struct vr_demux *d, struct src *s, const char *url, const char *headers,
+		    char *err, size_t errlen)
 {
 	static int net;
 	if (!net) {
@@ -306,6 +308,8 @@ static int open_url(struct vr_demux *d, struct src *s, const char *url, char *er
 	}
 	AVDictionary *o = NULL;
 	av_dict_set(&o, "protocol_whitelist", "http,https,tcp,tls", 0);
+	if (headers && headers[0])
+		av_dict_set(&o, "headers", headers, 0);
 	av_dict_set(&o, "user_agent", "vr/" VR_VERSION, 0);
 	if (s->stall_ms > 0)
 		av_dict_set_int(&o, "rw_timeout", (int64_t)(s->stall_ms * 1000), 0);
@@ -335,11 +339,39 @@ static int open_url(struct vr_demux *d, struct src *s, const char *url, char *er
 	return 0;
 }
 
-static int open_local(struct vr_demux *d, struct src *s, const char *path, char *err,
-		      size_t errlen)
+static int inside(const char *path, const char *root)
 {
+	size_t n = strlen(root);
+	if (!strcmp(root, "/"))
+		return 1;
+	return !strncmp(path, root, n) && (path[n] == '/' || path[n] == '\0');
+}
+
+static int open_local(struct vr_demux *d, struct src *s, const char *path, const char *root,
+		      char *err, size_t errlen)
+{
+	char real[PATH_MAX], rroot[PATH_MAX];
+	int flags = O_RDONLY | O_CLOEXEC;
+	if (path && root) {
+		/* an origin's local source stays under its root, links resolved */
+		if (!realpath(root, rroot)) {
+			snprintf(err, errlen, "origin root %s: %s", root, strerror(errno));
+			return VR_ENOTFOUND;
+		}
+		if (!realpath(path, real)) {
+			snprintf(err, errlen, "%s: %s", path, strerror(errno));
+			return errno == ENOENT || errno == ENOTDIR ? VR_ENOTFOUND : VR_EIO;
+		}
+		if (!inside(real, rroot)) {
+			snprintf(err, errlen, "%s: refused: resolves to %s, outside the origin root %s",
+				 path, real, rroot);
+			return VR_ENOTFOUND;
+		}
+		path = real;
+		flags |= O_NOFOLLOW;
+	}
 	if (path) {
-		s->fd = open(path, O_RDONLY | O_CLOEXEC);
+		s->fd = open(path, flags);
 		if (s->fd < 0) {
 			snprintf(err, errlen, "%s: %s", path, strerror(errno));
 			return errno == ENOENT || errno == ENOTDIR ? VR_ENOTFOUND : VR_EIO;
@@ -356,6 +388,10 @@ static int open_local(struct vr_demux *d, struct src *s, const char *path, char 
 	if (S_ISDIR(st.st_mode)) {
 		snprintf(err, errlen, "%s is a directory", d->what);
 		return VR_EIO;
+	}
+	if (root && !S_ISREG(st.st_mode)) {
+		snprintf(err, errlen, "%s: not a regular file", d->what);
+		return VR_ENOTFOUND;
 	}
 	if (S_ISREG(st.st_mode) || S_ISBLK(st.st_mode)) {
 		s->seekable = 1;
@@ -384,7 +420,14 @@ int vr_demux_open(struct vr_demux *d, const struct vr_demux_opts *o, char *err, 
 	s->last_ms = vr_now_ms();
 	const char *in = o->input && strcmp(o->input, "-") ? o->input : NULL;
 	snprintf(d->what, sizeof d->what, "%s", in ? in : "stdin");
-	int rc = in && is_url(in) ? open_url(d, s, in, err, errlen) : open_local(d, s, in, err, errlen);
+	if (in && is_url(in)) {
+		/* never print credentials of a URL */
+		const char *h = strstr(in, "://") + 3, *at = strchr(h, '@'), *sl = strchr(h, '/');
+		if (at && (!sl || at < sl))
+			snprintf(d->what, sizeof d->what, "%.*s***%s", (int)(h - in), in, at);
+	}
+	int rc = in && is_url(in) ? open_url(d, s, in, o->headers, err, errlen)
+				  : open_local(d, s, in, o->root, err, errlen);
 	if (rc)
 		return rc;
 	d->size = s->size;

@@ -27,6 +27,8 @@ struct AVFormatContext;
 
 struct vr_demux_opts {
 	const char *input;     /* path, http(s) URL, "-" or NULL for stdin */
+	const char *root;      /* a local path must resolve inside it; NULL: none */
+	const char *headers;   /* http: extra "Name: value\r\n" lines; NULL: none */
 	uint64_t max_bytes;    /* 0: none; past it VR_ELIMIT */
 	double stall_timeout;  /* seconds without progress; 0: none */
 };

@@ -100,7 +100,8 @@ static const int aac_rates[] = {96000, 88200, 64000, 48000, 44100, 32000, 24000,
 				22050, 16000, 12000, 11025, 8000,  7350};
 
 int vr_encode_open_audio(AVCodecContext **encp, enum vr_format format, enum vr_level quality,
-			 int in_rate, int in_channels, int global_header, char *err, size_t errlen)
+			 int64_t bitrate_cap, int in_rate, int in_channels, int global_header,
+			 char *err, size_t errlen)
 {
 	int opus = format == VR_FORMAT_WEBM;
 	int rc = alloc(encp, opus ? "libopus" : "aac", err, errlen);
@@ -124,6 +125,8 @@ int vr_encode_open_audio(AVCodecContext **encp, enum vr_format format, enum vr_l
 	}
 	if (channels == 1)
 		enc->bit_rate = enc->bit_rate * 2 / 3;
+	if (bitrate_cap > 0 && enc->bit_rate > bitrate_cap)
+		enc->bit_rate = bitrate_cap < 6000 ? 6000 : bitrate_cap;
 	enc->time_base = (AVRational){1, enc->sample_rate};
 	if (global_header)
 		enc->flags |= AV_CODEC_FLAG_GLOBAL_HEADER;

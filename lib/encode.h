@@ -25,7 +25,8 @@
  *   webp method    2          4            6
  *
  * A bitrate cap sets maxrate = cap and bufsize = 2 x cap (x264: capped
- * CRF; VP9: constrained quality with the cap as target). */
+ * CRF; VP9: constrained quality with the cap as target). In audio mode the
+ * cap applies to the audio bitrate instead (bitrate_cap, 0: none). */
 #ifndef VR_ENCODE_H
 #define VR_ENCODE_H
 
@@ -53,8 +54,8 @@ int vr_encode_open_video(AVCodecContext **enc, const struct vr_video_enc *c, cha
  * input's; the chosen rate, sample format and layout are in the opened
  * context (the filter graph converts to them). */
 int vr_encode_open_audio(AVCodecContext **enc, enum vr_format format, enum vr_level quality,
-			 int in_rate, int in_channels, int global_header, char *err,
-			 size_t errlen);
+			 int64_t bitrate_cap, int in_rate, int in_channels, int global_header,
+			 char *err, size_t errlen);
 
 /* One still picture (jpg, png, webp). */
 int vr_encode_open_picture(AVCodecContext **enc, enum vr_format format, enum vr_level quality,

@@ -6,6 +6,7 @@
 #include "lifecycle.h"
 #include "log.h"
 #include "metrics.h"
+#include "origin.h"
 #include "status.h"
 
 #include <libavcodec/avcodec.h>
@@ -384,8 +385,27 @@ static int open_input(struct run *r, int want_video, int want_audio)
 		.max_bytes = r->l->max_input_bytes,
 		.stall_timeout = r->o->stall_timeout,
 	};
-	int rc = vr_demux_open(&r->in, &dopts, r->err, r->errlen);
+	const struct vr_resolved *rs = r->o->sources;
+	size_t n = rs ? rs->n : 1;
+	int rc = VR_ENOTFOUND;
+	for (size_t i = 0; i < n; i++) {
+		if (rs) {
+			const struct vr_source *src = &rs->src[i];
+			dopts.input = src->kind == VR_SOURCE_STDIN ? NULL : src->location;
+			dopts.root = src->root;
+			dopts.headers = src->headers;
+			dopts.stall_timeout = src->timeout;
+		}
+		if (i > 0)
+			vr_demux_close(&r->in);
+		rc = vr_demux_open(&r->in, &dopts, r->err, r->errlen);
+		if (rc != VR_ENOTFOUND && rc != VR_EIO && rc != VR_ETIMEOUT)
+			break;
+		if (i + 1 < n)
+			vr_info("%s; trying the next source", r->err);
+	}
 	r->st->spooled = r->in.spooled;
+	snprintf(r->st->source, sizeof r->st->source, "%s", r->in.what);
 	if (rc)
 		return rc;
 	r->ifmt = r->in.fmt;
@@ -863,8 +883,8 @@ static int run_video(struct run *r)
 	r->ovst->avg_frame_rate = fr;
 	if (r->adec) {
 		int ch = r->adec->ch_layout.nb_channels;
-		if ((rc = vr_encode_open_audio(&r->aenc, p->format, p->quality, r->adec->sample_rate, ch,
-					       gh, r->err, r->errlen)))
+		if ((rc = vr_encode_open_audio(&r->aenc, p->format, p->quality, 0, r->adec->sample_rate,
+					       ch, gh, r->err, r->errlen)))
 			return rc;
 		if ((rc = setup_audio_chain(r)))
 			return rc;
@@ -966,8 +986,12 @@ static int run_audio(struct run *r)
 	if ((rc = mux_alloc(r)))
 		return rc;
 	int gh = (r->ofmt->oformat->flags & AVFMT_GLOBALHEADER) != 0;
+	/* copy when nothing is cut at the start (a cut mid-packet needs the
+	 * decoder) and the stream is within a bitrate cap */
+	int64_t in_rate = r->ast->codecpar->bit_rate;
 	r->audio_copy = r->ast->codecpar->codec_id == AV_CODEC_ID_AAC && p->time <= 0 &&
-			p->format == VR_FORMAT_M4A && r->ast->codecpar->ch_layout.nb_channels <= 8;
+			p->format == VR_FORMAT_M4A && r->ast->codecpar->ch_layout.nb_channels <= 8 &&
+			(p->bitrate <= 0 || (in_rate > 0 && in_rate <= p->bitrate));
 	r->oast = avformat_new_stream(r->ofmt, NULL);
 	if (!r->oast)
 		return fail(r, VR_EFAIL, "out of memory");
@@ -985,8 +1009,9 @@ static int run_audio(struct run *r)
 		if ((rc = open_decoder(r, r->ast, &r->adec)))
 			return rc;
 		seek_to_start(r);
-		if ((rc = vr_encode_open_audio(&r->aenc, VR_FORMAT_M4A, p->quality, r->adec->sample_rate,
-					       r->adec->ch_layout.nb_channels, gh, r->err, r->errlen)))
+		if ((rc = vr_encode_open_audio(&r->aenc, VR_FORMAT_M4A, p->quality, p->bitrate,
+					       r->adec->sample_rate, r->adec->ch_layout.nb_channels, gh,
+					       r->err, r->errlen)))
 			return rc;
 		if ((rc = setup_audio_chain(r)))
 			return rc;

@@ -28,8 +28,14 @@
 #include <stddef.h>
 #include <stdint.h>
 
+struct vr_resolved;
+
 struct vr_transform_opts {
 	const char *input;              /* path, http(s) URL, "-" or NULL: stdin */
+	/* or, when non-NULL, the candidates of lib/origin tried in order: a
+	 * source that is not found, fails to read or times out moves on to the
+	 * next; bad data or a limit ends the run */
+	const struct vr_resolved *sources;
 	const struct vr_params *params; /* finalized */
 	const struct vr_limits *limits;
 	int out_fd;                     /* pipes and pictures write here */
@@ -45,6 +51,7 @@ struct vr_transform_stats {
 	char in_codec[32], out_codec[32];             /* video codecs ("" none) */
 	char in_audio_codec[32], out_audio_codec[32]; /* "copy" when copied */
 	char in_format[64];
+	char source[256];               /* the input that was read (a URL, a path) */
 	double in_duration;             /* seconds, -1 unknown */
 	double out_duration;            /* seconds of output written */
 	int spooled;                    /* stdin went through a temporary file */

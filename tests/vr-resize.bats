@@ -358,6 +358,30 @@ EOF
 	assert_failure 7
 }
 
+@test "a request path through a configured origin: sources in order, confined to the root" {
+	mkdir media
+	cp "$FX/noaudio.mp4" media/b.mp4
+	ln -s /etc/passwd media/p.mp4
+	cat >o.conf <<EOF
+[origin "videos"]
+match = ^/v/(.*)\$
+source = $PWD/missing/\$1
+source = $NGINX_URL/missing/\$1
+source = $PWD/media/\$1
+root = $PWD
+EOF
+	run "$VR" --config o.conf --metrics m.jsonl -w 160 -o b.mp4 /v/b.mp4
+	assert_success
+	run streams b.mp4
+	assert_output "h264,160,120,yuv420p"
+	grep -qF "\"source\":\"$PWD/media/b.mp4\"" m.jsonl
+	run "$VR" --config o.conf -w 160 /v/p.mp4
+	assert_failure 5
+	assert_output --partial "outside the origin root"
+	run "$VR" --config o.conf -w 160 /v/none.mp4
+	assert_failure 5
+}
+
 # ---- frame mode ----
 
 @test "frame: jpg, png and webp at a time, the exact frame ffmpeg gives" {
@@ -609,6 +633,10 @@ EOF
 }
 
 @test "memory does not grow with input length: 10 s and 5 min peak within 10 MiB" {
+	# ASan's allocator keeps freed blocks in quarantine and per-size caches
+	if ldd "$VR" 2>/dev/null | grep -q libasan; then
+		skip "peak RSS is not meaningful under ASan"
+	fi
 	"$VR" --metrics m.jsonl -w 64 --compression low --quality low "$FX/short-90p.mp4" >/dev/null
 	cat "$FX/long-90p.mp4" | "$VR" --metrics m.jsonl -w 64 --compression low --quality low >/dev/null
 	local a b
