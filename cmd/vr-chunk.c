@@ -95,6 +95,16 @@ static const char *show_key(const unsigned char *k, size_t n)
 	return buf;
 }
 
+/* Keys longer than the store takes can never be present: a usage error,
+ * the same for every command. */
+static int key_too_long(const char *key)
+{
+	if (strlen(key) <= VR_STORE_KEY_MAX)
+		return 0;
+	vr_error("key longer than %d bytes", VR_STORE_KEY_MAX);
+	return 1;
+}
+
 static int parse_ttl(const char *s, int64_t *out)
 {
 	double v;
@@ -154,7 +164,7 @@ static int cmd_put(struct ctx *c, int argc, char **argv)
 			}
 			o.chunk_size = (uint32_t)u;
 			break;
-		case O_IFA: if_absent = 1; break;
+		case O_IFA: if_absent = o.if_absent = 1; break;
 		case O_WAIT:
 			if (vr_parse_seconds(optarg, &o.wait) < 0) {
 				vr_error("--wait: '%s' is not a duration", optarg);
@@ -172,10 +182,8 @@ static int cmd_put(struct ctx *c, int argc, char **argv)
 	const char *key = argv[optind];
 	const char *file = optind + 1 < argc ? argv[optind + 1] : NULL;
 	size_t keylen = strlen(key);
-	if (keylen > VR_STORE_KEY_MAX) {
-		vr_error("key longer than %d bytes", VR_STORE_KEY_MAX);
+	if (key_too_long(key))
 		return VR_EUSAGE;
-	}
 	int in = STDIN_FILENO;
 	if (file && strcmp(file, "-")) {
 		in = open(file, O_RDONLY | O_CLOEXEC);
@@ -201,9 +209,12 @@ static int cmd_put(struct ctx *c, int argc, char **argv)
 	}
 	struct vr_store_writer *w;
 	rc = vr_store_writer_begin(c->st, key, keylen, &o, &w);
-	if (rc) {
+	if (rc || !w) {
+		if (rc)
+			store_fail(c, rc);
+		else /* --if-absent: published by the writer we waited for */
+			vr_info("%s is present; not read", show_key((const unsigned char *)key, keylen));
 		free(e);
-		rc = store_fail(c, rc);
 		goto out;
 	}
 	vr_stream_opened();
@@ -214,8 +225,10 @@ static int cmd_put(struct ctx *c, int argc, char **argv)
 		struct pollfd p = {.fd = in, .events = POLLIN};
 		int pr = poll(&p, 1, 5000);
 		if (pr == 0) {
-			if ((rc = vr_store_writer_tick(w)))
+			if ((rc = vr_store_writer_tick(w))) {
+				vr_error("%s", vr_store_error(c->st));
 				break;
+			}
 			continue;
 		}
 		if (pr < 0 && errno != EINTR) {
@@ -239,11 +252,16 @@ static int cmd_put(struct ctx *c, int argc, char **argv)
 		if (n == 0)
 			break;
 		vr_metrics_bytes_in((uint64_t)n);
-		if ((rc = vr_store_writer_write(w, buf, (size_t)n))) {
+		/* the lease is renewed here too: input that trickles in never lets
+		 * poll() time out, and may fill no chunk for longer than the lease */
+		if ((rc = vr_store_writer_write(w, buf, (size_t)n)) ||
+		    (rc = vr_store_writer_tick(w))) {
 			vr_error("%s", vr_store_error(c->st));
 			break;
 		}
 	}
+	if (!rc && vr_stop_requested())
+		rc = VR_EFAIL; /* a signal with the input's end: still nothing stored */
 	if (rc) {
 		vr_store_writer_abort(w);
 		if (rc == VR_EFAIL && vr_stop_requested())
@@ -324,6 +342,8 @@ static int cmd_get(struct ctx *c, int argc, char **argv)
 		vr_response_boundary(boundary, sizeof boundary);
 	const char *key = argv[optind];
 	size_t keylen = strlen(key);
+	if (key_too_long(key))
+		return VR_EUSAGE;
 	struct vr_range_set *set = NULL;
 	struct vr_entry *e = malloc(sizeof *e);
 	struct vr_response *r = malloc(sizeof *r);
@@ -376,7 +396,12 @@ static int cmd_get(struct ctx *c, int argc, char **argv)
 		if (r->multipart) {
 			int hl = vr_multipart_head(head, sizeof head, boundary, r->content_type,
 						   &r->spans[i], r->total);
-			if (emit_fd(&g, head, (size_t)hl))
+			int er = emit_fd(&g, head, (size_t)hl);
+			if (er < 0) {
+				vr_error("writing output: %s", strerror(errno));
+				rc = VR_EIO;
+			}
+			if (er)
 				break;
 		}
 		int s = vr_store_read_span(c->st, e, r->spans[i].start, r->spans[i].end, verify,
@@ -424,14 +449,15 @@ static void print_entry(const struct vr_entry *e, int json)
 		strftime(expires, sizeof expires, "%Y-%m-%dT%H:%M:%SZ", gmtime_r(&t, &tm));
 	}
 	if (json) {
+		/* the key goes in by hand: escaped (up to 6 bytes a byte) and in hex
+		 * it can far outgrow vr_json's fixed buffer */
 		static struct vr_json j;
-		char hex[2 * VR_STORE_KEY_MAX + 1];
+		static char esc[6 * VR_STORE_KEY_MAX + 1], hex[2 * VR_STORE_KEY_MAX + 1];
 		for (size_t i = 0; i < e->keylen; i++)
 			snprintf(hex + 2 * i, 3, "%02x", e->key[i]);
 		hex[2 * e->keylen] = '\0';
+		vr_json_escape(esc, sizeof esc, (const char *)e->key, e->keylen);
 		vr_json_begin(&j);
-		vr_json_strn(&j, "key", (const char *)e->key, e->keylen);
-		vr_json_str(&j, "key_hex", hex);
 		vr_json_uint(&j, "size", e->size);
 		vr_json_uint(&j, "chunk_size", e->chunk_size);
 		vr_json_uint(&j, "chunk_count", e->chunk_count);
@@ -445,7 +471,7 @@ static void print_entry(const struct vr_entry *e, int json)
 		vr_json_str(&j, "tags", e->tags);
 		vr_json_str(&j, "state", e->state);
 		vr_json_end(&j);
-		printf("%s\n", j.buf);
+		printf("{\"key\":\"%s\",\"key_hex\":\"%s\",%s\n", esc, hex, j.buf + 1);
 		return;
 	}
 	printf("key:          %s\n"
@@ -483,6 +509,8 @@ static int cmd_stat(struct ctx *c, int argc, char **argv)
 		vr_error("stat needs exactly one KEY");
 		return vr_usage_hint();
 	}
+	if (key_too_long(argv[optind]))
+		return VR_EUSAGE;
 	int rc = open_store(c);
 	if (rc)
 		return rc;
@@ -501,6 +529,8 @@ static int cmd_stat(struct ctx *c, int argc, char **argv)
 	return rc;
 }
 
+static int list_errno;
+
 static int list_one(void *ctx, const struct vr_entry *e)
 {
 	int json = *(int *)ctx;
@@ -516,7 +546,10 @@ static int list_one(void *ctx, const struct vr_entry *e)
 		printf("%12" PRIu64 "  %-20s  %-24s  %s\n", e->size, when, e->content_type,
 		       show_key(e->key, e->keylen));
 	}
-	return ferror(stdout) ? VR_EIO : 0;
+	if (!ferror(stdout))
+		return 0;
+	list_errno = errno;
+	return -1;
 }
 
 static int cmd_ls(struct ctx *c, int argc, char **argv)
@@ -533,7 +566,13 @@ static int cmd_ls(struct ctx *c, int argc, char **argv)
 	if (rc)
 		return rc;
 	rc = vr_store_list(c->st, prefix, strlen(prefix), list_one, &json);
-	if (rc && rc != VR_EIO)
+	if (rc == -1) { /* stdout failed: a closed pipe is a quiet end */
+		if (list_errno == EPIPE)
+			return 0;
+		vr_error("writing output: %s", strerror(list_errno));
+		return VR_EIO;
+	}
+	if (rc)
 		store_fail(c, rc);
 	return rc;
 }
@@ -556,6 +595,9 @@ static int cmd_rm(struct ctx *c, int argc, char **argv)
 		vr_error("rm needs at least one KEY");
 		return vr_usage_hint();
 	}
+	for (int i = optind; i < argc; i++)
+		if (key_too_long(argv[i]))
+			return VR_EUSAGE;
 	int rc = open_store(c), worst = 0;
 	if (rc)
 		return rc;
@@ -611,6 +653,8 @@ static int cmd_touch(struct ctx *c, int argc, char **argv)
 		vr_error("touch needs KEY and --ttl SECONDS");
 		return vr_usage_hint();
 	}
+	if (key_too_long(argv[optind]))
+		return VR_EUSAGE;
 	int rc = open_store(c);
 	if (rc)
 		return rc;
@@ -673,6 +717,8 @@ static int cmd_verify(struct ctx *c, int argc, char **argv)
 		vr_error("verify takes at most one KEY");
 		return vr_usage_hint();
 	}
+	if (optind < argc && key_too_long(argv[optind]))
+		return VR_EUSAGE;
 	int rc = open_store(c);
 	if (rc)
 		return rc;

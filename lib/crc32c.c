@@ -1,10 +1,12 @@
 #include "crc32c.h"
 
+#include <pthread.h>
 #include <string.h>
 
 #define POLY 0x82f63b78u /* reflected Castagnoli polynomial */
 
 static uint32_t table[256];
+static pthread_once_t table_once = PTHREAD_ONCE_INIT;
 
 static void make_table(void)
 {
@@ -18,8 +20,9 @@ static void make_table(void)
 
 static uint32_t crc_table(uint32_t crc, const unsigned char *p, size_t n)
 {
-	if (!table[1])
-		make_table();
+	/* once, for all threads: a thread that saw table[1] set while another
+	 * was still filling the rest would compute wrong checksums */
+	pthread_once(&table_once, make_table);
 	while (n--)
 		crc = (crc >> 8) ^ table[(crc ^ *p++) & 0xff];
 	return crc;
@@ -50,10 +53,8 @@ uint32_t vr_crc32c(uint32_t crc, const void *buf, size_t n)
 {
 	crc = ~crc;
 #if defined(__x86_64__)
-	static int hw = -1;
-	if (hw < 0)
-		hw = __builtin_cpu_supports("sse4.2") ? 1 : 0;
-	if (hw)
+	/* a load of libgcc's CPU model, set before main: no cached flag to race on */
+	if (__builtin_cpu_supports("sse4.2"))
 		return ~crc_hw(crc, buf, n);
 #endif
 	return ~crc_table(crc, buf, n);

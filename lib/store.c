@@ -25,7 +25,7 @@ struct vr_store {
 	sqlite3 *db;
 	char path[PATH_MAX];
 	char err[512];
-	char owner[320];  /* host:pid:start of this process */
+	char owner[320];  /* host:pid:start#n: this process, this handle */
 	char host[256];
 	int in_read;
 	unsigned char *piece;
@@ -208,41 +208,54 @@ static int make_parent_dirs(const char *path)
 	return 0;
 }
 
-static int migrate(struct vr_store *st)
+/* The schema facts migrate() decides on. */
+static int read_schema(struct vr_store *st, int *version, int *objects, int *app)
 {
-	int rc = begin_write(st);
-	if (rc)
-		return rc;
-	sqlite3_stmt *s = prepare(st, "PRAGMA user_version");
-	if (!s) {
-		rollback(st);
-		return db_fail(st, "reading the schema version");
+	sqlite3_stmt *s = prepare(st, "SELECT (SELECT user_version FROM pragma_user_version),"
+				      " (SELECT count(*) FROM sqlite_master),"
+				      " (SELECT application_id FROM pragma_application_id)");
+	if (!s)
+		return VR_EIO;
+	int step = sqlite3_step(s);
+	if (step == SQLITE_ROW) {
+		*version = sqlite3_column_int(s, 0);
+		*objects = sqlite3_column_int(s, 1);
+		*app = sqlite3_column_int(s, 2);
 	}
-	int version = sqlite3_step(s) == SQLITE_ROW ? sqlite3_column_int(s, 0) : -1;
+	int rc = step == SQLITE_ROW ? 0 : db_fail(st, "reading the schema");
 	sqlite3_finalize(s);
-	if (version < 0) {
-		rollback(st);
-		return db_fail(st, "reading the schema version");
-	}
-	if (version > VR_STORE_SCHEMA) {
-		rollback(st);
+	return rc;
+}
+
+/* Someone else's database, whatever its user_version, or a newer vr's:
+ * refuse it. Every vr store carries APP_ID, set with its first schema. */
+static int schema_refused(struct vr_store *st, int version, int objects, int app)
+{
+	if (objects > 0 && app != APP_ID)
+		return fail(st, VR_EIO, "%s: an SQLite database, but not a vr store", st->path);
+	if (version > VR_STORE_SCHEMA)
 		return fail(st, VR_EIO, "%s: store schema version %d is newer than this vr (%d)",
 			    st->path, version, VR_STORE_SCHEMA);
-	}
-	if (version == 0) {
-		/* a fresh file, or someone else's database: refuse the latter */
-		s = prepare(st, "SELECT (SELECT count(*) FROM sqlite_master),"
-				" (SELECT application_id FROM pragma_application_id)");
-		int objects = 0, app = 0;
-		if (s && sqlite3_step(s) == SQLITE_ROW) {
-			objects = sqlite3_column_int(s, 0);
-			app = sqlite3_column_int(s, 1);
-		}
-		sqlite3_finalize(s);
-		if (objects > 0 && app != APP_ID) {
-			rollback(st);
-			return fail(st, VR_EIO, "%s: an SQLite database, but not a vr store", st->path);
-		}
+	return 0;
+}
+
+static int migrate(struct vr_store *st)
+{
+	/* A current store needs no write lock: readers then never wait here
+	 * for a writer's chunk transaction, and a read-only store can be read. */
+	int version = 0, objects = 0, app = 0;
+	int rc = read_schema(st, &version, &objects, &app);
+	if (!rc)
+		rc = schema_refused(st, version, objects, app);
+	if (rc || version == VR_STORE_SCHEMA)
+		return rc;
+	if ((rc = begin_write(st)))
+		return rc;
+	/* again under the write lock: another process may have just migrated */
+	if ((rc = read_schema(st, &version, &objects, &app)) ||
+	    (rc = schema_refused(st, version, objects, app))) {
+		rollback(st);
+		return rc;
 	}
 	for (int v = version; v < VR_STORE_SCHEMA; v++) {
 		for (const char **sql = migrations[v]; *sql; sql++)
@@ -289,8 +302,13 @@ int vr_store_open(struct vr_store **out, const char *path, char *err, size_t err
 		return VR_EIO;
 	}
 	gethostname(st->host, sizeof st->host - 1);
-	snprintf(st->owner, sizeof st->owner, "%s:%d:%llu", st->host, (int)getpid(),
-		 proc_start(getpid()));
+	/* host:pid:start names the process (owner_alive() reads the start up
+	 * to the '#'); #n tells this process's handles apart, so that two
+	 * writers in one process never take each other's lock or generation
+	 * for their own */
+	static unsigned handles;
+	snprintf(st->owner, sizeof st->owner, "%s:%d:%llu#%u", st->host, (int)getpid(),
+		 proc_start(getpid()), __atomic_add_fetch(&handles, 1, __ATOMIC_RELAXED));
 	st->piece = malloc(PIECE);
 	int rc = VR_OK;
 	if (!st->piece) {
@@ -464,6 +482,8 @@ static void lock_release(struct vr_store *st, const void *key, size_t keylen)
 
 /* ---- writing ---- */
 
+static int lookup(struct vr_store *st, const void *key, size_t keylen, struct vr_entry *e);
+
 /* Delete one generation's chunks, tags and manifest (inside a transaction). */
 static int drop_entry(struct vr_store *st, int64_t id)
 {
@@ -544,6 +564,17 @@ int vr_store_writer_begin(struct vr_store *st, const void *key, size_t keylen,
 		writer_free(w);
 		return rc;
 	}
+	if (o->if_absent) {
+		/* the writer we waited for may have published the key */
+		struct vr_entry *e = malloc(sizeof *e);
+		rc = e ? lookup(st, key, keylen, e) : fail(st, VR_EFAIL, "out of memory");
+		free(e);
+		if (rc != VR_ENOTFOUND) {
+			lock_release(st, key, keylen);
+			writer_free(w);
+			return rc; /* 0: present, nothing to write */
+		}
+	}
 	w->lease_renewed = time(NULL);
 	/* the new generation, invisible until published */
 	rc = begin_write(st);
@@ -593,8 +624,33 @@ int vr_store_writer_tick(struct vr_store_writer *w)
 	sqlite3_finalize(s);
 	if (step != SQLITE_DONE)
 		return db_fail(st, "renewing a lock");
+	if (sqlite3_changes(st->db) == 0)
+		return fail(st, VR_ETIMEOUT, "lost the key's lock to another writer (lease expired)");
 	w->lease_renewed = now;
 	return 0;
+}
+
+/* Inside a write transaction: is the generation still this writer's own?
+ * Not when its lease ran out (the writer was stopped, say) and gc dropped
+ * it: its id may then have been reused by another writer's generation,
+ * whose rows this writer must never touch. */
+static int generation_is_mine(struct vr_store_writer *w)
+{
+	struct vr_store *st = w->st;
+	sqlite3_stmt *s = prepare(st, "SELECT 1 FROM entries WHERE id = ? AND state = 'writing'"
+				      " AND writer = ?");
+	if (!s)
+		return -1;
+	sqlite3_bind_int64(s, 1, w->gen);
+	sqlite3_bind_text(s, 2, st->owner, -1, SQLITE_STATIC);
+	int step = sqlite3_step(s);
+	sqlite3_finalize(s);
+	if (step == SQLITE_ROW)
+		return 1;
+	if (step == SQLITE_DONE)
+		return 0;
+	db_fail(st, "checking a generation");
+	return -1;
 }
 
 /* Hashing runs on a second thread while the chunk is inserted: SHA-256 and
@@ -649,6 +705,14 @@ static int flush_chunk(struct vr_store_writer *w)
 		hash_run(&job);
 	int rc = begin_write(st);
 	int64_t rowid = 0;
+	if (!rc) {
+		int mine = generation_is_mine(w);
+		if (mine == 0)
+			rc = fail(st, VR_ETIMEOUT, "lost the key's lock to another writer (lease "
+				  "expired and the unfinished write was reclaimed)");
+		else if (mine < 0)
+			rc = VR_EIO;
+	}
 	if (!rc) {
 		sqlite3_stmt *s = prepare(st, "INSERT INTO chunks(entry, idx, size, crc32c, sha256, data)"
 					      " VALUES (?, ?, ?, ?, zeroblob(32), zeroblob(?))");
@@ -745,7 +809,8 @@ int vr_store_writer_commit(struct vr_store_writer *w, struct vr_entry *published
 		goto fail;
 	time_t now = time(NULL);
 	s = prepare(st, "UPDATE entries SET state = 'ready', size = ?, chunk_count = ?, sha256 = ?,"
-			" created = ?, expires = ?, writer = NULL WHERE id = ?");
+			" created = ?, expires = ?, writer = NULL WHERE id = ? AND state = 'writing'"
+			" AND writer = ?");
 	if (!s) {
 		rc = VR_EIO;
 		goto fail;
@@ -759,10 +824,15 @@ int vr_store_writer_commit(struct vr_store_writer *w, struct vr_entry *published
 	else
 		sqlite3_bind_null(s, 5);
 	sqlite3_bind_int64(s, 6, w->gen);
+	sqlite3_bind_text(s, 7, st->owner, -1, SQLITE_STATIC);
 	int step = sqlite3_step(s);
 	sqlite3_finalize(s);
 	if (step != SQLITE_DONE) {
 		rc = db_fail(st, "publishing an entry");
+		goto fail;
+	}
+	if (sqlite3_changes(st->db) != 1) {
+		rc = fail(st, VR_ETIMEOUT, "lost the key's lock to another writer before publishing");
 		goto fail;
 	}
 	for (size_t i = 0; i < w->ntags; i++) {
@@ -802,7 +872,8 @@ void vr_store_writer_abort(struct vr_store_writer *w)
 	memcpy(saved, st->err, sizeof saved); /* keep the first failure's message */
 	rollback(st);
 	if (begin_write(st) == 0) {
-		if (drop_entry(st, w->gen) == 0)
+		int mine = generation_is_mine(w);
+		if (mine >= 0 && (mine == 0 || drop_entry(st, w->gen) == 0))
 			lock_release(st, w->key, w->keylen);
 		if (commit(st))
 			rollback(st);
@@ -842,6 +913,23 @@ static void fill_entry_from_row(sqlite3_stmt *s, struct vr_entry *e)
 	snprintf(e->tags, sizeof e->tags, "%s", t ? (const char *)t : "");
 }
 
+/* Is the manifest self-consistent? Reads divide by the chunk size and
+ * index chunks by it, so a damaged one must stop here, not crash later. */
+static int manifest_ok(const struct vr_entry *e)
+{
+	if (e->chunk_size < VR_STORE_CHUNK_MIN || e->chunk_size > VR_STORE_CHUNK_MAX ||
+	    e->size > (UINT64_MAX >> 2))
+		return 0;
+	return e->chunk_count == (e->size + e->chunk_size - 1) / e->chunk_size;
+}
+
+static int manifest_fail(struct vr_store *st, const struct vr_entry *e)
+{
+	return fail(st, VR_EIO,
+		    "%s: the manifest of the entry is damaged (size %lld, chunk size %u, %llu chunks)",
+		    st->path, (long long)e->size, e->chunk_size, (unsigned long long)e->chunk_count);
+}
+
 /* The ready, unexpired entry of key: 0, VR_ENOTFOUND or VR_EIO. */
 static int lookup(struct vr_store *st, const void *key, size_t keylen, struct vr_entry *e)
 {
@@ -854,9 +942,11 @@ static int lookup(struct vr_store *st, const void *key, size_t keylen, struct vr
 	sqlite3_bind_int64(s, 2, time(NULL));
 	int step = sqlite3_step(s);
 	int rc = 0;
-	if (step == SQLITE_ROW)
+	if (step == SQLITE_ROW) {
 		fill_entry_from_row(s, e);
-	else if (step == SQLITE_DONE)
+		if (!manifest_ok(e))
+			rc = manifest_fail(st, e);
+	} else if (step == SQLITE_DONE)
 		rc = fail(st, VR_ENOTFOUND, "no such key");
 	else
 		rc = db_fail(st, "looking up a key");
@@ -934,25 +1024,30 @@ static int check_chunk(struct vr_store *st, sqlite3_blob *blob, uint64_t idx, ui
 {
 	int n = sqlite3_blob_bytes(blob);
 	uint32_t crc = 0;
-	for (int off = 0; off < n;) {
+	int rc = 0;
+	for (int off = 0; off < n && !rc;) {
 		int step = n - off < (int)PIECE ? n - off : (int)PIECE;
-		if (sqlite3_blob_read(blob, st->piece, step, off) != SQLITE_OK)
-			return db_fail(st, "reading a chunk");
+		if (sqlite3_blob_read(blob, st->piece, step, off) != SQLITE_OK) {
+			rc = db_fail(st, "reading a chunk");
+			break;
+		}
 		crc = vr_crc32c(crc, st->piece, (size_t)step);
 		if (d)
 			vr_digest_update(d, st->piece, (size_t)step);
 		off += step;
 	}
+	/* finish the digest on every path: it is reused for the next chunk */
+	uint8_t got[VR_DIGEST_LEN];
+	if (d)
+		vr_digest_final(d, got);
+	if (rc)
+		return rc;
 	if (crc != want_crc)
 		return fail(st, VR_EIO, "chunk %llu does not match its checksum (CRC-32C)",
 			    (unsigned long long)idx);
-	if (d) {
-		uint8_t got[VR_DIGEST_LEN];
-		vr_digest_final(d, got);
-		if (memcmp(got, want, VR_DIGEST_LEN))
-			return fail(st, VR_EIO, "chunk %llu does not match its checksum (SHA-256)",
-				    (unsigned long long)idx);
-	}
+	if (d && memcmp(got, want, VR_DIGEST_LEN))
+		return fail(st, VR_EIO, "chunk %llu does not match its checksum (SHA-256)",
+			    (unsigned long long)idx);
 	return 0;
 }
 
@@ -1002,9 +1097,11 @@ int vr_store_stat(struct vr_store *st, const void *key, size_t keylen, struct vr
 int vr_store_list(struct vr_store *st, const void *prefix, size_t prefixlen,
 		  int (*fn)(void *ctx, const struct vr_entry *e), void *ctx)
 {
+	/* substr() of an empty blob is NULL, not an empty blob: without the
+	 * first test, the empty key would never be listed */
 	sqlite3_stmt *s = prepare(st, "SELECT " ENTRY_COLUMNS " FROM entries e WHERE e.state = 'ready'"
-				      " AND (e.expires IS NULL OR e.expires > ?)"
-				      " AND substr(e.key, 1, ?) = ? ORDER BY e.key");
+				      " AND (e.expires IS NULL OR e.expires > ?1)"
+				      " AND (?2 = 0 OR substr(e.key, 1, ?2) = ?3) ORDER BY e.key");
 	if (!s)
 		return VR_EIO;
 	sqlite3_bind_int64(s, 1, time(NULL));
@@ -1212,6 +1309,18 @@ int vr_store_gc(struct vr_store *st, int vacuum, struct vr_gc_report *r)
 	return 0;
 }
 
+/* How many chunk rows an entry has; -1 on error. */
+static int64_t chunk_rows(struct vr_store *st, int64_t id)
+{
+	sqlite3_stmt *s = prepare(st, "SELECT count(*) FROM chunks WHERE entry = ?");
+	if (!s)
+		return -1;
+	sqlite3_bind_int64(s, 1, id);
+	int64_t n = sqlite3_step(s) == SQLITE_ROW ? sqlite3_column_int64(s, 0) : -1;
+	sqlite3_finalize(s);
+	return n;
+}
+
 int vr_store_verify(struct vr_store *st, const void *key, size_t keylen,
 		    void (*report)(void *ctx, const char *msg), void *ctx, uint64_t *checked)
 {
@@ -1266,11 +1375,10 @@ int vr_store_verify(struct vr_store *st, const void *key, size_t keylen,
 		found = 1;
 		(*checked)++;
 		int entry_bad = 0;
-		uint64_t want_count = e->size ? (e->size + e->chunk_size - 1) / e->chunk_size : 0;
-		if (e->chunk_count != want_count) {
-			snprintf(msg, sizeof msg, "key %.*s: %llu chunks recorded, %llu expected",
-				 (int)(e->keylen > 200 ? 200 : e->keylen), e->key,
-				 (unsigned long long)e->chunk_count, (unsigned long long)want_count);
+		if (!manifest_ok(e)) {
+			manifest_fail(st, e);
+			snprintf(msg, sizeof msg, "key %.*s: %s", (int)(e->keylen > 200 ? 200 : e->keylen),
+				 e->key, st->err);
 			report(ctx, msg);
 			bad = entry_bad = 1;
 		}
@@ -1291,6 +1399,15 @@ int vr_store_verify(struct vr_store *st, const void *key, size_t keylen,
 				break;
 			}
 			vr_digest_update(list, digest, VR_DIGEST_LEN);
+		}
+		int64_t rows;
+		if (!entry_bad && (rows = chunk_rows(st, e->id)) != (int64_t)e->chunk_count) {
+			/* a chunk row beyond the manifest is as wrong as a missing one */
+			snprintf(msg, sizeof msg, "key %.*s: %lld chunk rows, the manifest says %llu",
+				 (int)(e->keylen > 200 ? 200 : e->keylen), e->key, (long long)rows,
+				 (unsigned long long)e->chunk_count);
+			report(ctx, msg);
+			bad = entry_bad = 1;
 		}
 		if (!entry_bad) {
 			uint8_t whole[VR_DIGEST_LEN];

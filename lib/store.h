@@ -59,15 +59,20 @@ struct vr_put_opts {
 	size_t ntags;
 	uint32_t chunk_size;      /* 0: VR_STORE_CHUNK_DEFAULT */
 	double wait;              /* seconds to wait for another writer's lock */
+	int if_absent;            /* store only when no ready entry exists */
 };
 
 /* Take the key's lock (waiting up to opts->wait: VR_ETIMEOUT past it) and
- * open a new, invisible generation. */
+ * open a new, invisible generation. With opts->if_absent, a ready entry
+ * found once the lock is held (another writer may have published it while
+ * we waited) means there is nothing to write: 0 with *w NULL. */
 int vr_store_writer_begin(struct vr_store *st, const void *key, size_t keylen,
 			  const struct vr_put_opts *opts, struct vr_store_writer **w);
 /* Append bytes; full chunks are inserted as they fill. 0 or VR_EIO. */
 int vr_store_writer_write(struct vr_store_writer *w, const void *buf, size_t n);
-/* Renew the lock's lease when it is due (call while waiting for input). */
+/* Renew the lock's lease when it is due (cheap when it is not: call it
+ * after every read, and while waiting for input). VR_ETIMEOUT when the
+ * lock was lost to another writer meanwhile. */
 int vr_store_writer_tick(struct vr_store_writer *w);
 /* Insert the last chunk and publish: 0, VR_EIO, or VR_ETIMEOUT when the
  * lock was lost to another writer meanwhile. Frees w. */
