@@ -64,9 +64,11 @@ struct ctx {
 	char err[512];
 };
 
-static int open_store(struct ctx *c)
+/* Only put creates the store; the other commands need an existing one. */
+static int open_store(struct ctx *c, int create)
 {
-	int rc = vr_store_open(&c->st, c->store_path, c->err, sizeof c->err);
+	int rc = (create ? vr_store_open : vr_store_open_existing)(&c->st, c->store_path, c->err,
+								  sizeof c->err);
 	if (rc)
 		vr_error("%s", c->err);
 	return rc;
@@ -194,7 +196,7 @@ static int cmd_put(struct ctx *c, int argc, char **argv)
 		if (!o.content_type)
 			o.content_type = vr_mime_from_path(file);
 	}
-	int rc = open_store(c);
+	int rc = open_store(c, 1);
 	if (rc)
 		goto out;
 	struct vr_entry *e = malloc(sizeof *e);
@@ -366,7 +368,7 @@ static int cmd_get(struct ctx *c, int argc, char **argv)
 			goto done;
 		}
 	}
-	if ((rc = open_store(c)))
+	if ((rc = open_store(c, 0)))
 		goto done;
 	rc = vr_store_read_begin(c->st, key, keylen, e);
 	if (rc) {
@@ -511,7 +513,7 @@ static int cmd_stat(struct ctx *c, int argc, char **argv)
 	}
 	if (key_too_long(argv[optind]))
 		return VR_EUSAGE;
-	int rc = open_store(c);
+	int rc = open_store(c, 0);
 	if (rc)
 		return rc;
 	struct vr_entry *e = malloc(sizeof *e);
@@ -562,7 +564,7 @@ static int cmd_ls(struct ctx *c, int argc, char **argv)
 		return vr_usage_hint();
 	}
 	const char *prefix = optind < argc ? argv[optind] : "";
-	int rc = open_store(c);
+	int rc = open_store(c, 0);
 	if (rc)
 		return rc;
 	rc = vr_store_list(c->st, prefix, strlen(prefix), list_one, &json);
@@ -598,7 +600,7 @@ static int cmd_rm(struct ctx *c, int argc, char **argv)
 	for (int i = optind; i < argc; i++)
 		if (key_too_long(argv[i]))
 			return VR_EUSAGE;
-	int rc = open_store(c), worst = 0;
+	int rc = open_store(c, 0), worst = 0;
 	if (rc)
 		return rc;
 	for (int i = optind; i < argc; i++) {
@@ -628,7 +630,7 @@ static int cmd_purge(struct ctx *c, int argc, char **argv)
 		vr_error("purge needs --tag TAG");
 		return vr_usage_hint();
 	}
-	int rc = open_store(c);
+	int rc = open_store(c, 0);
 	if (rc)
 		return rc;
 	uint64_t n = 0;
@@ -655,7 +657,7 @@ static int cmd_touch(struct ctx *c, int argc, char **argv)
 	}
 	if (key_too_long(argv[optind]))
 		return VR_EUSAGE;
-	int rc = open_store(c);
+	int rc = open_store(c, 0);
 	if (rc)
 		return rc;
 	const char *key = argv[optind];
@@ -684,7 +686,7 @@ static int cmd_gc(struct ctx *c, int argc, char **argv)
 	}
 	if (optind != argc)
 		return vr_usage_hint();
-	int rc = open_store(c);
+	int rc = open_store(c, 0);
 	if (rc)
 		return rc;
 	struct vr_gc_report g;
@@ -719,7 +721,7 @@ static int cmd_verify(struct ctx *c, int argc, char **argv)
 	}
 	if (optind < argc && key_too_long(argv[optind]))
 		return VR_EUSAGE;
-	int rc = open_store(c);
+	int rc = open_store(c, 0);
 	if (rc)
 		return rc;
 	const char *key = optind < argc ? argv[optind] : NULL;

@@ -275,7 +275,21 @@ static int migrate(struct vr_store *st)
 	return commit(st);
 }
 
+static int store_open(struct vr_store **out, const char *path, int create, char *err,
+		      size_t errlen);
+
 int vr_store_open(struct vr_store **out, const char *path, char *err, size_t errlen)
+{
+	return store_open(out, path, 1, err, errlen);
+}
+
+int vr_store_open_existing(struct vr_store **out, const char *path, char *err, size_t errlen)
+{
+	return store_open(out, path, 0, err, errlen);
+}
+
+static int store_open(struct vr_store **out, const char *path, int create, char *err,
+		      size_t errlen)
 {
 	*out = NULL;
 	struct vr_store *st = calloc(1, sizeof *st);
@@ -296,7 +310,12 @@ int vr_store_open(struct vr_store **out, const char *path, char *err, size_t err
 	} else {
 		snprintf(st->path, sizeof st->path, "%s", path);
 	}
-	if (make_parent_dirs(st->path) < 0) {
+	if (!create && access(st->path, F_OK) < 0) {
+		snprintf(err, errlen, "no store at %s (the first put creates it)", st->path);
+		free(st);
+		return VR_ENOTFOUND;
+	}
+	if (create && make_parent_dirs(st->path) < 0) {
 		snprintf(err, errlen, "cannot create the folder of %s: %s", st->path, strerror(errno));
 		free(st);
 		return VR_EIO;

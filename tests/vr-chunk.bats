@@ -154,7 +154,20 @@ json() {
 	EOF
 }
 
-@test "the store and its folder are created on first use; --store, VR_STORE, XDG_CACHE_HOME" {
+@test "the store and its folder are created by the first put; --store, VR_STORE, XDG_CACHE_HOME" {
+	# commands that only read or tidy never create a store: a mistyped
+	# path is an error, not a new empty store
+	for cmd in "ls" "get k" "stat k" "rm k" "touch --ttl 5 k" "gc" "verify" "purge --tag t"; do
+		# shellcheck disable=SC2086
+		run "$VC" --store "$S" $cmd
+		assert_failure 5
+		assert_output --partial "no store at $S"
+	done
+	[ ! -e "$S" ]
+	run "$VC" --store "$BATS_TEST_TMPDIR/new/dir/s.db" put k "$D/one"
+	assert_success
+	[ -f "$BATS_TEST_TMPDIR/new/dir/s.db" ]
+	run "$VC" --store "$S" put seed "$D/one"
 	vc ls
 	assert_success
 	[ -f "$S" ]
@@ -639,7 +652,7 @@ kill9_at() {
 }
 
 @test "stale locks: a dead pid on this host or an expired lease is taken over; a live foreign host is not" {
-	vc ls # create the store
+	vc put seed "$D/one" # create the store
 	local h now dead
 	h=$(hostname)
 	now=$(date +%s)
@@ -1042,6 +1055,7 @@ kill9_at() {
 	done
 	vc touch "$k" --ttl 5
 	assert_failure 2
+	vc put seed "$D/one"
 	vc ls "$k"
 	assert_success
 }
