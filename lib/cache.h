@@ -1,0 +1,102 @@
+/* The cache: what a CDN video resizer does per request.
+ *
+ *   key     canonical source (origin resolution applied, cache-busting `v`
+ *           and bypass flags removed) + the source's version + canonical
+ *           transform parameters (vr_params_canonical), or "raw" when the
+ *           request has no transform (the source bytes are cached)
+ *   hit     stream the entry, or only the chunks a range needs, from the
+ *           store
+ *   miss    fetch -> transform -> one stream that goes to the output and
+ *           into the store writer at once (no second copy of the body, no
+ *           buffering of the whole); with a range, the whole output is
+ *           still stored and only the range is written; a closed output
+ *           does not stop the store write; a failed store write does not
+ *           stop the output (a warning, or VR_EIO with strict)
+ *   coalesce concurrent requests for one key across processes: the one
+ *           that takes the store's key lock runs the miss, the others wait
+ *           for the entry to be ready and stream it (within `wait`), and
+ *           take over when the leader dies
+ *   negative a source that is not found is remembered for the origin's
+ *           client-error TTL, a transient failure for its server-error
+ *           TTL, in a bounded in-process map and in the store
+ *
+ * One struct vr_cache per thread: it owns a store connection. */
+#ifndef VR_CACHE_H
+#define VR_CACHE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "params.h"
+#include "range.h"
+
+struct vr_config;
+
+#define VR_CACHE_KEY_MAX 4096
+
+struct vr_cache_opts {
+	const char *store_path;      /* NULL: the default store */
+	const struct vr_config *cfg; /* origins, TTLs ([cache], [origin]), limits, derivatives */
+	const struct vr_limits *limits;
+	double wait;                 /* seconds a follower waits for the leader (default 60) */
+	int no_wait_fallback;        /* past wait: transform without storing instead of VR_ETIMEOUT */
+	int bypass;                  /* skip the lookup, store the fresh result */
+	int no_store;                /* skip the lookup and the store */
+	int strict;                  /* a failed store write is VR_EIO, not a warning */
+	const char *const *tags;     /* extra tags for stored entries */
+	size_t ntags;
+	double transform_timeout;    /* stall timeout of one transform, seconds */
+};
+
+struct vr_cache_request {
+	const char *source;            /* path, URL or request path, maybe with ?query */
+	const struct vr_params *params; /* finalized options, or NULL: from the query alone */
+	const struct vr_range_set *range; /* NULL: the whole body */
+	int out_fd;                    /* -1: discard the body (warm) */
+	int headers, json;             /* print the response head / facts on stderr */
+	int multipart;                 /* several ranges as multipart/byteranges */
+};
+
+enum vr_cache_result {
+	VR_CACHE_HIT,
+	VR_CACHE_MISS,
+	VR_CACHE_COALESCED, /* served what another process's miss stored */
+	VR_CACHE_BYPASS,
+	VR_CACHE_NEGATIVE,  /* a remembered failure, answered without fetching */
+	VR_CACHE_ERROR,
+};
+
+struct vr_cache_outcome {
+	enum vr_cache_result result;
+	int status;                  /* vr_status of the request */
+	char key[VR_CACHE_KEY_MAX];
+	uint64_t bytes_out;          /* written to out_fd */
+	uint64_t bytes_stored;
+	double wall_ms, ttfb_ms, transform_ms, store_ms;
+	int transformed;             /* this request ran fetch/transform */
+	char error[512];
+};
+
+struct vr_cache;
+
+int vr_cache_open(struct vr_cache **c, const struct vr_cache_opts *o, char *err, size_t errlen);
+void vr_cache_close(struct vr_cache *c);
+
+/* The key a request maps to: 0 or a vr_status with err. */
+int vr_cache_key(struct vr_cache *c, const struct vr_cache_request *r, char *key, size_t len,
+		 char *err, size_t errlen);
+
+/* Serve one request; the outcome says how. Returns outcome->status. */
+int vr_cache_get(struct vr_cache *c, const struct vr_cache_request *r,
+		 struct vr_cache_outcome *out);
+
+/* Is a fresh entry (or a remembered failure) present for the request's
+ * key? 1 yes, 0 no; for warm to skip hits without opening them. */
+int vr_cache_fresh(struct vr_cache *c, const struct vr_cache_request *r);
+
+/* Every variant of a source misses from now on (its version goes up). */
+int vr_cache_invalidate(struct vr_cache *c, const char *source, char *err, size_t errlen);
+
+const char *vr_cache_result_name(enum vr_cache_result r);
+
+#endif
