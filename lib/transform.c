@@ -2,10 +2,10 @@
 #include "demux.h"
 #include "encode.h"
 #include "fit.h"
-#include "io.h"
 #include "lifecycle.h"
 #include "log.h"
 #include "metrics.h"
+#include "mux.h"
 #include "origin.h"
 #include "status.h"
 
@@ -26,10 +26,8 @@
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
-#include <sys/stat.h>
 #include <unistd.h>
 
-#define OUT_BUFSIZE (64 * 1024)
 #define CHAIN_MAX 1024
 #define MAX_STREAMS 64
 
@@ -61,9 +59,8 @@ struct run {
 
 	struct graph vg, ag;
 	AVCodecContext *venc, *aenc;
-	AVFormatContext *ofmt;
+	struct vr_mux mux;
 	AVStream *ovst, *oast;
-	AVIOContext *opb;      /* ours, over out_fd (pipes) */
 	int audio_copy;
 	int64_t v_start, v_end; /* trim in video stream time base (end INT64_MAX: none) */
 	int64_t a_start, a_end; /* in audio stream time base */
@@ -82,8 +79,6 @@ struct run {
 
 	double t0, prog_last;
 	int prog_shown;
-	int out_error;         /* errno of a failed write */
-	int stop_status;       /* a status decided in a callback (limits) */
 };
 
 static int fail(struct run *r, int status, const char *fmt, ...)
@@ -130,138 +125,39 @@ static void progress(struct run *r, int final)
 	r->prog_shown = 1;
 }
 
-/* ---- output ---- */
+/* ---- output (lib/mux) ---- */
 
-static int out_write(void *opaque, uint8_t *buf, int n)
-{
-	struct run *r = opaque;
-	int w = vr_write_full(r->o->out_fd, buf, (size_t)n);
-	if (w == VR_IO_OK) {
-		r->st->bytes_out += (uint64_t)n;
-		vr_metrics_bytes_out((uint64_t)n);
-		vr_demux_touch(&r->in);
-		return n;
-	}
-	if (w == VR_IO_EPIPE) {
-		r->st->output_closed = 1;
-		return AVERROR(EPIPE);
-	}
-	if (w == VR_IO_ESTOP)
-		return AVERROR_EXIT;
-	r->out_error = errno ? errno : EIO;
-	return AVERROR(r->out_error);
-}
+static void touch_input(void *demux) { vr_demux_touch(demux); }
 
-/* An error from the muxer or a direct write: the reader leaving is a quiet
- * end (status 0 with output_closed set); anything else is I/O. */
-static int out_fail(struct run *r, int e, const char *what)
+/* The reader leaving sets output_closed and is not an error. */
+static int mux_result(struct run *r, int rc)
 {
-	char b[600];
-	if (r->st->output_closed)
-		return 0;
-	if (r->stop_status)
-		return r->stop_status;
-	if (e == AVERROR_EXIT || vr_stop_requested())
-		return fail(r, VR_EFAIL, "interrupted");
-	return fail(r, VR_EIO, "%s: %s", what, averr(e, b, sizeof b));
-}
-
-static int write_picture(struct run *r, const AVPacket *pkt)
-{
-	int w = vr_write_full(r->o->out_fd, pkt->data, (size_t)pkt->size);
-	if (w == VR_IO_OK) {
-		r->st->bytes_out += (uint64_t)pkt->size;
-		vr_metrics_bytes_out((uint64_t)pkt->size);
-		return 0;
-	}
-	if (w == VR_IO_EPIPE) {
-		r->st->output_closed = 1;
-		return 0;
-	}
-	if (w == VR_IO_ESTOP)
-		return fail(r, VR_EFAIL, "interrupted");
-	return fail(r, VR_EIO, "writing output: %s", strerror(errno));
-}
-
-static const char *muxer_name(enum vr_format f)
-{
-	return f == VR_FORMAT_WEBM ? "webm" : f == VR_FORMAT_M4A ? "ipod" : "mp4";
+	r->st->output_closed = r->mux.closed;
+	r->st->bytes_out = r->mux.bytes;
+	return rc;
 }
 
 static int mux_alloc(struct run *r)
 {
-	int e = avformat_alloc_output_context2(&r->ofmt, NULL, muxer_name(r->p->format), NULL);
-	if (e < 0)
-		return fail(r, VR_EFAIL, "cannot create the %s muxer", muxer_name(r->p->format));
-	return 0;
+	int rc = vr_mux_alloc(&r->mux, r->p->format, r->o->out_fd, r->o->out_path, r->err, r->errlen);
+	r->mux.on_write = touch_input;
+	r->mux.on_write_arg = &r->in;
+	return rc;
 }
 
-static int mux_open(struct run *r)
-{
-	AVDictionary *opts = NULL;
-	char b[600];
-	int mp4 = r->p->format != VR_FORMAT_WEBM;
-	if (r->o->out_path) {
-		AVDictionary *po = NULL;
-		av_dict_set(&po, "protocol_whitelist", "file", 0);
-		int e = avio_open2(&r->ofmt->pb, r->o->out_path, AVIO_FLAG_WRITE, NULL, &po);
-		av_dict_free(&po);
-		if (e < 0)
-			return fail(r, VR_EIO, "cannot open %s: %s", r->o->out_path, averr(e, b, sizeof b));
-		/* faststart re-opens the file by name to move the index up front */
-		av_freep(&r->ofmt->url);
-		r->ofmt->url = av_strdup(r->o->out_path);
-		r->ofmt->protocol_whitelist = av_strdup("file");
-		if (mp4)
-			av_dict_set(&opts, "movflags", "+faststart", 0);
-	} else {
-		unsigned char *buf = av_malloc(OUT_BUFSIZE);
-		r->opb = buf ? avio_alloc_context(buf, OUT_BUFSIZE, 1, r, NULL, out_write, NULL) : NULL;
-		if (!r->opb) {
-			av_free(buf);
-			return fail(r, VR_EFAIL, "out of memory");
-		}
-		r->opb->seekable = 0;
-		r->ofmt->pb = r->opb;
-		r->ofmt->flags |= AVFMT_FLAG_CUSTOM_IO;
-		if (mp4)
-			av_dict_set(&opts, "movflags", "+frag_keyframe+empty_moov+default_base_moof+delay_moov", 0);
-	}
-	int e = avformat_write_header(r->ofmt, &opts);
-	av_dict_free(&opts);
-	if (e < 0)
-		return out_fail(r, e, "writing the output header");
-	return 0;
-}
+static int mux_open(struct run *r) { return mux_result(r, vr_mux_start(&r->mux, r->err, r->errlen)); }
 
 static int mux_packet(struct run *r, AVPacket *pkt)
 {
-	int e = av_interleaved_write_frame(r->ofmt, pkt);
-	if (e < 0)
-		return out_fail(r, e, "writing output");
-	return 0;
+	return mux_result(r, vr_mux_write(&r->mux, pkt, r->err, r->errlen));
 }
 
-static int mux_finish(struct run *r)
+static int mux_finish(struct run *r) { return mux_result(r, vr_mux_finish(&r->mux, r->err, r->errlen)); }
+
+static int write_picture(struct run *r, const AVPacket *pkt)
 {
-	int e = av_write_trailer(r->ofmt);
-	if (e < 0)
-		return out_fail(r, e, "finishing the output");
-	if (r->o->out_path) {
-		e = avio_closep(&r->ofmt->pb);
-		if (e < 0)
-			return out_fail(r, e, "closing the output");
-		struct stat sb;
-		if (stat(r->o->out_path, &sb) == 0) {
-			r->st->bytes_out = (uint64_t)sb.st_size;
-			vr_metrics_bytes_out((uint64_t)sb.st_size);
-		}
-	} else {
-		avio_flush(r->opb);
-		if (r->opb->error < 0)
-			return out_fail(r, r->opb->error, "writing output");
-	}
-	return 0;
+	r->mux.fd = r->o->out_fd;
+	return mux_result(r, vr_mux_write_raw(&r->mux, pkt->data, (size_t)pkt->size, r->err, r->errlen));
 }
 
 /* ---- encoders ---- */
@@ -855,7 +751,7 @@ static int run_video(struct run *r)
 		return rc;
 	if ((rc = mux_alloc(r)))
 		return rc;
-	int gh = (r->ofmt->oformat->flags & AVFMT_GLOBALHEADER) != 0;
+	int gh = vr_mux_global_header(&r->mux);
 	AVRational fr = av_buffersink_get_frame_rate(r->vg.sink);
 	if (fr.num <= 0 || fr.den <= 0)
 		fr = av_guess_frame_rate(r->ifmt, r->vst, NULL);
@@ -876,11 +772,8 @@ static int run_video(struct run *r)
 	if ((rc = vr_encode_open_video(&r->venc, &ve, r->err, r->errlen)))
 		return rc;
 	snprintf(r->st->out_codec, sizeof r->st->out_codec, "%s", avcodec_get_name(r->venc->codec_id));
-	r->ovst = avformat_new_stream(r->ofmt, NULL);
-	if (!r->ovst || avcodec_parameters_from_context(r->ovst->codecpar, r->venc) < 0)
+	if (!(r->ovst = vr_mux_add_encoder(&r->mux, r->venc)))
 		return fail(r, VR_EFAIL, "out of memory");
-	r->ovst->time_base = r->venc->time_base;
-	r->ovst->avg_frame_rate = fr;
 	if (r->adec) {
 		int ch = r->adec->ch_layout.nb_channels;
 		if ((rc = vr_encode_open_audio(&r->aenc, p->format, p->quality, 0, r->adec->sample_rate,
@@ -890,10 +783,8 @@ static int run_video(struct run *r)
 			return rc;
 		snprintf(r->st->out_audio_codec, sizeof r->st->out_audio_codec, "%s",
 			 avcodec_get_name(r->aenc->codec_id));
-		r->oast = avformat_new_stream(r->ofmt, NULL);
-		if (!r->oast || avcodec_parameters_from_context(r->oast->codecpar, r->aenc) < 0)
+		if (!(r->oast = vr_mux_add_encoder(&r->mux, r->aenc)))
 			return fail(r, VR_EFAIL, "out of memory");
-		r->oast->time_base = r->aenc->time_base;
 	}
 	if ((rc = mux_open(r)) || r->st->output_closed)
 		return rc;
@@ -985,21 +876,16 @@ static int run_audio(struct run *r)
 	plan_trim(r);
 	if ((rc = mux_alloc(r)))
 		return rc;
-	int gh = (r->ofmt->oformat->flags & AVFMT_GLOBALHEADER) != 0;
+	int gh = vr_mux_global_header(&r->mux);
 	/* copy when nothing is cut at the start (a cut mid-packet needs the
 	 * decoder) and the stream is within a bitrate cap */
 	int64_t in_rate = r->ast->codecpar->bit_rate;
 	r->audio_copy = r->ast->codecpar->codec_id == AV_CODEC_ID_AAC && p->time <= 0 &&
 			p->format == VR_FORMAT_M4A && r->ast->codecpar->ch_layout.nb_channels <= 8 &&
 			(p->bitrate <= 0 || (in_rate > 0 && in_rate <= p->bitrate));
-	r->oast = avformat_new_stream(r->ofmt, NULL);
-	if (!r->oast)
-		return fail(r, VR_EFAIL, "out of memory");
 	if (r->audio_copy) {
-		if (avcodec_parameters_copy(r->oast->codecpar, r->ast->codecpar) < 0)
+		if (!(r->oast = vr_mux_add_copy(&r->mux, r->ast->codecpar, r->ast->time_base)))
 			return fail(r, VR_EFAIL, "out of memory");
-		r->oast->codecpar->codec_tag = 0;
-		r->oast->time_base = r->ast->time_base;
 		snprintf(r->st->out_audio_codec, sizeof r->st->out_audio_codec, "copy");
 		if ((rc = mux_open(r)) || r->st->output_closed)
 			return rc;
@@ -1017,9 +903,8 @@ static int run_audio(struct run *r)
 			return rc;
 		snprintf(r->st->out_audio_codec, sizeof r->st->out_audio_codec, "%s",
 			 avcodec_get_name(r->aenc->codec_id));
-		if (avcodec_parameters_from_context(r->oast->codecpar, r->aenc) < 0)
+		if (!(r->oast = vr_mux_add_encoder(&r->mux, r->aenc)))
 			return fail(r, VR_EFAIL, "out of memory");
-		r->oast->time_base = r->aenc->time_base;
 		if ((rc = mux_open(r)) || r->st->output_closed)
 			return rc;
 		if ((rc = pump(r, NULL, audio_frame)) || r->st->output_closed)
@@ -1105,9 +990,9 @@ static int64_t keyframe_before(AVStream *st, int64_t ts)
  * out. Seeks unless decoding on from where we are is shorter. */
 static int grab(struct run *r, struct grabber *g, int64_t target, AVFrame *out)
 {
-	int64_t tol = 0;
-	if (r->vst->avg_frame_rate.num > 0)
-		tol = av_rescale_q(1, av_inv_q(r->vst->avg_frame_rate), r->vst->time_base) / 4;
+	/* the first frame at or after the time, as the ffmpeg command picks
+	 * it; 1 ms of slack for the rounding of times to time bases */
+	int64_t tol = av_rescale_q(1, (AVRational){1, 1000}, r->vst->time_base);
 	int seek = g->pos == INT64_MIN ? r->p->time > 0 : target < g->pos;
 	if (!seek && g->pos != INT64_MIN) {
 		int64_t kf = keyframe_before(r->vst, target);
@@ -1345,15 +1230,7 @@ static void run_free(struct run *r)
 	avcodec_free_context(&r->adec);
 	avcodec_free_context(&r->venc);
 	avcodec_free_context(&r->aenc);
-	if (r->ofmt) {
-		if (r->o->out_path && r->ofmt->pb)
-			avio_closep(&r->ofmt->pb);
-		avformat_free_context(r->ofmt);
-	}
-	if (r->opb) {
-		av_freep(&r->opb->buffer);
-		avio_context_free(&r->opb);
-	}
+	vr_mux_free(&r->mux);
 	vr_demux_close(&r->in);
 	av_packet_free(&r->pkt);
 	av_frame_free(&r->frame);

@@ -400,6 +400,19 @@ EOF
 	done
 	run streams m.png
 	assert_output "png,640,360,rgb24"
+	# B-frames (not decoded on the way unless referenced), between frames
+	for t in 0.5 1.37 2.5 2.9; do
+		"$VR" --mode frame -t $t -f png "$FX/bframes.mp4" >b.png
+		ffmpeg -nostdin -v error -y -ss $t -i "$FX/bframes.mp4" -frames:v 1 -pix_fmt rgb24 r.png
+		run psnr b.png r.png
+		assert_output inf
+	done
+	# after the last frame's time but before the end: the last frame
+	"$VR" --mode frame -t 2.99 -f png "$FX/bframes.mp4" >b.png
+	ffmpeg -nostdin -v error -y -i "$FX/bframes.mp4" -vf 'select=eq(n\,89)' -frames:v 1 \
+		-pix_fmt rgb24 r.png
+	run psnr b.png r.png
+	assert_output inf
 	clean f.jpg
 	clean f.webp
 }
