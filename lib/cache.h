@@ -75,6 +75,8 @@ struct vr_cache_outcome {
 	double wall_ms, ttfb_ms, transform_ms, store_ms;
 	int transformed;             /* this request ran fetch/transform */
 	char error[512];
+	int store_failed;            /* served, but the entry was not stored */
+	char store_error[512];
 };
 
 struct vr_cache;
@@ -98,5 +100,22 @@ int vr_cache_fresh(struct vr_cache *c, const struct vr_cache_request *r);
 int vr_cache_invalidate(struct vr_cache *c, const char *source, char *err, size_t errlen);
 
 const char *vr_cache_result_name(enum vr_cache_result r);
+
+/* The transform part of SOURCE's query (for a command that merges it with
+ * its options before finalizing the parameters). */
+int vr_cache_source_query(const struct vr_config *cfg, const char *source, char *query,
+			  size_t len, char *err, size_t errlen);
+/* SOURCE's canonical form, as in keys and in the source:... tag. */
+int vr_cache_canonical_source(const struct vr_config *cfg, const char *source, char *out,
+			      size_t len, char *err, size_t errlen);
+
+/* The remembered-failures map of this process (size, evictions). */
+struct vr_lru_stats;
+void vr_cache_negative_stats(struct vr_lru_stats *s);
+
+/* The cache's store connection, opened on first use (for purge, gc,
+ * stats); NULL with err when it cannot be opened. */
+struct vr_store;
+struct vr_store *vr_cache_store(struct vr_cache *c, char *err, size_t errlen);
 
 #endif

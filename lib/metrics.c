@@ -57,8 +57,11 @@ void vr_metrics_set_path(const char *path)
 	snprintf(m.path, sizeof m.path, "%s", path ? path : "");
 }
 
+const char *vr_metrics_path(void) { return m.path; }
+
 void vr_metrics_bytes_in(uint64_t n) { m.in += n; }
 void vr_metrics_bytes_out(uint64_t n) { m.out += n; }
+void vr_metrics_set_bytes_out(uint64_t n) { m.out = n; }
 uint64_t vr_metrics_get_bytes_out(void) { return m.out; }
 
 static int slot(const char *key)

@@ -9,9 +9,15 @@
 /* path NULL: $VR_METRICS; neither set: nothing is written. */
 void vr_metrics_start(const char *program, const char *path);
 void vr_metrics_set_path(const char *path);
+/* The path lines go to ("" when none): for commands that append lines of
+ * their own (vr-cache warm's per-job lines). */
+const char *vr_metrics_path(void);
 void vr_metrics_bytes_in(uint64_t n);
 void vr_metrics_bytes_out(uint64_t n);
 uint64_t vr_metrics_get_bytes_out(void);
+/* Replace the count (a program whose library stages counted bytes that
+ * were not its output, e.g. the transform writing into vr-cache's pipe). */
+void vr_metrics_set_bytes_out(uint64_t n);
 void vr_metrics_str(const char *key, const char *value);
 void vr_metrics_int(const char *key, int64_t value);
 /* Append the line (one write with O_APPEND, so concurrent runs do not

@@ -87,8 +87,22 @@ static const char *schema_v1[] = {
 	NULL,
 };
 
+/* Version 2 (vr-cache): the version of each source, bumped by invalidate
+ * so that every key built from it changes, and remembered failures. */
+static const char *schema_v2[] = {
+	"CREATE TABLE sources("
+	" source TEXT PRIMARY KEY,"
+	" version INTEGER NOT NULL) WITHOUT ROWID",
+	"CREATE TABLE negative("
+	" key BLOB PRIMARY KEY,"
+	" status INTEGER NOT NULL,"
+	" message TEXT NOT NULL,"
+	" expires INTEGER NOT NULL)",
+	NULL,
+};
+
 /* Migrations: migrations[v] brings a store from user_version v to v+1. */
-static const char **migrations[VR_STORE_SCHEMA] = {schema_v1};
+static const char **migrations[VR_STORE_SCHEMA] = {schema_v1, schema_v2};
 
 static int fail(struct vr_store *st, int code, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
@@ -1455,4 +1469,178 @@ int vr_store_verify(struct vr_store *st, const void *key, size_t keylen,
 	if (key && !found)
 		return fail(st, VR_ENOTFOUND, "no such key");
 	return bad ? fail(st, VR_EIO, "verification failed") : 0;
+}
+
+/* ---- sources and remembered failures ---- */
+
+void vr_store_writer_set_content_type(struct vr_store_writer *w, const char *type)
+{
+	if (w && type && *type)
+		snprintf(w->content_type, sizeof w->content_type, "%s", type);
+}
+
+int vr_store_source_version(struct vr_store *st, const char *source, int64_t *version)
+{
+	*version = 0;
+	sqlite3_stmt *s = prepare(st, "SELECT version FROM sources WHERE source = ?");
+	if (!s)
+		return VR_EIO;
+	sqlite3_bind_text(s, 1, source, -1, SQLITE_STATIC);
+	int step = sqlite3_step(s);
+	if (step == SQLITE_ROW)
+		*version = sqlite3_column_int64(s, 0);
+	sqlite3_finalize(s);
+	if (step != SQLITE_ROW && step != SQLITE_DONE)
+		return db_fail(st, "reading a source version");
+	return 0;
+}
+
+int vr_store_source_bump(struct vr_store *st, const char *source, int64_t *version)
+{
+	int rc = begin_write(st);
+	if (rc)
+		return rc;
+	sqlite3_stmt *s = prepare(st, "INSERT INTO sources(source, version) VALUES (?, 1)"
+				      " ON CONFLICT(source) DO UPDATE SET version = version + 1");
+	if (!s) {
+		rollback(st);
+		return VR_EIO;
+	}
+	sqlite3_bind_text(s, 1, source, -1, SQLITE_STATIC);
+	int step = sqlite3_step(s);
+	sqlite3_finalize(s);
+	if (step != SQLITE_DONE) {
+		rc = db_fail(st, "raising a source version");
+		rollback(st);
+		return rc;
+	}
+	int64_t v = 0;
+	if ((rc = vr_store_source_version(st, source, &v)) || (rc = commit(st))) {
+		rollback(st);
+		return rc;
+	}
+	if (version)
+		*version = v;
+	return 0;
+}
+
+int vr_store_gc_versions(struct vr_store *st, uint64_t *count)
+{
+	/* the tag is "srcver:" SOURCE "#" N; a source without a row is at
+	 * version 0, which no entry of an older version can have */
+	return drop_where(st,
+			  "SELECT DISTINCT e.id FROM entries e JOIN tags t ON t.entry = e.id"
+			  " JOIN sources s ON substr(t.tag, 1, 8 + length(s.source)) ="
+			  "  'srcver:' || s.source || '#'"
+			  " WHERE t.tag GLOB 'srcver:*' AND e.state = 'ready'"
+			  "  AND substr(t.tag, 9 + length(s.source)) NOT GLOB '*[^0-9]*'"
+			  "  AND t.tag <> 'srcver:' || s.source || '#' || s.version"
+			  "  AND ? IS NOT NULL",
+			  "", 0, 1, count);
+}
+
+int vr_store_negative_get(struct vr_store *st, const void *key, size_t keylen, int *status,
+			  char *msg, size_t msglen, int64_t *expires)
+{
+	sqlite3_stmt *s =
+		prepare(st, "SELECT status, message, expires FROM negative WHERE key = ? AND expires > ?");
+	if (!s)
+		return VR_EIO;
+	sqlite3_bind_blob(s, 1, keylen ? key : "", (int)keylen, SQLITE_STATIC);
+	sqlite3_bind_int64(s, 2, time(NULL));
+	int step = sqlite3_step(s);
+	int rc = VR_ENOTFOUND;
+	if (step == SQLITE_ROW) {
+		*status = sqlite3_column_int(s, 0);
+		const char *m = (const char *)sqlite3_column_text(s, 1);
+		snprintf(msg, msglen, "%s", m ? m : "");
+		*expires = sqlite3_column_int64(s, 2);
+		rc = 0;
+	} else if (step != SQLITE_DONE) {
+		rc = db_fail(st, "reading a remembered failure");
+	}
+	sqlite3_finalize(s);
+	return rc;
+}
+
+static int exec_key(struct vr_store *st, const char *sql, const void *key, size_t keylen,
+		    int status, const char *msg, int64_t expires, const char *what)
+{
+	int rc = begin_write(st);
+	if (rc)
+		return rc;
+	sqlite3_stmt *s = prepare(st, sql);
+	if (!s) {
+		rollback(st);
+		return VR_EIO;
+	}
+	sqlite3_bind_blob(s, 1, keylen ? key : "", (int)keylen, SQLITE_STATIC);
+	if (msg) {
+		sqlite3_bind_int(s, 2, status);
+		sqlite3_bind_text(s, 3, msg, -1, SQLITE_STATIC);
+		sqlite3_bind_int64(s, 4, expires);
+	}
+	int step = sqlite3_step(s);
+	sqlite3_finalize(s);
+	if (step != SQLITE_DONE) {
+		rc = db_fail(st, what);
+		rollback(st);
+		return rc;
+	}
+	return commit(st);
+}
+
+int vr_store_negative_put(struct vr_store *st, const void *key, size_t keylen, int status,
+			  const char *msg, int64_t ttl)
+{
+	return exec_key(st,
+			"INSERT OR REPLACE INTO negative(key, status, message, expires)"
+			" VALUES (?, ?, ?, ?)",
+			key, keylen, status, msg ? msg : "", (int64_t)time(NULL) + ttl,
+			"remembering a failure");
+}
+
+int vr_store_negative_clear(struct vr_store *st, const void *key, size_t keylen)
+{
+	return exec_key(st, "DELETE FROM negative WHERE key = ?", key, keylen, 0, NULL, 0,
+			"forgetting a failure");
+}
+
+int vr_store_negative_gc(struct vr_store *st, uint64_t *count)
+{
+	int rc = begin_write(st);
+	if (rc)
+		return rc;
+	sqlite3_stmt *s = prepare(st, "DELETE FROM negative WHERE expires <= ?");
+	if (!s) {
+		rollback(st);
+		return VR_EIO;
+	}
+	sqlite3_bind_int64(s, 1, time(NULL));
+	int step = sqlite3_step(s);
+	sqlite3_finalize(s);
+	if (step != SQLITE_DONE) {
+		rc = db_fail(st, "removing expired failures");
+		rollback(st);
+		return rc;
+	}
+	if (count)
+		*count = (uint64_t)sqlite3_changes(st->db);
+	return commit(st);
+}
+
+int vr_store_totals(struct vr_store *st, uint64_t *entries, uint64_t *bytes)
+{
+	*entries = *bytes = 0;
+	sqlite3_stmt *s =
+		prepare(st, "SELECT count(*), coalesce(sum(size), 0) FROM entries WHERE state = 'ready'");
+	if (!s)
+		return VR_EIO;
+	int step = sqlite3_step(s);
+	if (step == SQLITE_ROW) {
+		*entries = (uint64_t)sqlite3_column_int64(s, 0);
+		*bytes = (uint64_t)sqlite3_column_int64(s, 1);
+	}
+	sqlite3_finalize(s);
+	return step == SQLITE_ROW ? 0 : db_fail(st, "counting entries");
 }

@@ -15,7 +15,7 @@
 #include "digest.h"
 #include "range.h"
 
-#define VR_STORE_SCHEMA 1
+#define VR_STORE_SCHEMA 2
 #define VR_STORE_KEY_MAX 4096
 #define VR_STORE_TAG_MAX 256
 #define VR_STORE_TAGS_MAX 64
@@ -84,6 +84,9 @@ int vr_store_writer_commit(struct vr_store_writer *w, struct vr_entry *published
 /* Drop the generation and the lock. Frees w. */
 void vr_store_writer_abort(struct vr_store_writer *w);
 uint64_t vr_store_writer_bytes(const struct vr_store_writer *w);
+/* The content type to publish with, when it is known only once the
+ * source has answered (before commit). */
+void vr_store_writer_set_content_type(struct vr_store_writer *w, const char *type);
 
 /* ---- reading ---- */
 /* A ready, unexpired entry: 0, VR_ENOTFOUND, or VR_EIO. Starts a read
@@ -120,5 +123,25 @@ int vr_store_gc(struct vr_store *st, int vacuum, struct vr_gc_report *r);
  * called once per problem. Returns 0 when all is well, VR_EIO otherwise. */
 int vr_store_verify(struct vr_store *st, const void *key, size_t keylen,
 		    void (*report)(void *ctx, const char *msg), void *ctx, uint64_t *checked);
+
+/* ---- sources and remembered failures (vr-cache) ---- */
+/* The current version of a source (0 when it was never invalidated). */
+int vr_store_source_version(struct vr_store *st, const char *source, int64_t *version);
+/* Raise it by one; *version (may be NULL) gets the new one. */
+int vr_store_source_bump(struct vr_store *st, const char *source, int64_t *version);
+/* Entries tagged "srcver:SOURCE#N" where N is not SOURCE's current version
+ * (old generations after an invalidate) are removed. */
+int vr_store_gc_versions(struct vr_store *st, uint64_t *count);
+/* A remembered failure for key: 0 (status, message, expires set),
+ * VR_ENOTFOUND when none is there or it expired, or VR_EIO. */
+int vr_store_negative_get(struct vr_store *st, const void *key, size_t keylen, int *status,
+			  char *msg, size_t msglen, int64_t *expires);
+int vr_store_negative_put(struct vr_store *st, const void *key, size_t keylen, int status,
+			  const char *msg, int64_t ttl);
+int vr_store_negative_clear(struct vr_store *st, const void *key, size_t keylen);
+/* Remove expired remembered failures; *count (may be NULL) gets how many. */
+int vr_store_negative_gc(struct vr_store *st, uint64_t *count);
+/* Counts and bytes of ready entries. */
+int vr_store_totals(struct vr_store *st, uint64_t *entries, uint64_t *bytes);
 
 #endif

@@ -171,7 +171,7 @@ json() {
 	vc ls
 	assert_success
 	[ -f "$S" ]
-	assert_equal "$(sqlite3 "$S" 'PRAGMA user_version')" 1
+	assert_equal "$(sqlite3 "$S" 'PRAGMA user_version')" 2
 	assert_equal "$(sqlite3 "$S" 'PRAGMA journal_mode')" wal
 	run env VR_STORE="$BATS_TEST_TMPDIR/env/a/b.db" "$VC" put k "$D/one"
 	assert_success

@@ -374,10 +374,10 @@ static void test_refusals(void)
 	CHECK(vr_store_open(&st, p, err, sizeof err) == VR_EIO && !st);
 	CHECK(strstr(err, "not a vr store") != NULL);
 	/* a newer vr store */
-	run_sql("PRAGMA user_version = 2");
+	run_sql("PRAGMA user_version = 3");
 	CHECK(vr_store_open(&st, path, err, sizeof err) == VR_EIO && !st);
 	CHECK(strstr(err, "newer") != NULL);
-	run_sql("PRAGMA user_version = 1");
+	run_sql("PRAGMA user_version = 2");
 	CHECK(vr_store_open(&st, path, err, sizeof err) == 0 && st);
 	/* keys and chunk sizes out of bounds */
 	struct vr_put_opts o = {.chunk_size = 1024};
