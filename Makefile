@@ -38,6 +38,7 @@ PKGS_vr-range :=
 PKGS_vr-fetch := libavformat libavutil
 PKGS_vr-chunk := sqlite3
 PKGS_vr-resize := libavformat libavcodec libavfilter libswscale libavutil libswresample
+PKGS_vr-cache := libavformat libavcodec libavfilter libswscale libavutil libswresample sqlite3
 
 PROGRAMS := $(patsubst cmd/%.c,%,$(wildcard cmd/*.c))
 LIB_SRC  := $(wildcard lib/*.c)
