@@ -1,0 +1,1029 @@
+/* vr-cache warm: see warm.h. The reader (the calling thread) parses lines,
+ * computes keys, filters the shard and coalesces duplicates; workers run
+ * the jobs; a monitor thread samples memory, steers the concurrency and
+ * draws the progress bar. */
+#include "warm.h"
+#include "cli.h"
+#include "jobline.h"
+#include "json.h"
+#include "lifecycle.h"
+#include "log.h"
+#include "lru.h"
+#include "metrics.h"
+#include "num.h"
+#include "pressure.h"
+#include "progress.h"
+#include "queue.h"
+#include "status.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <inttypes.h>
+#include <pthread.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#define RECENT 20             /* jobs in the failure-rate window */
+#define TICK_MS 100           /* monitor period */
+#define MAX_WORKERS 256
+
+uint64_t vr_warm_hash(const void *s, size_t n)
+{
+	const unsigned char *p = s;
+	uint64_t h = 14695981039346656037ULL;
+	for (size_t i = 0; i < n; i++) {
+		h ^= p[i];
+		h *= 1099511628211ULL;
+	}
+	return h;
+}
+
+unsigned vr_warm_shard_of(const char *key, size_t len, unsigned n)
+{
+	return n ? (unsigned)(vr_warm_hash(key, len) % n) : 0;
+}
+
+int vr_warm_parse_shard(const char *s, unsigned *k, unsigned *n)
+{
+	const char *slash = s ? strchr(s, '/') : NULL;
+	char a[24];
+	uint64_t kk, nn;
+	if (!slash || (size_t)(slash - s) >= sizeof a)
+		return -1;
+	memcpy(a, s, (size_t)(slash - s));
+	a[slash - s] = '\0';
+	if (vr_parse_u64(a, &kk) < 0 || vr_parse_u64(slash + 1, &nn) < 0 || nn < 1 ||
+	    nn > 1000000 || kk < 1 || kk > nn)
+		return -1;
+	*k = (unsigned)kk;
+	*n = (unsigned)nn;
+	return 0;
+}
+
+/* ------------------------------------------------------------------ state */
+
+struct warm_job {
+	uint64_t line;
+	uint64_t lru_id;
+	int use_params;
+	struct vr_params params;
+	char *source;
+	size_t keylen;
+	char key[];
+};
+
+struct warm {
+	/* options */
+	int min_jobs, max_jobs;
+	size_t queue_cap;
+	uint64_t memory_limit;
+	double job_timeout;
+	unsigned shard_k, shard_n;
+	int progress, json, dry_run;
+	const char *metrics_path;
+	const char *file;
+	struct vr_cache_opts copts;
+
+	struct vr_queue *q;
+	struct vr_lru *inflight;
+	int metrics_fd;
+	double t0;
+
+	pthread_mutex_t mu;    /* counters, recent window, caches, stderr */
+	uint64_t lines, hits, misses, coalesced, skipped, failed, malformed, cancelled;
+	uint64_t bytes, total;
+	unsigned char recent[RECENT];
+	unsigned nrecent, recent_pos;
+	struct vr_cache *caches[MAX_WORKERS];
+	int ncaches;
+	int bar_drawn;
+
+	/* monitor */
+	pthread_t mon;
+	pthread_mutex_t mon_mu;
+	pthread_cond_t mon_cv;
+	int mon_stop, mon_started;
+	struct vr_pressure_config pc;
+	struct vr_pressure_state ps;
+	int conc_min, conc_max;
+	uint64_t ups, downs;
+	uint64_t rss_peak_statm;
+};
+
+static const char marker = 1; /* the in-flight map's value: presence is all */
+
+/* A message on stderr that does not collide with the progress bar. */
+__attribute__((format(printf, 2, 3))) static void say(struct warm *w, const char *fmt, ...)
+{
+	char msg[2048];
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof msg, fmt, ap);
+	va_end(ap);
+	pthread_mutex_lock(&w->mu);
+	if (w->bar_drawn) {
+		vr_progress_clear(STDERR_FILENO);
+		w->bar_drawn = 0;
+	}
+	fprintf(stderr, "%s: %s\n", vr_prog(), msg);
+	pthread_mutex_unlock(&w->mu);
+}
+
+/* Untrusted text (a source from the list) made safe for one log line. */
+static const char *shown(const char *s, char *buf, size_t cap)
+{
+	size_t i = 0;
+	for (; s[i] && i + 4 < cap && i < 200; i++)
+		buf[i] = ((unsigned char)s[i] < 0x20 || s[i] == 0x7f) ? '?' : s[i];
+	if (s[i])
+		memcpy(buf + i, "...", 4);
+	else
+		buf[i] = '\0';
+	return buf;
+}
+
+/* ---------------------------------------------------------------- metrics */
+
+static void metrics_line(struct warm *w, struct vr_json *j)
+{
+	if (w->metrics_fd < 0)
+		return;
+	vr_json_end(j);
+	if (j->len + 1 >= sizeof j->buf)
+		return;
+	j->buf[j->len++] = '\n';
+	/* one write on an O_APPEND descriptor: lines of concurrent workers
+	 * (and of other processes) never interleave */
+	ssize_t n;
+	do
+		n = write(w->metrics_fd, j->buf, j->len);
+	while (n < 0 && errno == EINTR);
+}
+
+static void job_metrics(struct warm *w, uint64_t line, const char *key, const char *source,
+			const char *result, const struct vr_cache_outcome *o, double wall_ms,
+			int fresh, const char *error)
+{
+	if (w->metrics_fd < 0)
+		return;
+	struct vr_json j;
+	struct vr_queue_stats qs = {0};
+	struct vr_lru_stats ls = {0};
+	if (w->q)
+		vr_queue_stats(w->q, &qs);
+	vr_lru_stats(w->inflight, &ls);
+	vr_json_begin(&j);
+	vr_json_str(&j, "program", "vr-cache");
+	vr_json_str(&j, "command", "warm");
+	vr_json_str(&j, "type", "job");
+	vr_json_uint(&j, "line", line);
+	vr_json_str(&j, "key", key);
+	vr_json_str(&j, "source", source);
+	vr_json_str(&j, "result", result);
+	vr_json_int(&j, "status", o ? o->status : error ? VR_EFAIL : 0);
+	vr_json_int(&j, "fresh", fresh);
+	vr_json_uint(&j, "bytes_out", o ? o->bytes_out : 0);
+	vr_json_uint(&j, "bytes_stored", o ? o->bytes_stored : 0);
+	vr_json_int(&j, "wall_ms", (int64_t)wall_ms);
+	vr_json_int(&j, "ttfb_ms", o ? (int64_t)o->ttfb_ms : 0);
+	vr_json_int(&j, "transform_ms", o ? (int64_t)o->transform_ms : 0);
+	vr_json_int(&j, "store_ms", o ? (int64_t)o->store_ms : 0);
+	vr_json_int(&j, "transformed", o ? o->transformed : 0);
+	vr_json_int(&j, "peak_rss_kb", vr_peak_rss_kb());
+	vr_json_uint(&j, "rss_kb", vr_rss_kb());
+	vr_json_uint(&j, "queue_depth", qs.depth);
+	vr_json_int(&j, "concurrency", qs.concurrency);
+	vr_json_uint(&j, "inflight", ls.size);
+	vr_json_uint(&j, "inflight_evictions", ls.evictions);
+	vr_json_int(&j, "open_streams", vr_streams_open());
+	if (error && *error)
+		vr_json_str(&j, "error", error);
+	metrics_line(w, &j);
+}
+
+/* ---------------------------------------------------------------- workers */
+
+static _Thread_local struct vr_cache *tl_cache;
+
+static void record(struct warm *w, int ok)
+{
+	/* under w->mu */
+	w->recent[w->recent_pos] = (unsigned char)!ok;
+	w->recent_pos = (w->recent_pos + 1) % RECENT;
+	if (w->nrecent < RECENT)
+		w->nrecent++;
+}
+
+static void run_job(void *ctx, void *arg)
+{
+	struct warm *w = ctx;
+	struct warm_job *job = arg;
+	char err[512] = "", tmp[256];
+	double t = vr_now_ms();
+
+	if (vr_stop_requested()) {
+		pthread_mutex_lock(&w->mu);
+		w->cancelled++;
+		w->failed++;
+		pthread_mutex_unlock(&w->mu);
+		job_metrics(w, job->line, job->key, job->source, "cancelled", NULL, 0, 0,
+			    "stopped by a signal");
+		goto done;
+	}
+	if (!tl_cache) {
+		struct vr_cache *c = NULL;
+		if (vr_cache_open(&c, &w->copts, err, sizeof err) != 0 || !c) {
+			say(w, "line %" PRIu64 ": %s: %s", job->line,
+			    shown(job->source, tmp, sizeof tmp), err[0] ? err : "cannot open the cache");
+			pthread_mutex_lock(&w->mu);
+			w->failed++;
+			record(w, 0);
+			pthread_mutex_unlock(&w->mu);
+			job_metrics(w, job->line, job->key, job->source, "error", NULL,
+				    vr_now_ms() - t, 0, err);
+			goto done;
+		}
+		pthread_mutex_lock(&w->mu);
+		if (w->ncaches < MAX_WORKERS) {
+			w->caches[w->ncaches++] = c;
+			tl_cache = c;
+		}
+		pthread_mutex_unlock(&w->mu);
+		if (!tl_cache) { /* cannot happen: at most MAX_WORKERS threads */
+			vr_cache_close(c);
+			goto done;
+		}
+	}
+
+	struct vr_cache_request req = {
+		.source = job->source,
+		.params = job->use_params ? &job->params : NULL,
+		.out_fd = -1,
+	};
+	static _Thread_local struct vr_cache_outcome out;
+	memset(&out, 0, sizeof out);
+	int fresh = 0, ok;
+	const char *result;
+	if (!w->copts.bypass && !w->copts.no_store && vr_cache_fresh(tl_cache, &req) == 1) {
+		/* a hit, answered without opening the entry */
+		fresh = 1;
+		ok = 1;
+		result = "hit";
+		out.result = VR_CACHE_HIT;
+		snprintf(out.key, sizeof out.key, "%s", job->key);
+	} else {
+		vr_cache_get(tl_cache, &req, &out);
+		ok = out.status == VR_OK && out.result != VR_CACHE_ERROR &&
+		     out.result != VR_CACHE_NEGATIVE;
+		result = vr_cache_result_name(out.result);
+		if (!ok && !out.error[0])
+			snprintf(out.error, sizeof out.error, "failed (exit status %d)", out.status);
+	}
+	if (!ok && strstr(out.error, job->source))
+		say(w, "line %" PRIu64 ": %s", job->line, out.error);
+	else if (!ok)
+		say(w, "line %" PRIu64 ": %s: %s", job->line, shown(job->source, tmp, sizeof tmp),
+		    out.error);
+	else if (vr_log_verbosity() >= VR_DEBUG)
+		say(w, "debug: line %" PRIu64 ": %s: %s", job->line,
+		    shown(job->source, tmp, sizeof tmp), result);
+
+	pthread_mutex_lock(&w->mu);
+	if (!ok)
+		w->failed++;
+	else if (out.result == VR_CACHE_HIT)
+		w->hits++;
+	else if (out.result == VR_CACHE_COALESCED)
+		w->coalesced++;
+	else
+		w->misses++;
+	w->bytes += out.bytes_stored ? out.bytes_stored : out.bytes_out;
+	record(w, ok);
+	pthread_mutex_unlock(&w->mu);
+	job_metrics(w, job->line, out.key[0] ? out.key : job->key, job->source, result, &out,
+		    vr_now_ms() - t, fresh, ok ? NULL : out.error);
+done:
+	/* by identity: a newer entry for the same key is left alone */
+	vr_lru_delete(w->inflight, job->key, job->keylen, job->lru_id, NULL);
+	free(job->source);
+	free(job);
+}
+
+/* ---------------------------------------------------------------- monitor */
+
+static void progress_counts(struct warm *w, struct vr_progress *p)
+{
+	/* under w->mu */
+	p->done = w->hits + w->misses + w->coalesced + w->failed + w->skipped;
+	p->total = w->total;
+	if (p->total && p->done > p->total)
+		p->total = p->done;
+	p->hits = w->hits + w->coalesced;
+	p->misses = w->misses;
+	p->failed = w->failed;
+	p->bytes = w->bytes;
+	p->elapsed_s = (vr_now_ms() - w->t0) / 1000.0;
+}
+
+static void monitor_tick(struct warm *w, int draw)
+{
+	struct vr_pressure_sample s;
+	memset(&s, 0, sizeof s);
+	vr_pressure_sample_read(&s);
+	s.now = vr_now_ms() / 1000.0;
+	if (s.rss_kb > w->rss_peak_statm)
+		w->rss_peak_statm = s.rss_kb;
+	pthread_mutex_lock(&w->mu);
+	s.recent_jobs = w->nrecent;
+	for (unsigned i = 0; i < w->nrecent; i++)
+		s.recent_failed += w->recent[i];
+	pthread_mutex_unlock(&w->mu);
+
+	int before = w->ps.concurrency;
+	enum vr_pressure_reason why;
+	int now = vr_pressure_decide(&w->pc, &w->ps, &s, &why);
+	if (now != before) {
+		vr_queue_set_concurrency(w->q, now);
+		if (now > before)
+			w->ups++;
+		else
+			w->downs++;
+		if (now < w->conc_min)
+			w->conc_min = now;
+		if (now > w->conc_max)
+			w->conc_max = now;
+		if (vr_log_verbosity() >= VR_VERBOSE)
+			say(w, "concurrency %d -> %d (%s: rss %" PRIu64 " KiB of %" PRIu64
+			       " KiB, MemAvailable %" PRIu64 " of %" PRIu64 " KiB, %u of %u recent jobs failed)",
+			    before, now, vr_pressure_reason_name(why), s.rss_kb,
+			    w->memory_limit / 1024, s.mem_available_kb, s.mem_total_kb,
+			    s.recent_failed, s.recent_jobs);
+	}
+	if (draw) {
+		struct vr_progress p;
+		pthread_mutex_lock(&w->mu);
+		progress_counts(w, &p);
+		p.concurrency = now;
+		vr_progress_draw(STDERR_FILENO, &p);
+		w->bar_drawn = 1;
+		pthread_mutex_unlock(&w->mu);
+	}
+}
+
+static void *monitor(void *arg)
+{
+	struct warm *w = arg;
+	unsigned tick = 0;
+	pthread_mutex_lock(&w->mon_mu);
+	while (!w->mon_stop) {
+		struct timespec ts;
+		clock_gettime(CLOCK_REALTIME, &ts);
+		ts.tv_nsec += TICK_MS * 1000000L;
+		if (ts.tv_nsec >= 1000000000L) {
+			ts.tv_sec++;
+			ts.tv_nsec -= 1000000000L;
+		}
+		pthread_cond_timedwait(&w->mon_cv, &w->mon_mu, &ts);
+		if (w->mon_stop)
+			break;
+		pthread_mutex_unlock(&w->mon_mu);
+		monitor_tick(w, w->progress && (tick++ % 2) == 0);
+		pthread_mutex_lock(&w->mon_mu);
+	}
+	pthread_mutex_unlock(&w->mon_mu);
+	return NULL;
+}
+
+/* ----------------------------------------------------------------- reader */
+
+struct lines {
+	int fd;
+	char *buf;
+	size_t cap, start, end;
+	int eof;
+};
+
+/* The next line (without its newline) in line and len: 1; 0 at the end; -1
+ * on a read error or a stop signal. A line longer than the buffer is
+ * consumed to its newline and returned empty with *overlong set. */
+static int next_line(struct lines *r, char **line, size_t *len, int *overlong)
+{
+	*overlong = 0;
+	for (;;) {
+		char *nl = r->end > r->start ? memchr(r->buf + r->start, '\n', r->end - r->start)
+					     : NULL;
+		if (nl) {
+			*line = r->buf + r->start;
+			*len = (size_t)(nl - *line);
+			r->start = (size_t)(nl - r->buf) + 1;
+			if (*overlong)
+				*len = 0;
+			return 1;
+		}
+		if (r->eof) {
+			if (r->start == r->end)
+				return 0;
+			*line = r->buf + r->start;
+			*len = *overlong ? 0 : r->end - r->start;
+			r->start = r->end;
+			return 1;
+		}
+		if (r->start > 0) {
+			memmove(r->buf, r->buf + r->start, r->end - r->start);
+			r->end -= r->start;
+			r->start = 0;
+		}
+		if (r->end == r->cap) {
+			/* no newline in a full buffer: drop it, keep looking */
+			*overlong = 1;
+			r->start = r->end = 0;
+		}
+		ssize_t n = read(r->fd, r->buf + r->end, r->cap - r->end);
+		if (n < 0 && errno == EINTR) {
+			if (vr_stop_requested())
+				return -1;
+			continue;
+		}
+		if (n < 0)
+			return -1;
+		if (n == 0)
+			r->eof = 1;
+		r->end += (size_t)n;
+	}
+}
+
+/* ------------------------------------------------------------------ usage */
+
+static void usage(void)
+{
+	printf("usage: %s warm [OPTIONS] [FILE]\n"
+	       "Pre-warm the cache from a job list (FILE, or stdin): one job per line, a\n"
+	       "request path with a query (/v/a.mp4?width=640&mode=frame) or SOURCE plus\n"
+	       "transform options (/v/a.mp4 --width 640 --fit cover); blank lines and\n"
+	       "# comments are skipped, a malformed line is reported and skipped.\n"
+	       "\n"
+	       "  -j, --jobs N            run N jobs at once (sets --min-jobs and --max-jobs)\n"
+	       "      --min-jobs N        least concurrency under pressure (default 1)\n"
+	       "      --max-jobs N        most concurrency (default: the number of CPUs)\n"
+	       "      --queue N           jobs read ahead of the workers (default 64)\n"
+	       "      --memory-limit SIZE RSS the concurrency steers under (default 1G)\n"
+	       "      --job-timeout S     a job's stall timeout and wait (default 600)\n"
+	       "      --shard K/N         only the jobs whose key hashes to shard K of N\n"
+	       "      --dry-run           print the keys of this shard's jobs, warm nothing\n"
+	       "      --json              the summary as one JSON object on stdout\n"
+	       "      --metrics FILE      a JSON line per job and one for the batch\n"
+	       "                          (default $VR_METRICS)\n"
+	       "      --progress          a progress bar even when stderr is not a terminal\n"
+	       "  -q, --quiet             no progress, summary or warnings\n"
+	       "  -v, --verbose           say more (concurrency changes); -vv every job\n"
+	       "  -h, --help              show this help\n"
+	       "\n"
+	       "Exit status: 0 every job succeeded, 1 some failed or were malformed,\n"
+	       "2 usage, 5 FILE not found, 6 I/O error.\n",
+	       vr_prog());
+}
+
+static int bad_value(const char *opt, const char *v, const char *what)
+{
+	vr_error("%s: '%s' is not %s", opt, v, what);
+	return vr_usage_hint();
+}
+
+static int count_int(const char *opt, const char *v, uint64_t lo, uint64_t hi, int64_t *out)
+{
+	uint64_t u;
+	if (vr_parse_u64(v, &u) < 0 || u < lo || u > hi) {
+		char what[64];
+		snprintf(what, sizeof what, "an integer in range %" PRIu64 "-%" PRIu64, lo, hi);
+		return bad_value(opt, v, what);
+	}
+	*out = (int64_t)u;
+	return 0;
+}
+
+static int parse_options(struct warm *w, int argc, char **argv)
+{
+	enum {
+		OPT_MIN = 256, OPT_MAX, OPT_QUEUE, OPT_MEM, OPT_TIMEOUT, OPT_SHARD, OPT_DRY,
+		OPT_JSON, OPT_METRICS, OPT_PROGRESS,
+	};
+	static const struct option longopts[] = {
+		{"jobs", required_argument, NULL, 'j'},
+		{"min-jobs", required_argument, NULL, OPT_MIN},
+		{"max-jobs", required_argument, NULL, OPT_MAX},
+		{"queue", required_argument, NULL, OPT_QUEUE},
+		{"memory-limit", required_argument, NULL, OPT_MEM},
+		{"job-timeout", required_argument, NULL, OPT_TIMEOUT},
+		{"shard", required_argument, NULL, OPT_SHARD},
+		{"dry-run", no_argument, NULL, OPT_DRY},
+		{"json", no_argument, NULL, OPT_JSON},
+		{"metrics", required_argument, NULL, OPT_METRICS},
+		{"progress", no_argument, NULL, OPT_PROGRESS},
+		{"quiet", no_argument, NULL, 'q'},
+		{"verbose", no_argument, NULL, 'v'},
+		{"help", no_argument, NULL, 'h'},
+		{NULL, 0, NULL, 0},
+	};
+	long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
+	int64_t minj = -1, maxj = -1, jobs = -1, v;
+	int verbose = 0, quiet = 0, forced = 0;
+	w->queue_cap = 64;
+	w->memory_limit = 1ULL << 30;
+	w->job_timeout = 600;
+	w->shard_k = w->shard_n = 1;
+	w->progress = -1;
+	optind = 0; /* a fresh scan, whatever the caller parsed before */
+	opterr = 1;
+	int c;
+	while ((c = getopt_long(argc, argv, "+j:qvh", longopts, NULL)) != -1) {
+		switch (c) {
+		case 'j':
+			if (count_int("--jobs", optarg, 1, MAX_WORKERS, &jobs))
+				return VR_EUSAGE;
+			break;
+		case OPT_MIN:
+			if (count_int("--min-jobs", optarg, 1, MAX_WORKERS, &minj))
+				return VR_EUSAGE;
+			break;
+		case OPT_MAX:
+			if (count_int("--max-jobs", optarg, 1, MAX_WORKERS, &maxj))
+				return VR_EUSAGE;
+			break;
+		case OPT_QUEUE:
+			if (count_int("--queue", optarg, 1, 1000000, &v))
+				return VR_EUSAGE;
+			w->queue_cap = (size_t)v;
+			break;
+		case OPT_MEM:
+			if (vr_parse_size(optarg, &w->memory_limit) < 0 ||
+			    w->memory_limit < (1ULL << 20))
+				return bad_value("--memory-limit", optarg,
+						 "a size of at least 1M (like 512M, 2G)");
+			break;
+		case OPT_TIMEOUT:
+			if (vr_parse_seconds(optarg, &w->job_timeout) < 0 || w->job_timeout <= 0 ||
+			    w->job_timeout > 86400 * 7)
+				return bad_value("--job-timeout", optarg,
+						 "a duration in range (0-604800] seconds (like 600, 10m)");
+			break;
+		case OPT_SHARD:
+			if (vr_warm_parse_shard(optarg, &w->shard_k, &w->shard_n) < 0)
+				return bad_value("--shard", optarg, "K/N with 1 <= K <= N (like 2/3)");
+			break;
+		case OPT_DRY: w->dry_run = 1; break;
+		case OPT_JSON: w->json = 1; break;
+		case OPT_METRICS: w->metrics_path = optarg; break;
+		case OPT_PROGRESS: forced = 1; break;
+		case 'q': quiet = 1; break;
+		case 'v': verbose++; break;
+		case 'h': usage(); return -1;
+		default: return vr_usage_hint();
+		}
+	}
+	if (optind < argc - 1) {
+		vr_error("warm reads one job list; '%s' is one too many", argv[optind + 1]);
+		return vr_usage_hint();
+	}
+	w->file = optind < argc && strcmp(argv[optind], "-") ? argv[optind] : NULL;
+	if (jobs > 0) {
+		if ((minj > 0 && minj != jobs) || (maxj > 0 && maxj != jobs)) {
+			vr_error("--jobs sets --min-jobs and --max-jobs: give one or the others");
+			return vr_usage_hint();
+		}
+		minj = maxj = jobs;
+	}
+	if (minj > 0 && maxj > 0 && maxj < minj) {
+		vr_error("--min-jobs %" PRId64 " is more than --max-jobs %" PRId64, minj, maxj);
+		return vr_usage_hint();
+	}
+	if (minj < 0)
+		minj = 1;
+	if (maxj < 0) /* the CPUs, or more when --min-jobs asks for more */
+		maxj = ncpu < minj ? minj : ncpu > MAX_WORKERS ? MAX_WORKERS : ncpu;
+	w->min_jobs = (int)minj;
+	w->max_jobs = (int)maxj;
+	if (quiet)
+		vr_log_set_verbosity(VR_QUIET);
+	else if (verbose)
+		vr_log_set_verbosity(VR_NORMAL + verbose);
+	w->progress = vr_log_verbosity() < VR_NORMAL ? 0 : forced ? 1 : isatty(STDERR_FILENO);
+	return 0;
+}
+
+/* ---------------------------------------------------------------- summary */
+
+static void summary(struct warm *w, const struct vr_queue_stats *qsp, int rc, double wall_ms)
+{
+	struct vr_queue_stats qs = *qsp;
+	struct vr_lru_stats ls = {0};
+	vr_lru_stats(w->inflight, &ls);
+	long peak = vr_peak_rss_kb();
+	uint64_t jobs = w->hits + w->misses + w->coalesced + w->failed;
+	uint64_t pushed = qs.pushed + qs.rejected;
+
+	/* alerts: a warning now and a flag in the batch line */
+	const char *alerts[8];
+	int na = 0;
+	if (peak > 0 && (double)peak > 0.8 * (double)(w->memory_limit / 1024)) {
+		alerts[na++] = "rss";
+		vr_warn("alert: peak RSS %ld KiB passed 80%% of --memory-limit (%" PRIu64 " KiB)",
+			peak, w->memory_limit / 1024);
+	}
+	if (ls.evictions > 0) {
+		alerts[na++] = "inflight_map";
+		vr_warn("alert: the in-flight map ran at its bound (%zu) and evicted %" PRIu64
+			" entries", ls.max, ls.evictions);
+	}
+	if (pushed && qs.rejected * 20 > pushed) {
+		alerts[na++] = "queue_rejections";
+		vr_warn("alert: the queue rejected %" PRIu64 " of %" PRIu64 " jobs", qs.rejected,
+			pushed);
+	}
+	if (jobs && w->failed * 20 > jobs) {
+		alerts[na++] = "failures";
+		vr_warn("alert: %" PRIu64 " of %" PRIu64 " jobs failed", w->failed, jobs);
+	}
+	if (vr_streams_open() > 0) {
+		alerts[na++] = "open_streams";
+		vr_warn("alert: %d streams still open at exit", vr_streams_open());
+	}
+	char alist[160] = "";
+	size_t ao = 0;
+	for (int i = 0; i < na; i++)
+		ao += (size_t)snprintf(alist + ao, sizeof alist - ao, "%s%s", i ? "," : "", alerts[i]);
+
+	char shard[32];
+	snprintf(shard, sizeof shard, "%u/%u", w->shard_k, w->shard_n);
+
+	if (!w->dry_run) {
+		vr_metrics_str("command", "warm");
+		vr_metrics_str("type", "batch");
+		vr_metrics_str("shard", shard);
+		vr_metrics_int("lines", (int64_t)w->lines);
+		vr_metrics_int("jobs", (int64_t)jobs);
+		vr_metrics_int("hits", (int64_t)w->hits);
+		vr_metrics_int("misses", (int64_t)w->misses);
+		vr_metrics_int("coalesced", (int64_t)w->coalesced);
+		vr_metrics_int("skipped", (int64_t)w->skipped);
+		vr_metrics_int("failed", (int64_t)w->failed);
+		vr_metrics_int("malformed", (int64_t)w->malformed);
+		vr_metrics_int("bytes", (int64_t)w->bytes);
+		vr_metrics_int("queue_capacity", (int64_t)qs.capacity);
+		vr_metrics_int("queue_max_depth", (int64_t)qs.max_depth);
+		vr_metrics_int("queue_rejections", (int64_t)qs.rejected);
+		vr_metrics_int("queue_blocked", (int64_t)qs.blocked);
+		vr_metrics_int("concurrency_changes", (int64_t)qs.concurrency_changes);
+		vr_metrics_int("concurrency_min", w->conc_min);
+		vr_metrics_int("concurrency_max", w->conc_max);
+		vr_metrics_int("min_jobs", w->min_jobs);
+		vr_metrics_int("max_jobs", w->max_jobs);
+		vr_metrics_int("memory_limit_kb", (int64_t)(w->memory_limit / 1024));
+		vr_metrics_int("inflight_max", (int64_t)ls.max);
+		vr_metrics_int("inflight_evictions", (int64_t)ls.evictions);
+		vr_metrics_str("alerts", alist);
+		vr_metrics_finish(rc);
+	}
+
+	if (w->json) {
+		struct vr_json j;
+		char arr[200];
+		size_t o = 0;
+		arr[o++] = '[';
+		for (int i = 0; i < na; i++)
+			o += (size_t)snprintf(arr + o, sizeof arr - o, "%s\"%s\"", i ? "," : "",
+					      alerts[i]);
+		snprintf(arr + o, sizeof arr - o, "]");
+		char wall[32];
+		snprintf(wall, sizeof wall, "%.3f", wall_ms / 1000.0);
+		vr_json_begin(&j);
+		vr_json_str(&j, "shard", shard);
+		vr_json_uint(&j, "lines", w->lines);
+		vr_json_uint(&j, "jobs", jobs);
+		vr_json_uint(&j, "hits", w->hits);
+		vr_json_uint(&j, "misses", w->misses);
+		vr_json_uint(&j, "coalesced", w->coalesced);
+		vr_json_uint(&j, "skipped", w->skipped);
+		vr_json_uint(&j, "failed", w->failed);
+		vr_json_uint(&j, "malformed", w->malformed);
+		vr_json_uint(&j, "bytes", w->bytes);
+		vr_json_raw(&j, "wall_s", wall);
+		vr_json_int(&j, "peak_rss_kb", peak);
+		vr_json_uint(&j, "queue_capacity", qs.capacity);
+		vr_json_uint(&j, "queue_max_depth", qs.max_depth);
+		vr_json_uint(&j, "rejections", qs.rejected);
+		vr_json_uint(&j, "queue_blocked", qs.blocked);
+		vr_json_uint(&j, "concurrency_changes", qs.concurrency_changes);
+		vr_json_uint(&j, "concurrency_ups", w->ups);
+		vr_json_uint(&j, "concurrency_downs", w->downs);
+		vr_json_int(&j, "concurrency_min", w->conc_min);
+		vr_json_int(&j, "concurrency_max", w->conc_max);
+		vr_json_int(&j, "min_jobs", w->min_jobs);
+		vr_json_int(&j, "max_jobs", w->max_jobs);
+		vr_json_uint(&j, "inflight_max", ls.max);
+		vr_json_uint(&j, "inflight_evictions", ls.evictions);
+		vr_json_raw(&j, "alerts", arr);
+		vr_json_int(&j, "exit", rc);
+		vr_json_end(&j);
+		printf("%.*s\n", (int)j.len, j.buf);
+		fflush(stdout);
+	}
+	if (vr_log_verbosity() >= VR_NORMAL && !w->dry_run) {
+		char sz[32];
+		fprintf(stderr,
+			"%s: warm: %" PRIu64 " jobs: %" PRIu64 " hits, %" PRIu64 " misses, %" PRIu64
+			" coalesced, %" PRIu64 " failed (%" PRIu64 " malformed), %" PRIu64
+			" in other shards; %s stored in %.1f s; peak RSS %ld KiB; concurrency %d-%d, %" PRIu64
+			" changes\n",
+			vr_prog(), jobs, w->hits, w->misses, w->coalesced, w->failed, w->malformed,
+			w->skipped, vr_progress_bytes(sz, sizeof sz, w->bytes), wall_ms / 1000.0,
+			peak, w->conc_min, w->conc_max, (uint64_t)qs.concurrency_changes);
+	}
+}
+
+/* ------------------------------------------------------------------- main */
+
+/* A line's own failure (malformed, or no key): reported by the one shard
+ * that the line's text hashes to, so N shards report it once. */
+static int line_is_mine(struct warm *w, const char *line, size_t len)
+{
+	return vr_warm_shard_of(line, len, w->shard_n) == w->shard_k - 1;
+}
+
+int vr_warm_main(int argc, char **argv, const struct vr_cache_opts *base)
+{
+	static struct warm w; /* big (cache pointers); one batch per process */
+	char *buf = NULL;
+	struct lines in = {.fd = -1};
+	struct vr_cache *rc_cache = NULL;
+	struct vr_queue_stats qs;
+	int rc;
+
+	memset(&w, 0, sizeof w);
+	memset(&qs, 0, sizeof qs);
+	w.metrics_fd = -1;
+	rc = parse_options(&w, argc, argv);
+	if (rc)
+		return rc < 0 ? VR_OK : rc;
+	w.t0 = vr_now_ms();
+	pthread_mutex_init(&w.mu, NULL);
+	pthread_mutex_init(&w.mon_mu, NULL);
+	pthread_cond_init(&w.mon_cv, NULL);
+
+	/* each job's stall timeout, and the longest wait on another
+	 * process's transform of the same key */
+	w.copts = *base;
+	w.copts.transform_timeout = w.job_timeout;
+	if (w.copts.wait <= 0 || w.copts.wait > w.job_timeout)
+		w.copts.wait = w.job_timeout;
+
+	in.fd = STDIN_FILENO;
+	if (w.file) {
+		in.fd = open(w.file, O_RDONLY | O_CLOEXEC);
+		if (in.fd < 0) {
+			int e = errno;
+			vr_error("%s: %s", w.file, strerror(e));
+			return e == ENOENT ? VR_ENOTFOUND : VR_EIO;
+		}
+	}
+	struct stat st;
+	if (fstat(in.fd, &st) == 0 && S_ISREG(st.st_mode)) {
+		off_t pos = lseek(in.fd, 0, SEEK_CUR);
+		vr_jobline_count(in.fd, pos < 0 ? 0 : pos, &w.total);
+	}
+	in.cap = VR_JOBLINE_MAX + 1;
+	buf = malloc(VR_JOBLINE_MAX + 2);
+	in.buf = malloc(in.cap);
+	char *keybuf = malloc(VR_CACHE_KEY_MAX);
+	char err[1024], tmp[256];
+	if (!buf || !in.buf || !keybuf) {
+		vr_error("out of memory");
+		rc = VR_EFAIL;
+		goto out;
+	}
+
+	if (!w.dry_run) {
+		/* warm's own --metrics, else what the command set up (its
+		 * --metrics or $VR_METRICS) */
+		if (w.metrics_path)
+			vr_metrics_set_path(w.metrics_path);
+		w.metrics_path = vr_metrics_path();
+		if (w.metrics_path && *w.metrics_path) {
+			w.metrics_fd = open(w.metrics_path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC,
+					    0644);
+			if (w.metrics_fd < 0)
+				vr_warn("metrics %s: cannot open: %s", w.metrics_path, strerror(errno));
+		}
+	}
+
+	rc = vr_cache_open(&rc_cache, &w.copts, err, sizeof err);
+	if (rc || !rc_cache) {
+		vr_error("%s", err);
+		rc = rc ? rc : VR_EFAIL;
+		goto out;
+	}
+	/* in flight: at most the queue plus the running jobs; an eviction
+	 * means the bound was wrong, and is an alert */
+	w.inflight = vr_lru_new(w.queue_cap + (size_t)w.max_jobs + 1, w.job_timeout, NULL, NULL);
+	w.q = w.dry_run ? NULL : vr_queue_new(w.queue_cap, w.max_jobs, run_job, &w);
+	if (!w.inflight || (!w.dry_run && !w.q)) {
+		vr_error("cannot start %d workers", w.max_jobs);
+		rc = VR_EFAIL;
+		goto out;
+	}
+	vr_pressure_config_default(&w.pc, w.min_jobs, w.max_jobs, w.memory_limit / 1024);
+	vr_pressure_state_init(&w.ps, &w.pc, w.max_jobs);
+	w.conc_min = w.conc_max = w.ps.concurrency;
+	if (w.q && pthread_create(&w.mon, NULL, monitor, &w) == 0)
+		w.mon_started = 1;
+	vr_info("warm: %d-%d jobs at once, queue %zu, memory limit %" PRIu64
+		" KiB, job timeout %g s, shard %u/%u",
+		w.min_jobs, w.max_jobs, w.queue_cap, w.memory_limit / 1024, w.job_timeout,
+		w.shard_k, w.shard_n);
+
+	uint64_t lineno = 0;
+	int read_failed = 0;
+	for (;;) {
+		char *line;
+		size_t len;
+		int overlong, r = next_line(&in, &line, &len, &overlong);
+		if (r == 0)
+			break;
+		if (r < 0) {
+			if (!vr_stop_requested()) {
+				vr_error("%s: %s", w.file ? w.file : "stdin", strerror(errno));
+				read_failed = 1;
+			}
+			break;
+		}
+		if (vr_stop_requested())
+			break;
+		lineno++;
+		pthread_mutex_lock(&w.mu);
+		w.lines = lineno;
+		pthread_mutex_unlock(&w.mu);
+		if (!overlong && !vr_jobline_is_job(line, len))
+			continue;
+
+		struct vr_jobline jl;
+		int pr = overlong ? VR_EDATA
+				  : vr_jobline_parse(line, len, w.copts.limits, w.copts.cfg, &jl, buf,
+						     VR_JOBLINE_MAX + 2, err, sizeof err);
+		if (overlong)
+			snprintf(err, sizeof err, "longer than %d bytes", VR_JOBLINE_MAX);
+		if (pr == VR_JOBLINE_SKIP)
+			continue;
+		if (pr != 0) {
+			if (!line_is_mine(&w, line, len)) {
+				pthread_mutex_lock(&w.mu);
+				w.skipped++;
+				pthread_mutex_unlock(&w.mu);
+				continue;
+			}
+			say(&w, "line %" PRIu64 ": %s", lineno, err);
+			pthread_mutex_lock(&w.mu);
+			w.malformed++;
+			w.failed++;
+			pthread_mutex_unlock(&w.mu);
+			if (!w.dry_run)
+				job_metrics(&w, lineno, "", "", "malformed", NULL, 0, 0, err);
+			continue;
+		}
+
+		/* with options, the query of SOURCE has joined them in the
+		 * params (the cache still reads its bypass flags); without,
+		 * the cache reads the query itself */
+		const char *source = jl.source;
+		struct vr_cache_request req = {
+			.source = source,
+			.params = jl.has_options && !jl.raw ? &jl.params : NULL,
+			.out_fd = -1,
+		};
+		keybuf[0] = '\0';
+		int kr = vr_cache_key(rc_cache, &req, keybuf, VR_CACHE_KEY_MAX, err, sizeof err);
+		if (kr != 0) {
+			if (!line_is_mine(&w, line, len)) {
+				pthread_mutex_lock(&w.mu);
+				w.skipped++;
+				pthread_mutex_unlock(&w.mu);
+				continue;
+			}
+			say(&w, "line %" PRIu64 ": %s: %s", lineno, shown(source, tmp, sizeof tmp),
+			    err);
+			pthread_mutex_lock(&w.mu);
+			w.failed++;
+			record(&w, 0);
+			pthread_mutex_unlock(&w.mu);
+			if (!w.dry_run)
+				job_metrics(&w, lineno, "", source, "error", NULL, 0, 0, err);
+			continue;
+		}
+		size_t keylen = strlen(keybuf);
+		if (vr_warm_shard_of(keybuf, keylen, w.shard_n) != w.shard_k - 1) {
+			pthread_mutex_lock(&w.mu);
+			w.skipped++;
+			pthread_mutex_unlock(&w.mu);
+			continue;
+		}
+		if (w.dry_run) {
+			printf("%s\t%" PRIu64 "\t%s\n", keybuf, lineno, source);
+			w.misses++;
+			continue;
+		}
+		if (vr_lru_get(w.inflight, keybuf, keylen, NULL)) {
+			/* the same key is queued or running: it warms this one too */
+			pthread_mutex_lock(&w.mu);
+			w.coalesced++;
+			pthread_mutex_unlock(&w.mu);
+			job_metrics(&w, lineno, keybuf, source, "coalesced", NULL, 0, 0, NULL);
+			continue;
+		}
+		struct warm_job *job = malloc(sizeof *job + keylen + 1);
+		char *src = strdup(source);
+		if (!job || !src) {
+			free(job);
+			free(src);
+			say(&w, "line %" PRIu64 ": out of memory", lineno);
+			pthread_mutex_lock(&w.mu);
+			w.failed++;
+			pthread_mutex_unlock(&w.mu);
+			continue;
+		}
+		job->line = lineno;
+		job->source = src;
+		job->use_params = req.params != NULL;
+		job->params = jl.params;
+		job->keylen = keylen;
+		memcpy(job->key, keybuf, keylen + 1);
+		job->lru_id = vr_lru_set(w.inflight, job->key, keylen, (void *)&marker, NULL);
+		/* blocks while the queue is full: the backpressure */
+		if (vr_queue_push(w.q, job, -1) != 0) {
+			vr_lru_delete(w.inflight, job->key, keylen, job->lru_id, NULL);
+			free(job->source);
+			free(job);
+			pthread_mutex_lock(&w.mu);
+			w.failed++;
+			pthread_mutex_unlock(&w.mu);
+		}
+	}
+	if (w.dry_run)
+		fflush(stdout);
+
+	/* every queued job runs to its end, with the monitor still steering */
+	if (w.q) {
+		for (;;) {
+			vr_queue_stats(w.q, &qs);
+			if (qs.depth == 0 && qs.running == 0 && qs.completed >= qs.pushed)
+				break;
+			struct timespec ts = {0, 20 * 1000000L};
+			nanosleep(&ts, NULL);
+		}
+	}
+	rc = w.failed || read_failed ? VR_EFAIL : VR_OK;
+	if (vr_stop_requested())
+		rc = VR_EFAIL;
+
+out:
+	if (w.mon_started) {
+		pthread_mutex_lock(&w.mon_mu);
+		w.mon_stop = 1;
+		pthread_cond_signal(&w.mon_cv);
+		pthread_mutex_unlock(&w.mon_mu);
+		pthread_join(w.mon, NULL);
+		w.mon_started = 0;
+	}
+	if (w.q) {
+		vr_queue_stats(w.q, &qs);
+		vr_queue_finish(w.q);
+		w.q = NULL;
+	}
+	if (w.bar_drawn) {
+		vr_progress_clear(STDERR_FILENO);
+		w.bar_drawn = 0;
+	}
+	for (int i = 0; i < w.ncaches; i++)
+		vr_cache_close(w.caches[i]);
+	w.ncaches = 0;
+	if (rc_cache)
+		vr_cache_close(rc_cache);
+	if (w.inflight && rc != VR_EUSAGE)
+		summary(&w, &qs, rc, vr_now_ms() - w.t0);
+	if (w.inflight)
+		vr_lru_free(w.inflight, 0);
+	if (w.metrics_fd >= 0)
+		close(w.metrics_fd);
+	if (w.file && in.fd >= 0)
+		close(in.fd);
+	free(in.buf);
+	free(buf);
+	free(keybuf);
+	pthread_cond_destroy(&w.mon_cv);
+	pthread_mutex_destroy(&w.mon_mu);
+	pthread_mutex_destroy(&w.mu);
+	return rc;
+}
