@@ -460,6 +460,23 @@ static int video_drain(struct run *r)
 	}
 }
 
+/* What comes before the geometry (the cut and the shift to 0, in the
+ * input's time base, the same for every graph of the run) and after it
+ * (frame rate, the encoder's pixel format). */
+static void video_chain_ends(struct run *r, char *head, size_t hl, char *tail, size_t tl)
+{
+	char end[64] = "";
+	if (r->v_end != INT64_MAX)
+		snprintf(end, sizeof end, ":end_pts=%" PRId64, r->v_end);
+	snprintf(head, hl, "trim=start_pts=%" PRId64 "%s,setpts=PTS-%" PRId64 ",", r->v_start, end,
+		 r->v_start);
+	const char *pf = av_get_pix_fmt_name(vr_encode_video_pix_fmt(r->p->format));
+	if (r->p->fps > 0)
+		snprintf(tail, tl, ",fps=fps=%.6g,format=%s", r->p->fps, pf);
+	else
+		snprintf(tail, tl, ",format=%s", pf);
+}
+
 static int video_frame(struct run *r, AVFrame *f)
 {
 	f->pts = f->best_effort_timestamp;
@@ -486,12 +503,7 @@ static int video_frame(struct run *r, AVFrame *f)
 			return rc;
 		char head[256], tail[128];
 		/* the same trim and shift: timestamps are absolute */
-		snprintf(head, sizeof head, "trim=start_pts=%" PRId64 "%s,setpts=PTS-%" PRId64 ",",
-			 f->pts, "", r->v_start);
-		if (r->p->fps > 0)
-			snprintf(tail, sizeof tail, ",fps=fps=%.6g,format=yuv420p", r->p->fps);
-		else
-			snprintf(tail, sizeof tail, ",format=yuv420p");
+		video_chain_ends(r, head, sizeof head, tail, sizeof tail);
 		rc = video_graph(r, &r->vg, f->width, f->height, f->format, f->sample_aspect_ratio,
 				 head, tail);
 		if (rc)
@@ -735,15 +747,7 @@ static int run_video(struct run *r)
 	r->vdec->pix_fmt = r->vdec->pix_fmt == AV_PIX_FMT_NONE ? AV_PIX_FMT_YUV420P : r->vdec->pix_fmt;
 
 	char head[256], tail[128];
-	char end[64] = "";
-	if (r->v_end != INT64_MAX)
-		snprintf(end, sizeof end, ":end_pts=%" PRId64, r->v_end);
-	snprintf(head, sizeof head, "trim=start_pts=%" PRId64 "%s,setpts=PTS-%" PRId64 ",", r->v_start,
-		 end, r->v_start);
-	if (p->fps > 0)
-		snprintf(tail, sizeof tail, ",fps=fps=%.6g,format=yuv420p", p->fps);
-	else
-		snprintf(tail, sizeof tail, ",format=yuv420p");
+	video_chain_ends(r, head, sizeof head, tail, sizeof tail);
 	AVRational sar = r->vst->sample_aspect_ratio.num ? r->vst->sample_aspect_ratio
 							 : r->vdec->sample_aspect_ratio;
 	if ((rc = video_graph(r, &r->vg, r->vdec->width, r->vdec->height, r->vdec->pix_fmt, sar, head,

@@ -113,7 +113,7 @@ EOF
 	assert_output --partial "Usage: vr-resize"
 	run "$VR" --version
 	assert_success
-	assert_output --regexp '^vr-resize \(vr\) [0-9]'
+	assert_output --regexp '^vr-resize[-a-z]* \(vr\) [0-9]'
 	run "$VR" --no-such-option
 	assert_failure 2
 	run "$VR" --width 5 "$FX/h264-aac.mp4"
@@ -306,6 +306,17 @@ EOF
 	cat "$FX/ts.ts" "$FX/ts.ts" | "$VR" -w 160 --compression low >o.mp4
 	near "$(sdur o.mp4 v)" 8 0.2
 	clean o.mp4
+}
+
+@test "a picture size change mid-stream keeps the output size" {
+	"$VR" -w 200 "$FX/sizechange.ts" >o.mp4
+	run streams o.mp4
+	assert_output "h264,200,150,yuv420p"
+	near "$(sdur o.mp4 v)" 4 0.1
+	[ "$(frames o.mp4)" -eq 100 ]
+	clean o.mp4
+	"$VR" --mode spritesheet -w 64 --height 64 --columns 4 --rows 1 -d 4 "$FX/sizechange.ts" >s.jpg
+	clean s.jpg
 }
 
 @test "moov at the end from a pipe works (spooled to disk), where the ffmpeg command fails" {
