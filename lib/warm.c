@@ -630,6 +630,8 @@ static void summary(struct warm *w, const struct vr_queue_stats *qsp, int rc, do
 	/* alerts: a warning now and a flag in the batch line */
 	const char *alerts[8];
 	int na = 0;
+	if (w->dry_run)
+		goto report;
 	if (peak > 0 && (double)peak > 0.8 * (double)(w->memory_limit / 1024)) {
 		alerts[na++] = "rss";
 		vr_warn("alert: peak RSS %ld KiB passed 80%% of --memory-limit (%" PRIu64 " KiB)",
@@ -653,6 +655,7 @@ static void summary(struct warm *w, const struct vr_queue_stats *qsp, int rc, do
 		alerts[na++] = "open_streams";
 		vr_warn("alert: %d streams still open at exit", vr_streams_open());
 	}
+report:;
 	char alist[160] = "";
 	size_t ao = 0;
 	for (int i = 0; i < na; i++)
