@@ -509,7 +509,7 @@ static int run_miss(struct vr_cache *c, const struct vr_cache_request *r, struct
 	struct vr_tee t = {.out_fd = r->out_fd, .w = w, .st = c->st};
 	struct vr_slicer *slicer = NULL;
 	struct vr_response *resp = NULL;
-	int rc = VR_OK, prc = VR_OK;
+	int rc = VR_OK, prc = VR_OK, committed = 0;
 	char perr[1024] = "";
 	int has_range = r->range && r->range->n;
 	/* several ranges as multipart need the size up front: they are served
@@ -667,13 +667,14 @@ static int run_miss(struct vr_cache *c, const struct vr_cache_request *r, struct
 			vr_tee_finish_output(&t);
 		if (t.w) {
 			struct vr_entry *pub = malloc(sizeof *pub);
-			vr_tee_commit(&t, pub);
+			if (vr_tee_commit(&t, pub) == 0)
+				committed = 1;
 			free(pub);
 		}
 	}
 	out->store_ms = t.store_ms;
 	out->bytes_out = t.bytes_out;
-	out->bytes_stored = t.store_rc ? 0 : (w ? t.bytes_in : 0);
+	out->bytes_stored = committed ? t.bytes_in : 0;
 	if (t.first_byte_ms)
 		out->ttfb_ms = t.first_byte_ms;
 	if (!rc && t.out_errno) {
