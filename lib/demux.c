@@ -92,7 +92,6 @@ struct src {
 	AVIOContext *inner;        /* http(s) */
 	AVIOContext *pb;           /* ours, handed to libavformat */
 	uint64_t count, max;
-	int count_metrics;         /* bytes not already counted by the spool */
 	int limit_hit, timed_out;
 	double last_ms, stall_ms;
 	struct vr_spool spool;
@@ -172,8 +171,6 @@ static int src_read(void *opaque, uint8_t *buf, int size)
 		}
 	}
 	s->count += (uint64_t)n;
-	if (s->count_metrics)
-		vr_metrics_bytes_in((uint64_t)n);
 	s->last_ms = vr_now_ms();
 	if (s->max && s->count > s->max) {
 		s->limit_hit = 1;
@@ -249,7 +246,6 @@ static int read_prefix(struct src *s, char *err, size_t errlen)
 			break;
 		s->plen += (size_t)r;
 		s->last_ms = vr_now_ms();
-		vr_metrics_bytes_in((uint64_t)r);
 	}
 	s->count = s->plen;
 	if (s->plen == 0) {
@@ -270,7 +266,6 @@ static int open_pipe(struct vr_demux *d, struct src *s, char *err, size_t errlen
 	const AVInputFormat *f = av_probe_input_format2(&pd, 1, &score);
 	if (f && format_in(f, STREAMABLE)) {
 		d->is_stream = 1;
-		s->count_metrics = 1;
 		vr_debug("input probes as %s: read as a stream", f->name);
 		return 0;
 	}
@@ -298,14 +293,13 @@ static int open_pipe(struct vr_demux *d, struct src *s, char *err, size_t errlen
 	return 0;
 }
 
+static void network_init(void) { avformat_network_init(); }
+
 static int open_url(struct vr_demux *d, struct src *s, const char *url, const char *headers,
 		    char *err, size_t errlen)
 {
-	static int net;
-	if (!net) {
-		avformat_network_init();
-		net = 1;
-	}
+	static pthread_once_t net = PTHREAD_ONCE_INIT;
+	pthread_once(&net, network_init);
 	AVDictionary *o = NULL;
 	av_dict_set(&o, "protocol_whitelist", "http,https,tcp,tls", 0);
 	if (headers && headers[0])
@@ -334,7 +328,6 @@ static int open_url(struct vr_demux *d, struct src *s, const char *url, const ch
 	s->size = avio_size(s->inner);
 	if (s->size < 0)
 		s->size = -1;
-	s->count_metrics = 1;
 	d->is_stream = !s->seekable;
 	return 0;
 }
@@ -396,7 +389,6 @@ static int open_local(struct vr_demux *d, struct src *s, const char *path, const
 	if (S_ISREG(st.st_mode) || S_ISBLK(st.st_mode)) {
 		s->seekable = 1;
 		s->size = S_ISREG(st.st_mode) ? st.st_size : -1;
-		s->count_metrics = 1;
 		return 0;
 	}
 	return open_pipe(d, s, err, errlen);

@@ -2,7 +2,6 @@
 #include "demux.h"
 #include "io.h"
 #include "lifecycle.h"
-#include "metrics.h"
 #include "status.h"
 
 #include <errno.h>
@@ -22,7 +21,6 @@ static int io_result(struct vr_mux *m, int w, size_t n)
 {
 	if (w == VR_IO_OK) {
 		m->bytes += n;
-		vr_metrics_bytes_out(n);
 		if (m->on_write)
 			m->on_write(m->on_write_arg);
 		return 0;
@@ -152,10 +150,8 @@ int vr_mux_finish(struct vr_mux *m, char *err, size_t errlen)
 		if (e < 0)
 			return fail(m, e, "closing the output", err, errlen);
 		struct stat sb;
-		if (stat(m->path, &sb) == 0) {
+		if (stat(m->path, &sb) == 0)
 			m->bytes = (uint64_t)sb.st_size;
-			vr_metrics_bytes_out((uint64_t)sb.st_size);
-		}
 		return 0;
 	}
 	avio_flush(m->pb);

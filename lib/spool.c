@@ -38,6 +38,9 @@ static int spool_create(char *err, size_t errlen)
 int vr_spool_fd(struct vr_spool *s, int in, const void *prefix, size_t prefix_len,
 		uint64_t max_bytes, double stall_timeout, char *err, size_t errlen)
 {
+	int rc = VR_SPOOL_OK;
+	/* a buffer of its own: lib/io's shared one is not for threads */
+	unsigned char *buf = NULL;
 	s->size = 0;
 	s->fd = spool_create(err, errlen);
 	if (s->fd < 0)
@@ -47,7 +50,12 @@ int vr_spool_fd(struct vr_spool *s, int in, const void *prefix, size_t prefix_le
 	if (prefix_len && vr_write_full(s->fd, prefix, prefix_len) != VR_IO_OK)
 		goto write_error;
 	s->size = prefix_len;
-	unsigned char *buf = vr_io_buffer();
+	buf = malloc(VR_IO_BUFSIZE);
+	if (!buf) {
+		snprintf(err, errlen, "out of memory");
+		rc = VR_SPOOL_EIO;
+		goto out;
+	}
 	double last = vr_now_ms();
 	for (;;) {
 		if (vr_stop_requested())
@@ -56,13 +64,14 @@ int vr_spool_fd(struct vr_spool *s, int in, const void *prefix, size_t prefix_le
 		int pr = poll(&p, 1, 250);
 		if (pr < 0 && errno != EINTR) {
 			snprintf(err, errlen, "reading input: %s", strerror(errno));
-			goto fail;
+			rc = VR_SPOOL_EIO;
+			goto out;
 		}
 		if (pr <= 0) {
 			if (stall_timeout > 0 && vr_now_ms() - last > stall_timeout * 1000) {
 				snprintf(err, errlen, "no input for %.0f s", stall_timeout);
-				vr_spool_close(s);
-				return VR_SPOOL_ETIMEOUT;
+				rc = VR_SPOOL_ETIMEOUT;
+				goto out;
 			}
 			continue;
 		}
@@ -71,12 +80,12 @@ int vr_spool_fd(struct vr_spool *s, int in, const void *prefix, size_t prefix_le
 			if (vr_stop_requested())
 				goto stop;
 			snprintf(err, errlen, "reading input: %s", strerror(errno));
-			goto fail;
+			rc = VR_SPOOL_EIO;
+			goto out;
 		}
 		if (n == 0)
 			break;
 		last = vr_now_ms();
-		vr_metrics_bytes_in((uint64_t)n);
 		if (max_bytes && s->size + (uint64_t)n > max_bytes)
 			goto limit;
 		int w = vr_write_full(s->fd, buf, (size_t)n);
@@ -88,21 +97,24 @@ int vr_spool_fd(struct vr_spool *s, int in, const void *prefix, size_t prefix_le
 	}
 	if (lseek(s->fd, 0, SEEK_SET) < 0)
 		goto write_error;
-	return VR_SPOOL_OK;
+	goto out;
 limit:
 	snprintf(err, errlen, "input is larger than the limit of %llu bytes",
 		 (unsigned long long)max_bytes);
-	vr_spool_close(s);
-	return VR_SPOOL_ELIMIT;
+	rc = VR_SPOOL_ELIMIT;
+	goto out;
 write_error:
 	snprintf(err, errlen, "writing the spool file: %s", strerror(errno));
-fail:
-	vr_spool_close(s);
-	return VR_SPOOL_EIO;
+	rc = VR_SPOOL_EIO;
+	goto out;
 stop:
 	snprintf(err, errlen, "interrupted");
-	vr_spool_close(s);
-	return VR_SPOOL_ESTOP;
+	rc = VR_SPOOL_ESTOP;
+out:
+	free(buf);
+	if (rc)
+		vr_spool_close(s);
+	return rc;
 }
 
 void vr_spool_close(struct vr_spool *s)

@@ -1279,6 +1279,8 @@ int vr_transform_run(const struct vr_transform_opts *o, struct vr_transform_stat
 		progress(&r, 1);
 	if (rc == 0 && vr_stop_requested())
 		rc = fail(&r, VR_EFAIL, "interrupted");
+	st->bytes_in = vr_demux_bytes(&r.in);
+	st->bytes_out = r.mux.bytes;
 	run_free(&r);
 	return rc;
 }

@@ -19,7 +19,11 @@
  * (frag_keyframe+empty_moov+default_base_moof) and WebM is written without
  * seeking back; to a file (out_path, a regular file that may be reopened
  * for reading), MP4 gets faststart. Pictures are written as they are
- * encoded. */
+ * encoded.
+ *
+ * Nothing here touches the process-wide metrics: callers add bytes_in and
+ * bytes_out from the stats. Runs in separate threads are independent (the
+ * last libav error text, used in messages, is shared). */
 #ifndef VR_TRANSFORM_H
 #define VR_TRANSFORM_H
 
@@ -57,7 +61,8 @@ struct vr_transform_stats {
 	int spooled;                    /* stdin went through a temporary file */
 	int seeks;                      /* seeks done (frame, spritesheet) */
 	int output_closed;              /* the reader closed the pipe: a quiet end */
-	uint64_t bytes_out;
+	uint64_t bytes_in;              /* read from the source (spooled bytes included) */
+	uint64_t bytes_out;             /* written to out_fd or out_path */
 };
 
 /* Run the transform. Returns 0 or a vr_status (with err): 3 undecodable
