@@ -10,7 +10,8 @@
 #   measure -i "$BIG" -o pipe -x "0:$S" "pipe 0- > pipe" cat      -- cat
 #   target "vr-range from a pipe at least as fast as cat" "$ok" "1.2 s vs 1.3 s"
 #
-# measure [-i FILE] [-o null|pipe] [-b BYTES] [-x OFF:LEN] CASE TOOL -- CMD...
+# measure [-i FILE] [-o null|pipe] [-b BYTES] [-x OFF:LEN] [-p PREP] [-c CHECK]
+#         CASE TOOL -- CMD...
 #   Runs CMD $VR_BENCH_RUNS times (default 3; $VR_BENCH_RUNS_SHORT, default
 #   10, when the first run took under $BENCH_SHORT s: a short run is mostly
 #   process start-up, whose jitter only more samples wash out) and prints one
@@ -26,10 +27,20 @@
 #     -x OFF:LEN  the output must be bytes OFF..OFF+LEN-1 of $BIG: one extra,
 #              untimed run checks it with cksum (VR_BENCH_VERIFY=0 skips it)
 #     -X FILE  the output must equal FILE (same check)
+#     -p PREP  a command line (eval'd, untimed) run before every run: e.g.
+#              remove the store or the output file the last run left
+#     -c CHECK a command line (eval'd, untimed) run once after the timed
+#              runs, on what the last run left (a file it wrote, a store): it
+#              must exit 0, else the row says CHECK FAILED. For jobs whose
+#              output is not on stdout or not byte-exact (see same_bytes,
+#              decodes). Build both with q, which quotes each word.
 #   Only CMD is timed: /usr/bin/time gives its peak RSS (for `sh -c 'a | b'`
 #   that is the largest process of the pipeline, not their sum), and bash's
 #   $EPOCHREALTIME around it gives microsecond wall time (time's own %e has
-#   10 ms steps). A run's exit status is kept; a failing row says so.
+#   10 ms steps). A run's exit status is kept; a failing row says so. The CPU
+#   time (user + sys of CMD and its children, time's %U + %S, 10 ms steps) of
+#   the least-CPU run goes to $RESULTS always, and into the table as a
+#   'cpu s' column when the section sets BENCH_SHOW_CPU=1.
 #
 # Every row also goes to $RESULTS (tab-separated); result_get reads it back
 # for the targets, which are printed together at the end of the run.
@@ -43,10 +54,11 @@ BENCH_SHORT=0.2
 BENCH_VERIFY=${VR_BENCH_VERIFY:-1}
 TIME_BIN=${TIME_BIN:-/usr/bin/time}
 
-declare -gA R_WALL=() R_RSS=() R_STATUS=() R_CMD=() CASE_REF=() EXPECT_CACHE=() VERIFIED=()
+declare -gA R_WALL=() R_CPU=() R_RSS=() R_STATUS=() R_CMD=() CASE_REF=() EXPECT_CACHE=() VERIFIED=()
 declare -ga TARGETS=()
 SECTION=''
 LAST_CASE=''
+BENCH_SHOW_CPU=0
 
 bench_die() {
 	echo "bench: error: $*" >&2
@@ -96,30 +108,44 @@ is_sanitized() {
 # ---------------------------------------------------------------- output
 
 TABLE_FMT='  %-28s %-24s %9s %9s %9s %8s  %s\n'
+TABLE_FMT_CPU='  %-28s %-24s %9s %8s %9s %9s %8s  %s\n'
 
 section() {
 	SECTION=$1
 	shift
 	LAST_CASE=''
+	BENCH_SHOW_CPU=0
 	printf '\n== %s: %s\n' "$SECTION" "$*"
 }
 
 table_head() {
+	if [ "$BENCH_SHOW_CPU" = 1 ]; then
+		# shellcheck disable=SC2059
+		printf "$TABLE_FMT_CPU" case tool 'wall s' 'cpu s' 'MiB/s' 'RSS KiB' 'vr/peer' ''
+		# shellcheck disable=SC2059
+		printf "$TABLE_FMT_CPU" '----' '----' '------' '-----' '-----' '-------' '-------' ''
+		return 0
+	fi
 	# shellcheck disable=SC2059
 	printf "$TABLE_FMT" case tool 'wall s' 'MiB/s' 'RSS KiB' 'vr/peer' ''
 	# shellcheck disable=SC2059
 	printf "$TABLE_FMT" '----' '----' '------' '-----' '-------' '-------' ''
 }
 
-# row CASE TOOL WALL MIBS RSS RATIO NOTE — one table line; a blank line
-# between cases keeps them apart.
+# row CASE TOOL WALL CPU MIBS RSS RATIO NOTE — one table line (CPU only shown
+# when BENCH_SHOW_CPU=1); a blank line between cases keeps them apart.
 row() {
 	if [ -n "$LAST_CASE" ] && [ "$LAST_CASE" != "$1" ]; then
 		echo
 	fi
 	LAST_CASE=$1
-	# shellcheck disable=SC2059
-	printf "$TABLE_FMT" "$@"
+	if [ "$BENCH_SHOW_CPU" = 1 ]; then
+		# shellcheck disable=SC2059
+		printf "$TABLE_FMT_CPU" "$@"
+	else
+		# shellcheck disable=SC2059
+		printf "$TABLE_FMT" "$1" "$2" "$3" "${@:5}"
+	fi
 }
 
 # ---------------------------------------------------------------- data
@@ -161,15 +187,45 @@ expected_cksum() {
 	echo "${EXPECT_CACHE[$key]}"
 }
 
+# ---------------------------------------------------------------- checks
+
+# q WORD... — the words quoted for eval: the command line of -p and -c.
+q() {
+	local out
+	printf -v out '%q ' "$@"
+	echo "${out% }"
+}
+
+# same_bytes KEY CMD... — CMD's stdout is the bytes of expected_cksum KEY
+# (OFF:LEN of $BIG, or file:PATH). A check for -c: read a store back.
+same_bytes() {
+	local key=$1 got
+	shift
+	got=$("$@" | cksum) || return 1
+	[ "$got" = "$(expected_cksum "$key")" ]
+}
+
+# decodes FILE — FILE exists and ffprobe opens it without an error and finds
+# a video stream (or picture) in it. A check for -c: the outputs of video
+# tools differ byte for byte between tools, so they are checked this way.
+decodes() {
+	local out
+	[ -s "$1" ] || return 1
+	out=$(ffprobe -v error -select_streams v:0 -show_entries stream=codec_name \
+		-of csv=p=0 -- "$1" 2>&1) || return 1
+	[ -n "$out" ] && ! grep -q -i error <<<"$out"
+}
+
 # ---------------------------------------------------------------- running
 
 # _bench_timed TAG CMD... — runs CMD under time(1); writes "t0 t1 rc" to
-# TAG.t and "maxrss exit" (last line) to TAG.rss, CMD's stderr to TAG.err.
+# TAG.t and "maxrss exit user sys" (last line) to TAG.rss, CMD's stderr to
+# TAG.err.
 _bench_timed() {
 	local tag=$1 t0 t1 rc
 	shift
 	t0=$EPOCHREALTIME
-	"$TIME_BIN" -f '%M %x' -o "$tag.rss" "$@" 2>"$tag.err"
+	"$TIME_BIN" -f '%M %x %U %S' -o "$tag.rss" "$@" 2>"$tag.err"
 	rc=$?
 	t1=$EPOCHREALTIME
 	echo "$t0 $t1 $rc" >"$tag.t"
@@ -202,14 +258,16 @@ _bench_once() {
 }
 
 measure() {
-	local in='' sink=pipe bytes='' expect='' opt OPTIND=1
-	while getopts 'i:o:b:x:X:' opt; do
+	local in='' sink=pipe bytes='' expect='' prep='' check='' opt OPTIND=1
+	while getopts 'i:o:b:x:X:p:c:' opt; do
 		case $opt in
 		i) in=$OPTARG ;;
 		o) sink=$OPTARG ;;
 		b) bytes=$OPTARG ;;
 		x) expect=$OPTARG ;;
 		X) expect=file:$OPTARG ;;
+		p) prep=$OPTARG ;;
+		c) check=$OPTARG ;;
 		*) bench_die "measure: bad option" ;;
 		esac
 	done
@@ -228,16 +286,19 @@ measure() {
 		fi
 	fi
 
-	local tag=$BENCH_TMP/run i t0 t1 rc rss best='' peak=0 status=ok runs=$BENCH_RUNS errs=''
+	local tag=$BENCH_TMP/run i t0 t1 rc rss usr sys cpu='' best='' peak=0 status=ok runs=$BENCH_RUNS errs=''
 	for ((i = 0; i < runs; i++)); do
 		rm -f "$tag".*
+		if [ -n "$prep" ]; then
+			eval "$prep" || bench_die "measure $name $tool: the prep command failed: $prep"
+		fi
 		_bench_once "$in" "$sink" "$tag" "$@"
 		if [ ! -s "$tag.t" ]; then
 			status='not run'
 			break
 		fi
 		read -r t0 t1 rc <"$tag.t"
-		read -r rss _ < <(tail -n 1 "$tag.rss" 2>/dev/null || echo '0 0')
+		read -r rss _ usr sys < <(tail -n 1 "$tag.rss" 2>/dev/null || echo '0 0 0 0')
 		if [ "$rc" != 0 ]; then
 			status="exit $rc"
 			if [ "$rc" -gt 128 ]; then
@@ -250,6 +311,8 @@ measure() {
 		if ((rss > peak)); then
 			peak=$rss
 		fi
+		cpu=$(awk -v u="${usr:-0}" -v s="${sys:-0}" -v c="$cpu" \
+			'BEGIN { t = u + s; if (c == "" || t < c + 0) c = t; printf "%.2f", c }')
 		best=$(awk -v a="$t0" -v b="$t1" -v best="$best" \
 			'BEGIN { w = b - a; if (best == "" || w < best + 0) best = w; printf "%.6f", best }')
 		if [ "$i" = 0 ] && ((BENCH_RUNS_SHORT > runs)) && fcmp "$best" '<' "$BENCH_SHORT"; then
@@ -262,6 +325,7 @@ measure() {
 	if [ "$status" = ok ] && [ -n "$expect" ] && [ "$BENCH_VERIFY" != 0 ]; then
 		if [ -z "${VERIFIED[$vkey]:-}" ]; then
 			local got want
+			[ -z "$prep" ] || eval "$prep" || bench_die "measure $name $tool: the prep command failed: $prep"
 			got=$(_bench_once "$in" cksum "$tag" "$@")
 			want=$(expected_cksum "$expect")
 			if [ "$got" = "$want" ]; then
@@ -274,10 +338,17 @@ measure() {
 			status=${VERIFIED[$vkey]}
 		fi
 	fi
+	# The custom check, on what the last (successful) run left.
+	if [ "$status" = ok ] && [ -n "$check" ] && [ "$BENCH_VERIFY" != 0 ]; then
+		if ! eval "$check" >/dev/null 2>&1; then
+			status="CHECK FAILED (${check%% *})"
+		fi
+	fi
 
 	local key="$SECTION|$name|$tool" ratio='' mibs note=''
 	[ -n "$best" ] || best=0 # no run succeeded: the row shows '-
 	R_WALL[$key]=$best
+	R_CPU[$key]=${cpu:-0}
 	R_RSS[$key]=$peak
 	R_STATUS[$key]=$status
 	R_CMD[$key]="${in:+cat $in | }$*${sink:+ > $sink}"
@@ -292,10 +363,12 @@ measure() {
 	[ "$status" = ok ] || note="<- $status"
 	local shown=-
 	fcmp "$best" '>' 0 && shown=$(printf '%.4f' "$best")
-	row "$name" "$tool" "$shown" "$mibs" "$peak" "$ratio" "$note"
+	local cshown=-
+	[ -z "$cpu" ] || cshown=$cpu
+	row "$name" "$tool" "$shown" "$cshown" "$mibs" "$peak" "$ratio" "$note"
 	[ -z "$errs" ] || printf '%s\n' "$errs"
-	printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$SECTION" "$name" "$tool" "$best" \
-		"$mibs" "$peak" "$ratio" "$bytes" "$status" "${R_CMD[$key]}" >>"$RESULTS"
+	printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$SECTION" "$name" "$tool" "$best" \
+		"$mibs" "$peak" "$ratio" "$bytes" "$status" "${R_CMD[$key]}" "${cpu:-}" >>"$RESULTS"
 }
 
 # measure_floor — sets FLOOR (seconds) and FLOOR_RSS (KiB): the best of 10
@@ -332,11 +405,12 @@ self_wall_ms() {
 	sed -n 's/.*"wall_ms":\([0-9.]*\).*/\1/p' "$m" | sort -n | head -n 1
 }
 
-# result_get SECTION CASE TOOL wall|rss|status — a measured value ('' if none).
+# result_get SECTION CASE TOOL wall|cpu|rss|status — a measured value ('' if none).
 result_get() {
 	local key="$1|$2|$3"
 	case $4 in
 	wall) echo "${R_WALL[$key]:-}" ;;
+	cpu) echo "${R_CPU[$key]:-}" ;;
 	rss) echo "${R_RSS[$key]:-}" ;;
 	status) echo "${R_STATUS[$key]:-}" ;;
 	esac
