@@ -661,7 +661,7 @@ static int run_miss(struct vr_cache *c, const struct vr_cache_request *r, struct
 		}
 		vr_tee_abort(&t);
 		rc = prc;
-		snprintf(out->error, sizeof out->error, "%s", perr);
+		snprintf(out->error, sizeof out->error, "%.500s", perr);
 	} else {
 		if (slicer)
 			vr_tee_finish_output(&t);
@@ -861,7 +861,7 @@ int vr_cache_get(struct vr_cache *c, const struct vr_cache_request *r, struct vr
 				rc = run_miss(c, r, pl, NULL, out);
 			} else {
 				snprintf(out->error, sizeof out->error,
-					 "another process is producing %s: waited %.1f s (see --wait)",
+					 "another process is producing %.300s: waited %.1f s (see --wait)",
 					 pl->key, c->o.wait);
 				rc = VR_ETIMEOUT;
 			}
