@@ -799,11 +799,14 @@ int main(int argc, char **argv)
 	int sub_argc = argc - optind;
 	char **sub_argv = argv + optind;
 	optind = 0; /* glibc: 0 re-initialises getopt for the command's options */
-	/* warm writes its own per-job lines and batch line */
-	vr_metrics_start(strcmp(name, "warm") ? "vr-cache" : "vr-cache-warm", metrics);
+	vr_metrics_start("vr-cache", metrics);
 	vr_metrics_str("command", name);
 	int rc = fn(&c, sub_argc, sub_argv);
 	vr_config_free(c.cfg);
+	if (vr_streams_open()) {
+		vr_warn("%d streams still open at exit", vr_streams_open());
+		vr_metrics_int("alert_open_streams", 1);
+	}
 	vr_metrics_finish(rc);
 	vr_exit(rc);
 }
