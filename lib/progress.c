@@ -71,10 +71,10 @@ size_t vr_progress_format(char *buf, size_t cap, const struct vr_progress *p, in
 	if (n < 0)
 		n = 0;
 	size_t len = (size_t)n < sizeof line ? (size_t)n : sizeof line - 1;
-	/* a bar in front when the total is known and there is room */
-	int barw = width - (int)len - 3;
-	if (barw > 40)
-		barw = 40;
+	/* a bar in front when the total is known and the terminal is wide
+	 * enough for it and any counts (decided by width alone, so that the
+	 * bar does not come and go as the numbers grow) */
+	int barw = width >= 120 ? 24 : 0;
 	size_t o = 0;
 	char out[600];
 	if (p->total && barw >= 10) {
