@@ -201,6 +201,10 @@ static void job_metrics(struct warm *w, uint64_t line, const char *key, const ch
 	vr_json_int(&j, "concurrency", qs.concurrency);
 	vr_json_uint(&j, "inflight", ls.size);
 	vr_json_uint(&j, "inflight_evictions", ls.evictions);
+	struct vr_lru_stats ns = {0};
+	vr_cache_negative_stats(&ns);
+	vr_json_uint(&j, "negative", ns.size);
+	vr_json_uint(&j, "negative_evictions", ns.evictions);
 	vr_json_int(&j, "open_streams", vr_streams_open());
 	if (error && *error)
 		vr_json_str(&j, "error", error);
@@ -641,6 +645,13 @@ static void summary(struct warm *w, const struct vr_queue_stats *qsp, int rc, do
 		alerts[na++] = "inflight_map";
 		vr_warn("alert: the in-flight map ran at its bound (%zu) and evicted %" PRIu64
 			" entries", ls.max, ls.evictions);
+	}
+	struct vr_lru_stats ns = {0};
+	vr_cache_negative_stats(&ns);
+	if (ns.evictions > 0) {
+		alerts[na++] = "negative_map";
+		vr_warn("alert: the remembered-failures map ran at its bound (%zu) and evicted %" PRIu64
+			" entries", ns.max, ns.evictions);
 	}
 	if (pushed && qs.rejected * 20 > pushed) {
 		alerts[na++] = "queue_rejections";
