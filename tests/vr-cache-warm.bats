@@ -287,3 +287,14 @@ EOF
 	# no growth per job: 180 more jobs may not add more than 8 MiB
 	[ $((last - first)) -le 8192 ]
 }
+
+@test "a high failure rate lowers the concurrency, logged with --verbose" {
+	local i
+	for i in $(seq 1 300); do printf '%s\n' "$D/src/nope/$i.bin"; done >list
+	warm --json -v --min-jobs 1 --max-jobs 4 list
+	assert_failure 1
+	[ "$(j failed)" -eq 300 ]
+	[[ "$stderr" == *"concurrency 4 -> 3 (failures"* ]]
+	[ "$(j concurrency_min)" -lt 4 ] && [ "$(j concurrency_changes)" -ge 1 ]
+	[ "$(jq -s -r '[.[] | select(.type=="batch")][0].concurrency_changes' "$M")" -ge 1 ]
+}

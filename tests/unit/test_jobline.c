@@ -2,6 +2,7 @@
  * (with the parameter's own message), and the cheap line count. */
 #include "jobline.h"
 #include "status.h"
+#include "warm.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -146,6 +147,38 @@ static void test_count(void)
 	unlink(path);
 }
 
+/* warm's own parsing: --shard K/N and the stable hash behind it */
+static void test_shard(void)
+{
+	unsigned k = 0, n = 0;
+	CHECK(vr_warm_parse_shard("2/3", &k, &n) == 0 && k == 2 && n == 3);
+	CHECK(vr_warm_parse_shard("1/1", &k, &n) == 0 && k == 1 && n == 1);
+	CHECK(vr_warm_parse_shard("0/3", &k, &n) == -1);
+	CHECK(vr_warm_parse_shard("4/3", &k, &n) == -1);
+	CHECK(vr_warm_parse_shard("1/0", &k, &n) == -1);
+	CHECK(vr_warm_parse_shard("-1/3", &k, &n) == -1);
+	CHECK(vr_warm_parse_shard("1/3x", &k, &n) == -1);
+	CHECK(vr_warm_parse_shard("13", &k, &n) == -1);
+	CHECK(vr_warm_parse_shard("/3", &k, &n) == -1);
+	CHECK(vr_warm_parse_shard(NULL, &k, &n) == -1);
+	/* FNV-1a 64 reference values: stable across machines and builds */
+	CHECK(vr_warm_hash("", 0) == 0xcbf29ce484222325ULL);
+	CHECK(vr_warm_hash("a", 1) == 0xaf63dc4c8601ec8cULL);
+	CHECK(vr_warm_hash("foobar", 6) == 0x85944171f73967e8ULL);
+	/* every key lands in exactly one shard, and the shards are used */
+	unsigned seen[5] = {0};
+	char key[32];
+	for (int i = 0; i < 1000; i++) {
+		int len = snprintf(key, sizeof key, "vr1|/v/%d.mp4|0|raw", i);
+		unsigned s = vr_warm_shard_of(key, (size_t)len, 5);
+		CHECK(s < 5);
+		if (s < 5)
+			seen[s]++;
+	}
+	for (int i = 0; i < 5; i++)
+		CHECK(seen[i] > 100);
+}
+
 int main(void)
 {
 	vr_limits_default(&lim);
@@ -155,6 +188,7 @@ int main(void)
 	test_quoting();
 	test_errors();
 	test_count();
+	test_shard();
 	printf("test_jobline: %d checks, %d failures\n", checks, failures);
 	return failures != 0;
 }
