@@ -1,0 +1,133 @@
+/* Unit tests of lib/key (canonical sources, the split of an http URL's
+ * query, the key text) and of the store's schema-2 tables that keys use
+ * (source versions, remembered failures, old-version gc). */
+#include "config.h"
+#include "key.h"
+#include "origin.h"
+#include "status.h"
+#include "store.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+static int checks, failures;
+#define CHECK(e)                                                                   \
+	do {                                                                       \
+		checks++;                                                          \
+		if (!(e)) {                                                        \
+			failures++;                                                \
+			fprintf(stderr, "%s:%d: CHECK failed: %s\n", __FILE__, __LINE__, #e); \
+		}                                                                  \
+	} while (0)
+
+static struct vr_key_source ks;
+
+static void test_sources(void)
+{
+	char err[512];
+	struct vr_config *cfg = NULL;
+	const char *conf = "[origin \"v\"]\nmatch = ^/videos/(.*)$\nsource = /srv/$1\n";
+	CHECK(vr_config_parse(&cfg, conf, strlen(conf), "t.conf", err, sizeof err) == 0);
+	CHECK(vr_key_source(cfg, "/videos/a.mp4?width=640&v=2", &ks, NULL, err, sizeof err) == 0);
+	CHECK(!strcmp(ks.canonical, "origin:v:/videos/a.mp4"));
+	CHECK(!strcmp(ks.query, "width=640&v=2"));
+	CHECK(!strcmp(ks.origin, "v"));
+	/* URLs keep their own parameters, lose ours */
+	CHECK(vr_key_source(cfg, "http://h/a.mp4?sig=x&w=10&nocache=1&t=2#frag", &ks, NULL, err,
+			    sizeof err) == 0);
+	CHECK(!strcmp(ks.canonical, "http://h/a.mp4?sig=x&t=2"));
+	CHECK(!strcmp(ks.locator, "http://h/a.mp4?sig=x&t=2"));
+	CHECK(!strcmp(ks.query, "w=10&nocache=1"));
+	CHECK(vr_key_source(cfg, "https://h/a.mp4?width=1", &ks, NULL, err, sizeof err) == 0);
+	CHECK(!strcmp(ks.canonical, "https://h/a.mp4"));
+	/* local paths by their real path; a missing one as written */
+	CHECK(vr_key_source(cfg, "/tmp/../tmp", &ks, NULL, err, sizeof err) == 0);
+	CHECK(!strcmp(ks.canonical, "/tmp"));
+	CHECK(vr_key_source(cfg, "/no/such/file.mp4?w=1", &ks, NULL, err, sizeof err) == 0);
+	CHECK(!strcmp(ks.canonical, "/no/such/file.mp4"));
+	CHECK(vr_key_source(cfg, "-", &ks, NULL, err, sizeof err) == VR_EUSAGE);
+	CHECK(vr_key_source(cfg, "", &ks, NULL, err, sizeof err) == VR_EUSAGE);
+	vr_config_free(cfg);
+	CHECK(vr_key_query_name("obj-fit", 7) && vr_key_query_name("v", 1));
+	CHECK(!vr_key_query_name("sig", 3) && !vr_key_query_name("widt", 4));
+}
+
+static void test_make(void)
+{
+	char k[64];
+	CHECK(vr_key_make("s", 3, NULL, k, sizeof k) == 11 && !strcmp(k, "vr1|s|3|raw"));
+	CHECK(vr_key_make("s", 0, "", k, sizeof k) > 0 && !strcmp(k, "vr1|s|0|raw"));
+	CHECK(vr_key_make("s", 0, "mode=frame", k, sizeof k) > 0 && !strcmp(k, "vr1|s|0|mode=frame"));
+	CHECK(vr_key_make("s", 0, "mode=frame", k, 8) == -1);
+}
+
+static void test_store_tables(void)
+{
+	char dir[] = "/tmp/vr-test-key-XXXXXX", path[256], err[512];
+	CHECK(mkdtemp(dir) != NULL);
+	snprintf(path, sizeof path, "%s/s.db", dir);
+	struct vr_store *st = NULL;
+	CHECK(vr_store_open(&st, path, err, sizeof err) == 0);
+	int64_t v = -1;
+	CHECK(vr_store_source_version(st, "src", &v) == 0 && v == 0);
+	CHECK(vr_store_source_bump(st, "src", &v) == 0 && v == 1);
+	CHECK(vr_store_source_bump(st, "src", NULL) == 0);
+	CHECK(vr_store_source_version(st, "src", &v) == 0 && v == 2);
+	/* entries of versions 0 and 2 of src, and of a source "src#1" (whose
+	 * tag must not be mistaken for version 1 of src) */
+	const char *t0[] = {"srcver:src#0"}, *t2[] = {"srcver:src#2"}, *tx[] = {"srcver:src#1#0"};
+	const char *const *tags[] = {t0, t2, tx};
+	const char *keys[] = {"k0", "k2", "kx"};
+	for (int i = 0; i < 3; i++) {
+		struct vr_put_opts o = {.tags = tags[i], .ntags = 1};
+		struct vr_store_writer *w = NULL;
+		CHECK(vr_store_writer_begin(st, keys[i], 2, &o, &w) == 0 && w);
+		CHECK(vr_store_writer_write(w, "x", 1) == 0);
+		CHECK(vr_store_writer_commit(w, NULL) == 0);
+	}
+	uint64_t n = 0, entries = 0, bytes = 0;
+	CHECK(vr_store_gc_versions(st, &n) == 0 && n == 1);
+	struct vr_entry *e = malloc(sizeof *e);
+	CHECK(vr_store_stat(st, "k0", 2, e) == VR_ENOTFOUND);
+	CHECK(vr_store_stat(st, "k2", 2, e) == 0);
+	CHECK(vr_store_stat(st, "kx", 2, e) == 0);
+	CHECK(vr_store_totals(st, &entries, &bytes) == 0 && entries == 2 && bytes == 2);
+	/* remembered failures */
+	int status = 0;
+	char msg[64];
+	int64_t exp = 0;
+	CHECK(vr_store_negative_get(st, "n", 1, &status, msg, sizeof msg, &exp) == VR_ENOTFOUND);
+	CHECK(vr_store_negative_put(st, "n", 1, 5, "404", 60) == 0);
+	CHECK(vr_store_negative_get(st, "n", 1, &status, msg, sizeof msg, &exp) == 0);
+	CHECK(status == 5 && !strcmp(msg, "404") && exp > 0);
+	CHECK(vr_store_negative_put(st, "old", 3, 7, "slow", -1) == 0);
+	CHECK(vr_store_negative_get(st, "old", 3, &status, msg, sizeof msg, &exp) == VR_ENOTFOUND);
+	CHECK(vr_store_negative_gc(st, &n) == 0 && n == 1);
+	CHECK(vr_store_negative_clear(st, "n", 1) == 0);
+	CHECK(vr_store_negative_get(st, "n", 1, &status, msg, sizeof msg, &exp) == VR_ENOTFOUND);
+	free(e);
+	vr_store_close(st);
+	/* a version 1 store is migrated to 2 */
+	char cmd[512];
+	snprintf(cmd, sizeof cmd,
+		 "sqlite3 %s 'DROP TABLE sources; DROP TABLE negative; PRAGMA user_version = 1'", path);
+	if (system(cmd) == 0) {
+		CHECK(vr_store_open(&st, path, err, sizeof err) == 0);
+		CHECK(st && vr_store_source_version(st, "src", &v) == 0 && v == 0);
+		CHECK(st && vr_store_stat(st, "k2", 2, &(struct vr_entry){0}) == 0);
+		vr_store_close(st);
+	}
+	snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
+	CHECK(system(cmd) == 0);
+}
+
+int main(void)
+{
+	test_sources();
+	test_make();
+	test_store_tables();
+	printf("test_key: %d checks%s\n", checks, failures ? "" : " passed");
+	return failures ? 1 : 0;
+}
