@@ -714,9 +714,11 @@ static int run_miss(struct vr_cache *c, const struct vr_cache_request *r, struct
 		free(js);
 	}
 	if (!rc && slicer && ended) {
-		struct vr_span sp[1];
+		struct vr_span *sp = malloc(VR_RANGE_MAX * sizeof *sp);
 		int64_t seen;
-		if (vr_slicer_spans(slicer, sp, &seen) == 0) {
+		size_t nsp = sp ? vr_slicer_spans(slicer, sp, &seen) : 1;
+		free(sp);
+		if (nsp == 0) {
 			rc = VR_ERANGE;
 			snprintf(out->error, sizeof out->error,
 				 "range not satisfiable: the output has %" PRIu64
