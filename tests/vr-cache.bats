@@ -375,9 +375,15 @@ Q=(-w 80 --compression low)
 	run -3 "$VC" get "$FX/garbage.bin" -w 80 -o bad
 	[ ! -e bad ]
 	"$VC" get /videos/slow.mp4 -w 320 --compression low -o term &
-	local p=$!
+	local p=$! n=0
 	BG_PIDS+=($p)
-	sleep 1
+	# in the middle of the miss: it holds the key's lock
+	until [ "$(sqlite3 "$S" 'select count(*) from locks' 2>/dev/null)" = 1 ]; do
+		sleep 0.05
+		n=$((n + 1))
+		[ $n -lt 400 ]
+	done
+	sleep 0.3
 	kill -TERM "$p"
 	local st=0
 	wait "$p" || st=$?
