@@ -73,6 +73,9 @@ struct negative {
 
 static struct vr_lru *neg_lru;
 static pthread_once_t neg_once = PTHREAD_ONCE_INIT;
+/* A value is read after vr_lru_get returns it: this keeps another thread
+ * (warm's workers) from replacing and freeing it meanwhile. */
+static pthread_mutex_t neg_mu = PTHREAD_MUTEX_INITIALIZER;
 
 static void neg_free(void *ctx, const void *key, size_t keylen, void *value, enum vr_lru_reason why)
 {
@@ -102,9 +105,11 @@ static void neg_remember(const char *key, int status, const char *msg, int64_t e
 	n->expires = expires;
 	snprintf(n->msg, sizeof n->msg, "%s", msg);
 	void *old = NULL;
+	pthread_mutex_lock(&neg_mu);
 	if (!vr_lru_set(neg_lru, key, strlen(key), n, &old))
 		free(n);
 	free(old);
+	pthread_mutex_unlock(&neg_mu);
 }
 
 /* 1 with status/msg when key's failure is remembered (memory, then store). */
@@ -114,15 +119,21 @@ static int neg_lookup(struct vr_cache *c, const char *key, int *status, char *ms
 	int64_t now = time(NULL);
 	if (neg_lru) {
 		uint64_t id = 0;
+		int found = 0;
+		pthread_mutex_lock(&neg_mu);
 		struct negative *n = vr_lru_get(neg_lru, key, strlen(key), &id);
 		if (n && n->expires > now) {
 			*status = n->status;
 			snprintf(msg, msglen, "%s", n->msg);
-			return 1;
+			found = 1;
+		} else if (n) {
+			void *gone = NULL;
+			if (vr_lru_delete(neg_lru, key, strlen(key), id, &gone))
+				free(gone);
 		}
-		void *gone = NULL;
-		if (n && vr_lru_delete(neg_lru, key, strlen(key), id, &gone))
-			free(gone);
+		pthread_mutex_unlock(&neg_mu);
+		if (found)
+			return 1;
 	}
 	if (c->st) {
 		int64_t expires = 0;
