@@ -104,6 +104,7 @@ void vr_exit(int status)
 	exit(status);
 }
 
-void vr_stream_opened(void) { open_streams++; }
-void vr_stream_closed(void) { open_streams--; }
-int vr_streams_open(void) { return open_streams; }
+/* Atomic: vr-cache warm's worker threads open and close streams at once. */
+void vr_stream_opened(void) { __atomic_fetch_add(&open_streams, 1, __ATOMIC_RELAXED); }
+void vr_stream_closed(void) { __atomic_fetch_sub(&open_streams, 1, __ATOMIC_RELAXED); }
+int vr_streams_open(void) { return __atomic_load_n(&open_streams, __ATOMIC_RELAXED); }
