@@ -740,8 +740,15 @@ static int run_video(struct run *r)
 		return rc;
 	if ((rc = plan_times(r)) || (rc = plan_geometry(r, p->width, p->height, 1, 0, 1)))
 		return rc;
-	if (r->ast && (rc = open_decoder(r, r->ast, &r->adec)))
-		return rc;
+	if (r->ast && open_decoder(r, r->ast, &r->adec)) {
+		/* a picture is still worth having: go on without the sound */
+		vr_warn("%s; the output has no audio", r->err);
+		avcodec_free_context(&r->adec);
+		r->ast->discard = AVDISCARD_ALL;
+		r->ast = NULL;
+		r->ai = -1;
+		r->st->in_audio_codec[0] = '\0';
+	}
 	plan_trim(r);
 	seek_to_start(r);
 	r->vdec->pix_fmt = r->vdec->pix_fmt == AV_PIX_FMT_NONE ? AV_PIX_FMT_YUV420P : r->vdec->pix_fmt;
