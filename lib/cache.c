@@ -235,8 +235,9 @@ static int ttl_get(const struct vr_config *cfg, const char *origin, const char *
 
 static void add_tag(struct plan *pl, size_t slot, const char *fmt, const char *a, const char *b)
 {
+	/* a long source is cut to the store's tag bound, as purge --source cuts it */
 	int n = snprintf(pl->tagbuf[slot], sizeof pl->tagbuf[slot], fmt, a, b ? b : "");
-	if (n > 0 && (size_t)n < sizeof pl->tagbuf[slot])
+	if (n > 0)
 		pl->tags[pl->ntags++] = pl->tagbuf[slot];
 }
 
