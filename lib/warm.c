@@ -693,6 +693,8 @@ report:;
 		vr_metrics_int("queue_rejections", (int64_t)qs.rejected);
 		vr_metrics_int("queue_blocked", (int64_t)qs.blocked);
 		vr_metrics_int("concurrency_changes", (int64_t)qs.concurrency_changes);
+		vr_metrics_int("concurrency_ups", (int64_t)w->ups);
+		vr_metrics_int("concurrency_downs", (int64_t)w->downs);
 		vr_metrics_int("concurrency_min", w->conc_min);
 		vr_metrics_int("concurrency_max", w->conc_max);
 		vr_metrics_int("min_jobs", w->min_jobs);
