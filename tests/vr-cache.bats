@@ -413,3 +413,14 @@ Q=(-w 80 --compression low)
 	wait "${BG_PIDS[0]}"
 	cmp fb lead
 }
+
+@test "--bypass and ?nocache skip the lookup but store the fresh result" {
+	"$VC" get /videos/b.mp4 "${Q[@]}" -o o1
+	"$VC" get /videos/b.mp4 "${Q[@]}" --bypass -o o2
+	"$VC" get '/videos/b.mp4?nocache=1' "${Q[@]}" -o o3
+	"$VC" get /videos/b.mp4 "${Q[@]}" -o o4
+	assert_equal "$(results)" "miss bypass bypass hit"
+	assert_equal "$(jq -s 'map(.transformed) | add' "$M")" 3
+	cmp o1 o4
+	assert_equal "$(sqlite3 "$S" "select count(*) from entries")" 1
+}
