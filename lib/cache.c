@@ -919,7 +919,7 @@ int vr_cache_fresh(struct vr_cache *c, const struct vr_cache_request *r)
 		char msg[400];
 		struct vr_entry *e = malloc(sizeof *e);
 		if (neg_lookup(c, pl->negkey, &status, msg, sizeof msg))
-			fresh = 1;
+			fresh = 2;
 		else if (e && vr_store_stat(c->st, pl->key, strlen(pl->key), e) == 0)
 			fresh = 1;
 		free(e);

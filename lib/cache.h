@@ -92,8 +92,9 @@ int vr_cache_key(struct vr_cache *c, const struct vr_cache_request *r, char *key
 int vr_cache_get(struct vr_cache *c, const struct vr_cache_request *r,
 		 struct vr_cache_outcome *out);
 
-/* Is a fresh entry (or a remembered failure) present for the request's
- * key? 1 yes, 0 no; for warm to skip hits without opening them. */
+/* Is a fresh entry present for the request's key? 1 yes, 2 a remembered
+ * failure (vr_cache_get answers it at once, as a failure), 0 neither; for
+ * warm to skip hits without opening them. */
 int vr_cache_fresh(struct vr_cache *c, const struct vr_cache_request *r);
 
 /* Every variant of a source misses from now on (its version goes up). */

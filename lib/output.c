@@ -11,6 +11,9 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+/* mkstemp(3) replaces these six characters */
+#define MKSTEMP_TEMPLATE "\x58\x58\x58\x58\x58\x58"
+
 int vr_output_open(struct vr_output *o, const char *path)
 {
 	memset(o, 0, sizeof *o);
@@ -42,7 +45,7 @@ int vr_output_open(struct vr_output *o, const char *path)
 		return 0;
 	}
 	if (snprintf(o->final, sizeof o->final, "%s", path) >= (int)sizeof o->final ||
-	    snprintf(o->tmp, sizeof o->tmp, "%s.vr-tmp-XXXXXX", path) >= (int)sizeof o->tmp) {
+	    snprintf(o->tmp, sizeof o->tmp, "%s.vr-tmp-%s", path, MKSTEMP_TEMPLATE) >= (int)sizeof o->tmp) {
 		vr_error("output path too long: %s", path);
 		return VR_EUSAGE;
 	}
