@@ -8,6 +8,10 @@
 # (default ~/.cache/vr/fixtures-video; the script keeps what exists, so only
 # the first run pays for it).
 
+# 'cat FILE | vr-resize' is meant: it makes standard input a pipe, not a file.
+# Single quotes in 'bash -c' bodies keep variables for the inner shell.
+# shellcheck disable=SC2002,SC2016 source-path=SCRIPTDIR
+
 bats_require_minimum_version 1.5.0
 
 load_assert_libs() {
@@ -45,7 +49,7 @@ teardown_file() {
 
 setup() {
 	export VR FX
-	cd "$BATS_TEST_TMPDIR"
+	cd "$BATS_TEST_TMPDIR" || return 1
 	# no user config or metrics file leaks in
 	export VR_CONFIG=/dev/null XDG_CONFIG_HOME="$BATS_TEST_TMPDIR/xdg" VR_METRICS=
 }
@@ -174,7 +178,7 @@ EOF
 	near "$(sdur out.mp4 v)" 10 0.05
 	near "$(sdur out.mp4 a)" 10 0.1
 	clean out.mp4
-	[ ! -e out.mp4.vr-tmp-* ] 2>/dev/null || ! ls out.mp4.vr-tmp-* 2>/dev/null
+	run ! ls out.mp4.vr-tmp-*
 }
 
 @test "video to a pipe: fragmented MP4 that ffprobe and ffmpeg accept" {
@@ -606,8 +610,9 @@ EOF
 	local feeder=$!
 	TMPDIR=$PWD/tmp "$VR" -w 160 -o out.mp4 <in.fifo 3>&- &
 	local pid=$!
-	local i
-	for i in $(seq 50); do
+	local _
+	for _ in $(seq 50); do
+		# shellcheck disable=SC2010 # the link targets are what is looked for
 		ls -l /proc/$pid/fd 2>/dev/null | grep -q 'vr-spool-.*(deleted)' && break
 		sleep 0.1
 	done
@@ -620,7 +625,7 @@ EOF
 	assert_output --partial "(deleted)"
 	assert_output --regexp "out\.mp4\.vr-tmp-"
 	[ -z "$(ls tmp)" ]
-	! ls out.mp4* 2>/dev/null
+	run ! ls out.mp4*
 }
 
 @test "a stalled pipe is exit 7 after --timeout" {
