@@ -133,6 +133,8 @@ int vr_parse_seconds(const char *s, double *out)
 		v *= 60;
 	else if (!strcmp(p, "h"))
 		v *= 3600;
+	else if (!strcmp(p, "d")) /* TTLs are often days */
+		v *= 86400;
 	else
 		return -1;
 	if (!isfinite(v)) /* like the other parsers, leave *out alone on failure */

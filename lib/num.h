@@ -8,7 +8,7 @@
 int vr_parse_u64(const char *s, uint64_t *out);
 /* A byte count with an optional binary suffix: 512, 64K, 4M, 1G, 2T (also KiB, MB...). */
 int vr_parse_size(const char *s, uint64_t *out);
-/* A duration: 5, 1.5, 5s, 250ms, 2m, 1h, MM:SS, HH:MM:SS(.fff). Seconds in *out. */
+/* A duration: 5, 1.5, 5s, 250ms, 2m, 1h, 1d, MM:SS, HH:MM:SS(.fff). Seconds in *out. */
 int vr_parse_seconds(const char *s, double *out);
 
 #endif

@@ -154,6 +154,8 @@ static void test_seconds(void)
 	CHECK(secs_is("2m", 120));
 	CHECK(secs_is("1.5m", 90));
 	CHECK(secs_is("1h", 3600));
+	CHECK(secs_is("1d", 86400));
+	CHECK(secs_is("1.5d", 129600));
 	CHECK(secs_is("0.5h", 1800));
 	CHECK(secs_is("01:02:03.5", 3723.5));
 	CHECK(secs_is("1:02:03", 3723));
@@ -189,7 +191,8 @@ static void test_seconds(void)
 	CHECK(secs_bad("5 "));
 	CHECK(secs_bad("5S"));
 	CHECK(secs_bad("5sec"));
-	CHECK(secs_bad("5d"));
+	CHECK(secs_bad("5D"));
+	CHECK(secs_bad("5dd"));
 	CHECK(secs_bad("1e3"));
 	CHECK(secs_bad("inf"));
 	CHECK(secs_bad("nan"));
