@@ -1018,6 +1018,16 @@ out:
 		vr_queue_finish(w.q);
 		w.q = NULL;
 	}
+	if (w.progress > 0) {
+		/* the final state, even when the batch ended before the first
+		 * tick drew anything; a terminal then clears it for the summary */
+		struct vr_progress p = {0};
+		pthread_mutex_lock(&w.mu);
+		progress_counts(&w, &p);
+		vr_progress_draw(STDERR_FILENO, &p);
+		pthread_mutex_unlock(&w.mu);
+		w.bar_drawn = 1;
+	}
 	if (w.bar_drawn) {
 		vr_progress_clear(STDERR_FILENO);
 		w.bar_drawn = 0;
