@@ -139,28 +139,12 @@ static int cmd_get(struct ctx *c, int argc, char **argv)
 	int headers = 0, json = 0, multipart = 0, print_key = 0;
 	struct vr_cache_opts co = {.wait = 60, .transform_timeout = 30};
 	enum {
-		OPT_HEIGHT = 256, OPT_FIT, OPT_FPS, OPT_QUALITY, OPT_COMPRESSION, OPT_BITRATE,
-		OPT_AUDIO, OPT_COLUMNS, OPT_ROWS, OPT_DERIVATIVE, OPT_PRINT_KEY, OPT_RANGE,
+		OPT_PRINT_KEY = 256, OPT_RANGE,
 		OPT_HEADERS, OPT_JSON, OPT_MULTIPART, OPT_WAIT, OPT_NO_WAIT_FALLBACK, OPT_BYPASS,
 		OPT_NO_STORE, OPT_STRICT, OPT_TAG, OPT_TIMEOUT, OPT_STORE, OPT_CONFIG, OPT_METRICS,
 	};
 	static const struct option lo[] = {
-		{"mode", required_argument, NULL, 'm'},
-		{"width", required_argument, NULL, 'w'},
-		{"height", required_argument, NULL, OPT_HEIGHT},
-		{"fit", required_argument, NULL, OPT_FIT},
-		{"time", required_argument, NULL, 't'},
-		{"duration", required_argument, NULL, 'd'},
-		{"fps", required_argument, NULL, OPT_FPS},
-		{"quality", required_argument, NULL, OPT_QUALITY},
-		{"compression", required_argument, NULL, OPT_COMPRESSION},
-		{"bitrate", required_argument, NULL, OPT_BITRATE},
-		{"audio", required_argument, NULL, OPT_AUDIO},
-		{"format", required_argument, NULL, 'f'},
-		{"columns", required_argument, NULL, OPT_COLUMNS},
-		{"rows", required_argument, NULL, OPT_ROWS},
-		{"derivative", required_argument, NULL, OPT_DERIVATIVE},
-		{"query", required_argument, NULL, 'Q'},
+		VR_PARAMS_LONGOPTS,
 		{"print-key", no_argument, NULL, OPT_PRINT_KEY},
 		{"range", required_argument, NULL, OPT_RANGE},
 		{"headers", no_argument, NULL, OPT_HEADERS},
@@ -183,18 +167,10 @@ static int cmd_get(struct ctx *c, int argc, char **argv)
 		{NULL, 0, NULL, 0},
 	};
 	int ch, idx;
-	while ((ch = getopt_long(argc, argv, "m:w:t:d:f:Q:o:qvh", lo, &idx)) != -1) {
-		const char *name = NULL;
-		switch (ch) {
-		case 'm': name = "mode"; break;
-		case 'w': name = "width"; break;
-		case 't': name = "time"; break;
-		case 'd': name = "duration"; break;
-		case 'f': name = "format"; break;
-		case OPT_HEIGHT: case OPT_FIT: case OPT_FPS: case OPT_QUALITY: case OPT_COMPRESSION:
-		case OPT_BITRATE: case OPT_AUDIO: case OPT_COLUMNS: case OPT_ROWS: case OPT_DERIVATIVE:
-			name = lo[idx].name;
-			break;
+	while ((ch = getopt_long(argc, argv, VR_PARAMS_SHORTOPTS "o:qvh", lo, &idx)) != -1) {
+		const char *name = vr_params_option_name(ch);
+		switch (name ? 0 : ch) {
+		case 0: break; /* a transform option: below */
 		case 'Q':
 			if (nset == MAX_SETTINGS) {
 				vr_error("too many parameters");

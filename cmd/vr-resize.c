@@ -218,27 +218,11 @@ int main(int argc, char **argv)
 
 	struct opts o = {.progress = -1, .timeout = DEFAULT_STALL_TIMEOUT};
 	enum {
-		OPT_HEIGHT = 256, OPT_FIT, OPT_FPS, OPT_QUALITY, OPT_COMPRESSION, OPT_BITRATE,
-		OPT_AUDIO, OPT_COLUMNS, OPT_ROWS, OPT_DERIVATIVE, OPT_PRINT_KEY, OPT_TIMEOUT,
+		OPT_PRINT_KEY = 256, OPT_TIMEOUT,
 		OPT_CONFIG, OPT_PROGRESS, OPT_METRICS,
 	};
 	static const struct option longopts[] = {
-		{"mode", required_argument, NULL, 'm'},
-		{"width", required_argument, NULL, 'w'},
-		{"height", required_argument, NULL, OPT_HEIGHT},
-		{"fit", required_argument, NULL, OPT_FIT},
-		{"time", required_argument, NULL, 't'},
-		{"duration", required_argument, NULL, 'd'},
-		{"fps", required_argument, NULL, OPT_FPS},
-		{"quality", required_argument, NULL, OPT_QUALITY},
-		{"compression", required_argument, NULL, OPT_COMPRESSION},
-		{"bitrate", required_argument, NULL, OPT_BITRATE},
-		{"audio", required_argument, NULL, OPT_AUDIO},
-		{"format", required_argument, NULL, 'f'},
-		{"columns", required_argument, NULL, OPT_COLUMNS},
-		{"rows", required_argument, NULL, OPT_ROWS},
-		{"derivative", required_argument, NULL, OPT_DERIVATIVE},
-		{"query", required_argument, NULL, 'Q'},
+		VR_PARAMS_LONGOPTS,
 		{"print-key", no_argument, NULL, OPT_PRINT_KEY},
 		{"output", required_argument, NULL, 'o'},
 		{"timeout", required_argument, NULL, OPT_TIMEOUT},
@@ -252,18 +236,10 @@ int main(int argc, char **argv)
 		{NULL, 0, NULL, 0},
 	};
 	int c, idx;
-	while ((c = getopt_long(argc, argv, "m:w:t:d:f:Q:o:qvhV", longopts, &idx)) != -1) {
-		const char *name = NULL;
-		switch (c) {
-		case 'm': name = "mode"; break;
-		case 'w': name = "width"; break;
-		case 't': name = "time"; break;
-		case 'd': name = "duration"; break;
-		case 'f': name = "format"; break;
-		case OPT_HEIGHT: case OPT_FIT: case OPT_FPS: case OPT_QUALITY: case OPT_COMPRESSION:
-		case OPT_BITRATE: case OPT_AUDIO: case OPT_COLUMNS: case OPT_ROWS: case OPT_DERIVATIVE:
-			name = longopts[idx].name;
-			break;
+	while ((c = getopt_long(argc, argv, VR_PARAMS_SHORTOPTS "o:qvhV", longopts, &idx)) != -1) {
+		const char *name = vr_params_option_name(c);
+		switch (name ? 0 : c) {
+		case 0: break; /* a transform option: below */
 		case 'Q':
 			if (o.nset == MAX_SETTINGS) {
 				vr_error("too many parameters");

@@ -1109,3 +1109,19 @@ int vr_params_canonical(const struct vr_params *p, char *buf, size_t len)
 		put(&o, "&columns=%d&rows=%d", c.columns, c.rows);
 	return (int)o.n;
 }
+
+const char *vr_params_option_name(int code)
+{
+	static const char *const named[] = {"height", "fit",   "fps",     "quality", "compression",
+					    "bitrate", "audio", "columns", "rows",    "derivative"};
+	switch (code) {
+	case 'm': return "mode";
+	case 'w': return "width";
+	case 't': return "time";
+	case 'd': return "duration";
+	case 'f': return "format";
+	}
+	if (code >= VR_PARAMS_OPT && code < VR_PARAMS_OPT + (int)(sizeof named / sizeof *named))
+		return named[code - VR_PARAMS_OPT];
+	return NULL;
+}

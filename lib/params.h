@@ -117,6 +117,33 @@ int vr_params_finalize(struct vr_params *p, const struct vr_limits *l,
  * length (like snprintf). */
 int vr_params_canonical(const struct vr_params *p, char *buf, size_t len);
 
+/* The transform options every program that takes them accepts (vr-resize,
+ * vr-cache get), for getopt_long: VR_PARAMS_LONGOPTS goes into the option
+ * table, VR_PARAMS_SHORTOPTS into the short-option string, and
+ * vr_params_option_name() turns what getopt_long returned into the
+ * parameter name for vr_params_set (NULL: not a transform option). --query
+ * is 'Q', which the program handles itself. */
+#define VR_PARAMS_OPT 0x1000 /* codes of the options without a short letter */
+#define VR_PARAMS_SHORTOPTS "m:w:t:d:f:Q:"
+#define VR_PARAMS_LONGOPTS                                                     \
+	{"mode", required_argument, NULL, 'm'},                                \
+	{"width", required_argument, NULL, 'w'},                               \
+	{"time", required_argument, NULL, 't'},                                \
+	{"duration", required_argument, NULL, 'd'},                            \
+	{"format", required_argument, NULL, 'f'},                              \
+	{"height", required_argument, NULL, VR_PARAMS_OPT + 0},                \
+	{"fit", required_argument, NULL, VR_PARAMS_OPT + 1},                   \
+	{"fps", required_argument, NULL, VR_PARAMS_OPT + 2},                   \
+	{"quality", required_argument, NULL, VR_PARAMS_OPT + 3},               \
+	{"compression", required_argument, NULL, VR_PARAMS_OPT + 4},           \
+	{"bitrate", required_argument, NULL, VR_PARAMS_OPT + 5},               \
+	{"audio", required_argument, NULL, VR_PARAMS_OPT + 6},                 \
+	{"columns", required_argument, NULL, VR_PARAMS_OPT + 7},               \
+	{"rows", required_argument, NULL, VR_PARAMS_OPT + 8},                  \
+	{"derivative", required_argument, NULL, VR_PARAMS_OPT + 9},            \
+	{"query", required_argument, NULL, 'Q'}
+const char *vr_params_option_name(int code);
+
 const char *vr_mode_name(enum vr_mode m);
 const char *vr_format_name(enum vr_format f);
 const char *vr_fit_name(enum vr_fit f);
