@@ -573,7 +573,7 @@ static int setup_audio_chain(struct run *r)
 {
 	char args[512], chain[CHAIN_MAX], layout[128];
 	AVCodecContext *d = r->adec;
-	AVChannelLayout in_l;
+	AVChannelLayout in_l = { 0 }; /* _copy() uninits its destination first */
 	if (d->ch_layout.order == AV_CHANNEL_ORDER_NATIVE)
 		av_channel_layout_copy(&in_l, &d->ch_layout);
 	else
