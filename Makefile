@@ -4,6 +4,10 @@
 #   make SAN=1 ...  the same with ASan + UBSan
 #   make demo       install what is missing, build, run the tools on a sample video
 #   make bench      side-by-side benchmarks against the peer tools
+#   make check-valgrind  memcheck over one run of each program and mode
+#   make fuzz       libFuzzer targets, FUZZ_TIME seconds each (default 60)
+#   make load       1000 vr-cache requests, 16 processes, 5% killed, then verify
+#   make soak       the load repeated for SOAK_TIME seconds, RSS plotted
 #   make install    PREFIX=/usr/local DESTDIR=
 
 VERSION  := 0.1.0
@@ -49,7 +53,11 @@ UNITS    := $(patsubst tests/unit/%.c,$(BUILD)/tests/%,$(UNIT_SRC))
 ALL_PKGS := libavformat libavcodec libavfilter libswscale libavutil libswresample sqlite3
 MAN_PAGES := $(wildcard man/*.[1-9])
 
-.PHONY: FORCE all check check-build unit bats lint-man deps bench demo install uninstall clean
+.PHONY: FORCE all check check-build unit bats lint-man deps bench demo install uninstall clean \
+	check-valgrind fuzz load soak
+
+FUZZ_TIME ?= 60
+SOAK_TIME ?= 600
 
 all: $(addprefix bin/,$(PROGRAMS))
 
@@ -109,6 +117,23 @@ demo: deps
 bench: deps
 	@$(MAKE) --no-print-directory all
 	@scripts/bench
+
+# Issue 6: reliability. Each script installs what it needs (valgrind, clang,
+# gnuplot) the way scripts/setup does, and uses the release build.
+check-valgrind: deps
+	@$(MAKE) --no-print-directory all
+	@scripts/check-valgrind
+
+fuzz: deps
+	@FUZZ_TIME=$(FUZZ_TIME) scripts/fuzz
+
+load: deps
+	@$(MAKE) --no-print-directory all
+	@scripts/load
+
+soak: deps
+	@$(MAKE) --no-print-directory all
+	@scripts/load --soak $(SOAK_TIME)
 
 install: all
 	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(MANDIR)/man1 $(DESTDIR)$(MANDIR)/man5 $(DESTDIR)$(MANDIR)/man7

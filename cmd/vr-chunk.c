@@ -391,6 +391,7 @@ static int cmd_get(struct ctx *c, int argc, char **argv)
 	if ((rc = vr_output_open(&out, output)))
 		goto done;
 	out_open = 1;
+	vr_pipe_grow(out.fd);
 	vr_stream_opened();
 	struct get_out g = {out.fd};
 	char head[512];

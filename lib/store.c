@@ -13,12 +13,15 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
 #define APP_ID 0x76720001 /* "vr" 1: marks a file as a vr store */
 #define PIECE (256u << 10) /* incremental blob I/O step */
+/* Writers of chunks up to this size keep two chunk buffers (see flush_chunk) */
+#define PIPELINE_MAX (4u << 20)
 #define BUSY_GIVE_UP_MS (10 * 60 * 1000)
 
 struct vr_store {
@@ -29,7 +32,46 @@ struct vr_store {
 	char host[256];
 	int in_read;
 	unsigned char *piece;
+	unsigned char *whole; /* one chunk, for the one-pass read (ONE_PASS_MAX) */
+	size_t whole_size;
 };
+
+/* A chunk's SHA-256, computed on a thread of its own: libavutil's SHA-256
+ * runs at about 0.4 GB/s, slower than everything else a put does, so it
+ * overlaps with reading the next chunk and inserting this one. */
+struct hash_job {
+	struct vr_digest *d;
+	const unsigned char *buf;
+	size_t n;
+	pthread_t tid;
+	int threaded, running;
+	uint8_t out[VR_DIGEST_LEN];
+};
+
+static void *hash_run(void *arg)
+{
+	struct hash_job *j = arg;
+	vr_digest_update(j->d, j->buf, j->n);
+	vr_digest_final(j->d, j->out);
+	return NULL;
+}
+
+static void hash_start(struct hash_job *j, const unsigned char *buf, size_t n)
+{
+	j->buf = buf;
+	j->n = n;
+	j->running = 1;
+	j->threaded = pthread_create(&j->tid, NULL, hash_run, j) == 0;
+	if (!j->threaded)
+		hash_run(j);
+}
+
+static void hash_wait(struct hash_job *j)
+{
+	if (j->running && j->threaded)
+		pthread_join(j->tid, NULL);
+	j->running = j->threaded = 0;
+}
 
 struct vr_store_writer {
 	struct vr_store *st;
@@ -37,10 +79,15 @@ struct vr_store_writer {
 	size_t keylen;
 	int64_t gen;
 	uint32_t chunk_size;
-	unsigned char *buf;
+	unsigned char *buf; /* the chunk being filled: bufs[cur] */
+	unsigned char *bufs[2];
+	int cur, pipelined;
 	size_t fill;
 	uint64_t idx, bytes;
-	struct vr_digest *chunk_digest, *list_digest;
+	struct hash_job *jobs[2]; /* the SHA-256 of the chunk in bufs[i] */
+	int64_t pending_rowid;     /* the chunk whose digest is still being computed */
+	int pending;               /* its buffer + 1, or 0 */
+	struct vr_digest *list_digest;
 	int64_t ttl;
 	char content_type[256];
 	char tags[VR_STORE_TAGS_MAX][VR_STORE_TAG_MAX + 1];
@@ -302,10 +349,36 @@ int vr_store_open_existing(struct vr_store **out, const char *path, char *err, s
 	return store_open(out, path, 0, err, errlen);
 }
 
+/* SQLite's page cache in one block whose pages are populated at once
+ * (MAP_POPULATE): left to malloc, each 64 KiB cache page is faulted in 4 KiB
+ * at a time on first use, and in some VMs a fault costs tens of
+ * microseconds, most of the time of a small ranged read. The block holds
+ * the cache_size set in store_open (2 MiB) plus room to spill; beyond it
+ * SQLite falls back to malloc. Process-wide, set before SQLite starts. */
+#define PAGECACHE_SLOTS 40
+static pthread_once_t pagecache_once = PTHREAD_ONCE_INIT;
+
+static void pagecache_setup(void)
+{
+	int hdr = 0;
+	if (sqlite3_config(SQLITE_CONFIG_PCACHE_HDRSZ, &hdr) != SQLITE_OK || hdr <= 0)
+		return;
+	size_t slot = (65536 + (size_t)hdr + 15) / 16 * 16;
+	size_t len = slot * PAGECACHE_SLOTS;
+	void *b = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_POPULATE,
+		       -1, 0);
+	if (b == MAP_FAILED)
+		return;
+	/* refused when SQLite is already initialised: then it keeps malloc */
+	if (sqlite3_config(SQLITE_CONFIG_PAGECACHE, b, (int)slot, PAGECACHE_SLOTS) != SQLITE_OK)
+		munmap(b, len);
+}
+
 static int store_open(struct vr_store **out, const char *path, int create, char *err,
 		      size_t errlen)
 {
 	*out = NULL;
+	pthread_once(&pagecache_once, pagecache_setup);
 	struct vr_store *st = calloc(1, sizeof *st);
 	if (!st) {
 		snprintf(err, errlen, "out of memory");
@@ -362,6 +435,10 @@ static int store_open(struct vr_store **out, const char *path, int create, char 
 	    (rc = exec(st, "PRAGMA synchronous = NORMAL")) ||
 	    (rc = exec(st, "PRAGMA cache_size = -2048")) ||
 	    (rc = exec(st, "PRAGMA journal_size_limit = 67108864")) ||
+	    /* Debian builds SQLite with secure_delete on, which rewrites every
+	     * freed page with zeros: dropping a 1 GiB entry wrote 1 GiB more.
+	     * FAST still clears freed cells in pages written anyway. */
+	    (rc = exec(st, "PRAGMA secure_delete = FAST")) ||
 	    (rc = exec(st, "PRAGMA foreign_keys = OFF")))
 		goto out;
 	rc = migrate(st);
@@ -382,6 +459,8 @@ void vr_store_close(struct vr_store *st)
 	if (st->db)
 		sqlite3_close_v2(st->db);
 	free(st->piece);
+	if (st->whole)
+		munmap(st->whole, st->whole_size);
 	free(st);
 }
 
@@ -542,9 +621,15 @@ static void writer_free(struct vr_store_writer *w)
 {
 	if (!w)
 		return;
-	free(w->buf);
-	if (w->chunk_digest)
-		vr_digest_free(w->chunk_digest);
+	for (int i = 0; i < 2; i++) {
+		if (w->jobs[i]) {
+			hash_wait(w->jobs[i]);
+			if (w->jobs[i]->d)
+				vr_digest_free(w->jobs[i]->d);
+			free(w->jobs[i]);
+		}
+		free(w->bufs[i]);
+	}
 	if (w->list_digest)
 		vr_digest_free(w->list_digest);
 	free(w);
@@ -581,14 +666,25 @@ int vr_store_writer_begin(struct vr_store *st, const void *key, size_t keylen,
 		}
 		strcpy(w->tags[w->ntags++], o->tags[i]);
 	}
-	w->buf = malloc(cs);
-	if (!w->buf) {
-		writer_free(w);
-		return fail(st, VR_EFAIL, "out of memory for a %u-byte chunk", cs);
+	/* Two buffers when chunks are small enough (PIPELINE_MAX): one fills
+	 * while the other's SHA-256 finishes. Larger chunks use one buffer,
+	 * hashed while it is inserted, so memory stays near one chunk. */
+	w->pipelined = cs <= PIPELINE_MAX;
+	for (int i = 0; i < 1 + w->pipelined; i++) {
+		w->bufs[i] = malloc(cs);
+		w->jobs[i] = calloc(1, sizeof *w->jobs[i]);
+		if (!w->bufs[i] || !w->jobs[i]) {
+			writer_free(w);
+			return fail(st, VR_EFAIL, "out of memory for a %u-byte chunk", cs);
+		}
+		if (!(w->jobs[i]->d = vr_digest_new())) {
+			writer_free(w);
+			return fail(st, VR_EFAIL, "cannot set up SHA-256 (is libavutil installed?)");
+		}
 	}
-	w->chunk_digest = vr_digest_new();
+	w->buf = w->bufs[0];
 	w->list_digest = vr_digest_new();
-	if (!w->chunk_digest || !w->list_digest) {
+	if (!w->list_digest) {
 		writer_free(w);
 		return fail(st, VR_EFAIL, "cannot set up SHA-256 (is libavutil installed?)");
 	}
@@ -686,23 +782,6 @@ static int generation_is_mine(struct vr_store_writer *w)
 	return -1;
 }
 
-/* Hashing runs on a second thread while the chunk is inserted: SHA-256 and
- * SQLite's copying each take about as long as the other, so a put costs
- * the slower of the two instead of their sum. Both only read the buffer. */
-struct hash_job {
-	struct vr_digest *d;
-	const unsigned char *buf;
-	size_t n;
-	uint8_t out[VR_DIGEST_LEN];
-};
-
-static void *hash_run(void *arg)
-{
-	struct hash_job *j = arg;
-	vr_digest_update(j->d, j->buf, j->n);
-	vr_digest_final(j->d, j->out);
-	return NULL;
-}
 
 /* Write n bytes from buf into column col of chunk row rowid, in pieces. */
 static int blob_fill(struct vr_store *st, int64_t rowid, const char *col,
@@ -722,20 +801,35 @@ static int blob_fill(struct vr_store *st, int64_t rowid, const char *col,
 	return rc;
 }
 
+/* Inside a write transaction: wait for the pending chunk's SHA-256 and
+ * store it in its row. Digests are recorded in chunk order, which is the
+ * order the entry's checksum (a SHA-256 of the chunk digests) takes. */
+static int finish_pending(struct vr_store_writer *w)
+{
+	if (!w->pending)
+		return 0;
+	struct hash_job *j = w->jobs[w->pending - 1];
+	hash_wait(j);
+	w->pending = 0;
+	int rc = blob_fill(w->st, w->pending_rowid, "sha256", j->out, VR_DIGEST_LEN);
+	if (!rc)
+		vr_digest_update(w->list_digest, j->out, VR_DIGEST_LEN);
+	return rc;
+}
+
 /* Insert the buffered chunk in its own short transaction. The row is
  * created with zero-filled blobs that are then written in place: binding
  * the buffer instead would make SQLite build a second chunk-sized copy of
- * the record in memory. */
+ * the record in memory. The chunk's SHA-256 runs meanwhile; with two
+ * buffers it goes on after the commit while the next chunk is read, and
+ * its row gets it in the next transaction. */
 static int flush_chunk(struct vr_store_writer *w)
 {
 	struct vr_store *st = w->st;
 	/* CRC-32C is cheap enough to compute up front; it goes into the row */
 	uint32_t crc = vr_crc32c(0, w->buf, w->fill);
-	struct hash_job job = {w->chunk_digest, w->buf, w->fill, {0}};
-	pthread_t tid;
-	int threaded = pthread_create(&tid, NULL, hash_run, &job) == 0;
-	if (!threaded)
-		hash_run(&job);
+	struct hash_job *job = w->jobs[w->cur];
+	hash_start(job, w->buf, w->fill);
 	int rc = begin_write(st);
 	int64_t rowid = 0;
 	if (!rc) {
@@ -766,18 +860,24 @@ static int flush_chunk(struct vr_store_writer *w)
 	}
 	if (!rc)
 		rc = blob_fill(st, rowid, "data", w->buf, w->fill);
-	if (threaded)
-		pthread_join(tid, NULL);
 	if (!rc)
-		rc = blob_fill(st, rowid, "sha256", job.out, VR_DIGEST_LEN);
-
+		rc = finish_pending(w); /* the previous chunk's */
+	w->pending = w->cur + 1;
+	w->pending_rowid = rowid;
+	if (!rc && !w->pipelined)
+		rc = finish_pending(w); /* its own: the buffer is refilled next */
 	if (!rc)
 		rc = commit(st);
 	if (rc) {
+		hash_wait(job);
+		w->pending = 0;
 		rollback(st);
 		return rc;
 	}
-	vr_digest_update(w->list_digest, job.out, VR_DIGEST_LEN);
+	if (w->pipelined) {
+		w->cur ^= 1;
+		w->buf = w->bufs[w->cur];
+	}
 	w->idx++;
 	w->fill = 0;
 	return vr_store_writer_tick(w);
@@ -815,14 +915,16 @@ int vr_store_writer_commit(struct vr_store_writer *w, struct vr_entry *published
 		vr_store_writer_abort(w);
 		return rc;
 	}
-	uint8_t digest[VR_DIGEST_LEN];
-	char hex[2 * VR_DIGEST_LEN + 1];
-	vr_digest_final(w->list_digest, digest);
-	vr_digest_hex(digest, hex);
 	if ((rc = begin_write(st))) {
 		vr_store_writer_abort(w);
 		return rc;
 	}
+	if ((rc = finish_pending(w))) /* the last chunk's digest */
+		goto fail;
+	uint8_t digest[VR_DIGEST_LEN];
+	char hex[2 * VR_DIGEST_LEN + 1];
+	vr_digest_final(w->list_digest, digest);
+	vr_digest_hex(digest, hex);
 	if (!lock_is_mine(st, w->key, w->keylen)) {
 		rollback(st);
 		rc = fail(st, VR_ETIMEOUT, "lost the key's lock to another writer before publishing");
@@ -1084,6 +1186,55 @@ static int check_chunk(struct vr_store *st, sqlite3_blob *blob, uint64_t idx, ui
 	return 0;
 }
 
+/* Chunks up to this size are read once, whole, into a buffer: checked,
+ * then emitted from it. Larger ones are read twice in pieces (check, then
+ * emit) so that a read costs a few MiB of memory whatever the chunk size. */
+#define ONE_PASS_MAX (4u << 20)
+
+/* The buffer size for a chunk of n bytes: whole pages. */
+static size_t e_chunk_bytes(size_t n)
+{
+	size_t pg = 4096;
+	return (n + pg - 1) / pg * pg;
+}
+
+/* Read chunk idx whole into st->whole and check its CRC-32C (and SHA-256
+ * with d). One sqlite3_blob_read call lets SQLite read the overflow pages
+ * straight into the buffer instead of through its page cache. */
+static int load_chunk(struct vr_store *st, sqlite3_blob *blob, uint64_t idx, uint32_t want_crc,
+		      const uint8_t want[VR_DIGEST_LEN], struct vr_digest *d)
+{
+	size_t n = (size_t)sqlite3_blob_bytes(blob);
+	if (st->whole_size < n) {
+		/* MAP_POPULATE: the pages arrive in one call; touched one by one
+		 * they cost a fault each, which in some VMs is most of the time
+		 * of a small ranged read */
+		size_t len = e_chunk_bytes(n);
+		void *b = mmap(NULL, len, PROT_READ | PROT_WRITE,
+			       MAP_PRIVATE | MAP_ANONYMOUS | MAP_POPULATE, -1, 0);
+		if (b == MAP_FAILED)
+			return fail(st, VR_EFAIL, "out of memory");
+		if (st->whole)
+			munmap(st->whole, st->whole_size);
+		st->whole = b;
+		st->whole_size = len;
+	}
+	if (n && sqlite3_blob_read(blob, st->whole, (int)n, 0) != SQLITE_OK)
+		return db_fail(st, "reading a chunk");
+	if (vr_crc32c(0, st->whole, n) != want_crc)
+		return fail(st, VR_EIO, "chunk %llu does not match its checksum (CRC-32C)",
+			    (unsigned long long)idx);
+	if (d) {
+		uint8_t got[VR_DIGEST_LEN];
+		vr_digest_update(d, st->whole, n);
+		vr_digest_final(d, got);
+		if (memcmp(got, want, VR_DIGEST_LEN))
+			return fail(st, VR_EIO, "chunk %llu does not match its checksum (SHA-256)",
+				    (unsigned long long)idx);
+	}
+	return 0;
+}
+
 int vr_store_read_span(struct vr_store *st, const struct vr_entry *e, uint64_t start, uint64_t end,
 		       int verify, vr_emit_fn emit, void *ctx)
 {
@@ -1092,6 +1243,7 @@ int vr_store_read_span(struct vr_store *st, const struct vr_entry *e, uint64_t s
 	struct vr_digest *d = verify ? vr_digest_new() : NULL;
 	if (verify && !d)
 		return fail(st, VR_EFAIL, "out of memory");
+	int one_pass = e->chunk_size <= ONE_PASS_MAX;
 	int rc = 0;
 	for (uint64_t idx = start / e->chunk_size; idx <= end / e->chunk_size && !rc; idx++) {
 		sqlite3_blob *blob = NULL;
@@ -1099,11 +1251,17 @@ int vr_store_read_span(struct vr_store *st, const struct vr_entry *e, uint64_t s
 		uint32_t crc;
 		if ((rc = open_chunk(st, e, idx, &blob, digest, &crc)))
 			break;
-		rc = check_chunk(st, blob, idx, crc, digest, d);
 		uint64_t base = idx * e->chunk_size;
 		uint64_t from = start > base ? start - base : 0;
 		uint64_t to = end - base < e->chunk_size ? end - base : e->chunk_size - 1;
-		while (!rc && from <= to) {
+		if (one_pass) {
+			rc = load_chunk(st, blob, idx, crc, digest, d);
+			if (!rc)
+				rc = emit(ctx, st->whole + from, (size_t)(to - from + 1));
+		} else {
+			rc = check_chunk(st, blob, idx, crc, digest, d);
+		}
+		while (!one_pass && !rc && from <= to) {
 			uint64_t left = to - from + 1;
 			int step = left < PIECE ? (int)left : (int)PIECE;
 			if (sqlite3_blob_read(blob, st->piece, step, (int)from) != SQLITE_OK) {
