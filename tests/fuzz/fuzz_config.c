@@ -20,7 +20,7 @@
 		abort();                                     \
 	} while (0)
 
-static void walk_section(const struct vr_config *cfg, const char *section, const char *sub,
+static void config_walk(const struct vr_config *cfg, const char *section, const char *sub,
 			 const char *const *keys)
 {
 	char err[1024];
@@ -69,10 +69,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	static const char *const origin[] = {"match", "source", "root", "timeout", "retries", "header",
 					     "ttl-ok", "ttl-client-error", "ttl-server-error", NULL};
 	static const char *const deriv[] = {"mode", "width", "height", "fit", "time", "format", NULL};
-	walk_section(cfg, "cache", NULL, plain);
-	walk_section(cfg, "fetch", NULL, plain);
-	walk_section(cfg, "store", NULL, plain);
-	walk_section(cfg, "limits", NULL, limits);
+	config_walk(cfg, "cache", NULL, plain);
+	config_walk(cfg, "fetch", NULL, plain);
+	config_walk(cfg, "store", NULL, plain);
+	config_walk(cfg, "limits", NULL, limits);
 
 	struct vr_limits lim;
 	vr_limits_default(&lim);
@@ -86,7 +86,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	const char *names[16];
 	size_t n = vr_config_names(cfg, "derivative", names, 16);
 	for (size_t i = 0; i < n && i < 16; i++) {
-		walk_section(cfg, "derivative", names[i], deriv);
+		config_walk(cfg, "derivative", names[i], deriv);
 		struct vr_params p;
 		vr_params_init(&p);
 		err[0] = '\0';
@@ -106,7 +106,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
 	n = vr_config_names(cfg, "origin", names, 16);
 	for (size_t i = 0; i < n && i < 16; i++)
-		walk_section(cfg, "origin", names[i], origin);
+		config_walk(cfg, "origin", names[i], origin);
 	static const char *const paths[] = {"/videos/abc/def.mp4?width=640", "/a", "/", "/v/1/2/3.mp4"};
 	for (size_t i = 0; i < sizeof paths / sizeof *paths; i++) {
 		struct vr_origin_params op = {.timeout = -1, .retries = -1};

@@ -27,7 +27,7 @@
 #define MAX_LINES 10
 #define OUT_MAX 512
 
-static int regex_ok(const char *re)
+static int origin_regex_ok(const char *re)
 {
 	if (strlen(re) > 256)
 		return 0;
@@ -41,7 +41,7 @@ static int regex_ok(const char *re)
 	return braces <= 1;
 }
 
-static void expand_all(const char *tmpl, const struct vr_pattern *p, const char *subject,
+static void origin_expand_all(const char *tmpl, const struct vr_pattern *p, const char *subject,
 		       const regmatch_t *m)
 {
 	static const int flags[] = {0, VR_EXPAND_ENV, VR_EXPAND_URL_ENCODE, VR_EXPAND_PCT_DECODE,
@@ -99,7 +99,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	(void)vr_percent_decode(path, strlen(path), buf, 3);
 
 	/* the building blocks */
-	int have_re = regex_ok(re);
+	int have_re = origin_regex_ok(re);
 	if (have_re) {
 		(void)vr_pattern_rewrite(re, buf, sizeof buf, NULL, err, sizeof err);
 		(void)vr_pattern_rewrite(re, buf, 8, NULL, err, sizeof err);
@@ -111,12 +111,12 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			regmatch_t m[VR_ORIGIN_MAX_GROUPS + 1];
 			int hit = vr_pattern_match(&p, path, m);
 			for (size_t i = 2; i < n; i++)
-				expand_all(line[i], hit ? &p : NULL, hit ? path : NULL, hit ? m : NULL);
+				origin_expand_all(line[i], hit ? &p : NULL, hit ? path : NULL, hit ? m : NULL);
 		}
 		vr_pattern_free(&p);
 	} else {
 		for (size_t i = 2; i < n; i++)
-			expand_all(line[i], NULL, NULL, NULL);
+			origin_expand_all(line[i], NULL, NULL, NULL);
 	}
 
 	/* end to end: SOURCE without a config (URL, file://, a path) ... */

@@ -21,19 +21,19 @@
 		abort();                                     \
 	} while (0)
 
-static struct vr_limits L;
+static struct vr_limits params_limits;
 
-static int canonical(const struct vr_params *p, char *buf)
+static int params_canonical(const struct vr_params *p, char *buf)
 {
 	int n = vr_params_canonical(p, buf, VR_PARAMS_CANONICAL_MAX);
 	if (n <= 0 || n >= VR_PARAMS_CANONICAL_MAX || strlen(buf) != (size_t)n)
-		FAIL("canonical returned %d", n);
+		FAIL("params_canonical returned %d", n);
 	if (vr_params_canonical(p, NULL, 0) != n)
-		FAIL("canonical length without a buffer differs");
+		FAIL("params_canonical length without a buffer differs");
 	return n;
 }
 
-static void check_status(int r, const char *err, const char *what)
+static void params_check_status(int r, const char *err, const char *what)
 {
 	if (r == 0)
 		return;
@@ -43,35 +43,35 @@ static void check_status(int r, const char *err, const char *what)
 		FAIL("%s returned %d without a message", what, r);
 }
 
-static void finalize_and_check(struct vr_params *p, const char *what)
+static void params_finalize_check(struct vr_params *p, const char *what)
 {
 	char err[1024] = "";
 	char k1[VR_PARAMS_CANONICAL_MAX], k2[VR_PARAMS_CANONICAL_MAX], k3[VR_PARAMS_CANONICAL_MAX];
-	int r = vr_params_finalize(p, &L, NULL, err, sizeof err);
-	check_status(r, err, what);
+	int r = vr_params_finalize(p, &params_limits, NULL, err, sizeof err);
+	params_check_status(r, err, what);
 	if (r)
 		return;
-	canonical(p, k1);
-	if (vr_params_finalize(p, &L, NULL, err, sizeof err))
+	params_canonical(p, k1);
+	if (vr_params_finalize(p, &params_limits, NULL, err, sizeof err))
 		FAIL("%s: a second finalize failed: %s", what, err);
-	canonical(p, k2);
+	params_canonical(p, k2);
 	if (strcmp(k1, k2))
 		FAIL("%s: finalize twice: '%s' then '%s'", what, k1, k2);
 	/* the key read back as a query */
 	struct vr_params q;
 	vr_params_init(&q);
-	if (vr_params_parse_query(&q, &L, k1, NULL, err, sizeof err) == 0 &&
-	    vr_params_finalize(&q, &L, NULL, err, sizeof err) == 0) {
-		canonical(&q, k3);
+	if (vr_params_parse_query(&q, &params_limits, k1, NULL, err, sizeof err) == 0 &&
+	    vr_params_finalize(&q, &params_limits, NULL, err, sizeof err) == 0) {
+		params_canonical(&q, k3);
 		if (strcmp(k1, k3))
-			FAIL("%s: canonical '%s' read back gives '%s'", what, k1, k3);
+			FAIL("%s: params_canonical '%s' read back gives '%s'", what, k1, k3);
 	}
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-	if (!L.max_dim)
-		vr_limits_default(&L);
+	if (!params_limits.max_dim)
+		vr_limits_default(&params_limits);
 	char *text = malloc(size + 1);
 	if (!text)
 		return 0;
@@ -83,10 +83,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	char err[1024] = "";
 	int bypass = -1;
 	vr_params_init(&p);
-	int r = vr_params_parse_query(&p, &L, text, &bypass, err, sizeof err);
-	check_status(r, err, "parse_query");
+	int r = vr_params_parse_query(&p, &params_limits, text, &bypass, err, sizeof err);
+	params_check_status(r, err, "parse_query");
 	if (!r)
-		finalize_and_check(&p, "query");
+		params_finalize_check(&p, "query");
 
 	/* as long options: name=value pairs split at '&', no decoding */
 	vr_params_init(&p);
@@ -97,11 +97,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		if (eq)
 			*eq++ = '\0';
 		err[0] = '\0';
-		r = vr_params_set(&p, &L, kv, eq ? eq : "", 0, err, sizeof err);
-		check_status(r, err, "set");
+		r = vr_params_set(&p, &params_limits, kv, eq ? eq : "", 0, err, sizeof err);
+		params_check_status(r, err, "set");
 	}
 	if (!r)
-		finalize_and_check(&p, "options");
+		params_finalize_check(&p, "options");
 	free(text);
 	return 0;
 }

@@ -12,17 +12,17 @@
 #include <string.h>
 
 #define INPUT_MAX 5000
-static unsigned char input[INPUT_MAX];
+static unsigned char range_input[INPUT_MAX];
 
-struct sink {
+struct range_sink {
 	unsigned char buf[INPUT_MAX * 4];
 	size_t len;
 	int overflow;
 };
 
-static int sink_emit(void *ctx, const void *p, size_t n)
+static int range_emit(void *ctx, const void *p, size_t n)
 {
-	struct sink *k = ctx;
+	struct range_sink *k = ctx;
 	if (n > sizeof k->buf - k->len) {
 		k->overflow = 1;
 		return 0;
@@ -33,7 +33,7 @@ static int sink_emit(void *ctx, const void *p, size_t n)
 }
 
 /* What a set selects from L bytes, written apart from lib/range. */
-static size_t ref_resolve(const struct vr_range_set *s, uint64_t L, struct vr_span *out)
+static size_t range_ref(const struct vr_range_set *s, uint64_t L, struct vr_span *out)
 {
 	size_t n = 0;
 	for (size_t i = 0; i < s->n; i++) {
@@ -64,14 +64,14 @@ static size_t ref_resolve(const struct vr_range_set *s, uint64_t L, struct vr_sp
 		abort();                                            \
 	} while (0)
 
-static void check_slice(const struct vr_range_set *rs, size_t L, int known, uint64_t max_buffer,
+static void range_check_slice(const struct vr_range_set *rs, size_t L, int known, uint64_t max_buffer,
 			unsigned step)
 {
 	static struct vr_slicer s;
 	static struct vr_span want[VR_RANGE_MAX], got[VR_RANGE_MAX + 1];
-	static struct sink k;
+	static struct range_sink k;
 	char e[256] = "";
-	size_t nw = ref_resolve(rs, L, want);
+	size_t nw = range_ref(rs, L, want);
 	int r = vr_slicer_init(&s, rs, known ? (int64_t)L : -1, max_buffer, e, sizeof e);
 	int ordered = 1;
 	for (size_t i = 1; i < nw; i++)
@@ -102,13 +102,13 @@ static void check_slice(const struct vr_range_set *rs, size_t L, int known, uint
 		size_t n = 1 + (off * 31 + step) % 700;
 		if (n > L - off)
 			n = L - off;
-		if (vr_slicer_feed(&s, input + off, n, sink_emit, &k))
+		if (vr_slicer_feed(&s, range_input + off, n, range_emit, &k))
 			FAIL("feed failed");
 		off += n;
 	}
 	if (vr_slicer_wants_input(&s) || s.suffix) {
 		finished = 1;
-		if (vr_slicer_finish(&s, sink_emit, &k))
+		if (vr_slicer_finish(&s, range_emit, &k))
 			FAIL("finish failed");
 	}
 	size_t wl = 0;
@@ -119,7 +119,7 @@ static void check_slice(const struct vr_range_set *rs, size_t L, int known, uint
 	size_t o = 0;
 	for (size_t i = 0; i < nw; i++) {
 		size_t len = want[i].end - want[i].start + 1;
-		if (memcmp(k.buf + o, input + want[i].start, len))
+		if (memcmp(k.buf + o, range_input + want[i].start, len))
 			FAIL("L=%zu known=%d: span %zu has the wrong bytes", L, known, i);
 		o += len;
 	}
@@ -132,13 +132,13 @@ static void check_slice(const struct vr_range_set *rs, size_t L, int known, uint
 	vr_slicer_free(&s);
 }
 
-static void check_resolve(const struct vr_range_set *set, uint64_t size)
+static void range_check_resolve(const struct vr_range_set *set, uint64_t size)
 {
 	static struct vr_span got[VR_RANGE_MAX], want[VR_RANGE_MAX];
 	static struct vr_response resp;
 	size_t n = 99;
 	int r = vr_range_resolve(set, size, got, &n);
-	size_t nw = ref_resolve(set, size, want);
+	size_t nw = range_ref(set, size, want);
 	if (nw == 0 && r != VR_RANGE_UNSATISFIABLE)
 		FAIL("size %llu: resolve %d with nothing satisfiable", (unsigned long long)size, r);
 	if (nw > 0 && (r != VR_RANGE_OK || n != nw || memcmp(got, want, nw * sizeof *want)))
@@ -175,9 +175,9 @@ static void check_resolve(const struct vr_range_set *set, uint64_t size)
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	static struct vr_range_set set;
-	if (!input[1])
+	if (!range_input[1])
 		for (size_t i = 0; i < INPUT_MAX; i++)
-			input[i] = (unsigned char)(i * 7 + (i >> 8) + 1);
+			range_input[i] = (unsigned char)(i * 7 + (i >> 8) + 1);
 	char *text = malloc(size + 1);
 	if (!text)
 		return 0;
@@ -200,13 +200,13 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	}
 	static const uint64_t sizes[] = {0, 1, 100, 4096, (uint64_t)1 << 40, VR_RANGE_NUM_MAX};
 	for (size_t i = 0; i < sizeof sizes / sizeof *sizes; i++)
-		check_resolve(&set, sizes[i]);
+		range_check_resolve(&set, sizes[i]);
 	static const size_t lens[] = {0, 1, 37, 1000, INPUT_MAX};
 	unsigned step = (unsigned)size;
 	for (size_t i = 0; i < sizeof lens / sizeof *lens; i++) {
-		check_slice(&set, lens[i], 1, 1 << 20, step);
-		check_slice(&set, lens[i], 0, 1 << 20, step);
-		check_slice(&set, lens[i], 0, 64, step);
+		range_check_slice(&set, lens[i], 1, 1 << 20, step);
+		range_check_slice(&set, lens[i], 0, 1 << 20, step);
+		range_check_slice(&set, lens[i], 0, 64, step);
 	}
 	return 0;
 }

@@ -28,48 +28,48 @@
 		abort();                                        \
 	} while (0)
 
-static char dir[512], path[600];
-static int null_fd = -1;
-static struct vr_limits L;
+static char tf_dir[512], tf_path[600];
+static int tf_null_fd = -1;
+static struct vr_limits tf_limits;
 
-static void cleanup(void)
+static void tf_cleanup(void)
 {
-	unlink(path);
-	rmdir(dir);
-	if (null_fd >= 0)
-		close(null_fd);
+	unlink(tf_path);
+	rmdir(tf_dir);
+	if (tf_null_fd >= 0)
+		close(tf_null_fd);
 }
 
-static void init(void)
+static void tf_init(void)
 {
 	vr_log_init("fuzz_transform");
 	vr_log_set_verbosity(VR_QUIET);
 	const char *tmp = getenv("TMPDIR");
-	snprintf(dir, sizeof dir, "%s/vr-fuzz-transform.XXXXXX", tmp && *tmp ? tmp : "/tmp");
-	if (!mkdtemp(dir))
-		FAIL("mkdtemp %s", dir);
-	snprintf(path, sizeof path, "%s/input", dir);
-	null_fd = open("/dev/null", O_WRONLY | O_CLOEXEC);
-	if (null_fd < 0)
+	snprintf(tf_dir, sizeof tf_dir, "%s/vr-fuzz-transform.XXXXXX", tmp && *tmp ? tmp : "/tmp");
+	if (!mkdtemp(tf_dir))
+		FAIL("mkdtemp %s", tf_dir);
+	snprintf(tf_path, sizeof tf_path, "%s/input", tf_dir);
+	tf_null_fd = open("/dev/null", O_WRONLY | O_CLOEXEC);
+	if (tf_null_fd < 0)
 		FAIL("open /dev/null");
-	atexit(cleanup);
-	vr_limits_default(&L);
-	L.max_input_pixels = 1024 * 1024;
-	L.max_output_pixels = 512 * 512;
-	L.max_input_bytes = 1 << 20;
-	L.max_duration = 5;
-	L.max_tiles = 16;
+	atexit(tf_cleanup);
+	vr_limits_default(&tf_limits);
+	tf_limits.max_input_pixels = 1024 * 1024;
+	tf_limits.max_output_pixels = 512 * 512;
+	tf_limits.max_input_bytes = 1 << 20;
+	tf_limits.max_duration = 5;
+	tf_limits.max_tiles = 16;
 }
 
-static void write_input(const uint8_t *data, size_t size)
+static void tf_write_input(const uint8_t *data, size_t size)
 {
-	int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+	int fd = open(tf_path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
 	if (fd < 0)
-		FAIL("open %s", path);
+		FAIL("open %s", tf_path);
 	for (size_t off = 0; off < size;) {
 		ssize_t n = write(fd, data + off, size - off);
 		if (n <= 0)
-			FAIL("write %s", path);
+			FAIL("write %s", tf_path);
 		off += (size_t)n;
 	}
 	close(fd);
@@ -77,9 +77,9 @@ static void write_input(const uint8_t *data, size_t size)
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-	if (null_fd < 0)
-		init();
-	write_input(data, size);
+	if (tf_null_fd < 0)
+		tf_init();
+	tf_write_input(data, size);
 
 	static const char *const queries[] = {
 		"mode=video&width=32&duration=1&fps=10&quality=low",
@@ -92,15 +92,15 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	struct vr_params p;
 	char err[1024] = "";
 	vr_params_init(&p);
-	if (vr_params_parse_query(&p, &L, q, NULL, err, sizeof err) ||
-	    vr_params_finalize(&p, &L, NULL, err, sizeof err))
+	if (vr_params_parse_query(&p, &tf_limits, q, NULL, err, sizeof err) ||
+	    vr_params_finalize(&p, &tf_limits, NULL, err, sizeof err))
 		FAIL("params '%s': %s", q, err);
 
 	struct vr_transform_opts o = {
-		.input = path,
+		.input = tf_path,
 		.params = &p,
-		.limits = &L,
-		.out_fd = null_fd,
+		.limits = &tf_limits,
+		.out_fd = tf_null_fd,
 		.stall_timeout = 10,
 	};
 	struct vr_transform_stats s;

@@ -1,0 +1,176 @@
+#!/usr/bin/env bats
+# The fuzz corpora (tests/fuzz/TARGET/ seeds and tests/fuzz/regressions/
+# TARGET/ crashes) replayed through the release programs, and scripts/fuzz's
+# command line. Nothing here needs clang: the targets themselves replay the
+# same files in tests/unit/test_fuzz_regressions.c (make unit).
+#
+# A replayed input may be refused, but only with a documented status
+# (2 usage, 3 bad data, 4 not satisfiable, 8 a limit): never 1 (unexpected),
+# never a signal.
+
+bats_require_minimum_version 1.5.0
+
+load_assert_libs() {
+	local d
+	for d in ${BATS_LIB_PATH//:/ } /usr/lib/bats /usr/local/lib/bats /usr/lib/node_modules; do
+		if [ -f "$d/bats-support/src/output.bash" ] && [ -f "$d/bats-assert/src/assert.bash" ]; then
+			local f
+			for f in "$d"/bats-support/src/{output,error,lang}.bash "$d"/bats-assert/src/*.bash; do
+				# shellcheck disable=SC1090
+				source "$f"
+			done
+			return 0
+		fi
+	done
+	bats_load_library bats-support && bats_load_library bats-assert
+}
+load_assert_libs
+
+ROOT=$BATS_TEST_DIRNAME/..
+FUZZ=$BATS_TEST_DIRNAME/fuzz
+VR_RANGE=${VR_RANGE:-$ROOT/bin/vr-range}
+VR_CHUNK=${VR_CHUNK:-$ROOT/bin/vr-chunk}
+VR_RESIZE=${VR_RESIZE:-$ROOT/bin/vr-resize}
+TARGETS="range params config origin store transform"
+
+setup_file() {
+	local p
+	for p in "$VR_RANGE" "$VR_CHUNK" "$VR_RESIZE"; do
+		[ -x "$p" ] || { echo "build first: make ($p)" >&2; return 1; }
+	done
+}
+
+# inputs T: the seeds and saved regressions of target T, one path a line
+inputs() {
+	find "$FUZZ/$1" "$FUZZ/regressions/$1" -maxdepth 1 -type f 2>/dev/null | sort
+}
+
+# has_nul FILE: the file holds a NUL byte (it cannot be an argument)
+has_nul() {
+	! tr -d '\0' <"$1" | cmp -s - "$1"
+}
+
+@test "scripts/fuzz --list names the six targets, each with its source and seeds under 64 KiB" {
+	run "$ROOT/scripts/fuzz" --list
+	assert_success
+	assert_output "$(printf '%s\n' $TARGETS)"
+	local t n big
+	for t in $TARGETS; do
+		[ -f "$FUZZ/fuzz_$t.c" ] || fail "no tests/fuzz/fuzz_$t.c"
+		grep -q 'LLVMFuzzerTestOneInput' "$FUZZ/fuzz_$t.c" || fail "fuzz_$t.c has no entry point"
+		n=$(find "$FUZZ/$t" -maxdepth 1 -type f | wc -l)
+		[ "$n" -ge 3 ] || fail "tests/fuzz/$t has $n seeds"
+		big=$(find "$FUZZ/$t" "$FUZZ/regressions" -type f -size +64k 2>/dev/null || true)
+		[ -z "$big" ] || fail "seeds of 64 KiB or more: $big"
+	done
+}
+
+@test "scripts/fuzz: --help, and unknown targets and options are usage errors" {
+	run "$ROOT/scripts/fuzz" --help
+	assert_success
+	assert_output --partial "usage: scripts/fuzz"
+	run "$ROOT/scripts/fuzz" nosuch
+	assert_failure 2
+	assert_output --partial "unknown target 'nosuch'"
+	run "$ROOT/scripts/fuzz" --nosuch
+	assert_failure 2
+	FUZZ_TIME=soon run "$ROOT/scripts/fuzz" range
+	assert_failure 2
+	assert_output --partial "FUZZ_TIME"
+}
+
+@test "range corpus: vr-range on a file and on a pipe, documented statuses, same bytes" {
+	local d=$BATS_TEST_TMPDIR f r a b
+	head -c 5000 /dev/urandom >"$d/in"
+	while read -r f; do
+		has_nul "$f" && continue
+		r=$(cat "$f")
+		a=0
+		"$VR_RANGE" -q -- "$r" "$d/in" >"$d/o1" 2>/dev/null || a=$?
+		b=0
+		"$VR_RANGE" -q -- "$r" <"$d/in" >"$d/o2" 2>/dev/null || b=$?
+		case $a in 0 | 3 | 4 | 8) ;; *) fail "vr-range '$r' FILE: status $a (${f#"$ROOT"/})" ;; esac
+		case $b in 0 | 2 | 3 | 4 | 8) ;; *) fail "vr-range '$r' <pipe: status $b (${f#"$ROOT"/})" ;; esac
+		if [ "$a" = 0 ] && [ "$b" = 0 ]; then
+			cmp -s "$d/o1" "$d/o2" || fail "vr-range '$r': file and pipe give different bytes"
+		fi
+		# a pipe refuses only what it cannot serve in one pass; otherwise it agrees
+		[ "$b" = 2 ] || [ "$a" = "$b" ] || fail "vr-range '$r': status $a on a file, $b on a pipe"
+	done < <(inputs range)
+}
+
+@test "params corpus: vr-resize --print-key --query, documented statuses" {
+	local f q k s
+	while read -r f; do
+		has_nul "$f" && continue
+		q=$(cat "$f")
+		s=0
+		k=$("$VR_RESIZE" -q --print-key --query "$q" 2>/dev/null) || s=$?
+		case $s in
+			0)
+				[[ $k == mode=* ]] || fail "query '$q': key '$k'"
+				;;
+			2 | 3 | 8) ;;
+			*) fail "query '$q': status $s (${f#"$ROOT"/})" ;;
+		esac
+	done < <(inputs params)
+}
+
+@test "config corpus: vr-resize --config loads each file with a documented status" {
+	local f s
+	while read -r f; do
+		s=0
+		"$VR_RESIZE" -q --config "$f" --print-key -w 100 >/dev/null 2>&1 || s=$?
+		case $s in 0 | 3 | 8) ;; *) fail "--config ${f#"$ROOT"/}: status $s" ;; esac
+	done < <(inputs config)
+	# a good one is used: its [limits] apply (an option out of them is a usage error)
+	run "$VR_RESIZE" --config "$FUZZ/config/seed-03-limits" --print-key -w 1921
+	assert_failure 2
+	assert_output --partial "out of range 16-1920"
+}
+
+@test "store corpus: each key through vr-chunk put, get, stat and rm in a fresh store" {
+	local d=$BATS_TEST_TMPDIR f k
+	export VR_STORE=$d/store.db
+	head -c 10000 /dev/urandom >"$d/data"
+	while read -r f; do
+		has_nul "$f" && continue
+		k=$(cat "$f")
+		[ -n "$k" ] || continue
+		"$VR_CHUNK" -q put --chunk-size 4K -- "$k" "$d/data" || fail "put '$k'"
+		"$VR_CHUNK" -q get -- "$k" >"$d/out" || fail "get '$k'"
+		cmp -s "$d/data" "$d/out" || fail "key '$k': the bytes read back differ"
+		"$VR_CHUNK" -q stat -- "$k" >/dev/null || fail "stat '$k'"
+		"$VR_CHUNK" -q rm -- "$k" || fail "rm '$k'"
+		run "$VR_CHUNK" -q stat -- "$k"
+		[ "$status" = 5 ] || fail "key '$k': stat after rm: status $status"
+	done < <(inputs store)
+	run "$VR_CHUNK" ls
+	assert_success
+	assert_output ""
+}
+
+@test "transform corpus: vr-resize makes a PNG of every video seed, and audio of the audio seeds" {
+	local d=$BATS_TEST_TMPDIR f s
+	while read -r f; do
+		s=0
+		case $f in
+			*.mp3 | *.wav | *.ogg | *.m4a)
+				"$VR_RESIZE" -q -m audio "$f" -o "$d/out.m4a" || s=$?
+				[ "$s" = 0 ] || fail "audio of ${f#"$ROOT"/}: status $s"
+				[ -s "$d/out.m4a" ] || fail "audio of ${f#"$ROOT"/}: empty output"
+				;;
+			*/regressions/*)
+				"$VR_RESIZE" -q -m frame -w 32 -f png "$f" -o "$d/out.png" 2>/dev/null || s=$?
+				case $s in 0 | 3 | 8) ;; *) fail "frame of ${f#"$ROOT"/}: status $s" ;; esac
+				;;
+			*)
+				"$VR_RESIZE" -q -m frame -w 32 -f png "$f" -o "$d/out.png" || s=$?
+				[ "$s" = 0 ] || fail "frame of ${f#"$ROOT"/}: status $s"
+				[ "$(head -c 4 "$d/out.png" | od -An -tx1 | tr -d ' \n')" = 89504e47 ] ||
+					fail "frame of ${f#"$ROOT"/}: not a PNG"
+				;;
+		esac
+		rm -f "$d/out.png" "$d/out.m4a"
+	done < <(inputs transform)
+}
