@@ -42,12 +42,22 @@ PKGS_vr-range :=
 PKGS_vr-fetch := libavformat libavutil
 PKGS_vr-chunk := sqlite3
 PKGS_vr-resize := libavformat libavcodec libavfilter libswscale libavutil libswresample
-PKGS_vr-cache := libavformat libavcodec libavfilter libswscale libavutil libswresample sqlite3
+# vr-cache links SQLite only: its FFmpeg side (fetch, transform and the
+# modules under them) is the plugin vr-av.so, opened on the first miss
+# (lib/avplugin.c), so that a hit does not pay for loading FFmpeg.
+PKGS_vr-cache := sqlite3
+AV_PKGS  := libavformat libavcodec libavfilter libswscale libavutil libswresample
+AV_MODS  := demux encode fetch fit mux spool transform
 
 PROGRAMS := $(patsubst cmd/%.c,%,$(wildcard cmd/*.c))
-LIB_SRC  := $(wildcard lib/*.c)
+LIB_SRC  := $(filter-out lib/avplugin.c,$(wildcard lib/*.c))
 LIB_OBJ  := $(patsubst lib/%.c,$(BUILD)/lib/%.o,$(LIB_SRC))
 LIBVR    := $(BUILD)/libvr.a
+AV_OBJ   := $(patsubst %,$(BUILD)/lib/%.o,$(AV_MODS))
+AV_PIC   := $(patsubst %,$(BUILD)/pic/%.o,$(AV_MODS))
+LIBCORE  := $(BUILD)/libvr-core.a
+PLUGIN   := vr-av.so
+LIBDIR   := $(PREFIX)/lib/vr
 UNIT_SRC := $(wildcard tests/unit/test_*.c)
 UNITS    := $(patsubst tests/unit/%.c,$(BUILD)/tests/%,$(UNIT_SRC))
 ALL_PKGS := libavformat libavcodec libavfilter libswscale libavutil libswresample sqlite3
@@ -59,7 +69,7 @@ MAN_PAGES := $(wildcard man/*.[1-9])
 FUZZ_TIME ?= 60
 SOAK_TIME ?= 600
 
-all: $(addprefix bin/,$(PROGRAMS))
+all: $(addprefix bin/,$(PROGRAMS)) bin/$(PLUGIN)
 
 # bin/ always reflects the last build asked for (plain or SAN=1), even when
 # the other build's copy there is newer; a copy is renamed into place so a
@@ -77,6 +87,29 @@ $(BUILD)/lib/%.o: lib/%.c lib/*.h
 $(LIBVR): $(LIB_OBJ)
 	@rm -f $@
 	$(AR) rcs $@ $^
+
+# libvr without the FFmpeg side, all of it linked into vr-cache and
+# exported (-rdynamic) for the plugin to use
+$(LIBCORE): $(filter-out $(AV_OBJ),$(LIB_OBJ))
+	@rm -f $@
+	$(AR) rcs $@ $^
+
+$(BUILD)/pic/%.o: lib/%.c lib/*.h
+	@mkdir -p $(@D)
+	$(CC) $(CPPFLAGS) $(call pkgcflags,$(ALL_PKGS)) $(CFLAGS) -fPIC $(WARN) -c -o $@ $<
+
+$(BUILD)/bin/$(PLUGIN): $(AV_PIC)
+	@mkdir -p $(@D)
+	$(CC) $(LDFLAGS) -shared -o $@ $^ $(call pkglibs,$(AV_PKGS)) -lm -lpthread
+
+$(BUILD)/avplugin.o: lib/avplugin.c lib/*.h
+	@mkdir -p $(@D)
+	$(CC) $(CPPFLAGS) -DVR_LIBDIR='"$(LIBDIR)"' $(call pkgcflags,$(ALL_PKGS)) $(CFLAGS) $(WARN) -c -o $@ $<
+
+$(BUILD)/bin/vr-cache: $(BUILD)/cmd/vr-cache.o $(BUILD)/avplugin.o $(LIBCORE) $(BUILD)/bin/$(PLUGIN)
+	@mkdir -p $(@D)
+	$(CC) $(LDFLAGS) -rdynamic -o $@ $< $(BUILD)/avplugin.o -Wl,--whole-archive $(LIBCORE) \
+		-Wl,--no-whole-archive $(call pkglibs,$(PKGS_vr-cache)) -lm -lpthread -ldl
 
 $(BUILD)/cmd/%.o: cmd/%.c lib/*.h
 	@mkdir -p $(@D)
@@ -138,10 +171,14 @@ soak: deps
 install: all
 	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(MANDIR)/man1 $(DESTDIR)$(MANDIR)/man5 $(DESTDIR)$(MANDIR)/man7
 	install -m 755 $(addprefix bin/,$(PROGRAMS)) $(DESTDIR)$(BINDIR)/
+	install -d $(DESTDIR)$(LIBDIR)
+	install -m 644 bin/$(PLUGIN) $(DESTDIR)$(LIBDIR)/
 	for p in $(MAN_PAGES); do s=$${p##*.}; install -m 644 $$p $(DESTDIR)$(MANDIR)/man$$s/; done
 
 uninstall:
 	rm -f $(addprefix $(DESTDIR)$(BINDIR)/,$(PROGRAMS))
+	rm -f $(DESTDIR)$(LIBDIR)/$(PLUGIN)
+	-rmdir $(DESTDIR)$(LIBDIR) 2>/dev/null
 	for p in $(MAN_PAGES); do s=$${p##*.}; rm -f $(DESTDIR)$(MANDIR)/man$$s/$${p##*/}; done
 
 clean:

@@ -115,6 +115,23 @@ Q=(-w 80 --compression low)
 	assert_output 80
 }
 
+@test "a hit does not load the FFmpeg plugin; a miss without it fails clearly" {
+	run "$VC" get /videos/a.mp4 "${Q[@]}" -o miss.mp4
+	assert_success
+	# the plugin is looked up only when a miss needs it
+	VR_AV_PLUGIN=/nonexistent/vr-av.so run "$VC" get /videos/a.mp4 "${Q[@]}" -o hit.mp4
+	assert_success
+	cmp miss.mp4 hit.mp4
+	VR_AV_PLUGIN=/nonexistent/vr-av.so run --separate-stderr "$VC" get /videos/a.mp4 -w 48 -o other.mp4
+	assert_failure 1
+	[[ $stderr == *"cannot load the transform plugin vr-av.so"* ]]
+	[ ! -e other.mp4 ]
+	assert_equal "$(results)" "miss hit error"
+	# and no FFmpeg library is mapped by a hit
+	run ldd "$VC"
+	refute_output --partial libavcodec
+}
+
 @test "the query of a request path is the transform, the same key as the options" {
 	run "$VC" get '/videos/a.mp4?width=80&compression=low&v=3' --print-key
 	assert_success
