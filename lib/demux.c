@@ -10,6 +10,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <inttypes.h>
 #include <limits.h>
 #include <poll.h>
 #include <pthread.h>
@@ -93,6 +94,7 @@ struct src {
 	AVIOContext *pb;           /* ours, handed to libavformat */
 	uint64_t count, max;
 	int limit_hit, timed_out;
+	int io_error;              /* a read of the source itself failed */
 	double last_ms, stall_ms;
 	struct vr_spool spool;
 };
@@ -145,14 +147,19 @@ static int src_read(void *opaque, uint8_t *buf, int size)
 		n = avio_read_partial(s->inner, buf, size);
 		if (n == 0)
 			n = avio_feof(s->inner) ? AVERROR_EOF : AVERROR(EAGAIN);
-		if (n < 0)
+		if (n < 0) {
+			if (n != AVERROR_EOF && n != AVERROR_EXIT && n != AVERROR(EAGAIN))
+				s->io_error = 1;
 			return n;
+		}
 	} else {
 		for (;;) {
 			if (!s->seekable) {
 				int w = wait_readable(s);
-				if (w < 0)
+				if (w < 0) {
+					s->io_error = w != AVERROR_EXIT;
 					return w;
+				}
 			}
 			ssize_t r = read(s->fd, buf, (size_t)size);
 			if (r < 0 && errno == EINTR) {
@@ -162,8 +169,10 @@ static int src_read(void *opaque, uint8_t *buf, int size)
 			}
 			if (r < 0 && errno == EAGAIN)
 				continue;
-			if (r < 0)
+			if (r < 0) {
+				s->io_error = 1;
 				return AVERROR(errno);
+			}
 			if (r == 0)
 				return AVERROR_EOF;
 			n = (int)r;
@@ -305,6 +314,9 @@ static int open_url(struct vr_demux *d, struct src *s, const char *url, const ch
 	if (headers && headers[0])
 		av_dict_set(&o, "headers", headers, 0);
 	av_dict_set(&o, "user_agent", "vr/" VR_VERSION, 0);
+	/* check the peer against the system's CAs, as vr-fetch does: FFmpeg's
+	 * default is not to */
+	av_dict_set(&o, "tls_verify", "1", 0);
 	if (s->stall_ms > 0)
 		av_dict_set_int(&o, "rw_timeout", (int64_t)(s->stall_ms * 1000), 0);
 	AVIOInterruptCB cb = {interrupted, s};
@@ -471,7 +483,22 @@ int vr_demux_open(struct vr_demux *d, const struct vr_demux_opts *o, char *err, 
 			 d->what, fmt->iformat->name, fmt->probe_score);
 		return VR_EDATA;
 	}
-	r = avformat_find_stream_info(fmt, NULL);
+	/* a tiny file may claim a huge picture: the probing decoders must
+	 * not allocate it before the caller checks the size against its limit */
+	AVDictionary **sopts = NULL;
+	unsigned nst = fmt->nb_streams;
+	if (o->max_pixels > 0 && nst > 0 && (sopts = av_calloc(nst, sizeof *sopts))) {
+		char v[32];
+		snprintf(v, sizeof v, "%" PRId64, o->max_pixels < INT_MAX ? o->max_pixels : INT_MAX);
+		for (unsigned i = 0; i < nst; i++)
+			av_dict_set(&sopts[i], "max_pixels", v, 0);
+	}
+	r = avformat_find_stream_info(fmt, sopts);
+	if (sopts) {
+		for (unsigned i = 0; i < nst; i++)
+			av_dict_free(&sopts[i]);
+		av_freep(&sopts);
+	}
 	if (r < 0) {
 		int st = vr_demux_status(d, r);
 		char e[600];
@@ -521,6 +548,10 @@ int vr_demux_status(struct vr_demux *d, int averr)
 		return VR_EFAIL;
 	if (averr == AVERROR(ETIMEDOUT))
 		return VR_ETIMEOUT;
+	/* demuxers (matroska) say EIO of data that ends early: an I/O
+	 * failure only when reading the source failed */
+	if (averr == AVERROR(EIO) && s && !s->io_error)
+		return VR_EDATA;
 	if (averr == AVERROR(EIO) || averr == AVERROR(ENOSPC) || averr == AVERROR(ECONNRESET) ||
 	    averr == AVERROR(EPIPE) || averr == AVERROR(ECONNREFUSED))
 		return VR_EIO;
