@@ -112,6 +112,27 @@ static void neg_remember(const char *key, int status, const char *msg, int64_t e
 	pthread_mutex_unlock(&neg_mu);
 }
 
+/* A success for key: its remembered failure, if any, is forgotten, so that
+ * the entry just made is not shadowed by a failure it proved stale. */
+static void neg_forget(struct vr_cache *c, const char *key)
+{
+	pthread_once(&neg_once, neg_init);
+	if (neg_lru) {
+		void *gone = NULL;
+		pthread_mutex_lock(&neg_mu);
+		if (vr_lru_delete(neg_lru, key, strlen(key), 0, &gone))
+			free(gone);
+		pthread_mutex_unlock(&neg_mu);
+	}
+	int status;
+	int64_t expires;
+	char msg[8];
+	/* a read first: the common success has nothing to forget, and no write */
+	if (c->st && !c->o.no_store &&
+	    vr_store_negative_get(c->st, key, strlen(key), &status, msg, sizeof msg, &expires) == 0)
+		vr_store_negative_clear(c->st, key, strlen(key));
+}
+
 /* 1 with status/msg when key's failure is remembered (memory, then store). */
 static int neg_lookup(struct vr_cache *c, const char *key, int *status, char *msg, size_t msglen)
 {
@@ -675,6 +696,7 @@ static int run_miss(struct vr_cache *c, const struct vr_cache_request *r, struct
 		rc = prc;
 		snprintf(out->error, sizeof out->error, "%.500s", perr);
 	} else {
+		neg_forget(c, pl->negkey);
 		if (slicer)
 			vr_tee_finish_output(&t);
 		if (t.w) {

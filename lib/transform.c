@@ -47,6 +47,7 @@ struct run {
 	size_t errlen;
 
 	struct vr_demux in;
+	double stall_timeout;   /* seconds: the watchdog of the source that opened */
 	AVFormatContext *ifmt;
 	int vi, ai;
 	AVStream *vst, *ast;
@@ -295,6 +296,7 @@ static int open_input(struct run *r, int want_video, int want_audio)
 		if (i > 0)
 			vr_demux_close(&r->in);
 		rc = vr_demux_open(&r->in, &dopts, r->err, r->errlen);
+		r->stall_timeout = dopts.stall_timeout;
 		if (rc != VR_ENOTFOUND && rc != VR_EIO && rc != VR_ETIMEOUT)
 			break;
 		if (i + 1 < n)
@@ -701,7 +703,7 @@ static int pump(struct run *r, frame_fn vfn, frame_fn afn)
 			int st = vr_demux_status(&r->in, e);
 			char b[600];
 			if (st == VR_ETIMEOUT)
-				return fail(r, st, "%s: no input for %.0f s", r->in.what, r->o->stall_timeout);
+				return fail(r, st, "%s: no input for %g s", r->in.what, r->stall_timeout);
 			if (st == VR_ELIMIT)
 				return fail(r, st, "%s is larger than the limit of %" PRIu64 " bytes",
 					    r->in.what, r->l->max_input_bytes);
