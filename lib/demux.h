@@ -30,6 +30,9 @@ struct vr_demux_opts {
 	const char *root;      /* a local path must resolve inside it; NULL: none */
 	const char *headers;   /* http: extra "Name: value\r\n" lines; NULL: none */
 	uint64_t max_bytes;    /* 0: none; past it VR_ELIMIT */
+	int64_t max_pixels;    /* decoders probing the streams refuse larger
+				* pictures (their size then shows in codecpar,
+				* undecoded); 0: none */
 	double stall_timeout;  /* seconds without progress; 0: none */
 };
 

@@ -266,6 +266,9 @@ static int open_decoder(struct run *r, AVStream *st, AVCodecContext **dec)
 	if (e < 0)
 		return fail(r, VR_EDATA, "%s: %s", r->in.what, averr(e, b, sizeof b));
 	(*dec)->pkt_timebase = st->time_base;
+	/* a picture past the limit is refused before it is allocated */
+	if (r->l->max_input_pixels > 0)
+		(*dec)->max_pixels = r->l->max_input_pixels < INT_MAX ? r->l->max_input_pixels : INT_MAX;
 	(*dec)->thread_count = 0;
 	(*dec)->thread_type = FF_THREAD_FRAME | FF_THREAD_SLICE;
 	e = avcodec_open2(*dec, c, NULL);
@@ -280,6 +283,7 @@ static int open_input(struct run *r, int want_video, int want_audio)
 	struct vr_demux_opts dopts = {
 		.input = r->o->input,
 		.max_bytes = r->l->max_input_bytes,
+		.max_pixels = r->l->max_input_pixels,
 		.stall_timeout = r->o->stall_timeout,
 	};
 	const struct vr_resolved *rs = r->o->sources;
@@ -941,6 +945,7 @@ struct grabber {
 	int64_t pos;           /* pts of the last frame decoded, INT64_MIN: none */
 	int eof;
 	int pending;           /* r->frame holds a decoded frame not yet looked at */
+	double reached;        /* the end (s) of the latest packet read, any stream */
 };
 
 /* The next decoded video frame into r->frame: 1, 0 at the end, <0 error
@@ -978,6 +983,12 @@ static int next_frame(struct run *r, struct grabber *g, int64_t skip_before)
 			return -st;
 		}
 		vr_demux_touch(&r->in);
+		if (r->pkt->pts != AV_NOPTS_VALUE) {
+			AVStream *s = r->ifmt->streams[r->pkt->stream_index];
+			double t = (r->pkt->pts + r->pkt->duration) * av_q2d(s->time_base);
+			if (t > g->reached)
+				g->reached = t;
+		}
 		if (r->pkt->stream_index == r->vi) {
 			/* frames shown before the target are not decoded unless
 			 * others refer to them */
@@ -1117,11 +1128,15 @@ static int run_frame(struct run *r)
 					 r->geo.out_h, r->err, r->errlen)))
 		return rc;
 	snprintf(r->st->out_codec, sizeof r->st->out_codec, "%s", r->venc->codec->name);
-	struct grabber g = {.pos = INT64_MIN};
+	struct grabber g = {.pos = INT64_MIN, .reached = -1};
 	AVFrame *pic = av_frame_alloc();
 	if (!pic)
 		return fail(r, VR_EFAIL, "out of memory");
 	rc = grab(r, &g, stream_ts(r, p->time), pic);
+	/* the last picture stands in for a time past the end only when the
+	 * data covers what the input declares (a cut file reads to EOF) */
+	if (!rc && g.eof)
+		rc = check_truncated(r, g.reached);
 	if (!rc)
 		rc = picture_filter(r, pic, vr_encode_picture_pix_fmt(p->format));
 	av_frame_free(&pic);
@@ -1212,10 +1227,12 @@ static int run_spritesheet(struct run *r)
 		for (int y = 0; y < AV_CEIL_RSHIFT(sheet->height, 1); y++)
 			memset(sheet->data[pl] + y * sheet->linesize[pl], 128,
 			       (size_t)AV_CEIL_RSHIFT(sheet->width, 1));
-	struct grabber g = {.pos = INT64_MIN};
+	struct grabber g = {.pos = INT64_MIN, .reached = -1};
 	for (int i = 0; i < n; i++) {
 		double t = p->time + span * i / n;
 		rc = grab(r, &g, stream_ts(r, t), pic);
+		if (!rc && g.eof)
+			rc = check_truncated(r, g.reached);
 		if (!rc)
 			rc = picture_filter(r, pic, AV_PIX_FMT_YUVJ420P);
 		if (rc)
