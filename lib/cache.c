@@ -575,6 +575,8 @@ static int run_miss(struct vr_cache *c, const struct vr_cache_request *r, struct
 		t.slicer = slicer;
 	}
 	out->transformed = 1;
+	/* --job-timeout of warm: a wall-clock bound on this fetch or transform */
+	double deadline = c->o.job_timeout > 0 ? vr_now_ms() + c->o.job_timeout * 1000 : 0;
 	if (pl->raw) {
 		struct vr_fetch *f = NULL;
 		struct vr_fetch_opts fo = {.max_bytes = c->lim.max_input_bytes};
@@ -597,6 +599,11 @@ static int run_miss(struct vr_cache *c, const struct vr_cache_request *r, struct
 				if (vr_stop_requested()) {
 					prc = VR_EFAIL;
 					snprintf(perr, sizeof perr, "interrupted");
+					break;
+				}
+				if (deadline > 0 && vr_now_ms() > deadline) {
+					prc = VR_ETIMEOUT;
+					snprintf(perr, sizeof perr, "the fetch ran past its time limit");
 					break;
 				}
 			}
@@ -630,6 +637,7 @@ static int run_miss(struct vr_cache *c, const struct vr_cache_request *r, struct
 			.limits = &c->lim,
 			.out_fd = fds[1],
 			.stall_timeout = c->o.transform_timeout,
+			.deadline_ms = deadline,
 		};
 		vr_stream_opened();
 		if (pthread_create(&p->th, NULL, transform_thread, p)) {
@@ -686,6 +694,9 @@ static int run_miss(struct vr_cache *c, const struct vr_cache_request *r, struct
 		int64_t ttl = prc == VR_ENOTFOUND ? (int64_t)pl->ttl_client
 			      : transient(prc)    ? (int64_t)pl->ttl_server
 						  : 0;
+		/* a job that ran out of time says nothing about the source */
+		if (deadline > 0 && vr_now_ms() > deadline)
+			ttl = 0;
 		if (ttl > 0 && !vr_stop_requested() && !c->o.no_store) {
 			neg_remember(pl->negkey, prc, perr, (int64_t)time(NULL) + ttl);
 			if (c->st)

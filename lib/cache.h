@@ -46,6 +46,7 @@ struct vr_cache_opts {
 	const char *const *tags;     /* extra tags for stored entries */
 	size_t ntags;
 	double transform_timeout;    /* stall timeout of one transform, seconds */
+	double job_timeout;          /* wall seconds for one miss's fetch or transform; 0 none */
 };
 
 struct vr_cache_request {

@@ -423,6 +423,8 @@ static int check_stop(struct run *r)
 {
 	if (vr_stop_requested())
 		return fail(r, VR_EFAIL, "interrupted");
+	if (r->o->deadline_ms > 0 && vr_now_ms() > r->o->deadline_ms)
+		return fail(r, VR_ETIMEOUT, "the transform ran past its time limit");
 	return 0;
 }
 

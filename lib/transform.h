@@ -45,6 +45,7 @@ struct vr_transform_opts {
 	int out_fd;                     /* pipes and pictures write here */
 	const char *out_path;           /* non-NULL: muxed output opened by name (faststart) */
 	double stall_timeout;           /* seconds without input progress: exit 7; 0 none */
+	double deadline_ms;             /* vr_now_ms() by which the run must end: exit 7; 0 none */
 	int progress;                   /* a progress line on stderr */
 };
 

@@ -795,6 +795,7 @@ int vr_warm_main(int argc, char **argv, const struct vr_cache_opts *base)
 	 * process's transform of the same key */
 	w.copts = *base;
 	w.copts.transform_timeout = w.job_timeout;
+	w.copts.job_timeout = w.job_timeout;
 	if (w.copts.wait <= 0 || w.copts.wait > w.job_timeout)
 		w.copts.wait = w.job_timeout;
 

@@ -177,6 +177,27 @@ EOF
 	[ "$(jq -s -r '[.[] | select(.type=="batch")][0].alerts' "$M")" = failures ]
 }
 
+@test "--job-timeout bounds a job's wall time: a trickling source and a long transform fail, the rest go on" {
+	mkfifo slow.bin
+	# a byte every 0.2 s: never a stall, but 8 s in all
+	(for _ in $(seq 1 40); do printf x; sleep 0.2; done >slow.bin 2>/dev/null) 3>&- &
+	ffmpeg -nostdin -loglevel error -y -f lavfi -i testsrc2=size=320x240:rate=25:duration=30 \
+		-pix_fmt yuv420p -c:v libx264 -preset ultrafast long.mp4
+	printf '%s\n%s --format webm -w 320\n%s\n' "$PWD/slow.bin" "$PWD/long.mp4" "$D/src/f1.bin" >list
+	local t0=$SECONDS
+	warm --json --jobs 3 --job-timeout 1.5 list
+	assert_failure 1
+	[ $((SECONDS - t0)) -lt 8 ]
+	[ "$(j failed)" -eq 2 ] && [ "$(j misses)" -eq 1 ]
+	[[ "$stderr" == *"line 1: "*"ran past its time limit"* ]]
+	[[ "$stderr" == *"line 2: "*"ran past its time limit"* ]]
+	# neither failure is held against its source: with time, both work
+	rm -f slow.bin && printf 'quick\n' >slow.bin
+	warm --json --jobs 2 --job-timeout 600 <(head -n 1 list)
+	assert_success
+	wait
+}
+
 @test "--shard K/N: every job lands in exactly one of 3 shards" {
 	{ jobs_for $(seq 1 60); printf '%s --width 5000\n' "$D/src/f1.bin"; } >list
 	warm --dry-run list
