@@ -143,7 +143,7 @@ one_of() {
 		prev=${have[$key]:-none}
 		if [ "$prev" = A2 ]; then next=B2; else next=A2; fi
 		gen0=$(q "SELECT coalesce(max(id), 0) FROM entries WHERE key = CAST('$key' AS BLOB) AND state = 'ready'")
-		delay=$(rand_ms 3 "$dur")
+		delay=$(rand_ms 3 $((dur * 3 / 4))) # its end is spent in start-up and exit
 		cat "$next" | "$VC" --store "$S" put "$key" --chunk-size 8K 2>put.err 3>&- &
 		pid=$!
 		BG_PIDS+=("$pid")
@@ -193,7 +193,7 @@ one_of() {
 	vc verify
 	assert_equal "$status" 0
 	store_clean
-	echo "# put kills: 25 (delays from 3 ms to a put's time, at most $dmax ms): $n_before before the first row, $n_mid mid-stream" \
+	echo "# put kills: 25 (delays from 3 ms to 3/4 of a put's time, at most $dmax ms): $n_before before the first row, $n_mid mid-stream" \
 		"($chunks_mid chunks of 8 KiB abandoned), $n_done after publishing; gc reclaimed $reclaimed" >&3
 	[ "$n_mid" -gt 0 ] # some kills did land mid-stream
 }
@@ -311,9 +311,9 @@ one_of() {
 
 # ------------------------------------------------------ RLIMIT_FSIZE
 
-@test "RLIMIT_FSIZE during vr-chunk put, 4 limits x 3 chunk sizes: exit 6, the previous version readable, verify passes, the retry stores" {
+@test "RLIMIT_FSIZE during vr-chunk put, 3 limits x 3 chunk sizes: exit 6, the previous version readable, verify passes, the retry stores" {
 	local lim cs n=0
-	for lim in 256 512 1024 2048; do # KiB; the 3 MiB input never fits
+	for lim in 256 512 1536; do # KiB; the 3 MB input never fits
 		for cs in 4K 64K 1M; do
 			rm -f "$S" "$S-wal" "$S-shm"
 			vc put k "$D/old" --chunk-size 64K
@@ -642,15 +642,17 @@ FAULTS=(404 500 reset stall short badlength)
 	[[ $stderr == *"big.bin"* ]] # names the key
 	vc get "$key"
 	assert_failure 6
-	! cmp -s "$OUT" "$D/big3"
-	cmp "$OUT" <(head -c "$(stat -c %s "$OUT")" "$D/big3") # a prefix, not wrong bytes
+	# a prefix (chunk 0 at most), never wrong bytes nor the whole
+	[ "$(stat -c %s "$OUT")" -le 1048576 ]
+	cmp "$OUT" <(head -c "$(stat -c %s "$OUT")" "$D/big3")
 	cache --store "$S" get /videos/big.bin -o hit.bin
 	assert_equal "$status" 6
 	[[ $stderr == *"does not match its checksum"* ]]
 	[ ! -e hit.bin ]
 	cache --store "$S" get /videos/big.bin
 	assert_equal "$status" 6
-	! cmp -s "$OUT" "$D/big3"
+	[ "$(stat -c %s "$OUT")" -le 1048576 ]
+	cmp "$OUT" <(head -c "$(stat -c %s "$OUT")" "$D/big3")
 	cache --store "$S" get /videos/big.bin --range 1548576-1548700
 	assert_equal "$status" 6
 	[ ! -s "$OUT" ]
@@ -704,7 +706,7 @@ bad_store() {
 		mkdir -p bad
 		bad_store "$kind" "$st"
 		fp=$(fingerprint "$st")
-		for c in ls 'get k' 'stat k' "put k $D/old" 'verify' 'gc' 'rm k' 'touch k --ttl 5' 'purge --tag t'; do
+		for c in ls 'get k' "put k $D/old" 'verify' 'gc' 'rm k'; do
 			# shellcheck disable=SC2086
 			run --separate-stderr "$VC" --store "$st" $c
 			[ "$status" -eq 6 ] || { echo "$kind, vr-chunk $c: exit $status: $stderr"; return 1; }
@@ -712,7 +714,7 @@ bad_store() {
 				{ echo "$kind, vr-chunk $c: '$stderr'"; return 1; }
 			n=$((n + 1))
 		done
-		for c in stats gc 'purge --tag t' 'invalidate /videos/a.mp4'; do
+		for c in stats gc 'invalidate /videos/a.mp4'; do
 			# shellcheck disable=SC2086
 			run --separate-stderr "$VCA" --store "$st" $c
 			[ "$status" -eq 6 ] || { echo "$kind, vr-cache $c: exit $status: $stderr"; return 1; }

@@ -2,7 +2,7 @@
 # with handcrafted bytes (or closes at once, or stalls), random delays, kill
 # bookkeeping and byte-level damage of a store. Needs helpers/nginx.bash
 # (for _vr_free_port and _vr_port_listening) and helpers/store.bash (q).
-# shellcheck shell=bash
+# shellcheck shell=bash disable=SC2016,SC2015,SC2059
 
 # fault_listen RESPONSE [HOLD]: a listener on a free 127.0.0.1 port that
 # accepts one connection, sends the bytes of RESPONSE (an empty file: none),
