@@ -1,0 +1,239 @@
+#!/usr/bin/env bats
+# Bad video input: a corpus from scripts/fixtures-bad (truncated MP4, WebM
+# and MPEG-TS at 10 points each, bit-flipped copies, empty, text and random
+# files, pictures claiming huge sizes, a huge claimed duration, playlists
+# and concat lists naming other files) through vr-resize (video and frame
+# modes) and vr-cache get. For every file and command:
+#
+#   - it ends within 30 s (timeout(1) did not fire), by exit, not by a
+#     signal (status < 128), and not with 1 (unexpected) or 2 (usage);
+#   - a failure is 3 (bad data) or 8 (a limit), says "PROG: error: ..." on
+#     stderr and leaves nothing where -o pointed, temporaries included;
+#   - a success (0) is allowed only where the input still holds a valid
+#     video (a bit flip inside the coded pictures, an MPEG-TS cut between
+#     packets, a picture size only the container gets wrong), and then
+#     the output must decode without a word from ffmpeg at the expected
+#     size: never 0 with garbage.
+#
+# The frame is asked for at 3 s, inside the 4 s the inputs declare and past
+# every cut point. The corpus is made once per file run (a few seconds).
+# VR_RESIZE and VR_CACHE point at other builds, as in the other files.
+# Globs in corpus() and word splitting of its output are meant.
+# shellcheck disable=SC2016,SC2012,SC2046,SC2086
+
+bats_require_minimum_version 1.5.0
+
+VR=${VR_RESIZE:-$BATS_TEST_DIRNAME/../bin/vr-resize}
+VC=${VR_CACHE:-$BATS_TEST_DIRNAME/../bin/vr-cache}
+
+setup_file() {
+	local t
+	for t in "$VR" "$VC"; do
+		[ -x "$t" ] || { echo "build first: make ($t)" >&2; return 1; }
+	done
+	for t in ffmpeg ffprobe python3 timeout; do
+		command -v "$t" >/dev/null || { echo "$t is needed" >&2; return 1; }
+	done
+	"$BATS_TEST_DIRNAME/../scripts/fixtures-bad" "$BATS_FILE_TMPDIR/bad"
+}
+
+setup() {
+	BAD=$BATS_FILE_TMPDIR/bad
+	cd "$BATS_TEST_TMPDIR" || return 1
+	export VR VC BAD BATS_TEST_TMPDIR
+	export VR_CONFIG=/dev/null VR_METRICS="" XDG_CONFIG_HOME=$BATS_TEST_TMPDIR/xdg
+	export XDG_CACHE_HOME=$BATS_TEST_TMPDIR/xdg-cache
+}
+
+# try NAME POLICY...: runs the three commands on $BAD/NAME, each in an
+# empty directory of its own with its own store, and prints one line per
+# broken expectation. POLICY words allow a success: video-ok (vr-resize
+# video mode and vr-cache get), frame-ok (frame mode). Every input is
+# 160x90, so an output is 64x36.
+try() {
+	local name=$1 policy=" ${*:2} " in=$BAD/$1 cmd st t0 secs out w h
+	for cmd in video frame cache; do
+		local d=$BATS_TEST_TMPDIR/run-$cmd-${name//\//_}
+		mkdir -p "$d/w"
+		case $cmd in
+		video) out=o.mp4 ;;
+		frame) out=o.jpg ;;
+		cache) out=o.mp4 ;;
+		esac
+		t0=$(date +%s%N)
+		case $cmd in
+		video) (cd "$d/w" && timeout 30 "$VR" -q -w 64 -o "$out" "$in") 2>"$d/err" ;;
+		frame) (cd "$d/w" && timeout 30 "$VR" -q -m frame -t 3 -w 64 -o "$out" "$in") 2>"$d/err" ;;
+		cache) (cd "$d/w" && VR_STORE=$d/s.db timeout 30 "$VC" get "$in" -q -w 64 -o "$out") 2>"$d/err" ;;
+		esac
+		st=$?
+		secs=$((($(date +%s%N) - t0) / 1000000))
+		local what="$name $cmd: exit $st (${secs} ms)"
+		if [ "$st" -eq 124 ]; then
+			echo "$what: still running after 30 s"
+			continue
+		fi
+		if [ "$st" -ge 128 ] || [ "$st" -eq 1 ] || [ "$st" -eq 2 ] || [ "$st" -gt 8 ]; then
+			echo "$what: want 3 or 8: $(head -c 300 "$d/err")"
+			continue
+		fi
+		if [ "$st" -ne 0 ]; then
+			if [ "$st" -ne 3 ] && [ "$st" -ne 8 ]; then
+				echo "$what: want 3 or 8: $(head -c 300 "$d/err")"
+			fi
+			grep -q '^vr-\(resize\|cache\): error: .' "$d/err" ||
+				echo "$what: no error message on stderr: '$(head -c 300 "$d/err")'"
+			[ -z "$(ls -A "$d/w")" ] ||
+				echo "$what: left behind: $(ls -A "$d/w" | tr '\n' ' ')"
+			continue
+		fi
+		# a success: allowed here, and a clean output?
+		local allow=video-ok
+		[ "$cmd" = frame ] && allow=frame-ok
+		if [[ $policy != *" $allow "* ]]; then
+			echo "$what: want 3 or 8, got a success"
+			continue
+		fi
+		if [ "$(ls -A "$d/w")" != "$out" ]; then
+			echo "$what: the directory holds '$(ls -A "$d/w" | tr '\n' ' ')', not just $out"
+			continue
+		fi
+		IFS=, read -r w h < <(ffprobe -v error -select_streams v:0 -show_entries stream=width,height \
+			-of csv=p=0 "$d/w/$out")
+		if [ "${w:-}" != 64 ] || [ "${h:-}" != 36 ]; then
+			echo "$what: output is ${w:-?}x${h:-?}, want 64x36"
+		fi
+		local complaint
+		complaint=$(ffmpeg -nostdin -v error -i "$d/w/$out" -f null - 2>&1)
+		[ -z "$complaint" ] || echo "$what: output does not decode cleanly: $complaint"
+	done
+}
+export -f try
+
+# check POLICY -- NAME...: try every NAME, two at a time; fails listing
+# every broken expectation.
+check() {
+	local policy=()
+	while [ "$1" != -- ]; do
+		policy+=("$1")
+		shift
+	done
+	shift
+	local n
+	for n in "$@"; do [ -f "$BAD/$n" ] || { echo "no corpus file $n" >&2; return 1; }; done
+	printf '%s\n' "$@" | xargs -P 2 -I{} bash -c 'try "$1" "${@:2}"' _ {} "${policy[@]}" >problems.txt
+	if [ -s problems.txt ]; then
+		sort problems.txt >&2
+		return 1
+	fi
+}
+
+corpus() { (cd "$BAD" && ls $1); }
+
+# peak_kb CMD...: runs CMD (output discarded), prints its peak RSS in KiB
+peak_kb() {
+	local f=$BATS_TEST_TMPDIR/rss.$$
+	/usr/bin/time -f '%M' -o "$f" "$@" >/dev/null 2>&1 || true
+	tail -n 1 "$f"
+}
+
+@test "the corpus: 10 cuts of each container, 12 bit flips, hostile headers and lists" {
+	[ "$(corpus 'trunc-fast-*.mp4' | wc -l)" -eq 10 ]
+	[ "$(corpus 'trunc-end-*.mp4' | wc -l)" -eq 10 ]
+	[ "$(corpus 'trunc-*.webm' | wc -l)" -eq 10 ]
+	[ "$(corpus 'trunc-*.ts' | wc -l)" -eq 10 ]
+	[ "$(corpus 'flip-*' | wc -l)" -eq 12 ]
+	# the cuts are all different and shorter than a whole file
+	[ "$(cd "$BAD" && md5sum trunc-* | awk '{ print $1 }' | sort -u | wc -l)" -eq 40 ]
+	# the crafted headers claim what they should
+	[ "$(ffprobe -v error -select_streams v:0 -show_entries stream=width,height -of csv=p=0 \
+		"$BAD/huge-sps.mp4" 2>/dev/null)" = 12000,11994 ]
+	head -c 30 "$BAD/huge.y4m" | grep -q 'W65535 H65535'
+	[ "$(od -An -tx1 -j16 -N8 "$BAD/huge.png" | tr -d ' ')" = 0000ffff0000ffff ]
+	run ffprobe -v error -show_entries format=duration -of csv=p=0 "$BAD/long-duration.mp4"
+	[ "${output%%.*}" -gt 3600 ]
+}
+
+@test "truncated MP4, faststart and moov at the end, 10 cuts each: exit 3, nothing left" {
+	check -- $(corpus 'trunc-fast-*.mp4') $(corpus 'trunc-end-*.mp4')
+}
+
+@test "truncated WebM, 10 cuts: exit 3, a frame or spritesheet past the cut too" {
+	check -- $(corpus 'trunc-*.webm')
+	# a spritesheet whose later tiles lie past the cut (repeating the last
+	# picture with exit 0 was the bug)
+	run timeout 30 "$VR" -q -m spritesheet -w 32 --height 18 -o s.jpg "$BAD/trunc-07.webm"
+	[ "$status" -eq 3 ]
+	[[ $output == *truncated* ]]
+	[ ! -e s.jpg ]
+}
+
+@test "truncated MPEG-TS: a cut in the headers is exit 3, a cut between packets a shorter valid video" {
+	# TS declares no duration: a cut stream is a shorter stream
+	check video-ok -- $(corpus 'trunc-*.ts')
+	# the cuts in the first 1500 bytes hold no picture
+	check -- trunc-00.ts trunc-01.ts trunc-02.ts trunc-03.ts trunc-04.ts
+}
+
+@test "bit-flipped MP4, WebM and MPEG-TS: exit 3 or 8, or a clean output" {
+	check video-ok frame-ok -- $(corpus 'flip-*')
+	# flips in the moov of the faststart MP4 are never a success here
+	check -- $(corpus 'flip-mp4head-*')
+}
+
+@test "empty, text, random and raw H.264 files: exit 3 with a message" {
+	check -- empty.mp4 text.mp4 random.mp4 raw.h264
+	run "$VR" -q -w 64 "$BAD/raw.h264"
+	[ "$status" -eq 3 ]
+	[[ $output == *"not an allowed media format"* ]]
+}
+
+@test "huge claimed picture sizes: exit 8 or 3, before a huge picture is allocated" {
+	check -- huge-sps.mp4 huge-mjpeg.mov huge.y4m huge.png
+	# the SPS's 12000x11994 is over the default 8192x8192 limit
+	run "$VR" -q -w 64 -o o.mp4 "$BAD/huge-sps.mp4"
+	[ "$status" -eq 8 ]
+	[[ $output == *"12000x11994 is larger than the limit"* ]]
+	# the probing decoders never allocate it (one picture alone is 206 MiB;
+	# before the fix the peak was 440 MiB)
+	local kb
+	kb=$(peak_kb "$VR" -q -w 64 -o o.mp4 "$BAD/huge-sps.mp4")
+	echo "peak RSS ${kb} KiB" >&2
+	[ "$kb" -lt 200000 ]
+	# tkhd and stsd alone claiming 65535x65535 are overruled by the SPS
+	# (160x90): a success at the true aspect
+	check video-ok frame-ok -- huge-dims.mp4
+}
+
+@test "a huge claimed duration: video is exit 8, the frame at 3 s exists" {
+	check frame-ok -- long-duration.mp4
+	run "$VR" -q -w 64 -o o.mp4 "$BAD/long-duration.mp4"
+	[ "$status" -eq 8 ]
+	[[ $output == *"longer than the limit"* ]]
+}
+
+@test "HLS playlists and ffconcat lists: refused, and what they name is never opened" {
+	local f
+	check -- playlist.m3u8 playlist-m3u8.mp4 list.ffconcat list-ffconcat.mp4
+	for f in playlist.m3u8 playlist-m3u8.mp4 list.ffconcat list-ffconcat.mp4; do
+		run "$VR" -q -w 64 "$BAD/$f"
+		[ "$status" -eq 3 ]
+		[[ $output == *"not an allowed media format"* ]]
+	done
+	command -v strace >/dev/null || skip "strace is not installed"
+	for f in playlist.m3u8 playlist-m3u8.mp4 list.ffconcat list-ffconcat.mp4; do
+		run strace -f -qq -e trace=open,openat,openat2,stat,newfstatat,statx,access \
+			-o trace-vr.txt "$VR" -q -w 64 -o o.mp4 "$BAD/$f"
+		[ "$status" -eq 3 ]
+		run strace -f -qq -e trace=open,openat,openat2,stat,newfstatat,statx,access \
+			-o trace-vc.txt env VR_STORE="$BATS_TEST_TMPDIR/s.db" "$VC" get "$BAD/$f" -q -w 64
+		[ "$status" -eq 3 ]
+		# the list itself was read: the trace works
+		grep -q "$f" trace-vr.txt
+		grep -q "$f" trace-vc.txt
+		if grep -E '/etc/passwd|secret\.mp4' trace-vr.txt trace-vc.txt; then
+			echo "$f: a file the list names was opened" >&2
+			return 1
+		fi
+	done
+}
