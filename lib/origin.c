@@ -5,6 +5,7 @@
 
 #include <ctype.h>
 #include <stdarg.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -66,9 +67,98 @@ static size_t bracket_len(const char *p)
 	return 0;
 }
 
+/* glibc's regcomp unrolls repetitions by copying the repeated part (x+ is
+ * x x*, x{2,5} five copies), and its time grows about with the square of
+ * the unrolled size: stacked or nested repetitions such as "(.*++++...)" or
+ * "((a{200}){200}){200}" took minutes and gigabytes (or overflowed the
+ * stack) in every request that resolved origins; found by fuzzing. This
+ * estimates the unrolled size and refuses more than 1000 terms, which
+ * compile in about a second at worst ("(.*){1,1000}"). */
+#define REGEX_UNROLL_MAX 1000u
+
+static uint64_t cost_cap(uint64_t x) { return x > REGEX_UNROLL_MAX ? REGEX_UNROLL_MAX + 1 : x; }
+
+/* The repetition factor of an interval at s ("{m}", "{m,}", "{m,n}"),
+ * with *len its length; 0 when s is not an interval. */
+static uint64_t interval_factor(const char *s, size_t *len)
+{
+	uint64_t m = 0, n = 0;
+	int have_n = 0, comma = 0;
+	const char *q = s + 1;
+	if (!isdigit((unsigned char)*q))
+		return 0;
+	while (isdigit((unsigned char)*q))
+		m = cost_cap(m * 10 + (uint64_t)(*q++ - '0'));
+	if (*q == ',') {
+		comma = 1;
+		q++;
+		while (isdigit((unsigned char)*q)) {
+			n = cost_cap(n * 10 + (uint64_t)(*q++ - '0'));
+			have_n = 1;
+		}
+	}
+	if (*q != '}')
+		return 0;
+	*len = (size_t)(q + 1 - s);
+	uint64_t f = have_n ? (n > m ? n : m) : comma ? m + 1 : m;
+	return f ? f : 1;
+}
+
+static int regex_unroll_ok(const char *s)
+{
+	uint64_t sum[VR_ORIGIN_MAX_GROUPS + 2] = {0}, last[VR_ORIGIN_MAX_GROUPS + 2] = {0};
+	size_t d = 0;
+	while (*s) {
+		uint64_t atom = 0, factor = 0;
+		size_t len = 1;
+		if (*s == '\\') {
+			len = s[1] ? 2 : 1;
+			atom = 1;
+		} else if (*s == '[') {
+			size_t n = bracket_len(s);
+			len = n ? n : 1;
+			atom = 1;
+		} else if (*s == '(') {
+			if (d + 1 >= sizeof sum / sizeof *sum)
+				return 1; /* more groups than allowed: rewrite says so */
+			d++;
+			sum[d] = last[d] = 0;
+		} else if (*s == ')' && d > 0) {
+			atom = sum[d] ? sum[d] : 1;
+			d--;
+		} else if (*s == '|') {
+			last[d] = 0;
+		} else if (*s == '*' || *s == '?') {
+			factor = 1;
+		} else if (*s == '+') {
+			factor = 2;
+		} else if (*s == '{' && (factor = interval_factor(s, &len)) != 0) {
+			;
+		} else {
+			atom = 1;
+		}
+		if (atom) {
+			sum[d] = cost_cap(sum[d] + atom);
+			last[d] = atom;
+		} else if (factor > 1 && last[d]) {
+			uint64_t grown = cost_cap(last[d] * factor);
+			sum[d] = cost_cap(sum[d] - last[d] + grown);
+			last[d] = grown;
+		}
+		if (sum[d] > REGEX_UNROLL_MAX)
+			return 0;
+		s += len;
+	}
+	return 1;
+}
+
 int vr_pattern_rewrite(const char *pattern, char *out, size_t outlen, struct vr_pattern *p,
 		       char *err, size_t errlen)
 {
+	if (!regex_unroll_ok(pattern))
+		return failf(err, errlen,
+			     "regex '%s': its repetitions unroll to more than %u terms (nested or stacked + and {n,m})",
+			     pattern, REGEX_UNROLL_MAX);
 	size_t o = 0, groups = 0;
 	char names[VR_ORIGIN_MAX_GROUPS + 1][VR_ORIGIN_MAX_NAME];
 	memset(names, 0, sizeof names);
@@ -80,6 +170,11 @@ int vr_pattern_rewrite(const char *pattern, char *out, size_t outlen, struct vr_
 	} while (0)
 	for (const char *s = pattern; *s;) {
 		if (*s == '\\') {
+			/* glibc's back-references (not ERE) match by backtracking:
+			 * "(.*)(.*)\2\1x" took minutes on a 400-byte path */
+			if (s[1] >= '1' && s[1] <= '9')
+				return failf(err, errlen, "regex '%s': back-references (\\%c) are not supported",
+					     pattern, s[1]);
 			PUT(*s++);
 			if (*s)
 				PUT(*s++);

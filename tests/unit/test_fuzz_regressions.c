@@ -108,12 +108,53 @@ static long replay_dir(const char *dir, int (*one)(const uint8_t *, size_t))
 	return count;
 }
 
+/* What the fuzzers found in lib/origin, checked directly: regexes that
+ * glibc's regcomp needs minutes and gigabytes for, or whose matching
+ * backtracks on the request path, are refused; ordinary ones compile. */
+static int check_regex_bounds(void)
+{
+	static const char *const refused[] = {
+		"^/videos/(?<path>.*+++++++++++++++++++++++++++++++)$",
+		"^/a(.*++++++++++++++)$",
+		"^/a((((.{1,200}){1,200}){1,200}))$",
+		"^/a((.{1,140}){1,140})$",
+		"^/a([a-z]+/){1,5000}$",
+		"^/a(.*){1,19000}$",
+		"^/(.*)(.*)(.*)\\3\\2\\1x$",
+	};
+	static const char *const accepted[] = {
+		"^/videos/(?<id>[^/]+)/(.*)$",
+		"^/v/([0-9a-f]{8})/(.{1,200})$",
+		"^/a(.{1,40}){1,20}$",
+		"^/x[\\1]+$",
+		"^/b{2}c{1,3}d{4,}$",
+	};
+	int bad = 0;
+	char err[512];
+	struct vr_pattern p;
+	for (size_t i = 0; i < sizeof refused / sizeof *refused; i++) {
+		if (vr_pattern_compile(&p, refused[i], err, sizeof err) == 0) {
+			fprintf(stderr, "test_fuzz_regressions: '%s' compiled\n", refused[i]);
+			bad++;
+		}
+		vr_pattern_free(&p);
+	}
+	for (size_t i = 0; i < sizeof accepted / sizeof *accepted; i++) {
+		if (vr_pattern_compile(&p, accepted[i], err, sizeof err) != 0) {
+			fprintf(stderr, "test_fuzz_regressions: '%s' refused: %s\n", accepted[i], err);
+			bad++;
+		}
+		vr_pattern_free(&p);
+	}
+	return bad;
+}
+
 int main(void)
 {
 	const char *base = getenv("VR_FUZZ_DIR");
 	if (!base || !*base)
 		base = "tests/fuzz";
-	int failures = 0;
+	int failures = check_regex_bounds();
 	long total = 0, regressions = 0;
 	for (size_t i = 0; i < sizeof targets / sizeof *targets; i++) {
 		char dir[1024];
