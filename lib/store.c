@@ -397,7 +397,9 @@ static int store_open(struct vr_store **out, const char *path, int create, char 
 	} else {
 		snprintf(st->path, sizeof st->path, "%s", path);
 	}
-	if (!create && access(st->path, F_OK) < 0) {
+	/* an empty file is no store yet either: SQLite would make it one */
+	struct stat sb;
+	if (!create && (stat(st->path, &sb) < 0 || (S_ISREG(sb.st_mode) && sb.st_size == 0))) {
 		snprintf(err, errlen, "no store at %s (the first put creates it)", st->path);
 		free(st);
 		return VR_ENOTFOUND;

@@ -738,13 +738,15 @@ bad_store() {
 	echo "# not-a-store runs: $n" >&3
 }
 
-@test "a zero-byte store file is taken as a new, empty store (SQLite's rule), never a crash" {
+@test "a zero-byte store file is no store for readers (left as it is); a put makes it one" {
 	: >"$S"
 	vc ls
-	assert_success
-	assert_output ''
+	assert_failure 5
+	[ ! -s "$OUT" ]
+	[[ $stderr == *"no store at"* ]]
 	vc get k
 	assert_failure 5
+	[ ! -s "$S" ] && [ ! -e "$S-wal" ]
 	vc put k "$D/mid"
 	assert_success
 	vc get k
