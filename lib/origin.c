@@ -68,19 +68,23 @@ static size_t bracket_len(const char *p)
 }
 
 /* glibc's regcomp unrolls repetitions by copying the repeated part (x+ is
- * x x*, x{2,5} five copies), and its time grows about with the square of
- * the unrolled size: stacked or nested repetitions such as "(.*++++...)" or
- * "((a{200}){200}){200}" took minutes and gigabytes (or overflowed the
- * stack) in every request that resolved origins; found by fuzzing. This
- * estimates the unrolled size and refuses more than 1000 terms, which
- * compile in about a second at worst ("(.*){1,1000}"). */
+ * x x*, x{2,5} five copies), and repeating something that can match the
+ * empty string multiplies the empty transitions it then closes over: found
+ * by fuzzing, "^/x*+++++.*$", "^((((/x*)+)+)+)+.*$", "^(.*){1,255}$" and
+ * "((a{200}){200}){200}" took from seconds to hours and gigabytes (or
+ * overflowed the stack) in every request that resolved origins. So a
+ * pattern may not stack repetition operators ("*+", which POSIX leaves
+ * undefined), may not repeat more than once what can match the empty
+ * string ("(.*)+", "(a?){2,5}"), and its repetitions may unroll to at most
+ * 1000 terms ("(/.*){1,500}" compiles in milliseconds). Returns NULL or
+ * what is wrong. */
 #define REGEX_UNROLL_MAX 1000u
 
 static uint64_t cost_cap(uint64_t x) { return x > REGEX_UNROLL_MAX ? REGEX_UNROLL_MAX + 1 : x; }
 
-/* The repetition factor of an interval at s ("{m}", "{m,}", "{m,n}"),
- * with *len its length; 0 when s is not an interval. */
-static uint64_t interval_factor(const char *s, size_t *len)
+/* An interval at s ("{m}", "{m,}", "{m,n}"): its length, *min and the
+ * number of copies it unrolls to; 0 when s is not an interval. */
+static size_t interval_at(const char *s, uint64_t *min, uint64_t *copies)
 {
 	uint64_t m = 0, n = 0;
 	int have_n = 0, comma = 0;
@@ -99,17 +103,28 @@ static uint64_t interval_factor(const char *s, size_t *len)
 	}
 	if (*q != '}')
 		return 0;
-	*len = (size_t)(q + 1 - s);
-	uint64_t f = have_n ? (n > m ? n : m) : comma ? m + 1 : m;
-	return f ? f : 1;
+	*min = m;
+	*copies = have_n ? (n > m ? n : m) : comma ? m + 1 : m;
+	return (size_t)(q + 1 - s);
 }
 
-static int regex_unroll_ok(const char *s)
+static const char *regex_cost_check(const char *s)
 {
-	uint64_t sum[VR_ORIGIN_MAX_GROUPS + 2] = {0}, last[VR_ORIGIN_MAX_GROUPS + 2] = {0};
+	enum { DEPTH = VR_ORIGIN_MAX_GROUPS + 2 };
+	struct {
+		uint64_t sum, last;   /* unrolled terms: the level's, its last item's */
+		int last_empty;       /* the last item can match the empty string */
+		int branch_empty;     /* every item of the current branch can */
+		int before_last;      /* ... every item before the last one could */
+		int group_empty;      /* a finished branch can */
+	} lv[DEPTH];
 	size_t d = 0;
+	int prev_op = 0;
+	memset(lv, 0, sizeof lv);
+	lv[0].branch_empty = 1;
 	while (*s) {
-		uint64_t atom = 0, factor = 0;
+		uint64_t atom = 0, copies = 0, min = 1;
+		int empty = 0, is_op = 0;
 		size_t len = 1;
 		if (*s == '\\') {
 			len = s[1] ? 2 : 1;
@@ -119,46 +134,62 @@ static int regex_unroll_ok(const char *s)
 			len = n ? n : 1;
 			atom = 1;
 		} else if (*s == '(') {
-			if (d + 1 >= sizeof sum / sizeof *sum)
-				return 1; /* more groups than allowed: rewrite says so */
+			if (d + 1 >= DEPTH)
+				return NULL; /* more groups than allowed: rewrite says so */
 			d++;
-			sum[d] = last[d] = 0;
+			memset(&lv[d], 0, sizeof lv[d]);
+			lv[d].branch_empty = 1;
 		} else if (*s == ')' && d > 0) {
-			atom = sum[d] ? sum[d] : 1;
+			int e = lv[d].group_empty || lv[d].branch_empty;
+			atom = lv[d].sum ? lv[d].sum : 1;
 			d--;
+			empty = e;
 		} else if (*s == '|') {
-			last[d] = 0;
+			lv[d].group_empty |= lv[d].branch_empty;
+			lv[d].branch_empty = 1;
+			lv[d].last = 0;
 		} else if (*s == '*' || *s == '?') {
-			factor = 1;
+			is_op = 1, copies = 1, min = 0;
 		} else if (*s == '+') {
-			factor = 2;
-		} else if (*s == '{' && (factor = interval_factor(s, &len)) != 0) {
-			;
+			is_op = 1, copies = 2, min = 1;
+		} else if (*s == '{' && (len = interval_at(s, &min, &copies)) != 0) {
+			is_op = 1;
 		} else {
+			len = 1;
 			atom = 1;
+			empty = *s == '^' || *s == '$';
 		}
 		if (atom) {
-			sum[d] = cost_cap(sum[d] + atom);
-			last[d] = atom;
-		} else if (factor > 1 && last[d]) {
-			uint64_t grown = cost_cap(last[d] * factor);
-			sum[d] = cost_cap(sum[d] - last[d] + grown);
-			last[d] = grown;
+			lv[d].sum = cost_cap(lv[d].sum + atom);
+			lv[d].last = atom;
+			lv[d].last_empty = empty;
+			lv[d].before_last = lv[d].branch_empty;
+			lv[d].branch_empty &= empty;
+		} else if (is_op && lv[d].last) {
+			if (prev_op)
+				return "a repetition of a repetition (such as '*+') is not supported";
+			if (copies > 1 && lv[d].last_empty)
+				return "repeating what can match the empty string (such as '(a*)+') is not supported";
+			uint64_t grown = cost_cap(lv[d].last * (copies ? copies : 1));
+			lv[d].sum = cost_cap(lv[d].sum - lv[d].last + grown);
+			lv[d].last = grown;
+			lv[d].last_empty = lv[d].last_empty || min == 0;
+			lv[d].branch_empty = lv[d].before_last && lv[d].last_empty;
 		}
-		if (sum[d] > REGEX_UNROLL_MAX)
-			return 0;
+		if (lv[d].sum > REGEX_UNROLL_MAX)
+			return "repetitions that unroll to more than 1000 terms are not supported";
+		prev_op = is_op;
 		s += len;
 	}
-	return 1;
+	return NULL;
 }
 
 int vr_pattern_rewrite(const char *pattern, char *out, size_t outlen, struct vr_pattern *p,
 		       char *err, size_t errlen)
 {
-	if (!regex_unroll_ok(pattern))
-		return failf(err, errlen,
-			     "regex '%s': its repetitions unroll to more than %u terms (nested or stacked + and {n,m})",
-			     pattern, REGEX_UNROLL_MAX);
+	const char *too_costly = regex_cost_check(pattern);
+	if (too_costly)
+		return failf(err, errlen, "regex '%s': %s", pattern, too_costly);
 	size_t o = 0, groups = 0;
 	char names[VR_ORIGIN_MAX_GROUPS + 1][VR_ORIGIN_MAX_NAME];
 	memset(names, 0, sizeof names);

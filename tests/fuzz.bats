@@ -191,20 +191,20 @@ origin_conf() {
 }
 
 @test "regressions: origin regexes glibc needs minutes or gigabytes for are refused at once (exit 3)" {
-	# found by fuzz_config and fuzz_origin: stacked '+' after '.*', nested
-	# {n,m}; and back-references, whose matching backtracks on the path
+	# found by fuzz_config and fuzz_origin: stacked '+' after '.*' or '/*',
+	# nested {n,m}; and back-references, whose matching backtracks on the path
 	local f path
 	for f in "$FUZZ"/regressions/config/*; do
 		run timeout 20 "$VR_FETCH" --config "$f" /videos/a.mp4
 		assert_failure 3
-		assert_output --partial "unroll to more than 1000 terms"
+		assert_output --partial "not supported"
 	done
 	for f in "$FUZZ"/regressions/origin/*; do
 		origin_conf "$f" >"$BATS_TEST_TMPDIR/o.conf"
 		path=$(sed -n 2p "$f")
 		run timeout 20 "$VR_FETCH" --config "$BATS_TEST_TMPDIR/o.conf" "$path"
 		assert_failure 3
-		assert_output --regexp "unroll to more than 1000 terms|back-references"
+		assert_output --partial "not supported"
 	done
 	# an ordinary bounded repetition still works
 	printf '[origin "v"]\nmatch = ^/v/([0-9a-f]{8})/(.{1,200})$\nsource = %s/$2\n' \
