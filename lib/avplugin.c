@@ -19,7 +19,6 @@
  * This file is not part of libvr: programs that link the real fetch and
  * transform (vr-fetch, vr-resize, the unit tests) never see it. */
 #include "fetch.h"
-#include "log.h"
 #include "status.h"
 #include "transform.h"
 
@@ -115,8 +114,7 @@ int vr_fetch_open(struct vr_fetch **f, const struct vr_resolved *sources,
 		  const struct vr_fetch_opts *o)
 {
 	if (!loaded()) {
-		*f = NULL;
-		vr_error("%s", av.err);
+		*f = NULL; /* vr_fetch_error(NULL) then says why */
 		return VR_EFAIL;
 	}
 	return av.fetch_open(f, sources, o);
@@ -135,6 +133,8 @@ void vr_fetch_close(struct vr_fetch *f)
 
 const char *vr_fetch_content_type(const struct vr_fetch *f) { return av.fetch_content_type(f); }
 
+/* NULL f: the reason the last open failed without a reader (the plugin
+ * did not load, or memory ran out) */
 const char *vr_fetch_error(const struct vr_fetch *f) { return av.ok ? av.fetch_error(f) : av.err; }
 
 int vr_transform_run(const struct vr_transform_opts *o, struct vr_transform_stats *st, char *err,

@@ -609,7 +609,7 @@ static int run_miss(struct vr_cache *c, const struct vr_cache_request *r, struct
 			}
 		}
 		if (prc && !perr[0])
-			snprintf(perr, sizeof perr, "%s", f ? vr_fetch_error(f) : "out of memory");
+			snprintf(perr, sizeof perr, "%s", vr_fetch_error(f)); /* NULL f is fine */
 		vr_fetch_close(f);
 		vr_stream_closed();
 		out->transform_ms = vr_now_ms() - t0;
