@@ -429,6 +429,8 @@ static int serve_entry(struct vr_cache *c, const struct vr_cache_request *r, con
 		rc = VR_EFAIL;
 		goto done;
 	}
+	if (r->out_fd >= 0)
+		vr_pipe_grow(r->out_fd); /* 1 MiB: a write per chunk, not sixteen */
 	char boundary[40];
 	vr_response_boundary(boundary, sizeof boundary);
 	int64_t now = time(NULL);
