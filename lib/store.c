@@ -358,6 +358,15 @@ int vr_store_open_existing(struct vr_store **out, const char *path, char *err, s
 #define PAGECACHE_SLOTS 40
 static pthread_once_t pagecache_once = PTHREAD_ONCE_INIT;
 
+/* len bytes of zeroed memory whose pages are all present (MAP_POPULATE);
+ * NULL when there is none. Free with munmap(p, len). */
+static void *map_populated(size_t len)
+{
+	void *b = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_POPULATE,
+		       -1, 0);
+	return b == MAP_FAILED ? NULL : b;
+}
+
 static void pagecache_setup(void)
 {
 	int hdr = 0;
@@ -365,9 +374,8 @@ static void pagecache_setup(void)
 		return;
 	size_t slot = (65536 + (size_t)hdr + 15) / 16 * 16;
 	size_t len = slot * PAGECACHE_SLOTS;
-	void *b = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_POPULATE,
-		       -1, 0);
-	if (b == MAP_FAILED)
+	void *b = map_populated(len);
+	if (!b)
 		return;
 	/* refused when SQLite is already initialised: then it keeps malloc */
 	if (sqlite3_config(SQLITE_CONFIG_PAGECACHE, b, (int)slot, PAGECACHE_SLOTS) != SQLITE_OK)
@@ -1157,33 +1165,14 @@ static int open_chunk(struct vr_store *st, const struct vr_entry *e, uint64_t id
 	return 0;
 }
 
-/* Read a whole chunk and compare it with its recorded CRC-32C and, when d
- * is given, its SHA-256. Reads go through SQLite's page cache, so the pass
- * that follows to emit the bytes of a chunk of up to the cache size costs
- * only a copy. */
-static int check_chunk(struct vr_store *st, sqlite3_blob *blob, uint64_t idx, uint32_t want_crc,
-		       const uint8_t want[VR_DIGEST_LEN], struct vr_digest *d)
+/* Compare a chunk's CRC-32C (and, with d, its SHA-256, finishing d, which
+ * is reused for the next chunk) with what its row recorded. */
+static int chunk_sums_ok(struct vr_store *st, uint64_t idx, uint32_t crc, uint32_t want_crc,
+			 struct vr_digest *d, const uint8_t want[VR_DIGEST_LEN])
 {
-	int n = sqlite3_blob_bytes(blob);
-	uint32_t crc = 0;
-	int rc = 0;
-	for (int off = 0; off < n && !rc;) {
-		int step = n - off < (int)PIECE ? n - off : (int)PIECE;
-		if (sqlite3_blob_read(blob, st->piece, step, off) != SQLITE_OK) {
-			rc = db_fail(st, "reading a chunk");
-			break;
-		}
-		crc = vr_crc32c(crc, st->piece, (size_t)step);
-		if (d)
-			vr_digest_update(d, st->piece, (size_t)step);
-		off += step;
-	}
-	/* finish the digest on every path: it is reused for the next chunk */
 	uint8_t got[VR_DIGEST_LEN];
 	if (d)
 		vr_digest_final(d, got);
-	if (rc)
-		return rc;
 	if (crc != want_crc)
 		return fail(st, VR_EIO, "chunk %llu does not match its checksum (CRC-32C)",
 			    (unsigned long long)idx);
@@ -1193,33 +1182,43 @@ static int check_chunk(struct vr_store *st, sqlite3_blob *blob, uint64_t idx, ui
 	return 0;
 }
 
+/* Read a whole chunk in pieces and check it (chunk_sums_ok). */
+static int check_chunk(struct vr_store *st, sqlite3_blob *blob, uint64_t idx, uint32_t want_crc,
+		       const uint8_t want[VR_DIGEST_LEN], struct vr_digest *d)
+{
+	int n = sqlite3_blob_bytes(blob);
+	uint32_t crc = 0;
+	for (int off = 0; off < n;) {
+		int step = n - off < (int)PIECE ? n - off : (int)PIECE;
+		if (sqlite3_blob_read(blob, st->piece, step, off) != SQLITE_OK) {
+			if (d)
+				vr_digest_reset(d);
+			return db_fail(st, "reading a chunk");
+		}
+		crc = vr_crc32c(crc, st->piece, (size_t)step);
+		if (d)
+			vr_digest_update(d, st->piece, (size_t)step);
+		off += step;
+	}
+	return chunk_sums_ok(st, idx, crc, want_crc, d, want);
+}
+
 /* Chunks up to this size are read once, whole, into a buffer: checked,
  * then emitted from it. Larger ones are read twice in pieces (check, then
  * emit) so that a read costs a few MiB of memory whatever the chunk size. */
 #define ONE_PASS_MAX (4u << 20)
 
-/* The buffer size for a chunk of n bytes: whole pages. */
-static size_t e_chunk_bytes(size_t n)
-{
-	size_t pg = 4096;
-	return (n + pg - 1) / pg * pg;
-}
-
-/* Read chunk idx whole into st->whole and check its CRC-32C (and SHA-256
- * with d). One sqlite3_blob_read call lets SQLite read the overflow pages
- * straight into the buffer instead of through its page cache. */
+/* Read chunk idx whole into st->whole (populated memory: touched page by
+ * page it would cost a fault each, in some VMs most of a small range's
+ * time) and check it (chunk_sums_ok). */
 static int load_chunk(struct vr_store *st, sqlite3_blob *blob, uint64_t idx, uint32_t want_crc,
 		      const uint8_t want[VR_DIGEST_LEN], struct vr_digest *d)
 {
 	size_t n = (size_t)sqlite3_blob_bytes(blob);
 	if (st->whole_size < n) {
-		/* MAP_POPULATE: the pages arrive in one call; touched one by one
-		 * they cost a fault each, which in some VMs is most of the time
-		 * of a small ranged read */
-		size_t len = e_chunk_bytes(n);
-		void *b = mmap(NULL, len, PROT_READ | PROT_WRITE,
-			       MAP_PRIVATE | MAP_ANONYMOUS | MAP_POPULATE, -1, 0);
-		if (b == MAP_FAILED)
+		size_t len = (n + 4095) / 4096 * 4096;
+		void *b = map_populated(len);
+		if (!b)
 			return fail(st, VR_EFAIL, "out of memory");
 		if (st->whole)
 			munmap(st->whole, st->whole_size);
@@ -1228,18 +1227,25 @@ static int load_chunk(struct vr_store *st, sqlite3_blob *blob, uint64_t idx, uin
 	}
 	if (n && sqlite3_blob_read(blob, st->whole, (int)n, 0) != SQLITE_OK)
 		return db_fail(st, "reading a chunk");
-	if (vr_crc32c(0, st->whole, n) != want_crc)
-		return fail(st, VR_EIO, "chunk %llu does not match its checksum (CRC-32C)",
-			    (unsigned long long)idx);
-	if (d) {
-		uint8_t got[VR_DIGEST_LEN];
+	if (d)
 		vr_digest_update(d, st->whole, n);
-		vr_digest_final(d, got);
-		if (memcmp(got, want, VR_DIGEST_LEN))
-			return fail(st, VR_EIO, "chunk %llu does not match its checksum (SHA-256)",
-				    (unsigned long long)idx);
+	return chunk_sums_ok(st, idx, vr_crc32c(0, st->whole, n), want_crc, d, want);
+}
+
+/* Emit bytes [from, to] of a checked chunk in pieces (the two-pass read). */
+static int emit_pieces(struct vr_store *st, sqlite3_blob *blob, uint64_t from, uint64_t to,
+		       vr_emit_fn emit, void *ctx)
+{
+	int rc = 0;
+	while (!rc && from <= to) {
+		uint64_t left = to - from + 1;
+		int step = left < PIECE ? (int)left : (int)PIECE;
+		if (sqlite3_blob_read(blob, st->piece, step, (int)from) != SQLITE_OK)
+			return db_fail(st, "reading a chunk");
+		rc = emit(ctx, st->piece, (size_t)step);
+		from += (uint64_t)step;
 	}
-	return 0;
+	return rc;
 }
 
 int vr_store_read_span(struct vr_store *st, const struct vr_entry *e, uint64_t start, uint64_t end,
@@ -1267,16 +1273,8 @@ int vr_store_read_span(struct vr_store *st, const struct vr_entry *e, uint64_t s
 				rc = emit(ctx, st->whole + from, (size_t)(to - from + 1));
 		} else {
 			rc = check_chunk(st, blob, idx, crc, digest, d);
-		}
-		while (!one_pass && !rc && from <= to) {
-			uint64_t left = to - from + 1;
-			int step = left < PIECE ? (int)left : (int)PIECE;
-			if (sqlite3_blob_read(blob, st->piece, step, (int)from) != SQLITE_OK) {
-				rc = db_fail(st, "reading a chunk");
-				break;
-			}
-			rc = emit(ctx, st->piece, (size_t)step);
-			from += (uint64_t)step;
+			if (!rc)
+				rc = emit_pieces(st, blob, from, to, emit, ctx);
 		}
 		sqlite3_blob_close(blob);
 	}
