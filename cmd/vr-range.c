@@ -27,47 +27,47 @@
 #include <time.h>
 #include <unistd.h>
 
-#define DEFAULT_MAX_BUFFER (64u << 20)
-
-static void usage(void)
-{
-	printf("Usage: %s [OPTIONS] RANGE [FILE]\n"
-	       "Write the bytes of RANGE (an RFC 9110 byte-range set such as bytes=0-499,\n"
-	       "bytes=500-, bytes=-500 or 0-99,200-299) from FILE or stdin to stdout.\n"
-	       "An empty RANGE means the whole input (an HTTP 200).\n"
-	       "\n"
-	       "  -s, --size N            total input size, for a pipe\n"
-	       "      --max-buffer SIZE   largest suffix kept from a pipe of unknown size\n"
-	       "                          (default 64M; past it exit 8)\n"
-	       "      --multipart[=B]     several ranges as a multipart/byteranges body\n"
-	       "      --content-type T    Content-Type of the parts (default: from FILE's name)\n"
-	       "      --headers           print the HTTP response head on stderr\n"
-	       "      --json              print the same facts as one JSON object on stderr\n"
-	       "  -o, --output FILE       write to FILE (atomically) instead of stdout\n"
-	       "      --metrics FILE      append a JSON metrics line (default $VR_METRICS)\n"
-	       "  -q, --quiet             only errors on stderr\n"
-	       "  -v, --verbose           say what is done\n"
-	       "  -h, --help              this help\n"
-	       "  -V, --version           version\n"
-	       "\n"
-	       "Exit status: 0 ok, 2 usage, 3 malformed range or short input, 4 not\n"
-	       "satisfiable, 5 FILE not found, 6 I/O error, 8 suffix above --max-buffer.\n"
-	       "See vr-range(1).\n",
-	       vr_prog());
-}
-
 struct opts {
+	struct vr_cli_common common;
 	const char *range_text;
 	const char *file;
+	uint64_t size_arg;
 	int64_t size;          /* -1 unknown */
+	int size_given;
 	uint64_t max_buffer;
-	int multipart;
-	char boundary[80];
+	struct vr_cli_multipart mp;
 	const char *content_type;
 	int headers, json;
 	const char *output;
-	const char *metrics;
 };
+
+static int set_size(void *field, const struct vr_opt *o, const char *arg, char *err, size_t errlen)
+{
+	(void)o;
+	uint64_t u;
+	if (vr_parse_size(arg, &u) < 0 || u > (uint64_t)INT64_MAX) {
+		snprintf(err, errlen, "'%s' is not a byte count", arg);
+		return VR_EUSAGE;
+	}
+	*(int64_t *)field = (int64_t)u;
+	return 0;
+}
+
+#define O(m) offsetof(struct opts, m)
+static const struct vr_opt range_opts[] = {
+	{.name = "size", .letter = 's', .kind = VR_OPT_CALL, .arg = "N", .off = O(size),
+	 .fn = set_size, .help = "total input size, for a pipe"},
+	{.name = "max-buffer", .kind = VR_OPT_SIZE, .arg = "SIZE", .off = O(max_buffer),
+	 .def = "64M", .lo = 1, .hi = 1099511627776.0,
+	 .help = "largest suffix kept from a pipe of unknown size\n(past it exit 8)"},
+	VR_OPT_MULTIPART(O(mp)),
+	VR_OPT_CONTENT_TYPE(O(content_type), "Content-Type of the parts (default: from FILE's name)"),
+	VR_OPT_HEADERS(O(headers)),
+	VR_OPT_JSON(O(json), "print the same facts as one JSON object on stderr"),
+	VR_OPT_OUTPUT(O(output)),
+	{0},
+};
+#undef O
 
 static int out_fd = STDOUT_FILENO;
 
@@ -110,7 +110,7 @@ static int serve_file(int in, const struct opts *o, const struct vr_response *r,
 	char head[512];
 	for (size_t i = 0; i < r->n; i++) {
 		if (r->multipart) {
-			int hl = vr_multipart_head(head, sizeof head, o->boundary, o->content_type,
+			int hl = vr_multipart_head(head, sizeof head, o->mp.boundary, o->content_type,
 						   &r->spans[i], r->total);
 			int w = write_out(head, (size_t)hl);
 			if (w != VR_IO_OK)
@@ -130,7 +130,7 @@ static int serve_file(int in, const struct opts *o, const struct vr_response *r,
 			return io_status(c, what);
 	}
 	if (r->multipart) {
-		int tl = vr_multipart_tail(head, sizeof head, o->boundary);
+		int tl = vr_multipart_tail(head, sizeof head, o->mp.boundary);
 		return io_status(write_out(head, (size_t)tl), what);
 	}
 	return VR_OK;
@@ -167,7 +167,7 @@ static int serve_stream(int in, const struct opts *o, int multipart, struct vr_s
 			return io_status(r, what);
 		if (multipart && head_for != s->idx) {
 			head_for = s->idx;
-			int hl = vr_multipart_head(head, sizeof head, o->boundary, o->content_type,
+			int hl = vr_multipart_head(head, sizeof head, o->mp.boundary, o->content_type,
 						   &s->part[s->idx], total);
 			int w = write_out(head, (size_t)hl);
 			if (w != VR_IO_OK)
@@ -189,13 +189,13 @@ static int serve_stream(int in, const struct opts *o, int multipart, struct vr_s
 			return io_status(w, what);
 	}
 	if (multipart) {
-		int tl = vr_multipart_tail(head, sizeof head, o->boundary);
+		int tl = vr_multipart_tail(head, sizeof head, o->mp.boundary);
 		return io_status(write_out(head, (size_t)tl), what);
 	}
 	return VR_OK;
 }
 
-static int run(struct opts *o)
+static int run_range(struct opts *o)
 {
 	struct vr_range_set *set = calloc(1, sizeof *set);
 	struct vr_slicer *slicer = calloc(1, sizeof *slicer);
@@ -245,7 +245,7 @@ static int run(struct opts *o)
 	r->total = size;
 	r->status = whole ? 200 : 206;
 	r->content_type = o->content_type;
-	r->boundary = o->boundary;
+	r->boundary = o->mp.boundary;
 	int seekable = kind == VR_FD_FILE;
 	if (size >= 0) {
 		if (vr_range_resolve(set, (uint64_t)size, r->spans, &r->n) != VR_RANGE_OK) {
@@ -261,15 +261,15 @@ static int run(struct opts *o)
 				goto done;
 			}
 		}
-		r->multipart = o->multipart && r->n > 1;
+		r->multipart = o->mp.on && r->n > 1;
 		r->length_known = 1;
 		if (r->multipart)
-			r->content_length = vr_multipart_length(o->boundary, o->content_type, r->spans,
+			r->content_length = vr_multipart_length(o->mp.boundary, o->content_type, r->spans,
 								r->n, size);
 		else
 			for (size_t i = 0; i < r->n; i++)
 				r->content_length += r->spans[i].end - r->spans[i].start + 1;
-	} else if (o->multipart && set->n > 1) {
+	} else if (o->mp.on && set->n > 1) {
 		vr_error("--multipart needs the total size: give --size N or a regular file");
 		rc = VR_EUSAGE;
 		goto done;
@@ -347,98 +347,33 @@ done:
 	return rc;
 }
 
+static int run(void *opts, int argc, char **argv)
+{
+	struct opts *o = opts;
+	o->range_text = argv[0];
+	o->file = argc > 1 ? argv[1] : NULL;
+	vr_cli_multipart_finish(&o->mp);
+	return run_range(o);
+}
+
+static const struct vr_cli_prog prog = {
+	.name = "vr-range",
+	.operands = "RANGE [FILE]",
+	.about = "Write the bytes of RANGE (an RFC 9110 byte-range set such as bytes=0-499,\n"
+		 "bytes=500-, bytes=-500 or 0-99,200-299) from FILE or stdin to stdout.\n"
+		 "An empty RANGE means the whole input (an HTTP 200).",
+	.shared = VR_CLI_METRICS,
+	.min_args = 1,
+	.max_args = 2,
+	.tables = {{range_opts}},
+	.run = run,
+	.exits = "Exit status: 0 ok, 2 usage, 3 malformed range or short input, 4 not\n"
+		 "satisfiable, 5 FILE not found, 6 I/O error, 8 suffix above --max-buffer.",
+	.complete = VR_CLI_COMPLETE_FILES,
+};
+
 int main(int argc, char **argv)
 {
-	vr_log_init(argv[0]);
-	vr_lifecycle_init();
-
-	struct opts o = {.size = -1, .max_buffer = DEFAULT_MAX_BUFFER};
-	enum { OPT_MAXBUF = 256, OPT_MULTIPART, OPT_CTYPE, OPT_HEADERS, OPT_JSON, OPT_METRICS };
-	static const struct option longopts[] = {
-		{"size", required_argument, NULL, 's'},
-		{"max-buffer", required_argument, NULL, OPT_MAXBUF},
-		{"multipart", optional_argument, NULL, OPT_MULTIPART},
-		{"content-type", required_argument, NULL, OPT_CTYPE},
-		{"headers", no_argument, NULL, OPT_HEADERS},
-		{"json", no_argument, NULL, OPT_JSON},
-		{"output", required_argument, NULL, 'o'},
-		{"metrics", required_argument, NULL, OPT_METRICS},
-		{"quiet", no_argument, NULL, 'q'},
-		{"verbose", no_argument, NULL, 'v'},
-		{"help", no_argument, NULL, 'h'},
-		{"version", no_argument, NULL, 'V'},
-		{NULL, 0, NULL, 0},
-	};
-	int c;
-	uint64_t u;
-	while ((c = getopt_long(argc, argv, "s:o:qvhV", longopts, NULL)) != -1) {
-		switch (c) {
-		case 's':
-			if (vr_parse_size(optarg, &u) < 0 || u > (uint64_t)INT64_MAX) {
-				vr_error("--size: '%s' is not a byte count", optarg);
-				return vr_usage_hint();
-			}
-			o.size = (int64_t)u;
-			break;
-		case OPT_MAXBUF:
-			if (vr_parse_size(optarg, &u) < 0 || u == 0 || u > ((uint64_t)1 << 40)) {
-				vr_error("--max-buffer: '%s' is not a size between 1 and 1T", optarg);
-				return vr_usage_hint();
-			}
-			o.max_buffer = u;
-			break;
-		case OPT_MULTIPART:
-			o.multipart = 1;
-			if (optarg) {
-				if (!vr_boundary_valid(optarg)) {
-					vr_error("--multipart: '%s' is not a valid boundary (1-70 of "
-						 "A-Z a-z 0-9 '()+_,-./:=? and space, not ending in space)",
-						 optarg);
-					return vr_usage_hint();
-				}
-				snprintf(o.boundary, sizeof o.boundary, "%s", optarg);
-			}
-			break;
-		case OPT_CTYPE:
-			/* it goes into each multipart head (a 512-byte buffer) and
-			 * the JSON line: keep it short and free of control bytes */
-			if (!vr_mime_valid(optarg)) {
-				vr_error("--content-type: invalid value (1 to %d printable "
-					 "characters)", VR_MIME_MAX);
-				return vr_usage_hint();
-			}
-			o.content_type = optarg;
-			break;
-		case OPT_HEADERS: o.headers = 1; break;
-		case OPT_JSON: o.json = 1; break;
-		case 'o': o.output = optarg; break;
-		case OPT_METRICS: o.metrics = optarg; break;
-		case 'q': vr_log_set_verbosity(VR_QUIET); break;
-		case 'v': vr_log_set_verbosity(vr_log_verbosity() + 1); break;
-		case 'h': usage(); return VR_OK;
-		case 'V': vr_print_version(); return VR_OK;
-		default: return vr_usage_hint();
-		}
-	}
-	if (optind >= argc) {
-		vr_error("missing RANGE");
-		return vr_usage_hint();
-	}
-	o.range_text = argv[optind++];
-	if (optind < argc)
-		o.file = argv[optind++];
-	if (optind < argc) {
-		vr_error("unexpected argument '%s'", argv[optind]);
-		return vr_usage_hint();
-	}
-	if (o.multipart && !o.boundary[0]) {
-		struct timespec ts;
-		clock_gettime(CLOCK_REALTIME, &ts);
-		snprintf(o.boundary, sizeof o.boundary, "vr%08lx%08lx", (unsigned long)getpid(),
-			 (unsigned long)(ts.tv_nsec ^ ts.tv_sec));
-	}
-	vr_metrics_start("vr-range", o.metrics);
-	int rc = run(&o);
-	vr_metrics_finish(rc);
-	vr_exit(rc);
+	static struct opts o = {.size = -1};
+	vr_cli_main(&prog, argc, argv, &o);
 }
