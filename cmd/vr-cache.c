@@ -143,8 +143,17 @@ static int cmd_get(struct ctx *c, int argc, char **argv)
 		OPT_HEADERS, OPT_JSON, OPT_MULTIPART, OPT_WAIT, OPT_NO_WAIT_FALLBACK, OPT_BYPASS,
 		OPT_NO_STORE, OPT_STRICT, OPT_TAG, OPT_TIMEOUT, OPT_STORE, OPT_CONFIG, OPT_METRICS,
 	};
-	static const struct option lo[] = {
-		VR_PARAMS_LONGOPTS,
+	/* until vr-cache moves onto lib/cli: the transform options from
+	 * the parameter table */
+	struct option lo[64];
+	char shortopts[64] = "";
+	int nlo = 0;
+	for (const struct vr_opt *t = vr_params_options(); t->name; t++) {
+		lo[nlo++] = (struct option){t->name, required_argument, NULL, t->letter ? t->letter : 0x1000 + nlo};
+		if (t->letter)
+			snprintf(shortopts + strlen(shortopts), 8, "%c:", t->letter);
+	}
+	static const struct option lo_rest[] = {
 		{"print-key", no_argument, NULL, OPT_PRINT_KEY},
 		{"range", required_argument, NULL, OPT_RANGE},
 		{"headers", no_argument, NULL, OPT_HEADERS},
@@ -166,9 +175,13 @@ static int cmd_get(struct ctx *c, int argc, char **argv)
 		{"help", no_argument, NULL, 'h'},
 		{NULL, 0, NULL, 0},
 	};
+	memcpy(lo + nlo, lo_rest, sizeof lo_rest);
+	strcat(shortopts, "o:qvh");
 	int ch, idx;
-	while ((ch = getopt_long(argc, argv, VR_PARAMS_SHORTOPTS "o:qvh", lo, &idx)) != -1) {
-		const char *name = vr_params_option_name(ch);
+	while ((ch = getopt_long(argc, argv, shortopts, lo, &idx)) != -1) {
+		const char *name = ch == 'Q' ? NULL
+				   : ch >= 0x1000 ? lo[ch - 0x1000 - 1].name
+						  : vr_params_letter_name(ch);
 		switch (name ? 0 : ch) {
 		case 0: break; /* a transform option: below */
 		case 'Q':

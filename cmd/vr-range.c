@@ -5,6 +5,7 @@
  * splice, and a suffix range on a pipe of unknown size keeps only its last
  * N bytes. Memory stays at one transfer buffer whatever the input size. */
 #include "cli.h"
+#include "defaults.h"
 #include "io.h"
 #include "json.h"
 #include "lifecycle.h"
@@ -19,7 +20,6 @@
 
 #include <errno.h>
 #include <fcntl.h>
-#include <getopt.h>
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -31,9 +31,7 @@ struct opts {
 	struct vr_cli_common common;
 	const char *range_text;
 	const char *file;
-	uint64_t size_arg;
 	int64_t size;          /* -1 unknown */
-	int size_given;
 	uint64_t max_buffer;
 	struct vr_cli_multipart mp;
 	const char *content_type;
@@ -58,7 +56,7 @@ static const struct vr_opt range_opts[] = {
 	{.name = "size", .letter = 's', .kind = VR_OPT_CALL, .arg = "N", .off = O(size),
 	 .fn = set_size, .help = "total input size, for a pipe"},
 	{.name = "max-buffer", .kind = VR_OPT_SIZE, .arg = "SIZE", .off = O(max_buffer),
-	 .def = "64M", .lo = 1, .hi = 1099511627776.0,
+	 .def = VR_DEFAULT_MAX_BUFFER, .lo = 1, .hi = 1099511627776.0,
 	 .help = "largest suffix kept from a pipe of unknown size\n(past it exit 8)"},
 	VR_OPT_MULTIPART(O(mp)),
 	VR_OPT_CONTENT_TYPE(O(content_type), "Content-Type of the parts (default: from FILE's name)"),

@@ -8,6 +8,7 @@
  * shared exit statuses. */
 #include "cli.h"
 #include "config.h"
+#include "defaults.h"
 #include "lifecycle.h"
 #include "log.h"
 #include "metrics.h"
@@ -18,75 +19,35 @@
 #include "status.h"
 #include "transform.h"
 
-#include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
-#define MAX_SETTINGS 64
-#define DEFAULT_STALL_TIMEOUT 30.0
-
-static void usage(void)
-{
-	printf("Usage: %s [OPTIONS] [INPUT]\n"
-	       "Transform the video INPUT (a path, an http(s) URL, or stdin when absent or '-')\n"
-	       "into a resized video, a frame, a spritesheet or its audio, on stdout or -o FILE.\n"
-	       "\n"
-	       "  -m, --mode M            video (default), frame, spritesheet, audio\n"
-	       "  -w, --width N           output width (10-2000); one side alone keeps the aspect\n"
-	       "      --height N          output height (10-2000)\n"
-	       "      --fit F             contain (default), scale-down, cover\n"
-	       "  -t, --time T            start (5s, 1.5s, 2m, 01:02:03.5)\n"
-	       "  -d, --duration D        length (video, audio, spritesheet)\n"
-	       "      --fps N             output frame rate (video)\n"
-	       "      --quality Q         low, medium, high, auto\n"
-	       "      --compression C     low, medium, high, auto (encoder speed)\n"
-	       "      --bitrate B         video bitrate cap (800k, 2M)\n"
-	       "      --audio BOOL        keep the audio track (true, false)\n"
-	       "  -f, --format F          mp4, webm (video); jpg, png, webp (frame); jpg\n"
-	       "                          (spritesheet); m4a (audio)\n"
-	       "      --columns N, --rows N  spritesheet grid\n"
-	       "      --derivative NAME   a preset: desktop, tablet, mobile, thumbnail or a\n"
-	       "                          [derivative \"NAME\"] of the config\n"
-	       "  -Q, --query Q           parameters as a URL query (width=640&fit=cover,\n"
-	       "                          also w, h, obj-fit, q, f, start, dur, mute, imwidth)\n"
-	       "      --print-key         print the canonical parameters (the cache key) and exit\n"
-	       "  -o, --output FILE       write FILE (atomically; MP4 with faststart) instead of\n"
-	       "                          stdout (fragmented MP4 or WebM)\n"
-	       "      --timeout S         give up when the input stalls for S (default 30s; 0 none)\n"
-	       "      --config FILE       config file (default $VR_CONFIG, else\n"
-	       "                          ~/.config/vr/vr.conf): [limits], [derivative]\n"
-	       "      --progress          progress line on stderr even when it is not a terminal\n"
-	       "      --metrics FILE      append a JSON metrics line (default $VR_METRICS)\n"
-	       "  -q, --quiet             only errors on stderr, no progress\n"
-	       "  -v, --verbose           say more (twice: libav's own messages)\n"
-	       "  -h, --help              this help\n"
-	       "  -V, --version           version\n"
-	       "\n"
-	       "Exit status: 0 ok, 1 unexpected failure, 2 usage, 3 bad value in --query or\n"
-	       "undecodable input, 5 input not found, 6 I/O error, 7 timeout, 8 limit exceeded.\n"
-	       "See vr-resize(1).\n",
-	       vr_prog());
-}
-
-struct setting {
-	const char *name;   /* NULL: a query */
-	const char *value;
-};
-
 struct opts {
-	struct setting set[MAX_SETTINGS];
-	int nset;
+	struct vr_cli_common common;
+	struct vr_settings settings;
 	int print_key;
-	int progress;       /* -1 default, 0 off, 1 forced */
 	double timeout;
-	int timeout_set;
+	int timeout_given;     /* else an origin's own timeout applies to its sources */
 	const char *input;
 	const char *output;
-	const char *config;
-	const char *metrics;
 };
+
+#define O(m) offsetof(struct opts, m)
+static const struct vr_opt resize_opts[] = {
+	{.name = "print-key", .kind = VR_OPT_FLAG, .off = O(print_key),
+	 .help = "print the canonical parameters (the cache key) and exit"},
+	{.name = "output", .letter = 'o', .kind = VR_OPT_STR, .arg = "FILE", .off = O(output),
+	 .flags = VR_OPT_FILE,
+	 .help = "write FILE (atomically; MP4 with faststart) instead of\n"
+		 "stdout (fragmented MP4 or WebM)"},
+	{.name = "timeout", .kind = VR_OPT_SECONDS, .arg = "S", .off = O(timeout),
+	 .def = VR_DEFAULT_STALL_TIMEOUT, .hi = 86400, .given_off = O(timeout_given),
+	 .help = "give up when the input stalls for S (0: never)"},
+	{0},
+};
+#undef O
 
 static void metrics_stats(const struct vr_params *p, const struct vr_transform_stats *st)
 {
@@ -113,7 +74,7 @@ static void metrics_stats(const struct vr_params *p, const struct vr_transform_s
 		vr_metrics_str("source", st->source);
 }
 
-static int run(struct opts *o)
+static int run_resize(struct opts *o)
 {
 	char err[1024];
 	struct vr_config *cfg = NULL;
@@ -126,7 +87,7 @@ static int run(struct opts *o)
 	memset(&st, 0, sizeof st);
 	memset(&sources, 0, sizeof sources);
 
-	int rc = vr_config_load(&cfg, o->config, err, sizeof err);
+	int rc = vr_config_load(&cfg, o->common.config, err, sizeof err);
 	if (rc) {
 		vr_error("%s", err);
 		goto done;
@@ -137,16 +98,12 @@ static int run(struct opts *o)
 		goto done;
 	}
 	vr_params_init(&p);
-	for (int i = 0; i < o->nset; i++) {
-		const struct setting *s = &o->set[i];
-		rc = s->name ? vr_params_set(&p, &lim, s->name, s->value, 0, err, sizeof err)
-			     : vr_params_parse_query(&p, &lim, s->value, NULL, err, sizeof err);
-		if (rc) {
-			vr_error("%s", err);
-			if (rc == VR_EUSAGE)
-				vr_usage_hint();
-			goto done;
-		}
+	rc = vr_settings_apply(&p, &lim, &o->settings, err, sizeof err);
+	if (rc) {
+		vr_error("%s", err);
+		if (rc == VR_EUSAGE)
+			vr_usage_hint();
+		goto done;
 	}
 	rc = vr_params_finalize(&p, &lim, cfg, err, sizeof err);
 	if (rc) {
@@ -167,7 +124,7 @@ static int run(struct opts *o)
 
 	/* INPUT as vr-fetch reads it: a path, a URL, "-", or a request path
 	 * of a configured [origin] with its sources in order */
-	struct vr_origin_params op = {.timeout = o->timeout_set ? o->timeout : -1, .retries = -1};
+	struct vr_origin_params op = {.timeout = o->timeout_given ? o->timeout : -1, .retries = -1};
 	rc = vr_origin_resolve(cfg, o->input ? o->input : "-", &op, &sources, err, sizeof err);
 	if (rc) {
 		vr_error("%s", err);
@@ -188,8 +145,7 @@ static int run(struct opts *o)
 		.out_fd = out.fd,
 		.out_path = muxed && !out.is_stdout ? out.tmp : NULL,
 		.stall_timeout = o->timeout,
-		.progress = o->progress >= 0 ? o->progress
-					     : vr_log_verbosity() >= VR_NORMAL && isatty(STDERR_FILENO),
+		.progress = vr_cli_progress(&o->common),
 	};
 	rc = vr_transform_run(&to, &st, err, sizeof err);
 	vr_stream_closed();
@@ -211,80 +167,32 @@ done:
 	return rc;
 }
 
+static int run(void *opts, int argc, char **argv)
+{
+	struct opts *o = opts;
+	o->input = argc ? argv[0] : NULL;
+	return run_resize(o);
+}
+
+static const struct vr_cli_prog prog = {
+	.name = "vr-resize",
+	.operands = "[INPUT]",
+	.about = "Transform the video INPUT (a path, an http(s) URL, or stdin when absent or '-')\n"
+		 "into a resized video, a frame, a spritesheet or its audio, on stdout or -o FILE.",
+	.shared = VR_CLI_METRICS | VR_CLI_CONFIG | VR_CLI_PROGRESS,
+	.min_args = 0,
+	.max_args = 1,
+	.tables = {{.get = vr_params_options, .base = offsetof(struct opts, settings),
+		    .title = "Transform options"},
+		   {resize_opts}},
+	.run = run,
+	.exits = "Exit status: 0 ok, 1 unexpected failure, 2 usage, 3 bad value in --query or\n"
+		 "undecodable input, 5 input not found, 6 I/O error, 7 timeout, 8 limit exceeded.",
+	.complete = VR_CLI_COMPLETE_FILES,
+};
+
 int main(int argc, char **argv)
 {
-	vr_log_init(argv[0]);
-	vr_lifecycle_init();
-
-	struct opts o = {.progress = -1, .timeout = DEFAULT_STALL_TIMEOUT};
-	enum {
-		OPT_PRINT_KEY = 256, OPT_TIMEOUT,
-		OPT_CONFIG, OPT_PROGRESS, OPT_METRICS,
-	};
-	static const struct option longopts[] = {
-		VR_PARAMS_LONGOPTS,
-		{"print-key", no_argument, NULL, OPT_PRINT_KEY},
-		{"output", required_argument, NULL, 'o'},
-		{"timeout", required_argument, NULL, OPT_TIMEOUT},
-		{"config", required_argument, NULL, OPT_CONFIG},
-		{"progress", no_argument, NULL, OPT_PROGRESS},
-		{"metrics", required_argument, NULL, OPT_METRICS},
-		{"quiet", no_argument, NULL, 'q'},
-		{"verbose", no_argument, NULL, 'v'},
-		{"help", no_argument, NULL, 'h'},
-		{"version", no_argument, NULL, 'V'},
-		{NULL, 0, NULL, 0},
-	};
-	int c, idx;
-	while ((c = getopt_long(argc, argv, VR_PARAMS_SHORTOPTS "o:qvhV", longopts, &idx)) != -1) {
-		const char *name = vr_params_option_name(c);
-		switch (name ? 0 : c) {
-		case 0: break; /* a transform option: below */
-		case 'Q':
-			if (o.nset == MAX_SETTINGS) {
-				vr_error("too many parameters");
-				return vr_usage_hint();
-			}
-			o.set[o.nset++] = (struct setting){NULL, optarg};
-			break;
-		case OPT_PRINT_KEY: o.print_key = 1; break;
-		case 'o': o.output = optarg; break;
-		case OPT_TIMEOUT:
-			if (vr_parse_seconds(optarg, &o.timeout) < 0 || o.timeout < 0 || o.timeout > 86400) {
-				vr_error("--timeout: '%s' is not a duration of 0 to 86400 seconds", optarg);
-				return vr_usage_hint();
-			}
-			o.timeout_set = 1;
-			break;
-		case OPT_CONFIG: o.config = optarg; break;
-		case OPT_PROGRESS: o.progress = 1; break;
-		case OPT_METRICS: o.metrics = optarg; break;
-		case 'q':
-			vr_log_set_verbosity(VR_QUIET);
-			if (o.progress < 0)
-				o.progress = 0;
-			break;
-		case 'v': vr_log_set_verbosity(vr_log_verbosity() + 1); break;
-		case 'h': usage(); return VR_OK;
-		case 'V': vr_print_version(); return VR_OK;
-		default: return vr_usage_hint();
-		}
-		if (name) {
-			if (o.nset == MAX_SETTINGS) {
-				vr_error("too many parameters");
-				return vr_usage_hint();
-			}
-			o.set[o.nset++] = (struct setting){name, optarg};
-		}
-	}
-	if (optind < argc)
-		o.input = argv[optind++];
-	if (optind < argc) {
-		vr_error("unexpected argument '%s'", argv[optind]);
-		return vr_usage_hint();
-	}
-	vr_metrics_start("vr-resize", o.metrics);
-	int rc = run(&o);
-	vr_metrics_finish(rc);
-	vr_exit(rc);
+	static struct opts o;
+	vr_cli_main(&prog, argc, argv, &o);
 }

@@ -240,6 +240,11 @@ void vr_cli_multipart_finish(struct vr_cli_multipart *m)
 
 /* ------------------------------------------------------- the flat table */
 
+static const struct vr_opt *topts(const struct vr_cli_table *t)
+{
+	return t->get ? t->get() : t->opts;
+}
+
 struct ent {
 	const struct vr_opt *o;
 	size_t base;
@@ -265,7 +270,7 @@ static void flat_add_table(struct flat *f, const struct vr_opt *t, size_t base)
 static void flat_add_tables(struct flat *f, const struct vr_cli_table *t)
 {
 	for (int i = 0; i < VR_CLI_TABLES; i++)
-		flat_add_table(f, t[i].opts, t[i].base);
+		flat_add_table(f, topts(&t[i]), t[i].base);
 }
 
 static void flat_add_shared(struct flat *f, unsigned bits)
@@ -309,23 +314,46 @@ static void print_opt(const struct vr_opt *o)
 		n += snprintf(left + n, sizeof left - (size_t)n, " %s", o->arg ? o->arg : "ARG");
 	else if (has_arg(o) == optional_argument)
 		n += snprintf(left + n, sizeof left - (size_t)n, "[=%s]", o->arg ? o->arg : "ARG");
-	const char *h = o->help ? o->help : "";
+	/* the help text, its words and default, wrapped at 79 columns */
+	char text[1024];
+	size_t t = (size_t)snprintf(text, sizeof text, "%s", o->help ? o->help : "");
+	for (int i = 0; o->words && o->words[i] && t < sizeof text; i++)
+		t += (size_t)snprintf(text + t, sizeof text - t, "%s%s", i ? ", " : ": ", o->words[i]);
+	if (o->def && t < sizeof text)
+		snprintf(text + t, sizeof text - t, " (default %s)", o->def);
 	if (n + 2 > HELP_COL)
 		printf("%s\n%*s", left, HELP_COL, "");
 	else
 		printf("%-*s", HELP_COL, left);
-	for (; *h; h++) {
-		putchar(*h);
-		if (*h == '\n')
-			printf("%*s", HELP_COL, "");
+	int col = HELP_COL;
+	for (const char *w = text; *w;) {
+		if (*w == '\n') {
+			printf("\n%*s", HELP_COL, "");
+			col = HELP_COL;
+			w++;
+			continue;
+		}
+		size_t wl = strcspn(w, " \n");
+		if (col > HELP_COL && col + (int)wl > 79) {
+			printf("\n%*s", HELP_COL, "");
+			col = HELP_COL;
+		}
+		printf("%.*s", (int)wl, w);
+		col += (int)wl;
+		w += wl;
+		if (*w == ' ') {
+			/* a space at the end of a line is dropped with the break */
+			size_t nl = strcspn(w + 1, " \n");
+			if (w[1] && w[1] != '\n' && col + 1 + (int)nl > 79) {
+				printf("\n%*s", HELP_COL, "");
+				col = HELP_COL;
+			} else {
+				putchar(' ');
+				col++;
+			}
+			w++;
+		}
 	}
-	if (o->words) {
-		printf(": ");
-		for (int i = 0; o->words[i]; i++)
-			printf("%s%s", i ? ", " : "", o->words[i]);
-	}
-	if (o->def)
-		printf(" (default %s)", o->def);
 	putchar('\n');
 }
 
@@ -339,10 +367,11 @@ static void print_table(const struct vr_opt *t)
 static void print_tables(const struct vr_cli_table *t, const char *fallback)
 {
 	for (int i = 0; i < VR_CLI_TABLES; i++) {
-		if (!t[i].opts || !t[i].opts->name)
+		const struct vr_opt *o = topts(&t[i]);
+		if (!o || !o->name)
 			continue;
 		printf("\n%s:\n", t[i].title ? t[i].title : fallback);
-		print_table(t[i].opts);
+		print_table(o);
 	}
 }
 
@@ -419,8 +448,8 @@ static void dump_table(const char *cmd, const struct vr_opt *t, unsigned bits, i
 static void dump_tables(const char *cmd, const struct vr_cli_table *t)
 {
 	for (int i = 0; i < VR_CLI_TABLES; i++)
-		if (t[i].opts)
-			dump_table(cmd, t[i].opts, 0, 0);
+		if (topts(&t[i]))
+			dump_table(cmd, topts(&t[i]), 0, 0);
 }
 
 static void dump_options(const struct vr_cli_prog *p)
@@ -441,7 +470,7 @@ static void apply_defaults(const struct vr_cli_table *t, void *opts)
 {
 	char err[256];
 	for (int i = 0; i < VR_CLI_TABLES; i++)
-		for (const struct vr_opt *o = t[i].opts; o && o->name; o++)
+		for (const struct vr_opt *o = topts(&t[i]); o && o->name; o++)
 			if (o->def &&
 			    vr_cli_parse_value(o, (char *)opts + t[i].base + o->off, o->def, err,
 					       sizeof err)) {
@@ -539,6 +568,8 @@ static int parse_pass(const struct vr_cli_prog *p, const struct vr_cli_cmd *c,
 			vr_error("--%s: %s", e->o->name, err);
 			return r == VR_EUSAGE ? vr_usage_hint() : r;
 		}
+		if (e->o->given_off)
+			*(int *)((char *)opts + e->base + e->o->given_off) = 1;
 	}
 	return PARSED;
 }

@@ -58,6 +58,7 @@ struct vr_opt {
 	 * problem; the layer adds "--name: " in front) */
 	int (*fn)(void *field, const struct vr_opt *o, const char *arg, char *err, size_t errlen);
 	size_t count_off;         /* LIST: offsetof its size_t count */
+	size_t given_off;         /* nonzero: offsetof an int set to 1 when given */
 	unsigned max;             /* LIST: capacity */
 	unsigned flags;
 };
@@ -69,6 +70,9 @@ struct vr_cli_table {
 	const struct vr_opt *opts;
 	size_t base;
 	const char *title;        /* its heading in --help; NULL: "Options" */
+	const struct vr_opt *(*get)(void); /* instead of opts: a table built
+				   * on first use from another module's own
+				   * table (vr_params_options) */
 };
 
 #define VR_CLI_TABLES 4

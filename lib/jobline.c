@@ -94,19 +94,6 @@ static int split(const char *line, size_t len, char *buf, size_t buflen, char **
 	return n;
 }
 
-static const char *short_name(char c)
-{
-	switch (c) {
-	case 'w': return "width";
-	case 'm': return "mode";
-	case 't': return "time";
-	case 'd': return "duration";
-	case 'f': return "format";
-	case 'Q': return "query";
-	default: return NULL;
-	}
-}
-
 int vr_jobline_parse(const char *line, size_t len, const struct vr_limits *l,
 		     const struct vr_config *cfg, struct vr_jobline *j, char *buf, size_t buflen,
 		     char *err, size_t errlen)
@@ -165,8 +152,8 @@ int vr_jobline_parse(const char *line, size_t len, const struct vr_limits *l,
 			name = nbuf;
 			if (eq)
 				value = eq + 1;
-		} else if (w[i][0] == '-' && w[i][1] && short_name(w[i][1])) {
-			name = short_name(w[i][1]);
+		} else if (w[i][0] == '-' && w[i][1] && vr_params_letter_name(w[i][1])) {
+			name = vr_params_letter_name(w[i][1]);
 			if (w[i][2])
 				value = w[i] + 2;
 		} else {

@@ -36,6 +36,7 @@
  *
  * Decisions where the brief was silent are noted where they are made. */
 #include "params.h"
+#include "cli.h"
 #include "config.h"
 #include "num.h"
 #include "status.h"
@@ -58,10 +59,11 @@
 
 /* ---------------------------------------------------------------- names */
 
-static const char *const mode_names[] = {"video", "frame", "spritesheet", "audio"};
-static const char *const fit_names[] = {"contain", "scale-down", "cover"};
-static const char *const level_names[] = {"auto", "low", "medium", "high"};
-static const char *const format_names[] = {"auto", "mp4", "webm", "jpg", "png", "webp", "m4a"};
+/* in enum order; NULL-terminated, they are also the option layer's words */
+static const char *const mode_names[] = {"video", "frame", "spritesheet", "audio", NULL};
+static const char *const fit_names[] = {"contain", "scale-down", "cover", NULL};
+static const char *const level_names[] = {"auto", "low", "medium", "high", NULL};
+static const char *const format_names[] = {"auto", "mp4", "webm", "jpg", "png", "webp", "m4a", NULL};
 
 const char *vr_mode_name(enum vr_mode m)
 {
@@ -337,38 +339,58 @@ enum kind {
 	K_IMWIDTH, K_IMHEIGHT,
 };
 
+/* THE TRANSFORM PARAMETER TABLE: every name a parameter is known by (the
+ * long names, which are also vr-resize's and vr-cache get's options and
+ * the job-line words, and the query-only aliases and hints), its kind,
+ * the field bit it sets, and for the long names the option letter,
+ * argument and help line. The option table (vr_params_options), job-line
+ * short options and the --query help are built from it. */
+static const char *const bool_words[] = {"true", "false", NULL};
+
 static const struct pname {
 	const char *name;
 	enum kind kind;
 	unsigned bit;
 	int query_only; /* an alias or hint: query strings only */
+	char letter;
+	const char *arg, *help;
+	const char *const *words;
 } pnames[] = {
-	{"mode", K_MODE, VR_P_MODE, 0},
-	{"width", K_WIDTH, VR_P_WIDTH, 0},
-	{"height", K_HEIGHT, VR_P_HEIGHT, 0},
-	{"fit", K_FIT, VR_P_FIT, 0},
-	{"time", K_TIME, VR_P_TIME, 0},
-	{"duration", K_DURATION, VR_P_DURATION, 0},
-	{"fps", K_FPS, VR_P_FPS, 0},
-	{"quality", K_QUALITY, VR_P_QUALITY, 0},
-	{"compression", K_COMPRESSION, VR_P_COMPRESSION, 0},
-	{"bitrate", K_BITRATE, VR_P_BITRATE, 0},
-	{"audio", K_AUDIO, VR_P_AUDIO, 0},
-	{"format", K_FORMAT, VR_P_FORMAT, 0},
-	{"columns", K_COLUMNS, VR_P_COLUMNS, 0},
-	{"rows", K_ROWS, VR_P_ROWS, 0},
-	{"derivative", K_DERIVATIVE, VR_P_DERIVATIVE, 0},
-	{"w", K_WIDTH, VR_P_WIDTH, 1},
-	{"h", K_HEIGHT, VR_P_HEIGHT, 1},
-	{"obj-fit", K_OBJFIT, VR_P_FIT, 1},
-	{"q", K_QUALITY, VR_P_QUALITY, 1},
-	{"f", K_FORMAT, VR_P_FORMAT, 1},
-	{"start", K_TIME, VR_P_TIME, 1},
-	{"dur", K_DURATION, VR_P_DURATION, 1},
-	{"mute", K_MUTE, VR_P_AUDIO, 1},
-	{"imwidth", K_IMWIDTH, VR_P_IMWIDTH, 1},
-	{"imheight", K_IMHEIGHT, VR_P_IMHEIGHT, 1},
+	{"mode", K_MODE, VR_P_MODE, 0, 'm', "MODE", "what to make", mode_names},
+	{"width", K_WIDTH, VR_P_WIDTH, 0, 'w', "N",
+	 "output width in pixels (10-2000); one side alone\nkeeps the aspect", NULL},
+	{"height", K_HEIGHT, VR_P_HEIGHT, 0, 0, "N", "output height in pixels (10-2000)", NULL},
+	{"fit", K_FIT, VR_P_FIT, 0, 0, "FIT", "how the picture fills width x height", fit_names},
+	{"time", K_TIME, VR_P_TIME, 0, 't', "T", "start (5s, 1.5s, 2m, 01:02:03.5)", NULL},
+	{"duration", K_DURATION, VR_P_DURATION, 0, 'd', "D",
+	 "length (video, audio, spritesheet)", NULL},
+	{"fps", K_FPS, VR_P_FPS, 0, 0, "N", "output frame rate (video): 25, 29.97, 30000/1001",
+	 NULL},
+	{"quality", K_QUALITY, VR_P_QUALITY, 0, 0, "Q", "quality", level_names},
+	{"compression", K_COMPRESSION, VR_P_COMPRESSION, 0, 0, "C",
+	 "encoder effort", level_names},
+	{"bitrate", K_BITRATE, VR_P_BITRATE, 0, 0, "B", "video bitrate cap (800k, 2M)", NULL},
+	{"audio", K_AUDIO, VR_P_AUDIO, 0, 0, "BOOL", "keep the audio track", bool_words},
+	{"format", K_FORMAT, VR_P_FORMAT, 0, 'f', "F",
+	 "output format (which ones a mode takes: vr-resize(1))",
+	 format_names + 1},
+	{"columns", K_COLUMNS, VR_P_COLUMNS, 0, 0, "N", "spritesheet columns", NULL},
+	{"rows", K_ROWS, VR_P_ROWS, 0, 0, "N", "spritesheet rows", NULL},
+	{"derivative", K_DERIVATIVE, VR_P_DERIVATIVE, 0, 0, "NAME",
+	 "a preset: desktop, tablet, mobile, thumbnail or a\n[derivative \"NAME\"] of the config",
+	 NULL},
+	{"w", K_WIDTH, VR_P_WIDTH, 1, 0, NULL, NULL, NULL},
+	{"h", K_HEIGHT, VR_P_HEIGHT, 1, 0, NULL, NULL, NULL},
+	{"obj-fit", K_OBJFIT, VR_P_FIT, 1, 0, NULL, NULL, NULL},
+	{"q", K_QUALITY, VR_P_QUALITY, 1, 0, NULL, NULL, NULL},
+	{"f", K_FORMAT, VR_P_FORMAT, 1, 0, NULL, NULL, NULL},
+	{"start", K_TIME, VR_P_TIME, 1, 0, NULL, NULL, NULL},
+	{"dur", K_DURATION, VR_P_DURATION, 1, 0, NULL, NULL, NULL},
+	{"mute", K_MUTE, VR_P_AUDIO, 1, 0, NULL, NULL, NULL},
+	{"imwidth", K_IMWIDTH, VR_P_IMWIDTH, 1, 0, NULL, NULL, NULL},
+	{"imheight", K_IMHEIGHT, VR_P_IMHEIGHT, 1, 0, NULL, NULL, NULL},
 };
+#define NPNAMES (sizeof pnames / sizeof *pnames)
 
 static const struct pname *find_name(const char *name)
 {
@@ -1110,18 +1132,63 @@ int vr_params_canonical(const struct vr_params *p, char *buf, size_t len)
 	return (int)o.n;
 }
 
-const char *vr_params_option_name(int code)
+const char *vr_params_letter_name(int letter)
 {
-	static const char *const named[] = {"height", "fit",   "fps",     "quality", "compression",
-					    "bitrate", "audio", "columns", "rows",    "derivative"};
-	switch (code) {
-	case 'm': return "mode";
-	case 'w': return "width";
-	case 't': return "time";
-	case 'd': return "duration";
-	case 'f': return "format";
-	}
-	if (code >= VR_PARAMS_OPT && code < VR_PARAMS_OPT + (int)(sizeof named / sizeof *named))
-		return named[code - VR_PARAMS_OPT];
+	if (letter == 'Q')
+		return "query";
+	for (size_t i = 0; i < NPNAMES; i++)
+		if (letter && pnames[i].letter == letter)
+			return pnames[i].name;
 	return NULL;
+}
+
+static int settings_add(void *field, const struct vr_opt *o, const char *arg, char *err,
+			size_t errlen)
+{
+	struct vr_settings *s = field;
+	if (s->n == VR_SETTINGS_MAX) {
+		snprintf(err, errlen, "more than %d transform parameters", VR_SETTINGS_MAX);
+		return VR_EUSAGE;
+	}
+	s->v[s->n].name = strcmp(o->name, "query") ? o->name : NULL;
+	s->v[s->n].value = arg;
+	s->n++;
+	return 0;
+}
+
+const struct vr_opt *vr_params_options(void)
+{
+	static struct vr_opt t[NPNAMES + 2];
+	static char qhelp[256];
+	if (t[0].name)
+		return t;
+	size_t n = 0;
+	int q = snprintf(qhelp, sizeof qhelp, "parameters as a URL query (width=640&fit=cover),\nalso");
+	for (size_t i = 0; i < NPNAMES; i++) {
+		const struct pname *pn = &pnames[i];
+		if (pn->query_only) {
+			q += snprintf(qhelp + q, sizeof qhelp - (size_t)q, " %s", pn->name);
+			continue;
+		}
+		t[n++] = (struct vr_opt){.name = pn->name, .letter = pn->letter, .kind = VR_OPT_CALL,
+					 .arg = pn->arg, .help = pn->help, .words = pn->words,
+					 .fn = settings_add};
+	}
+	t[n++] = (struct vr_opt){.name = "query", .letter = 'Q', .kind = VR_OPT_CALL, .arg = "QUERY",
+				 .help = qhelp, .fn = settings_add};
+	t[n] = (struct vr_opt){0};
+	return t;
+}
+
+int vr_settings_apply(struct vr_params *p, const struct vr_limits *l, const struct vr_settings *s,
+		      char *err, size_t errlen)
+{
+	for (size_t i = 0; i < s->n; i++) {
+		int rc = s->v[i].name
+				 ? vr_params_set(p, l, s->v[i].name, s->v[i].value, 0, err, errlen)
+				 : vr_params_parse_query(p, l, s->v[i].value, NULL, err, errlen);
+		if (rc)
+			return rc;
+	}
+	return 0;
 }

@@ -117,32 +117,31 @@ int vr_params_finalize(struct vr_params *p, const struct vr_limits *l,
  * length (like snprintf). */
 int vr_params_canonical(const struct vr_params *p, char *buf, size_t len);
 
-/* The transform options every program that takes them accepts (vr-resize,
- * vr-cache get), for getopt_long: VR_PARAMS_LONGOPTS goes into the option
- * table, VR_PARAMS_SHORTOPTS into the short-option string, and
- * vr_params_option_name() turns what getopt_long returned into the
- * parameter name for vr_params_set (NULL: not a transform option). --query
- * is 'Q', which the program handles itself. */
-#define VR_PARAMS_OPT 0x1000 /* codes of the options without a short letter */
-#define VR_PARAMS_SHORTOPTS "m:w:t:d:f:Q:"
-#define VR_PARAMS_LONGOPTS                                                     \
-	{"mode", required_argument, NULL, 'm'},                                \
-	{"width", required_argument, NULL, 'w'},                               \
-	{"time", required_argument, NULL, 't'},                                \
-	{"duration", required_argument, NULL, 'd'},                            \
-	{"format", required_argument, NULL, 'f'},                              \
-	{"height", required_argument, NULL, VR_PARAMS_OPT + 0},                \
-	{"fit", required_argument, NULL, VR_PARAMS_OPT + 1},                   \
-	{"fps", required_argument, NULL, VR_PARAMS_OPT + 2},                   \
-	{"quality", required_argument, NULL, VR_PARAMS_OPT + 3},               \
-	{"compression", required_argument, NULL, VR_PARAMS_OPT + 4},           \
-	{"bitrate", required_argument, NULL, VR_PARAMS_OPT + 5},               \
-	{"audio", required_argument, NULL, VR_PARAMS_OPT + 6},                 \
-	{"columns", required_argument, NULL, VR_PARAMS_OPT + 7},               \
-	{"rows", required_argument, NULL, VR_PARAMS_OPT + 8},                  \
-	{"derivative", required_argument, NULL, VR_PARAMS_OPT + 9},            \
-	{"query", required_argument, NULL, 'Q'}
-const char *vr_params_option_name(int code);
+/* The transform options of vr-resize and vr-cache get, for the option
+ * layer (cli.h): one entry per long parameter name and --query, each
+ * appending (name, value) to a struct vr_settings, in the order given.
+ * Built on first use from the parameter table of params.c, the one place
+ * where parameter names, aliases, letters and help lines are written. */
+struct vr_opt;
+const struct vr_opt *vr_params_options(void);
+
+#define VR_SETTINGS_MAX 64
+struct vr_settings {
+	size_t n;
+	struct {
+		const char *name;  /* NULL: a query string */
+		const char *value;
+	} v[VR_SETTINGS_MAX];
+};
+
+/* Apply settings in order (vr_params_set / vr_params_parse_query); the
+ * caller finalizes. 0 or the first error. */
+int vr_settings_apply(struct vr_params *p, const struct vr_limits *l, const struct vr_settings *s,
+		      char *err, size_t errlen);
+
+/* The long name of a parameter's short option letter (m, w, t, d, f; Q is
+ * "query"), or NULL: job lines accept the same short forms. */
+const char *vr_params_letter_name(int letter);
 
 const char *vr_mode_name(enum vr_mode m);
 const char *vr_format_name(enum vr_format f);

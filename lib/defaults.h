@@ -1,0 +1,11 @@
+/* One home for defaults: every default a user can see (in --help, a man
+ * page or a config) is written here once. They are strings because the
+ * option tables parse them like an argument (cli.h, vr_opt.def); code that
+ * needs a number parses the same string or uses the option's field. */
+#ifndef VR_DEFAULTS_H
+#define VR_DEFAULTS_H
+
+#define VR_DEFAULT_MAX_BUFFER "64M"     /* vr-range --max-buffer */
+#define VR_DEFAULT_STALL_TIMEOUT "30"   /* vr-resize, vr-cache get --timeout (seconds) */
+
+#endif
