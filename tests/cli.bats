@@ -1,0 +1,151 @@
+#!/usr/bin/env bats
+# The command-line surface as one thing: for every program, the option
+# tables of lib/cli (printed by the hidden --dump-options), the --help text
+# of the program and of each command, and the options the man page defines
+# (its .It Fl lines) must name the same options with the same letters. A
+# drift in any of the three fails here, naming the option. Then the
+# conventions every program shares: --help of every command, diagnostics
+# prefixed with the program's name, usage errors exit 2.
+
+bats_require_minimum_version 1.5.0
+
+load_lib() {
+	local name=$1 d
+	for d in "${BATS_LIB_PATH:-}" /usr/lib/bats /usr/local/lib/bats "$BATS_TEST_DIRNAME/../node_modules"; do
+		[ -n "$d" ] && [ -f "$d/$name/load.bash" ] && { load "$d/$name/load.bash"; return; }
+	done
+	echo "cannot find $name" >&2
+	return 1
+}
+load_lib bats-support
+load_lib bats-assert
+
+BIN=${VR_BIN:-"$BATS_TEST_DIRNAME/../bin"}
+MAN="$BATS_TEST_DIRNAME/../man"
+PROGS=${VR_CLI_PROGS:-"vr-range vr-resize"} # the programs on lib/cli so far
+
+# table PROG [CMD]: "name letter" of the options at one level (CMD "-":
+# the program's own and the global ones), sorted
+table() {
+	"$BIN/$1" --dump-options | awk -v c="${2:--}" '$1 == "opt" && ($2 == c || $2 == "-") {
+		l = $4 == "-" ? "-" : substr($4, 2); print substr($3, 3), l }' | sort -u
+}
+
+# commands PROG: its command names
+commands() {
+	"$BIN/$1" --dump-options | awk '$1 == "cmd" { print $2 }'
+}
+
+# helpopts PROG [CMD]: "name letter" of the option lines of --help
+helpopts() {
+	if [ -n "${2:-}" ]; then "$BIN/$1" "$2" --help; else "$BIN/$1" --help; fi |
+		sed -nE 's/^  (-([A-Za-z]), )?    ?--([a-z0-9][a-z0-9-]*).*/\3 \2/p; s/^  -([A-Za-z]), --([a-z0-9][a-z0-9-]*).*/\2 \1/p' |
+		awk '{ print $1, ($2 == "" ? "-" : $2) }' | sort -u
+}
+
+# alltable PROG: "name letter" of every option of every level
+alltable() {
+	"$BIN/$1" --dump-options | awk '$1 == "opt" { l = $4 == "-" ? "-" : substr($4, 2); print substr($3, 3), l }' | sort -u
+}
+
+# manopts PROG: "name letter" of the options its man page defines (.It Fl
+# lines; "Fl x , Fl \-name" pairs a letter with a name)
+manopts() {
+	grep -h '^\.It .*Fl \\-' "$MAN/$1.1" | sed -E 's/ Ns Op = Ns Ar [a-z]+//g' |
+		awk '{
+			n = split($0, w, " "); letter = "-"
+			for (i = 1; i <= n; i++) {
+				if (w[i] != "Fl") continue
+				t = w[i + 1]
+				if (t ~ /^\\-/) { name = substr(t, 3); gsub(/[^a-z0-9-]/, "", name); print name, letter; letter = "-" }
+				else if (length(t) == 1) letter = t
+			}
+		}' | sort -u
+}
+
+@test "each program's --help lists exactly the options of its table" {
+	local p out fail=0
+	for p in $PROGS; do
+		out=$(diff <(table "$p" -) <(helpopts "$p")) || { echo "$p --help differs from its table (< table, > help):"; echo "$out"; fail=1; }
+	done
+	[ "$fail" = 0 ]
+}
+
+@test "each command's --help lists exactly the options of its table and the global ones" {
+	local p c out fail=0
+	for p in $PROGS; do
+		for c in $(commands "$p"); do
+			out=$(diff <(table "$p" "$c") <(helpopts "$p" "$c")) || { echo "$p $c --help differs (< table, > help):"; echo "$out"; fail=1; }
+		done
+	done
+	[ "$fail" = 0 ]
+}
+
+@test "each man page defines exactly the options of the program's tables, with the same letters" {
+	local p out fail=0
+	for p in $PROGS; do
+		out=$(diff <(alltable "$p") <(manopts "$p")) || { echo "$p(1) differs from the tables (< table, > man page):"; echo "$out"; fail=1; }
+	done
+	[ "$fail" = 0 ]
+}
+
+@test "every command of every program accepts --help: exit 0, usage on stdout, nothing on stderr" {
+	local p c
+	for p in $PROGS; do
+		run --separate-stderr "$BIN/$p" --help
+		assert_success
+		assert_output --partial "Usage: $p"
+		[ -z "$stderr" ]
+		for c in $(commands "$p"); do
+			run --separate-stderr "$BIN/$p" "$c" --help
+			assert_success
+			assert_output --partial "Usage: $p $c"
+			[ -z "$stderr" ]
+		done
+	done
+}
+
+@test "an unknown option is exit 2 and the message starts with the program's name, in every command" {
+	local p c
+	for p in $PROGS; do
+		run --separate-stderr "$BIN/$p" --no-such-option
+		assert_failure 2
+		[[ "$stderr" == "$p: error: unknown option '--no-such-option'"* ]]
+		for c in $(commands "$p"); do
+			run --separate-stderr "$BIN/$p" "$c" --no-such-option
+			assert_failure 2
+			[[ "$stderr" == "$p: error: unknown option '--no-such-option'"* ]]
+			[[ "$stderr" == *"Try '$p $c --help'."* ]]
+		done
+	done
+}
+
+@test "a missing argument and an argument to a flag are usage errors named after the option" {
+	run --separate-stderr "$BIN/vr-range" --max-buffer
+	assert_failure 2
+	[[ "$stderr" == "vr-range: error: option '--max-buffer' needs an argument"* ]]
+	run --separate-stderr "$BIN/vr-range" --json=yes 0-1 /dev/null
+	assert_failure 2
+	[[ "$stderr" == "vr-range: error: option '--json' takes no argument"* ]]
+	run --separate-stderr "$BIN/vr-resize" -w
+	assert_failure 2
+	[[ "$stderr" == "vr-resize: error: option '-w' needs an argument"* ]]
+}
+
+@test "a value out of its bounds names the option, the value and the accepted range" {
+	run --separate-stderr "$BIN/vr-range" --max-buffer 0 0-1 /dev/null
+	assert_failure 2
+	[[ "$stderr" == "vr-range: error: --max-buffer: '0' is not a size"*"from 1 to 1T"* ]]
+	run --separate-stderr "$BIN/vr-resize" --timeout 2d --print-key
+	assert_failure 2
+	[[ "$stderr" == "vr-resize: error: --timeout: '2d' is not a duration"*"from 0 to 86400"* ]]
+}
+
+@test "--version prints the program's name and the version on stdout" {
+	local p
+	for p in $PROGS; do
+		run --separate-stderr "$BIN/$p" --version
+		assert_success
+		assert_output --regexp "^$p \(vr\) [0-9]+\.[0-9]+\.[0-9]+$"
+	done
+}
