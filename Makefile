@@ -15,6 +15,8 @@ PREFIX   ?= /usr/local
 DESTDIR  ?=
 BINDIR   := $(PREFIX)/bin
 MANDIR   := $(PREFIX)/share/man
+# where bash-completion loads a command's completion from on first use
+COMPDIR  := $(PREFIX)/share/bash-completion/completions
 
 CC       ?= cc
 CFLAGS   ?= -O2 -g
@@ -70,6 +72,13 @@ FUZZ_TIME ?= 60
 SOAK_TIME ?= 600
 
 all: $(addprefix bin/,$(PROGRAMS)) bin/$(PLUGIN)
+
+completion: $(addprefix $(BUILD)/completion/,$(PROGRAMS))
+
+# bash completion, generated from each program's own option tables
+$(BUILD)/completion/%: $(BUILD)/bin/% scripts/completion
+	@mkdir -p $(@D)
+	scripts/completion $< > $@.tmp && mv -f $@.tmp $@
 
 # bin/ always reflects the last build asked for (plain or SAN=1), even when
 # the other build's copy there is newer; a copy is renamed into place so a
@@ -178,6 +187,7 @@ install: all
 uninstall:
 	rm -f $(addprefix $(DESTDIR)$(BINDIR)/,$(PROGRAMS))
 	rm -f $(DESTDIR)$(LIBDIR)/$(PLUGIN)
+	rm -f $(addprefix $(DESTDIR)$(COMPDIR)/,$(PROGRAMS))
 	-rmdir $(DESTDIR)$(LIBDIR) 2>/dev/null
 	for p in $(MAN_PAGES); do s=$${p##*.}; rm -f $(DESTDIR)$(MANDIR)/man$$s/$${p##*/}; done
 
