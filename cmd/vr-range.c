@@ -223,10 +223,8 @@ static int run_range(struct opts *o)
 		set->spec[0].last = VR_RANGE_OPEN;
 	}
 	if (o->file && strcmp(o->file, "-")) {
-		in = open(o->file, O_RDONLY | O_CLOEXEC);
-		if (in < 0) {
-			vr_error("%s: %s", o->file, strerror(errno));
-			rc = errno == ENOENT || errno == ENOTDIR ? VR_ENOTFOUND : VR_EIO;
+		if ((rc = vr_open_input(o->file, &in, err, sizeof err))) {
+			vr_error("%s", err);
 			goto done;
 		}
 	}

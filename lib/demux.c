@@ -390,9 +390,9 @@ static int open_local(struct vr_demux *d, struct src *s, const char *path, const
 		snprintf(err, errlen, "%s: %s", d->what, strerror(errno));
 		return VR_EIO;
 	}
-	if (S_ISDIR(st.st_mode)) {
-		snprintf(err, errlen, "%s is a directory", d->what);
-		return VR_EIO;
+	if (S_ISDIR(st.st_mode)) { /* as vr_open_input says it */
+		snprintf(err, errlen, "%s: is a directory", d->what);
+		return VR_ENOTFOUND;
 	}
 	if (root && !S_ISREG(st.st_mode)) {
 		snprintf(err, errlen, "%s: not a regular file", d->what);

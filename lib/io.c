@@ -1,8 +1,11 @@
 #include "io.h"
 #include "lifecycle.h"
+#include "status.h"
 
 #include <errno.h>
 #include <fcntl.h>
+#include <stdio.h>
+#include <string.h>
 #include <stdlib.h>
 #include <sys/sendfile.h>
 #include <sys/stat.h>
@@ -247,4 +250,22 @@ void vr_pipe_grow(int fd)
 int vr_stdout_is_terminal(void)
 {
 	return isatty(STDOUT_FILENO);
+}
+
+int vr_open_input(const char *path, int *fd, char *err, size_t errlen)
+{
+	int f = open(path, O_RDONLY | O_CLOEXEC);
+	if (f < 0) {
+		int e = errno;
+		snprintf(err, errlen, "%s: %s", path, strerror(e));
+		return e == ENOENT || e == ENOTDIR ? VR_ENOTFOUND : VR_EIO;
+	}
+	struct stat st;
+	if (fstat(f, &st) == 0 && S_ISDIR(st.st_mode)) {
+		close(f);
+		snprintf(err, errlen, "%s: is a directory", path);
+		return VR_ENOTFOUND;
+	}
+	*fd = f;
+	return 0;
 }

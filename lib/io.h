@@ -50,6 +50,12 @@ int vr_skip(int in, uint64_t n, uint64_t *skipped);
  * on other descriptors. */
 void vr_pipe_grow(int fd);
 
+/* Open a named input file for reading, the one way every program does it:
+ * 0 with *fd set, or VR_ENOTFOUND ("PATH: No such file or directory",
+ * "PATH: is a directory": a directory is no input) or VR_EIO, with err
+ * saying so. */
+int vr_open_input(const char *path, int *fd, char *err, size_t errlen);
+
 /* Refuse to write binary data to a terminal unless the user forced it. */
 int vr_stdout_is_terminal(void);
 
