@@ -149,3 +149,51 @@ manopts() {
 		assert_output --regexp "^$p \(vr\) [0-9]+\.[0-9]+\.[0-9]+$"
 	done
 }
+
+@test "a directory given as input fails the same way in every program: 'PATH: is a directory', exit 5" {
+	local d=$BATS_TEST_TMPDIR/dir S=$BATS_TEST_TMPDIR/s.db
+	mkdir "$d"
+	local -a cmds=(
+		"vr-range 0-1 $d"
+		"vr-fetch $d"
+		"vr-resize $d"
+		"vr-chunk --store $S put k $d"
+		"vr-cache --store $S get $d"
+		"vr-cache --store $S get $d --width 320"
+		"vr-cache --store $S warm $d"
+	)
+	local c
+	for c in "${cmds[@]}"; do
+		# shellcheck disable=SC2086 # words of the command
+		run --separate-stderr "$BIN"/$c
+		echo "$c: $status $stderr"
+		assert_failure 5
+		[[ "$stderr" == "${c%% *}: error: $d: is a directory"* ]]
+	done
+}
+
+@test "a signal ends a program with 128+N, as the shell convention says" {
+	local f=$BATS_TEST_TMPDIR/fifo S=$BATS_TEST_TMPDIR/s.db
+	mkfifo "$f"
+	local -a cmds=("vr-range 0-" "vr-chunk --store $S put k" "vr-resize" "vr-fetch -")
+	local c sig want pid
+	for c in "${cmds[@]}"; do
+		for sig in TERM INT; do
+			want=$((128 + $(kill -l "$sig")))
+			# the writer keeps the fifo open and silent, so the program blocks reading
+			sleep 30 >"$f" &
+			local holder=$!
+			# shellcheck disable=SC2086
+			bash -c 'trap "" INT; exec "$@" <"$0" >/dev/null 2>&1' "$f" "$BIN"/$c &
+			pid=$!
+			sleep 0.5
+			kill -s "$sig" "$pid"
+			local st=0
+			wait "$pid" || st=$?
+			kill "$holder" 2>/dev/null || true
+			wait "$holder" 2>/dev/null || true
+			echo "$c: SIG$sig gave $st"
+			[ "$st" -eq "$want" ]
+		done
+	done
+}
