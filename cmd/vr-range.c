@@ -102,36 +102,49 @@ static int emit_out(void *ctx, const void *buf, size_t n)
 }
 
 /* A regular file (or any seekable input of known size): each span read at
- * its offset, in the order given. */
-static int serve_file(int in, const struct opts *o, const struct vr_response *r, const char *what)
+ * its offset, in the order given, through the shared span server. */
+struct file_serve {
+	int in;
+	const char *what;
+	int status;            /* why a callback said VR_STOP */
+};
+
+static int file_emit(void *ctx, const void *buf, size_t n)
 {
-	char head[512];
-	for (size_t i = 0; i < r->n; i++) {
-		if (r->multipart) {
-			int hl = vr_multipart_head(head, sizeof head, o->mp.boundary, o->content_type,
-						   &r->spans[i], r->total);
-			int w = write_out(head, (size_t)hl);
-			if (w != VR_IO_OK)
-				return io_status(w, what);
-		}
-		int64_t off = (int64_t)r->spans[i].start;
-		uint64_t len = r->spans[i].end - r->spans[i].start + 1, moved = 0;
-		int c = vr_copy(in, &off, out_fd, len, &moved);
-		vr_metrics_bytes_in(moved);
-		vr_metrics_bytes_out(moved);
-		if (c == VR_IO_EOF) {
-			vr_error("%s shrank while being read (ended before byte %" PRIu64 ")", what,
-				 r->spans[i].start + moved);
-			return VR_EIO;
-		}
-		if (c != VR_IO_OK)
-			return io_status(c, what);
+	struct file_serve *f = ctx;
+	int w = write_out(buf, n);
+	if (w == VR_IO_OK)
+		return 0;
+	f->status = io_status(w, f->what);
+	return VR_STOP;
+}
+
+static int file_span(void *ctx, const struct vr_span *sp)
+{
+	struct file_serve *f = ctx;
+	int64_t off = (int64_t)sp->start;
+	uint64_t len = sp->end - sp->start + 1, moved = 0;
+	int c = vr_copy(f->in, &off, out_fd, len, &moved);
+	vr_metrics_bytes_in(moved);
+	vr_metrics_bytes_out(moved);
+	if (c == VR_IO_OK)
+		return 0;
+	if (c == VR_IO_EOF) {
+		vr_error("%s shrank while being read (ended before byte %" PRIu64 ")", f->what,
+			 sp->start + moved);
+		f->status = VR_EIO;
+	} else {
+		f->status = io_status(c, f->what);
 	}
-	if (r->multipart) {
-		int tl = vr_multipart_tail(head, sizeof head, o->mp.boundary);
-		return io_status(write_out(head, (size_t)tl), what);
-	}
-	return VR_OK;
+	return VR_STOP;
+}
+
+static int serve_file(int in, const struct vr_response *r, const char *what)
+{
+	struct file_serve f = {in, what, VR_OK};
+	struct vr_serve s = {file_emit, file_span, &f};
+	int rc = vr_response_serve(r, &s);
+	return rc == VR_STOP ? f.status : rc;
 }
 
 /* A stream: one pass, zero-copy where no ring is needed. Sets *ended when
@@ -238,33 +251,23 @@ static int run_range(struct opts *o)
 	if (kind == VR_FD_PIPE)
 		vr_pipe_grow(in);
 
+	/* the facts a stream of unknown size starts with; a known size plans
+	 * them all */
 	r->total = size;
 	r->status = whole ? 200 : 206;
 	r->content_type = o->content_type;
 	r->boundary = o->mp.boundary;
 	int seekable = kind == VR_FD_FILE;
 	if (size >= 0) {
-		if (vr_range_resolve(set, (uint64_t)size, r->spans, &r->n) != VR_RANGE_OK) {
-			if (whole) { /* an empty input is a complete, empty 200 */
-				r->n = 0;
-			} else {
-				r->status = 416;
-				vr_response_print(r, o->headers, o->json);
-				vr_error("range %s not satisfiable: input has %" PRId64
-					 " bytes (Content-Range: bytes */%" PRId64 ")",
-					 o->range_text, size, size);
-				rc = VR_ERANGE;
-				goto done;
-			}
+		if (vr_response_plan(r, whole ? NULL : set, (uint64_t)size, o->mp.on, o->content_type,
+				     o->mp.boundary) != VR_RANGE_OK) {
+			vr_response_print(r, o->headers, o->json);
+			vr_error("range %s not satisfiable: input has %" PRId64
+				 " bytes (Content-Range: bytes */%" PRId64 ")",
+				 o->range_text, size, size);
+			rc = VR_ERANGE;
+			goto done;
 		}
-		r->multipart = o->mp.on && r->n > 1;
-		r->length_known = 1;
-		if (r->multipart)
-			r->content_length = vr_multipart_length(o->mp.boundary, o->content_type, r->spans,
-								r->n, size);
-		else
-			for (size_t i = 0; i < r->n; i++)
-				r->content_length += r->spans[i].end - r->spans[i].start + 1;
 	} else if (o->mp.on && set->n > 1) {
 		vr_error("--multipart needs the total size: give --size N or a regular file");
 		rc = VR_EUSAGE;
@@ -294,7 +297,7 @@ static int run_range(struct opts *o)
 	vr_pipe_grow(out_fd);
 	vr_stream_opened();
 	if (seekable) {
-		rc = serve_file(in, o, r, what);
+		rc = serve_file(in, r, what);
 	} else {
 		rc = serve_stream(in, o, r->multipart, slicer, what, size);
 		if (rc == VR_OK) {

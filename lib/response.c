@@ -41,6 +41,26 @@ int vr_response_plan(struct vr_response *r, const struct vr_range_set *set, uint
 	return VR_RANGE_OK;
 }
 
+int vr_response_serve(const struct vr_response *r, const struct vr_serve *s)
+{
+	char head[512];
+	int rc = 0;
+	for (size_t i = 0; i < r->n && !rc; i++) {
+		if (r->multipart) {
+			int hl = vr_multipart_head(head, sizeof head, r->boundary, r->content_type,
+						   &r->spans[i], r->total);
+			if ((rc = s->emit(s->ctx, head, (size_t)hl)))
+				break;
+		}
+		rc = s->span(s->ctx, &r->spans[i]);
+	}
+	if (!rc && r->multipart) {
+		int tl = vr_multipart_tail(head, sizeof head, r->boundary);
+		rc = s->emit(s->ctx, head, (size_t)tl);
+	}
+	return rc;
+}
+
 static const char *reason(int status)
 {
 	switch (status) {

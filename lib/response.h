@@ -32,6 +32,19 @@ int vr_response_plan(struct vr_response *r, const struct vr_range_set *set, uint
  * on stderr. */
 void vr_response_print(const struct vr_response *r, int headers, int json);
 
+/* Writing a planned body: the bytes of each span through span(), and,
+ * when the body is multipart, each part's head and the closing delimiter
+ * through emit(). Both return 0, VR_STOP (status.h) or a vr_status. */
+struct vr_serve {
+	int (*emit)(void *ctx, const void *buf, size_t n);
+	int (*span)(void *ctx, const struct vr_span *s);
+	void *ctx;
+};
+
+/* The one routine that serves byte spans (vr-range from a file, vr-chunk
+ * get, a vr-cache hit): 0, or the first nonzero result of a callback. */
+int vr_response_serve(const struct vr_response *r, const struct vr_serve *s);
+
 /* A boundary for multipart bodies: "vr" and 16 hex digits. */
 void vr_response_boundary(char *buf, size_t len);
 

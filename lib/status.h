@@ -14,4 +14,11 @@ enum vr_status {
 	VR_ELIMIT = 8,     /* a configured limit exceeded */
 };
 
+/* Not an exit status: what a byte sink (vr_emit_fn, a span writer) returns
+ * to make its producer stop at once. The sink has recorded why (the reader
+ * closed the output, a write failed) in its own context, and says so
+ * itself; producers pass VR_STOP up unchanged and print nothing. Every
+ * other nonzero result in lib/ is a vr_status. */
+#define VR_STOP (-1)
+
 #endif
