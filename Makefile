@@ -9,6 +9,7 @@
 #   make load       1000 vr-cache requests, 16 processes, 5% killed, then verify
 #   make soak       the load repeated for SOAK_TIME seconds, RSS plotted
 #   make install    PREFIX=/usr/local DESTDIR=
+#   make mutate     one-line mutants of the core invariants: do the tests kill them?
 
 VERSION  := 0.1.0
 PREFIX   ?= /usr/local
@@ -66,7 +67,7 @@ ALL_PKGS := libavformat libavcodec libavfilter libswscale libavutil libswresampl
 MAN_PAGES := $(wildcard man/*.[1-9])
 
 .PHONY: FORCE all check check-build unit bats lint-man deps bench demo install uninstall clean \
-	check-valgrind fuzz load soak
+	check-valgrind fuzz load soak mutate
 
 FUZZ_TIME ?= 60
 SOAK_TIME ?= 600
@@ -128,7 +129,7 @@ $(BUILD)/bin/%: $(BUILD)/cmd/%.o $(LIBVR)
 	@mkdir -p $(@D)
 	$(CC) $(LDFLAGS) -o $@ $< $(LIBVR) $(call pkglibs,$(PKGS_$*)) -lm -lpthread -ldl
 
-$(BUILD)/tests/%: tests/unit/%.c $(LIBVR)
+$(BUILD)/tests/%: tests/unit/%.c tests/unit/check.h $(LIBVR)
 	@mkdir -p $(@D)
 	$(CC) $(CPPFLAGS) $(call pkgcflags,$(ALL_PKGS)) $(CFLAGS) $(WARN) -o $@ $< $(LIBVR) $(call pkglibs,$(ALL_PKGS)) -lm -lpthread -ldl
 
@@ -142,8 +143,11 @@ deps:
 
 check-build: all unit lint-man bats
 
+# every unit binary runs, whatever failed before it; then the failures
 unit: $(UNITS)
-	@set -e; for t in $(UNITS); do echo "unit: $$t"; $$t; done
+	@failed=; for t in $(UNITS); do $$t || failed="$$failed $${t##*/}"; done; \
+	if [ -n "$$failed" ]; then echo "unit: FAILED:$$failed"; exit 1; fi; \
+	echo "unit: $(words $(UNITS)) binaries passed"
 
 lint-man:
 	@out=$$(mandoc -Tlint -W warning $(MAN_PAGES) 2>&1); \
@@ -176,6 +180,9 @@ load: deps
 soak: deps
 	@$(MAKE) --no-print-directory all
 	@scripts/load --soak $(SOAK_TIME)
+
+mutate: deps
+	@scripts/mutate
 
 install: all
 	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(MANDIR)/man1 $(DESTDIR)$(MANDIR)/man5 $(DESTDIR)$(MANDIR)/man7

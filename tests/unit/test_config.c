@@ -10,15 +10,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-static int checks, failures;
-#define CHECK(e)                                                                         \
-	do {                                                                             \
-		checks++;                                                                \
-		if (!(e)) {                                                              \
-			failures++;                                                      \
-			fprintf(stderr, "%s:%d: CHECK failed: %s\n", __FILE__, __LINE__, #e); \
-		}                                                                        \
-	} while (0)
+#include "check.h"
 
 static char err[1024];
 
@@ -441,10 +433,5 @@ int main(void)
 	snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
 	if (system(cmd) != 0)
 		fprintf(stderr, "test_config: could not remove %s\n", dir);
-	if (failures) {
-		printf("test_config: %d of %d checks FAILED\n", failures, checks);
-		return 1;
-	}
-	printf("test_config: %d checks passed\n", checks);
-	return 0;
+	return check_done();
 }

@@ -7,15 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-static int checks, failures;
-#define CHECK(e)                                                                         \
-	do {                                                                             \
-		checks++;                                                                \
-		if (!(e)) {                                                              \
-			failures++;                                                      \
-			fprintf(stderr, "%s:%d: CHECK failed: %s\n", __FILE__, __LINE__, #e); \
-		}                                                                        \
-	} while (0)
+#include "check.h"
 
 int main(void)
 {
@@ -62,6 +54,5 @@ int main(void)
 	}
 	CHECK(vr_crc32c(0, buf, big) == whole);
 	free(buf);
-	printf("test_crc32c: %d checks, %d failures\n", checks, failures);
-	return failures != 0;
+	return check_done();
 }

@@ -9,15 +9,7 @@
 #include <string.h>
 #include <unistd.h>
 
-static int checks, failures;
-#define CHECK(e)                                                                   \
-	do {                                                                       \
-		checks++;                                                          \
-		if (!(e)) {                                                        \
-			failures++;                                                \
-			fprintf(stderr, "%s:%d: CHECK failed: %s\n", __FILE__, __LINE__, #e); \
-		}                                                                  \
-	} while (0)
+#include "check.h"
 
 static struct vr_limits lim;
 static char buf[VR_JOBLINE_MAX + 2];
@@ -189,6 +181,5 @@ int main(void)
 	test_errors();
 	test_count();
 	test_shard();
-	printf("test_jobline: %d checks, %d failures\n", checks, failures);
-	return failures != 0;
+	return check_done();
 }

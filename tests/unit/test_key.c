@@ -12,15 +12,7 @@
 #include <string.h>
 #include <unistd.h>
 
-static int checks, failures;
-#define CHECK(e)                                                                   \
-	do {                                                                       \
-		checks++;                                                          \
-		if (!(e)) {                                                        \
-			failures++;                                                \
-			fprintf(stderr, "%s:%d: CHECK failed: %s\n", __FILE__, __LINE__, #e); \
-		}                                                                  \
-	} while (0)
+#include "check.h"
 
 static struct vr_key_source ks;
 
@@ -128,6 +120,5 @@ int main(void)
 	test_sources();
 	test_make();
 	test_store_tables();
-	printf("test_key: %d checks%s\n", checks, failures ? "" : " passed");
-	return failures ? 1 : 0;
+	return check_done();
 }

@@ -7,15 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-static int checks, failures;
-#define CHECK(e)                                                                   \
-	do {                                                                       \
-		checks++;                                                          \
-		if (!(e)) {                                                        \
-			failures++;                                                \
-			fprintf(stderr, "%s:%d: CHECK failed: %s\n", __FILE__, __LINE__, #e); \
-		}                                                                  \
-	} while (0)
+#include "check.h"
 
 static double fake_time;
 static double fake_now(void *ctx) { (void)ctx; return fake_time; }
@@ -199,10 +191,5 @@ int main(void)
 	test_binary_keys();
 	test_free_values();
 	test_threads();
-	if (failures) {
-		fprintf(stderr, "test_lru: %d of %d checks failed\n", failures, checks);
-		return 1;
-	}
-	printf("test_lru: %d checks passed\n", checks);
-	return 0;
+	return check_done();
 }

@@ -5,15 +5,7 @@
 #include <stdio.h>
 #include <string.h>
 
-static int checks, failures;
-#define CHECK(e)                                                                         \
-	do {                                                                             \
-		checks++;                                                                \
-		if (!(e)) {                                                              \
-			failures++;                                                      \
-			fprintf(stderr, "%s:%d: CHECK failed: %s\n", __FILE__, __LINE__, #e); \
-		}                                                                        \
-	} while (0)
+#include "check.h"
 
 static const uint64_t SENTINEL = 0xdeadbeefcafef00dull;
 
@@ -217,10 +209,5 @@ int main(void)
 	test_u64();
 	test_size();
 	test_seconds();
-	if (failures) {
-		printf("test_num: %d of %d checks FAILED\n", failures, checks);
-		return 1;
-	}
-	printf("test_num: %d checks passed\n", checks);
-	return 0;
+	return check_done();
 }

@@ -6,15 +6,7 @@
 #include <stdio.h>
 #include <string.h>
 
-static int checks, failures;
-#define CHECK(e)                                                                   \
-	do {                                                                       \
-		checks++;                                                          \
-		if (!(e)) {                                                        \
-			failures++;                                                \
-			fprintf(stderr, "%s:%d: CHECK failed: %s\n", __FILE__, __LINE__, #e); \
-		}                                                                  \
-	} while (0)
+#include "check.h"
 
 #define GiB_KB (1024ULL * 1024)
 
@@ -169,6 +161,5 @@ int main(void)
 	test_failures();
 	test_bounds();
 	test_parsers();
-	printf("test_pressure: %d checks, %d failures\n", checks, failures);
-	return failures != 0;
+	return check_done();
 }

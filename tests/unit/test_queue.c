@@ -10,15 +10,7 @@
 #include <time.h>
 #include <unistd.h>
 
-static int checks, failures;
-#define CHECK(e)                                                                   \
-	do {                                                                       \
-		checks++;                                                          \
-		if (!(e)) {                                                        \
-			failures++;                                                \
-			fprintf(stderr, "%s:%d: CHECK failed: %s\n", __FILE__, __LINE__, #e); \
-		}                                                                  \
-	} while (0)
+#include "check.h"
 
 static atomic_int running, peak, done_count;
 static atomic_int seen[1000];
@@ -112,10 +104,5 @@ int main(void)
 	test_all_jobs_once();
 	test_backpressure();
 	test_concurrency_limit();
-	if (failures) {
-		fprintf(stderr, "test_queue: %d of %d checks failed\n", failures, checks);
-		return 1;
-	}
-	printf("test_queue: %d checks passed\n", checks);
-	return 0;
+	return check_done();
 }

@@ -10,17 +10,11 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
-static int checks, failures;
-#define CHECK(e)                                                                         \
-	do {                                                                             \
-		checks++;                                                                \
-		if (!(e)) {                                                              \
-			failures++;                                                      \
-			fprintf(stderr, "%s:%d: CHECK failed: %s\n", __FILE__, __LINE__, #e); \
-		}                                                                        \
-	} while (0)
+#include "check.h"
 
 static char dir[64], path[128];
 
@@ -392,6 +386,243 @@ static void test_refusals(void)
 	vr_store_close(st);
 }
 
+/* ---- invariants the mutants of scripts/mutate probe ---- */
+
+/* Change one byte of chunk idx of key's entry, through SQLite's own blob
+ * API (not the store's): the damage the checksums are there to catch. */
+static void flip_byte(const char *key, int idx, int off)
+{
+	sqlite3 *db;
+	char sql[256];
+	snprintf(sql, sizeof sql,
+		 "SELECT c.id FROM chunks c JOIN entries e ON c.entry = e.id"
+		 " WHERE e.key = CAST('%s' AS BLOB) AND e.state = 'ready' AND c.idx = %d",
+		 key, idx);
+	CHECK_EQ_INT(sqlite3_open(path, &db), SQLITE_OK);
+	sqlite3_busy_timeout(db, 5000);
+	sqlite3_stmt *s = NULL;
+	sqlite3_int64 rowid = -1;
+	if (sqlite3_prepare_v2(db, sql, -1, &s, NULL) == SQLITE_OK && sqlite3_step(s) == SQLITE_ROW)
+		rowid = sqlite3_column_int64(s, 0);
+	sqlite3_finalize(s);
+	sqlite3_blob *b = NULL;
+	unsigned char c = 0;
+	CHECK(rowid > 0 && sqlite3_blob_open(db, "main", "chunks", "data", rowid, 1, &b) == SQLITE_OK);
+	CHECK(b && sqlite3_blob_read(b, &c, 1, off) == SQLITE_OK);
+	c ^= 0x5a;
+	CHECK(b && sqlite3_blob_write(b, &c, 1, off) == SQLITE_OK);
+	sqlite3_blob_close(b);
+	sqlite3_close(db);
+}
+
+/* Chunks over 4 MiB are checked and read in 256 KiB pieces: the CRC-32C
+ * runs over all the pieces of a chunk. */
+static void test_large_chunks(struct vr_store *st)
+{
+	size_t n = (8u << 20) + 300001, cs = 8u << 20;
+	unsigned char *big = malloc(n);
+	fill(big, n, 3);
+	struct vr_put_opts o = {.chunk_size = (unsigned)cs, .wait = 1};
+	struct vr_store_writer *w = NULL;
+	CHECK_EQ_INT(vr_store_writer_begin(st, "big", 3, &o, &w), 0);
+	for (size_t off = 0; w && off < n; off += 1000003)
+		CHECK_EQ_INT(vr_store_writer_write(w, big + off, n - off < 1000003 ? n - off : 1000003), 0);
+	struct vr_entry *e = malloc(sizeof *e);
+	CHECK_EQ_INT(w ? vr_store_writer_commit(w, e) : -1, 0);
+	CHECK_EQ_INT(count_rows("SELECT count(*) FROM chunks c JOIN entries e ON c.entry = e.id"
+				" WHERE e.key = CAST('big' AS BLOB)"), 2);
+	CHECK_EQ_INT(vr_store_read_begin(st, "big", 3, e), 0);
+	CHECK_EQ_UINT(e->size, n);
+	CHECK(span_is(st, e, 0, n - 1, big));
+	CHECK(span_is(st, e, 5000000, cs + 10, big));
+	CHECK(span_is(st, e, cs - 1, cs - 1, big));
+	struct sink k = {0};
+	CHECK_EQ_INT(vr_store_read_span(st, e, 0, n - 1, 1, sink_emit, &k), 0);
+	CHECK_EQ_UINT(k.len, n);
+	CHECK(k.len == n && CHECK_EQ_MEM(k.buf, big, n));
+	vr_store_read_end(st);
+	/* one byte changed deep in the big chunk (in its 16th piece): a get
+	 * of its first bytes stops before emitting any, with or without
+	 * --verify, and says which chunk */
+	flip_byte("big", 0, 4000001);
+	for (int verify = 0; verify < 2; verify++) {
+		CHECK_EQ_INT(vr_store_read_begin(st, "big", 3, e), 0);
+		k.len = 0;
+		CHECK_EQ_INT(vr_store_read_span(st, e, 0, 99, verify, sink_emit, &k), VR_EIO);
+		CHECK_EQ_UINT(k.len, 0);
+		CHECK(strstr(vr_store_error(st), "chunk 0") != NULL);
+		/* the other chunk is intact */
+		CHECK(span_is(st, e, cs, n - 1, big));
+		vr_store_read_end(st);
+	}
+	CHECK_EQ_INT(vr_store_remove(st, "big", 3), 0);
+	free(k.buf);
+	free(e);
+	free(big);
+}
+
+/* A get reads one version: another handle replacing the key while a read
+ * is under way (and dropping the old generation's chunks) changes nothing
+ * for that read; the next read sees the new version. */
+static void test_one_snapshot(struct vr_store *st, const unsigned char *data)
+{
+	char err[512];
+	struct vr_store *st2 = NULL;
+	CHECK_EQ_INT(vr_store_open(&st2, path, err, sizeof err), 0);
+	if (!st2)
+		return;
+	CHECK_EQ_INT(put(st, "snap", 4, data, 20000, NULL), 0);
+	struct vr_entry *e = malloc(sizeof *e);
+	CHECK_EQ_INT(vr_store_read_begin(st, "snap", 4, e), 0);
+	CHECK(span_is(st, e, 0, 4095, data));
+	CHECK_EQ_INT(put(st2, "snap", 4, data + 7, 30000, NULL), 0);
+	/* the new version is committed: the old one's chunks are gone */
+	CHECK_EQ_INT(count_rows("SELECT count(*) FROM chunks c JOIN entries e ON c.entry = e.id"
+				" WHERE e.key = CAST('snap' AS BLOB)"), (30000 + 4095) / 4096);
+	CHECK_EQ_UINT(e->size, 20000);
+	CHECK(span_is(st, e, 0, 19999, data));
+	CHECK(span_is(st, e, 4096, 19999, data));
+	vr_store_read_end(st);
+	CHECK_EQ_INT(vr_store_read_begin(st, "snap", 4, e), 0);
+	CHECK_EQ_UINT(e->size, 30000);
+	CHECK(span_is(st, e, 0, 29999, data + 7));
+	vr_store_read_end(st);
+	CHECK_EQ_INT(vr_store_remove(st, "snap", 4), 0);
+	free(e);
+	vr_store_close(st2);
+}
+
+/* A lock row for key "lk", written straight into the table. */
+static void lock_row(const char *owner, int pid, const char *host, long long expires)
+{
+	char sql[512];
+	snprintf(sql, sizeof sql,
+		 "INSERT OR REPLACE INTO locks(key, owner, pid, host, acquired, expires)"
+		 " VALUES (CAST('lk' AS BLOB), '%s', %d, '%s', %lld, %lld)",
+		 owner, pid, host, (long long)time(NULL), expires);
+	run_sql(sql);
+}
+
+static int lock_owner_is(const char *owner)
+{
+	char sql[256];
+	snprintf(sql, sizeof sql, "SELECT count(*) FROM locks WHERE key = CAST('lk' AS BLOB) AND owner = '%s'",
+		 owner);
+	return count_rows(sql) == 1;
+}
+
+/* try_lk: 1 when a writer on "lk" starts at once (then aborted), 0 when
+ * the key counts as held */
+static int try_lk(struct vr_store *st)
+{
+	struct vr_put_opts o = {.chunk_size = 4096, .wait = 0};
+	struct vr_store_writer *w = NULL;
+	int rc = vr_store_writer_begin(st, "lk", 2, &o, &w);
+	if (rc == 0 && w) {
+		/* the lock is the writer's now: our pid, our host */
+		char sql[256];
+		snprintf(sql, sizeof sql, "SELECT count(*) FROM locks WHERE key = CAST('lk' AS BLOB)"
+			 " AND pid = %d AND owner LIKE host || ':%d:%%'", (int)getpid(), (int)getpid());
+		CHECK_EQ_INT(count_rows(sql), 1);
+		vr_store_writer_abort(w);
+		return 1;
+	}
+	CHECK_EQ_INT(rc, VR_ETIMEOUT);
+	return 0;
+}
+
+/* Stale locks are taken over: a holder on this host that is gone (or whose
+ * pid now names another process), or any holder whose lease ran out. A
+ * live holder within its lease, or one on another host, keeps the key. */
+static void test_lock_takeover(struct vr_store *st)
+{
+	char host[256] = "";
+	gethostname(host, sizeof host - 1);
+	long long now = (long long)time(NULL);
+	int me = (int)getpid();
+	pid_t dead = fork();
+	if (dead == 0)
+		_exit(0);
+	CHECK(dead > 0 && waitpid(dead, NULL, 0) == dead);
+
+	/* a live holder here (this process, no start time to compare) */
+	lock_row("holder", me, host, now + 3600);
+	CHECK_EQ_INT(try_lk(st), 0);
+	CHECK(lock_owner_is("holder"));
+	/* ... whose lease ran out */
+	lock_row("holder", me, host, now - 5);
+	CHECK_EQ_INT(try_lk(st), 1);
+	/* a dead holder here, well within its lease */
+	lock_row("deadone", (int)dead, host, now + 3600);
+	CHECK_EQ_INT(try_lk(st), 1);
+	CHECK_EQ_INT(count_rows("SELECT count(*) FROM locks"), 0);
+	/* a reused pid: ours, but another process start time */
+	char owner[400];
+	snprintf(owner, sizeof owner, "%s:%d:1#1", host, me);
+	lock_row(owner, me, host, now + 3600);
+	CHECK_EQ_INT(try_lk(st), 1);
+	/* a holder on another host cannot be checked: held until its lease ends */
+	lock_row("far", me, "another-host.invalid", now + 3600);
+	CHECK_EQ_INT(try_lk(st), 0);
+	CHECK(lock_owner_is("far"));
+	lock_row("far", me, "another-host.invalid", now - 5);
+	CHECK_EQ_INT(try_lk(st), 1);
+	CHECK_EQ_INT(count_rows("SELECT count(*) FROM locks"), 0);
+}
+
+/* Remembered failures: put, get, replace, expiry, gc, and forgetting one
+ * key exactly (the rows checked with SQL). */
+static void test_negative(struct vr_store *st)
+{
+	int status = 0;
+	char msg[64] = "";
+	int64_t exp = 0;
+	int64_t t0 = (int64_t)time(NULL);
+#define NEG_ROWS(k) "SELECT count(*) FROM negative WHERE key = CAST('" k "' AS BLOB)"
+	CHECK_EQ_INT(vr_store_negative_get(st, "neg/a", 5, &status, msg, sizeof msg, &exp), VR_ENOTFOUND);
+	CHECK_EQ_INT(vr_store_negative_put(st, "neg/a", 5, VR_ENOTFOUND, "404 at the origin", 60), 0);
+	CHECK_EQ_INT(vr_store_negative_put(st, "neg/b", 5, VR_EIO, "b broke", 60), 0);
+	CHECK_EQ_INT(vr_store_negative_put(st, "", 0, VR_EIO, "the empty key", 60), 0);
+	CHECK_EQ_INT(count_rows("SELECT count(*) FROM negative"), 3);
+	CHECK_EQ_INT(count_rows("SELECT status FROM negative WHERE key = CAST('neg/a' AS BLOB)"), VR_ENOTFOUND);
+	CHECK_EQ_INT(vr_store_negative_get(st, "neg/a", 5, &status, msg, sizeof msg, &exp), 0);
+	CHECK_EQ_INT(status, VR_ENOTFOUND);
+	CHECK_EQ_STR(msg, "404 at the origin");
+	CHECK(exp >= t0 + 60 && exp <= (int64_t)time(NULL) + 60);
+	/* remembered again: replaced, one row */
+	CHECK_EQ_INT(vr_store_negative_put(st, "neg/a", 5, VR_EIO, "503 at the origin", 60), 0);
+	CHECK_EQ_INT(count_rows(NEG_ROWS("neg/a")), 1);
+	CHECK_EQ_INT(vr_store_negative_get(st, "neg/a", 5, &status, msg, sizeof msg, &exp), 0);
+	CHECK_EQ_INT(status, VR_EIO);
+	CHECK_EQ_STR(msg, "503 at the origin");
+
+	/* forgetting neg/a forgets it, and nothing else */
+	CHECK_EQ_INT(vr_store_negative_clear(st, "neg/a", 5), 0);
+	CHECK_EQ_INT(vr_store_negative_get(st, "neg/a", 5, &status, msg, sizeof msg, &exp), VR_ENOTFOUND);
+	CHECK_EQ_INT(count_rows(NEG_ROWS("neg/a")), 0);
+	CHECK_EQ_INT(count_rows(NEG_ROWS("neg/b")), 1);
+	CHECK_EQ_INT(count_rows(NEG_ROWS("")), 1);
+	CHECK_EQ_INT(vr_store_negative_get(st, "", 0, &status, msg, sizeof msg, &exp), 0);
+	CHECK_EQ_STR(msg, "the empty key");
+	CHECK_EQ_INT(vr_store_negative_clear(st, "neg/a", 5), 0); /* nothing there: fine */
+	CHECK_EQ_INT(vr_store_negative_clear(st, "", 0), 0);
+	CHECK_EQ_INT(count_rows(NEG_ROWS("")), 0);
+	CHECK_EQ_INT(count_rows(NEG_ROWS("neg/b")), 1);
+
+	/* an expired failure is not remembered; gc removes the expired only */
+	CHECK_EQ_INT(vr_store_negative_put(st, "neg/c", 5, VR_EIO, "c", 60), 0);
+	run_sql("UPDATE negative SET expires = 1 WHERE key = CAST('neg/b' AS BLOB)");
+	CHECK_EQ_INT(vr_store_negative_get(st, "neg/b", 5, &status, msg, sizeof msg, &exp), VR_ENOTFOUND);
+	uint64_t n = 99;
+	CHECK_EQ_INT(vr_store_negative_gc(st, &n), 0);
+	CHECK_EQ_UINT(n, 1);
+	CHECK_EQ_INT(count_rows("SELECT count(*) FROM negative"), 1);
+	CHECK_EQ_INT(count_rows(NEG_ROWS("neg/c")), 1);
+	CHECK_EQ_INT(vr_store_negative_clear(st, "neg/c", 5), 0);
+	CHECK_EQ_INT(count_rows("SELECT count(*) FROM negative"), 0);
+#undef NEG_ROWS
+}
+
 int main(void)
 {
 	vr_log_init("test_store");
@@ -415,6 +646,10 @@ int main(void)
 		test_management(st, data);
 		test_verify_damage(st, data);
 		test_two_handles(st, data);
+		test_negative(st);
+		test_lock_takeover(st);
+		test_one_snapshot(st, data);
+		test_large_chunks(st);
 		vr_store_close(st);
 		test_refusals();
 	}
@@ -423,10 +658,5 @@ int main(void)
 	snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
 	if (system(cmd) != 0)
 		fprintf(stderr, "could not remove %s\n", dir);
-	if (failures) {
-		printf("test_store: %d of %d checks FAILED\n", failures, checks);
-		return 1;
-	}
-	printf("test_store: %d checks passed\n", checks);
-	return 0;
+	return check_done();
 }
