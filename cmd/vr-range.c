@@ -95,10 +95,16 @@ static int write_out(const void *buf, size_t n)
 	return r;
 }
 
+static int out_result; /* the write result that made emit_out say VR_STOP */
+
 static int emit_out(void *ctx, const void *buf, size_t n)
 {
 	(void)ctx;
-	return write_out(buf, n);
+	int w = write_out(buf, n);
+	if (w == VR_IO_OK)
+		return 0;
+	out_result = w;
+	return VR_STOP;
 }
 
 /* A regular file (or any seekable input of known size): each span read at
@@ -163,9 +169,8 @@ static int serve_stream(int in, const struct opts *o, int multipart, struct vr_s
 			if (n == 0)
 				break;
 			vr_metrics_bytes_in((uint64_t)n);
-			int w = vr_slicer_feed(s, vr_io_buffer(), (size_t)n, emit_out, NULL);
-			if (w)
-				return io_status(w, what);
+			if (vr_slicer_feed(s, vr_io_buffer(), (size_t)n, emit_out, NULL))
+				return io_status(out_result, what);
 			continue;
 		}
 		uint64_t moved = 0;
@@ -195,9 +200,8 @@ static int serve_stream(int in, const struct opts *o, int multipart, struct vr_s
 	}
 	if (vr_slicer_wants_input(s) || s->suffix) {
 		/* input ended */
-		int w = vr_slicer_finish(s, emit_out, NULL);
-		if (w)
-			return io_status(w, what);
+		if (vr_slicer_finish(s, emit_out, NULL))
+			return io_status(out_result, what);
 	}
 	if (multipart) {
 		int tl = vr_multipart_tail(head, sizeof head, o->mp.boundary);

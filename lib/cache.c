@@ -380,6 +380,8 @@ int vr_cache_canonical_source(const struct vr_config *cfg, const char *source, c
 /* ---- serving a stored entry ---- */
 
 struct sink {
+	struct vr_cache *c;
+	const struct vr_entry *e;   /* the entry served (read snapshot open) */
 	int fd;
 	int closed, error;
 	uint64_t bytes;
@@ -402,7 +404,14 @@ static int sink_write(void *ctx, const void *buf, size_t n)
 		s->closed = 1;
 	else
 		s->error = errno ? errno : EIO;
-	return -1000; /* not a vr_status: tells read_span's caller it was us */
+	return VR_STOP; /* why is in s: the caller says it */
+}
+
+/* The bytes of one span of the entry, chunk by chunk. */
+static int sink_span(void *ctx, const struct vr_span *sp)
+{
+	struct sink *s = ctx;
+	return vr_store_read_span(s->c->st, s->e, sp->start, sp->end, 0, sink_write, s);
 }
 
 static void cache_headers(char *hdr, size_t hlen, char *js, size_t jlen, const char *xcache,
@@ -457,26 +466,14 @@ static int serve_entry(struct vr_cache *c, const struct vr_cache_request *r, con
 		resp->n = 0; /* an empty entry: a complete, empty 200 */
 	}
 	vr_response_print(resp, r->headers, r->json);
-	struct sink s = {.fd = r->out_fd};
-	char head[512];
-	for (size_t i = 0; i < resp->n && r->out_fd >= 0 && !s.closed && !s.error; i++) {
-		if (resp->multipart) {
-			int hl = vr_multipart_head(head, sizeof head, boundary, e->content_type,
-						   &resp->spans[i], resp->total);
-			if (sink_write(&s, head, (size_t)hl))
-				break;
-		}
-		int sr = vr_store_read_span(c->st, e, resp->spans[i].start, resp->spans[i].end, 0,
-					    sink_write, &s);
-		if (sr && sr != -1000) {
+	struct sink s = {.c = c, .e = e, .fd = r->out_fd};
+	if (r->out_fd >= 0) {
+		struct vr_serve sv = {sink_write, sink_span, &s};
+		int sr = vr_response_serve(resp, &sv);
+		if (sr && sr != VR_STOP) {
 			snprintf(out->error, sizeof out->error, "%s", vr_store_error(c->st));
 			rc = sr;
-			break;
 		}
-	}
-	if (!rc && resp->multipart && r->out_fd >= 0 && !s.closed && !s.error) {
-		int tl = vr_multipart_tail(head, sizeof head, boundary);
-		sink_write(&s, head, (size_t)tl);
 	}
 	if (!rc && s.error) {
 		snprintf(out->error, sizeof out->error, "writing the output: %s", strerror(s.error));
@@ -536,263 +533,326 @@ static void *transform_thread(void *arg)
 
 static int transient(int status) { return status == VR_EIO || status == VR_ETIMEOUT; }
 
-/* Run the producer (fetch for raw, else the transform) into the tee; w (may
- * be NULL) is handed over to the tee. */
-static int run_miss(struct vr_cache *c, const struct vr_cache_request *r, struct plan *pl,
-		    struct vr_store_writer *w, struct vr_cache_outcome *out)
+/* One miss, in the stages run_miss() calls top to bottom: prepare the
+ * output (the tee, and the slicer for a range), produce (fetch the raw
+ * bytes, or run the transform on its thread), settle (remember a failure,
+ * or publish the entry), report (outcome figures, the head of a streamed
+ * body, a range that turned out unsatisfiable) and, for several ranges as
+ * multipart, serve the stored entry. */
+struct miss {
+	struct vr_cache *c;
+	const struct vr_cache_request *r;
+	struct plan *pl;
+	struct vr_cache_outcome *out;
+	struct vr_tee t;
+	struct vr_slicer *slicer;   /* NULL: every byte goes out */
+	int has_range;
+	int multipart_after;        /* several ranges: served from the entry once stored */
+	double deadline;            /* vr_now_ms() bound of a warm job, 0 none */
+	int prc;                    /* the producer's status */
+	char perr[1024];            /* and its message */
+	int committed;
+};
+
+static void miss_free_slicer(struct miss *m)
 {
-	struct vr_tee t = {.out_fd = r->out_fd, .w = w, .st = c->st};
-	struct vr_slicer *slicer = NULL;
-	struct vr_response *resp = NULL;
-	int rc = VR_OK, prc = VR_OK, committed = 0;
-	char perr[1024] = "";
-	int has_range = r->range && r->range->n;
-	/* several ranges as multipart need the size up front: they are served
-	 * from the entry once it is stored */
-	int multipart_after = has_range && r->multipart && r->range->n > 1;
-	if (multipart_after) {
-		if (!w) {
-			snprintf(out->error, sizeof out->error,
-				 "--multipart on a miss needs the store (the size is known only "
-				 "once the entry is stored)");
-			vr_tee_abort(&t);
-			return VR_EUSAGE;
-		}
-		t.out_fd = -1;
-	} else if (has_range && r->out_fd >= 0) {
+	if (m->slicer)
+		vr_slicer_free(m->slicer);
+	free(m->slicer);
+	m->slicer = NULL;
+}
+
+/* A failure before anything was produced: the tee is dropped. */
+static int miss_fail_early(struct miss *m, int rc, const char *fmt, const char *arg)
+{
+	vr_tee_abort(&m->t);
+	miss_free_slicer(m);
+	snprintf(m->out->error, sizeof m->out->error, fmt, arg);
+	return rc;
+}
+
+static int miss_prepare(struct miss *m)
+{
+	const struct vr_cache_request *r = m->r;
+	m->has_range = r->range && r->range->n;
+	/* several ranges as multipart need the size up front */
+	m->multipart_after = m->has_range && r->multipart && r->range->n > 1;
+	if (m->multipart_after) {
+		if (!m->t.w)
+			return miss_fail_early(m, VR_EUSAGE, "%s",
+					       "--multipart on a miss needs the store (the size is "
+					       "known only once the entry is stored)");
+		m->t.out_fd = -1;
+	} else if (m->has_range && r->out_fd >= 0) {
 		char err[256];
-		slicer = calloc(1, sizeof *slicer);
-		if (!slicer) {
-			vr_tee_abort(&t);
-			snprintf(out->error, sizeof out->error, "out of memory");
-			return VR_EFAIL;
-		}
-		int s = vr_slicer_init(slicer, r->range, -1, VR_FETCH_MAX_BUFFER, err, sizeof err);
+		m->slicer = calloc(1, sizeof *m->slicer);
+		if (!m->slicer)
+			return miss_fail_early(m, VR_EFAIL, "%s", "out of memory");
+		int s = vr_slicer_init(m->slicer, r->range, -1, VR_FETCH_MAX_BUFFER, err, sizeof err);
 		if (s != VR_RANGE_OK) {
-			vr_tee_abort(&t);
-			free(slicer);
-			snprintf(out->error, sizeof out->error, "%s", err);
-			return s == VR_RANGE_TOO_BIG ? VR_ELIMIT : VR_EUSAGE;
+			free(m->slicer); /* vr_slicer_init failed: nothing to free inside */
+			m->slicer = NULL;
+			return miss_fail_early(m, s == VR_RANGE_TOO_BIG ? VR_ELIMIT : VR_EUSAGE, "%s",
+					       err);
 		}
-		t.slicer = slicer;
+		m->t.slicer = m->slicer;
 	}
-	out->transformed = 1;
-	/* --job-timeout of warm: a wall-clock bound on this fetch or transform */
-	double deadline = c->o.job_timeout > 0 ? vr_now_ms() + c->o.job_timeout * 1000 : 0;
-	if (pl->raw) {
-		struct vr_fetch *f = NULL;
-		struct vr_fetch_opts fo = {.max_bytes = c->lim.max_input_bytes};
-		double t0 = vr_now_ms();
-		vr_stream_opened();
-		prc = vr_fetch_open(&f, &pl->res, &fo);
-		if (!prc) {
-			const char *ct = vr_fetch_content_type(f);
-			if (ct && *ct && strcmp(ct, "application/octet-stream")) {
-				snprintf(pl->content_type, sizeof pl->content_type, "%s", ct);
-				vr_store_writer_set_content_type(t.w, ct);
-			}
-			for (;;) {
-				size_t got = 0;
-				prc = vr_fetch_read(f, c->buf, VR_IO_BUFSIZE, &got);
-				if (prc || got == 0)
-					break;
-				if (vr_tee_feed(&t, c->buf, got))
-					break; /* nobody wants more */
-				if (vr_stop_requested()) {
-					prc = VR_EFAIL;
-					snprintf(perr, sizeof perr, "interrupted");
-					break;
-				}
-				if (deadline > 0 && vr_now_ms() > deadline) {
-					prc = VR_ETIMEOUT;
-					snprintf(perr, sizeof perr, "the fetch ran past its time limit");
-					break;
-				}
-			}
+	return 0;
+}
+
+/* The raw bytes of the source, fetched into the tee. */
+static void miss_fetch_raw(struct miss *m)
+{
+	struct vr_cache *c = m->c;
+	struct vr_fetch *f = NULL;
+	struct vr_fetch_opts fo = {.max_bytes = c->lim.max_input_bytes};
+	double t0 = vr_now_ms();
+	vr_stream_opened();
+	m->prc = vr_fetch_open(&f, &m->pl->res, &fo);
+	if (!m->prc) {
+		const char *ct = vr_fetch_content_type(f);
+		if (ct && *ct && strcmp(ct, "application/octet-stream")) {
+			snprintf(m->pl->content_type, sizeof m->pl->content_type, "%s", ct);
+			vr_store_writer_set_content_type(m->t.w, ct);
 		}
-		if (prc && !perr[0])
-			snprintf(perr, sizeof perr, "%s", vr_fetch_error(f)); /* NULL f is fine */
-		vr_fetch_close(f);
-		vr_stream_closed();
-		out->transform_ms = vr_now_ms() - t0;
-	} else {
-		int fds[2];
-		struct producer *p = calloc(1, sizeof *p);
-		if (!p || pipe2(fds, O_CLOEXEC) < 0) {
-			free(p);
-			vr_tee_abort(&t);
-			if (slicer)
-				vr_slicer_free(slicer);
-			free(slicer);
-			snprintf(out->error, sizeof out->error, "cannot start the transform: %s",
-				 strerror(errno));
-			return VR_EFAIL;
-		}
-		vr_pipe_grow(fds[1]);
-		p->wfd = fds[1];
-		int muxed = pl->p.mode == VR_MODE_VIDEO || pl->p.mode == VR_MODE_AUDIO;
-		(void)muxed;
-		p->to = (struct vr_transform_opts){
-			.input = pl->ks.locator,
-			.sources = &pl->res,
-			.params = &pl->p,
-			.limits = &c->lim,
-			.out_fd = fds[1],
-			.stall_timeout = c->o.transform_timeout,
-			.deadline_ms = deadline,
-		};
-		vr_stream_opened();
-		if (pthread_create(&p->th, NULL, transform_thread, p)) {
-			vr_stream_closed();
-			close(fds[0]);
-			close(fds[1]);
-			free(p);
-			vr_tee_abort(&t);
-			if (slicer)
-				vr_slicer_free(slicer);
-			free(slicer);
-			snprintf(out->error, sizeof out->error, "cannot start the transform thread");
-			return VR_EFAIL;
-		}
-		int stopped = 0;
 		for (;;) {
-			ssize_t n = vr_read_some(fds[0], c->buf, VR_IO_BUFSIZE);
-			if (n < 0) {
-				if (vr_stop_requested()) {
-					stopped = 1;
-					break;
-				}
-				snprintf(perr, sizeof perr, "reading the transform: %s", strerror(errno));
-				prc = VR_EIO;
+			size_t got = 0;
+			m->prc = vr_fetch_read(f, c->buf, VR_IO_BUFSIZE, &got);
+			if (m->prc || got == 0)
+				break;
+			if (vr_tee_feed(&m->t, c->buf, got))
+				break; /* nobody wants more */
+			if (vr_stop_requested()) {
+				m->prc = VR_EFAIL;
+				snprintf(m->perr, sizeof m->perr, "interrupted");
 				break;
 			}
-			if (n == 0)
+			if (m->deadline > 0 && vr_now_ms() > m->deadline) {
+				m->prc = VR_ETIMEOUT;
+				snprintf(m->perr, sizeof m->perr, "the fetch ran past its time limit");
 				break;
-			if (vr_tee_feed(&t, c->buf, (size_t)n))
-				break; /* closing the pipe stops the transform */
+			}
 		}
-		close(fds[0]); /* a transform still writing gets EPIPE and ends */
-		pthread_join(p->th, NULL);
-		vr_stream_closed();
-		out->transform_ms = p->ms;
-		if (!prc && p->rc) {
-			prc = p->rc;
-			snprintf(perr, sizeof perr, "%s", p->err);
-		}
-		if (!prc && stopped) {
-			prc = VR_EFAIL;
-			snprintf(perr, sizeof perr, "interrupted");
-		}
+	}
+	if (m->prc && !m->perr[0])
+		snprintf(m->perr, sizeof m->perr, "%s", vr_fetch_error(f)); /* NULL f is fine */
+	vr_fetch_close(f);
+	vr_stream_closed();
+	m->out->transform_ms = vr_now_ms() - t0;
+}
+
+/* The transform, on its own thread, writing into a pipe that this thread
+ * reads into the tee. 0, or a failure to start it (the tee dropped). */
+static int miss_transform(struct miss *m)
+{
+	struct vr_cache *c = m->c;
+	int fds[2];
+	struct producer *p = calloc(1, sizeof *p);
+	if (!p || pipe2(fds, O_CLOEXEC) < 0) {
 		free(p);
+		return miss_fail_early(m, VR_EFAIL, "cannot start the transform: %s", strerror(errno));
 	}
-	if (!prc && vr_stop_requested()) {
-		prc = VR_EFAIL;
-		snprintf(perr, sizeof perr, "interrupted");
+	vr_pipe_grow(fds[1]);
+	p->wfd = fds[1];
+	p->to = (struct vr_transform_opts){
+		.input = m->pl->ks.locator,
+		.sources = &m->pl->res,
+		.params = &m->pl->p,
+		.limits = &c->lim,
+		.out_fd = fds[1],
+		.stall_timeout = c->o.transform_timeout,
+		.deadline_ms = m->deadline,
+	};
+	vr_stream_opened();
+	if (pthread_create(&p->th, NULL, transform_thread, p)) {
+		vr_stream_closed();
+		close(fds[0]);
+		close(fds[1]);
+		free(p);
+		return miss_fail_early(m, VR_EFAIL, "%s", "cannot start the transform thread");
 	}
-	int ended = !prc && !t.out_closed && !t.out_errno;
-	if (prc) {
-		/* remember the failure before the lock goes, so that a follower
-		 * finds it instead of taking over and failing again */
-		int64_t ttl = prc == VR_ENOTFOUND ? (int64_t)pl->ttl_client
-			      : transient(prc)    ? (int64_t)pl->ttl_server
-						  : 0;
+	int stopped = 0;
+	for (;;) {
+		ssize_t n = vr_read_some(fds[0], c->buf, VR_IO_BUFSIZE);
+		if (n < 0) {
+			if (vr_stop_requested()) {
+				stopped = 1;
+				break;
+			}
+			snprintf(m->perr, sizeof m->perr, "reading the transform: %s", strerror(errno));
+			m->prc = VR_EIO;
+			break;
+		}
+		if (n == 0)
+			break;
+		if (vr_tee_feed(&m->t, c->buf, (size_t)n))
+			break; /* closing the pipe stops the transform */
+	}
+	close(fds[0]); /* a transform still writing gets EPIPE and ends */
+	pthread_join(p->th, NULL);
+	vr_stream_closed();
+	m->out->transform_ms = p->ms;
+	if (!m->prc && p->rc) {
+		m->prc = p->rc;
+		snprintf(m->perr, sizeof m->perr, "%s", p->err);
+	}
+	if (!m->prc && stopped) {
+		m->prc = VR_EFAIL;
+		snprintf(m->perr, sizeof m->perr, "interrupted");
+	}
+	free(p);
+	return 0;
+}
+
+/* A failed producer: remember the failure (before the lock goes, so that a
+ * follower finds it instead of taking over and failing again) and drop the
+ * partial entry. A good one: forget any remembered failure and publish. */
+static int miss_settle(struct miss *m)
+{
+	struct vr_cache *c = m->c;
+	struct plan *pl = m->pl;
+	if (m->prc) {
+		int64_t ttl = m->prc == VR_ENOTFOUND ? (int64_t)pl->ttl_client
+			      : transient(m->prc)    ? (int64_t)pl->ttl_server
+						     : 0;
 		/* a job that ran out of time says nothing about the source */
-		if (deadline > 0 && vr_now_ms() > deadline)
+		if (m->deadline > 0 && vr_now_ms() > m->deadline)
 			ttl = 0;
 		if (ttl > 0 && !vr_stop_requested() && !c->o.no_store) {
-			neg_remember(pl->negkey, prc, perr, (int64_t)time(NULL) + ttl);
+			neg_remember(pl->negkey, m->prc, m->perr, (int64_t)time(NULL) + ttl);
 			if (c->st)
-				vr_store_negative_put(c->st, pl->negkey, strlen(pl->negkey), prc, perr,
-						      ttl);
+				vr_store_negative_put(c->st, pl->negkey, strlen(pl->negkey), m->prc,
+						      m->perr, ttl);
 		}
-		vr_tee_abort(&t);
-		rc = prc;
-		snprintf(out->error, sizeof out->error, "%.500s", perr);
-	} else {
-		neg_forget(c, pl->negkey);
-		if (slicer)
-			vr_tee_finish_output(&t);
-		if (t.w) {
-			struct vr_entry *pub = malloc(sizeof *pub);
-			if (vr_tee_commit(&t, pub) == 0)
-				committed = 1;
-			free(pub);
-		}
+		vr_tee_abort(&m->t);
+		snprintf(m->out->error, sizeof m->out->error, "%.500s", m->perr);
+		return m->prc;
 	}
-	out->store_ms = t.store_ms;
-	out->bytes_out = t.bytes_out;
-	out->bytes_stored = committed ? t.bytes_in : 0;
-	if (t.first_byte_ms)
-		out->ttfb_ms = t.first_byte_ms;
-	if (!rc && t.out_errno) {
+	neg_forget(c, pl->negkey);
+	if (m->slicer)
+		vr_tee_finish_output(&m->t);
+	if (m->t.w) {
+		struct vr_entry *pub = malloc(sizeof *pub);
+		if (vr_tee_commit(&m->t, pub) == 0)
+			m->committed = 1;
+		free(pub);
+	}
+	return VR_OK;
+}
+
+/* The head of a streamed body comes after it: only now is its size known. */
+static void miss_print_head(struct miss *m, int ended)
+{
+	struct vr_response *resp = calloc(1, sizeof *resp);
+	char *hdr = malloc(VR_CACHE_KEY_MAX + 256), *js = malloc(2 * VR_CACHE_KEY_MAX + 256);
+	if (resp && hdr && js) {
+		cache_headers(hdr, VR_CACHE_KEY_MAX + 256, js, 2 * VR_CACHE_KEY_MAX + 256, "MISS",
+			      m->pl->key, (int64_t)m->pl->ttl_ok, 0);
+		resp->extra_headers = hdr;
+		resp->extra_json = js;
+		resp->content_type = m->pl->content_type;
+		resp->total = ended ? (int64_t)m->t.bytes_in : -1;
+		resp->status = m->has_range ? 206 : 200;
+		if (m->slicer) {
+			int64_t seen;
+			resp->n = vr_slicer_spans(m->slicer, resp->spans, &seen);
+			if (resp->n == 0 && ended)
+				resp->status = 416;
+		} else if (m->t.bytes_in) {
+			resp->n = 1;
+			resp->spans[0].start = 0;
+			resp->spans[0].end = m->t.bytes_in - 1;
+		}
+		resp->length_known = ended;
+		resp->content_length = m->t.bytes_out;
+		vr_response_print(resp, m->r->headers, m->r->json);
+	}
+	free(resp);
+	free(hdr);
+	free(js);
+}
+
+/* The outcome's figures, the head, and a range the whole output could not
+ * satisfy. */
+static int miss_report(struct miss *m, int rc)
+{
+	struct vr_cache_outcome *out = m->out;
+	int ended = !m->prc && !m->t.out_closed && !m->t.out_errno;
+	out->store_ms = m->t.store_ms;
+	out->bytes_out = m->t.bytes_out;
+	out->bytes_stored = m->committed ? m->t.bytes_in : 0;
+	if (m->t.first_byte_ms)
+		out->ttfb_ms = m->t.first_byte_ms;
+	if (!rc && m->t.out_errno) {
 		rc = VR_EIO;
-		snprintf(out->error, sizeof out->error, "writing the output: %s", strerror(t.out_errno));
+		snprintf(out->error, sizeof out->error, "writing the output: %s",
+			 strerror(m->t.out_errno));
 	}
-	if (t.store_rc) {
+	if (m->t.store_rc) {
 		out->store_failed = 1;
-		snprintf(out->store_error, sizeof out->store_error, "%s", t.store_err);
+		snprintf(out->store_error, sizeof out->store_error, "%s", m->t.store_err);
 	}
-	/* the head of a streamed body comes after it: only now is its size known */
-	if (!rc && !multipart_after && (r->headers || r->json) && (resp = calloc(1, sizeof *resp))) {
-		char *hdr = malloc(VR_CACHE_KEY_MAX + 256), *js = malloc(2 * VR_CACHE_KEY_MAX + 256);
-		if (hdr && js) {
-			cache_headers(hdr, VR_CACHE_KEY_MAX + 256, js, 2 * VR_CACHE_KEY_MAX + 256,
-				      "MISS", pl->key, (int64_t)pl->ttl_ok, 0);
-			resp->extra_headers = hdr;
-			resp->extra_json = js;
-			resp->content_type = pl->content_type;
-			resp->total = ended ? (int64_t)t.bytes_in : -1;
-			resp->status = has_range ? 206 : 200;
-			if (slicer) {
-				int64_t seen;
-				resp->n = vr_slicer_spans(slicer, resp->spans, &seen);
-				if (resp->n == 0 && ended)
-					resp->status = 416;
-			} else if (t.bytes_in) {
-				resp->n = 1;
-				resp->spans[0].start = 0;
-				resp->spans[0].end = t.bytes_in - 1;
-			}
-			resp->length_known = ended;
-			resp->content_length = t.bytes_out;
-			vr_response_print(resp, r->headers, r->json);
-		}
-		free(hdr);
-		free(js);
-	}
-	if (!rc && slicer && ended) {
+	if (!rc && !m->multipart_after && (m->r->headers || m->r->json))
+		miss_print_head(m, ended);
+	if (!rc && m->slicer && ended) {
 		struct vr_span *sp = malloc(VR_RANGE_MAX * sizeof *sp);
 		int64_t seen;
-		size_t nsp = sp ? vr_slicer_spans(slicer, sp, &seen) : 1;
+		size_t nsp = sp ? vr_slicer_spans(m->slicer, sp, &seen) : 1;
 		free(sp);
 		if (nsp == 0) {
 			rc = VR_ERANGE;
 			snprintf(out->error, sizeof out->error,
 				 "range not satisfiable: the output has %" PRIu64
 				 " bytes (Content-Range: bytes */%" PRIu64 ")",
-				 t.bytes_in, t.bytes_in);
+				 m->t.bytes_in, m->t.bytes_in);
 		}
 	}
-	free(resp);
-	if (slicer)
-		vr_slicer_free(slicer);
-	free(slicer);
-	if (!rc && multipart_after) {
-		if (out->store_failed) {
-			rc = VR_EIO;
-			snprintf(out->error, sizeof out->error, "%s", out->store_error);
-		} else {
-			int st = 0;
-			enum vr_cache_result res = out->result;
-			if (!try_serve(c, r, pl, out, res, &st)) {
-				rc = VR_EIO;
-				snprintf(out->error, sizeof out->error,
-					 "the stored entry disappeared before it was served");
-			} else {
-				rc = st;
-			}
-		}
+	return rc;
+}
+
+/* Several ranges as multipart: from the entry just stored. */
+static int miss_serve_stored(struct miss *m)
+{
+	struct vr_cache_outcome *out = m->out;
+	if (out->store_failed) {
+		snprintf(out->error, sizeof out->error, "%s", out->store_error);
+		return VR_EIO;
 	}
+	int st = 0;
+	if (!try_serve(m->c, m->r, m->pl, out, out->result, &st)) {
+		snprintf(out->error, sizeof out->error,
+			 "the stored entry disappeared before it was served");
+		return VR_EIO;
+	}
+	return st;
+}
+
+/* Run the producer (fetch for raw, else the transform) into the tee; w (may
+ * be NULL) is handed over to the tee. */
+static int run_miss(struct vr_cache *c, const struct vr_cache_request *r, struct plan *pl,
+		    struct vr_store_writer *w, struct vr_cache_outcome *out)
+{
+	struct miss m = {.c = c, .r = r, .pl = pl, .out = out,
+			 .t = {.out_fd = r->out_fd, .w = w, .st = c->st}};
+	int rc = miss_prepare(&m);
+	if (rc)
+		return rc;
+	out->transformed = 1;
+	/* --job-timeout of warm: a wall-clock bound on this fetch or transform */
+	m.deadline = c->o.job_timeout > 0 ? vr_now_ms() + c->o.job_timeout * 1000 : 0;
+	if (pl->raw)
+		miss_fetch_raw(&m);
+	else if ((rc = miss_transform(&m)))
+		return rc;
+	if (!m.prc && vr_stop_requested()) {
+		m.prc = VR_EFAIL;
+		snprintf(m.perr, sizeof m.perr, "interrupted");
+	}
+	rc = miss_settle(&m);
+	rc = miss_report(&m, rc);
+	miss_free_slicer(&m);
+	if (!rc && m.multipart_after)
+		rc = miss_serve_stored(&m);
 	return rc;
 }
 

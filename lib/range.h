@@ -67,6 +67,9 @@ int vr_boundary_valid(const char *boundary);
  * overlapping (a stream cannot rewind); with an unknown size a suffix
  * range may only come last and is kept in a ring of at most max_buffer
  * bytes until input ends. */
+/* A sink: 0 to go on, or VR_STOP (status.h) having recorded why in ctx.
+ * The one callback convention for bytes in lib/ (the store's span reads,
+ * the slicer, the tee, the span server). */
 typedef int (*vr_emit_fn)(void *ctx, const void *buf, size_t n);
 
 struct vr_slicer {

@@ -24,7 +24,7 @@ static int out_write(struct vr_tee *t, const void *buf, size_t n)
 		t->out_closed = 1;
 	else
 		t->out_errno = errno ? errno : EIO;
-	return 1; /* stops the slicer's emit loop; the store side goes on */
+	return VR_STOP; /* stops the slicer's emit loop; the store side goes on */
 }
 
 static int emit(void *ctx, const void *buf, size_t n)
