@@ -361,6 +361,13 @@ json() {
 	expect_out "$D/mid" 100000 199999
 	vc get r -r -1
 	expect_out "$D/mid" 199999 199999
+	# an empty range (or blanks) is the whole entry
+	vc get r --range ''
+	assert_success
+	same "$D/mid"
+	vc get r -r ' '
+	assert_success
+	same "$D/mid"
 }
 
 @test "--headers and --json describe the response; multipart body framing" {
