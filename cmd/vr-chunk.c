@@ -1,6 +1,7 @@
 /* vr-chunk: store streams as fixed-size chunks in SQLite and read any byte
  * range back touching only the chunks it needs. */
 #include "cli.h"
+#include "defaults.h"
 #include "io.h"
 #include "json.h"
 #include "lifecycle.h"
@@ -16,7 +17,6 @@
 
 #include <errno.h>
 #include <fcntl.h>
-#include <getopt.h>
 #include <inttypes.h>
 #include <poll.h>
 #include <stdio.h>
@@ -25,38 +25,90 @@
 #include <time.h>
 #include <unistd.h>
 
-static void usage(void)
-{
-	printf("Usage: %s [--store FILE] COMMAND [ARGS]\n"
-	       "Store streams as chunks in an SQLite file and read any byte range back.\n"
-	       "\n"
-	       "Commands:\n"
-	       "  put KEY [FILE]      store FILE or stdin under KEY\n"
-	       "      --content-type T  --ttl SECONDS  --tag TAG (repeatable)\n"
-	       "      --chunk-size SIZE (default 1M)  --if-absent  --wait SECONDS (default 30)\n"
-	       "  get KEY             write the entry to stdout\n"
-	       "      --range R  --multipart[=B]  --headers  --json  --verify  -o FILE\n"
-	       "  stat KEY [--json]   describe an entry\n"
-	       "  ls [PREFIX] [--json]  list entries\n"
-	       "  rm KEY...           remove entries\n"
-	       "  purge --tag TAG     remove every entry with TAG\n"
-	       "  touch KEY --ttl S   change the expiry only (0: never)\n"
-	       "  gc [--vacuum]       reclaim expired entries, abandoned writes, stale locks\n"
-	       "  verify [KEY]        check every chunk's size and SHA-256\n"
-	       "\n"
-	       "Options:\n"
-	       "      --store FILE    the store (default $VR_STORE, else\n"
-	       "                      $XDG_CACHE_HOME/vr/store.db)\n"
-	       "      --metrics FILE  append a JSON metrics line (default $VR_METRICS)\n"
-	       "  -q, --quiet         only errors\n"
-	       "  -v, --verbose       more detail\n"
-	       "  -h, --help          this help\n"
-	       "  -V, --version       version\n"
-	       "\n"
-	       "Exit status: 0 ok, 2 usage, 3 malformed range, 4 not satisfiable, 5 no such\n"
-	       "key, 6 I/O or store failure, 7 lock wait exceeded. See vr-chunk(1).\n",
-	       vr_prog());
-}
+/* The options of every command in one struct (only one command runs). */
+struct opts {
+	struct vr_cli_common common;
+	int json;                 /* get, stat, ls, gc */
+	/* put */
+	const char *content_type;
+	double ttl;               /* put and touch */
+	int ttl_given;
+	const char *tags[VR_STORE_TAGS_MAX];
+	size_t ntags;
+	uint64_t chunk_size;
+	int if_absent;
+	double wait;
+	/* get */
+	const char *range_text;
+	struct vr_cli_multipart mp;
+	int headers, verify;
+	const char *output;
+	/* purge */
+	const char *tag;
+	/* gc */
+	int vacuum;
+};
+
+/* --ttl: a whole number of seconds once stored; a century-scale bound
+ * keeps now + ttl far from overflowing */
+#define TTL_MAX 1e11
+
+#define O(m) offsetof(struct opts, m)
+static const struct vr_opt put_opts[] = {
+	VR_OPT_CONTENT_TYPE(O(content_type),
+			    "stored with the entry (default: from FILE's name, else "
+			    "application/octet-stream)"),
+	{.name = "ttl", .kind = VR_OPT_SECONDS, .arg = "SECONDS", .off = O(ttl), .hi = TTL_MAX,
+	 .help = "time to live (like 3600, 10m, 1h; 0: never expires, the default)"},
+	{.name = "tag", .kind = VR_OPT_LIST, .arg = "TAG", .off = O(tags), .count_off = O(ntags),
+	 .max = VR_STORE_TAGS_MAX,
+	 .help = "a tag for purge (repeatable: up to 64 tags of 1 to 256 bytes)"},
+	{.name = "chunk-size", .kind = VR_OPT_SIZE, .arg = "SIZE", .off = O(chunk_size),
+	 .def = VR_DEFAULT_CHUNK_SIZE, .lo = VR_STORE_CHUNK_MIN, .hi = VR_STORE_CHUNK_MAX,
+	 .help = "bytes per chunk, from 4K to 64M"},
+	{.name = "if-absent", .kind = VR_OPT_FLAG, .off = O(if_absent),
+	 .help = "exit 0 without reading the input when KEY is present"},
+	{.name = "wait", .kind = VR_OPT_SECONDS, .arg = "SECONDS", .off = O(wait),
+	 .def = VR_DEFAULT_PUT_WAIT, .hi = 86400,
+	 .help = "wait up to SECONDS (0 to 86400) for another writer of KEY, then exit 7"},
+	{0},
+};
+static const struct vr_opt get_opts[] = {
+	VR_OPT_RANGE(O(range_text)),
+	VR_OPT_MULTIPART(O(mp)),
+	VR_OPT_HEADERS(O(headers)),
+	VR_OPT_JSON(O(json), "print the response's facts as one JSON object on stderr"),
+	{.name = "verify", .kind = VR_OPT_FLAG, .off = O(verify),
+	 .help = "check each chunk's SHA-256 too"},
+	VR_OPT_OUTPUT(O(output)),
+	{0},
+};
+static const struct vr_opt stat_opts[] = {
+	VR_OPT_JSON(O(json), "one JSON object (tags as an array of strings)"),
+	{0},
+};
+static const struct vr_opt ls_opts[] = {
+	VR_OPT_JSON(O(json), "one JSON object a line (tags as an array of strings)"),
+	{0},
+};
+static const struct vr_opt purge_opts[] = {
+	{.name = "tag", .kind = VR_OPT_STR, .arg = "TAG", .off = O(tag),
+	 .help = "remove every entry with TAG (required)"},
+	{0},
+};
+static const struct vr_opt touch_opts[] = {
+	{.name = "ttl", .kind = VR_OPT_SECONDS, .arg = "SECONDS", .off = O(ttl), .hi = TTL_MAX,
+	 .given_off = O(ttl_given),
+	 .help = "the new time to live from now (0: never expires; required)"},
+	{0},
+};
+static const struct vr_opt gc_opts[] = {
+	{.name = "vacuum", .kind = VR_OPT_FLAG, .off = O(vacuum),
+	 .help = "then give the free space back to the file system"},
+	VR_OPT_JSON(O(json), "the counts as one JSON object on stdout"),
+	{0},
+};
+#undef O
 
 struct ctx {
 	const char *store_path;
@@ -107,82 +159,36 @@ static int key_too_long(const char *key)
 	return 1;
 }
 
-static int parse_ttl(const char *s, int64_t *out)
-{
-	double v;
-	if (vr_parse_seconds(s, &v) < 0 || v > 1e11) {
-		vr_error("--ttl: '%s' is not a duration (seconds, or like 10m, 1h)", s);
-		return -1;
-	}
-	*out = (int64_t)v;
-	return 0;
-}
-
 /* ---- put ---- */
 
-static int cmd_put(struct ctx *c, int argc, char **argv)
+/* Every tag 1 to VR_STORE_TAG_MAX bytes: a usage error before the store
+ * is opened (or created) */
+static int tags_valid(const struct opts *o)
 {
-	struct vr_put_opts o = {.wait = 30};
-	const char *tags[VR_STORE_TAGS_MAX];
-	int if_absent = 0;
-	uint64_t u;
-	enum { O_CT = 256, O_TTL, O_TAG, O_CS, O_IFA, O_WAIT };
-	static const struct option lo[] = {
-		{"content-type", required_argument, NULL, O_CT},
-		{"ttl", required_argument, NULL, O_TTL},
-		{"tag", required_argument, NULL, O_TAG},
-		{"chunk-size", required_argument, NULL, O_CS},
-		{"if-absent", no_argument, NULL, O_IFA},
-		{"wait", required_argument, NULL, O_WAIT},
-		{NULL, 0, NULL, 0},
-	};
-	int ch;
-	while ((ch = getopt_long(argc, argv, "", lo, NULL)) != -1) {
-		switch (ch) {
-		case O_CT:
-			if (!vr_mime_valid(optarg)) {
-				vr_error("--content-type: invalid value (1 to %d printable characters)",
-					 VR_MIME_MAX);
-				return vr_usage_hint();
-			}
-			o.content_type = optarg;
-			break;
-		case O_TTL:
-			if (parse_ttl(optarg, &o.ttl) < 0)
-				return vr_usage_hint();
-			break;
-		case O_TAG:
-			if (o.ntags == VR_STORE_TAGS_MAX) {
-				vr_error("at most %d tags", VR_STORE_TAGS_MAX);
-				return vr_usage_hint();
-			}
-			tags[o.ntags++] = optarg;
-			break;
-		case O_CS:
-			if (vr_parse_size(optarg, &u) < 0 || u < VR_STORE_CHUNK_MIN ||
-			    u > VR_STORE_CHUNK_MAX) {
-				vr_error("--chunk-size: '%s' must be a size from 4K to 64M", optarg);
-				return vr_usage_hint();
-			}
-			o.chunk_size = (uint32_t)u;
-			break;
-		case O_IFA: if_absent = o.if_absent = 1; break;
-		case O_WAIT:
-			if (vr_parse_seconds(optarg, &o.wait) < 0) {
-				vr_error("--wait: '%s' is not a duration", optarg);
-				return vr_usage_hint();
-			}
-			break;
-		default: return vr_usage_hint();
+	for (size_t i = 0; i < o->ntags; i++)
+		if (!o->tags[i][0] || strlen(o->tags[i]) > VR_STORE_TAG_MAX) {
+			vr_error("--tag: a tag has 1 to %d bytes", VR_STORE_TAG_MAX);
+			return 0;
 		}
-	}
-	o.tags = tags;
-	if (optind >= argc || argc - optind > 2) {
-		vr_error("put needs KEY and at most one FILE");
+	return 1;
+}
+
+static int cmd_put(struct ctx *c, struct opts *opt, int argc, char **argv)
+{
+	struct vr_put_opts o = {
+		.content_type = opt->content_type,
+		.ttl = (int64_t)opt->ttl,
+		.tags = opt->tags,
+		.ntags = opt->ntags,
+		.chunk_size = (uint32_t)opt->chunk_size,
+		.wait = opt->wait,
+		.if_absent = opt->if_absent,
+	};
+	int if_absent = opt->if_absent;
+	const char *key = argv[0];
+	const char *file = argc > 1 ? argv[1] : NULL;
+	if (!tags_valid(opt))
 		return vr_usage_hint();
-	}
-	const char *key = argv[optind];
-	const char *file = optind + 1 < argc ? argv[optind + 1] : NULL;
 	size_t keylen = strlen(key);
 	if (key_too_long(key))
 		return VR_EUSAGE;
@@ -299,50 +305,14 @@ static int emit_fd(void *ctx, const void *buf, size_t n)
 	return r == VR_IO_OK ? 0 : r == VR_IO_EPIPE ? 1 : -1;
 }
 
-static int cmd_get(struct ctx *c, int argc, char **argv)
+static int cmd_get(struct ctx *c, struct opts *o, int argc, char **argv)
 {
-	const char *range_text = NULL, *output = NULL;
-	int multipart = 0, headers = 0, json = 0, verify = 0;
-	char boundary[80] = "";
-	enum { O_RANGE = 256, O_MP, O_HEAD, O_JSON, O_VERIFY };
-	static const struct option lo[] = {
-		{"range", required_argument, NULL, O_RANGE},
-		{"multipart", optional_argument, NULL, O_MP},
-		{"headers", no_argument, NULL, O_HEAD},
-		{"json", no_argument, NULL, O_JSON},
-		{"verify", no_argument, NULL, O_VERIFY},
-		{"output", required_argument, NULL, 'o'},
-		{NULL, 0, NULL, 0},
-	};
-	int ch;
-	while ((ch = getopt_long(argc, argv, "r:o:", lo, NULL)) != -1) {
-		switch (ch) {
-		case 'r':
-		case O_RANGE: range_text = optarg; break;
-		case O_MP:
-			multipart = 1;
-			if (optarg) {
-				if (!vr_boundary_valid(optarg)) {
-					vr_error("--multipart: '%s' is not a valid boundary", optarg);
-					return vr_usage_hint();
-				}
-				snprintf(boundary, sizeof boundary, "%s", optarg);
-			}
-			break;
-		case O_HEAD: headers = 1; break;
-		case O_JSON: json = 1; break;
-		case O_VERIFY: verify = 1; break;
-		case 'o': output = optarg; break;
-		default: return vr_usage_hint();
-		}
-	}
-	if (argc - optind != 1) {
-		vr_error("get needs exactly one KEY");
-		return vr_usage_hint();
-	}
-	if (multipart && !boundary[0])
-		vr_response_boundary(boundary, sizeof boundary);
-	const char *key = argv[optind];
+	(void)argc;
+	const char *range_text = o->range_text, *output = o->output;
+	int multipart = o->mp.on, headers = o->headers, json = o->json, verify = o->verify;
+	vr_cli_multipart_finish(&o->mp);
+	const char *boundary = o->mp.boundary;
+	const char *key = argv[0];
 	size_t keylen = strlen(key);
 	if (key_too_long(key))
 		return VR_EUSAGE;
@@ -471,10 +441,17 @@ static void print_entry(const struct vr_entry *e, int json)
 			vr_json_int(&j, "expires", e->expires);
 		else
 			vr_json_null(&j, "expires");
-		vr_json_str(&j, "tags", e->tags);
-		vr_json_str(&j, "state", e->state);
 		vr_json_end(&j);
-		printf("{\"key\":\"%s\",\"key_hex\":\"%s\",%s\n", esc, hex, j.buf + 1);
+		/* the tags by hand as well: up to 64 of up to 256 bytes each */
+		printf("{\"key\":\"%s\",\"key_hex\":\"%s\",%.*s,\"tags\":[", esc, hex,
+		       (int)j.len - 2, j.buf + 1);
+		const char *tag = e->tag_list;
+		for (size_t i = 0; i < e->ntags; i++, tag += strlen(tag) + 1) {
+			vr_json_escape(esc, sizeof esc, tag, strlen(tag));
+			printf("%s\"%s\"", i ? "," : "", esc);
+		}
+		vr_json_escape(esc, sizeof esc, e->state, strlen(e->state));
+		printf("],\"state\":\"%s\"}\n", esc);
 		return;
 	}
 	printf("key:          %s\n"
@@ -491,28 +468,11 @@ static void print_entry(const struct vr_entry *e, int json)
 	       e->sha256, created, expires, e->tags, e->state);
 }
 
-static int parse_json_flag(int argc, char **argv, int *json)
+static int cmd_stat(struct ctx *c, struct opts *o, int argc, char **argv)
 {
-	static const struct option lo[] = {{"json", no_argument, NULL, 'j'}, {NULL, 0, NULL, 0}};
-	int ch;
-	while ((ch = getopt_long(argc, argv, "", lo, NULL)) != -1) {
-		if (ch != 'j')
-			return vr_usage_hint();
-		*json = 1;
-	}
-	return 0;
-}
-
-static int cmd_stat(struct ctx *c, int argc, char **argv)
-{
-	int json = 0;
-	if (parse_json_flag(argc, argv, &json))
-		return VR_EUSAGE;
-	if (argc - optind != 1) {
-		vr_error("stat needs exactly one KEY");
-		return vr_usage_hint();
-	}
-	if (key_too_long(argv[optind]))
+	(void)argc;
+	int json = o->json;
+	if (key_too_long(argv[0]))
 		return VR_EUSAGE;
 	int rc = open_store(c, 0);
 	if (rc)
@@ -520,7 +480,7 @@ static int cmd_stat(struct ctx *c, int argc, char **argv)
 	struct vr_entry *e = malloc(sizeof *e);
 	if (!e)
 		return VR_EFAIL;
-	const char *key = argv[optind];
+	const char *key = argv[0];
 	rc = vr_store_stat(c->st, key, strlen(key), e);
 	if (rc == VR_ENOTFOUND)
 		vr_error("%s: no such key (or expired)", show_key((const unsigned char *)key, strlen(key)));
@@ -555,16 +515,10 @@ static int list_one(void *ctx, const struct vr_entry *e)
 	return -1;
 }
 
-static int cmd_ls(struct ctx *c, int argc, char **argv)
+static int cmd_ls(struct ctx *c, struct opts *o, int argc, char **argv)
 {
-	int json = 0;
-	if (parse_json_flag(argc, argv, &json))
-		return VR_EUSAGE;
-	if (argc - optind > 1) {
-		vr_error("ls takes at most one PREFIX");
-		return vr_usage_hint();
-	}
-	const char *prefix = optind < argc ? argv[optind] : "";
+	int json = o->json;
+	const char *prefix = argc ? argv[0] : "";
 	int rc = open_store(c, 0);
 	if (rc)
 		return rc;
@@ -582,29 +536,16 @@ static int cmd_ls(struct ctx *c, int argc, char **argv)
 
 /* ---- rm, purge, touch, gc, verify ---- */
 
-static int no_options(int argc, char **argv)
+static int cmd_rm(struct ctx *c, struct opts *o, int argc, char **argv)
 {
-	static const struct option lo[] = {{NULL, 0, NULL, 0}};
-	if (getopt_long(argc, argv, "", lo, NULL) != -1)
-		return vr_usage_hint();
-	return 0;
-}
-
-static int cmd_rm(struct ctx *c, int argc, char **argv)
-{
-	if (no_options(argc, argv))
-		return VR_EUSAGE;
-	if (optind >= argc) {
-		vr_error("rm needs at least one KEY");
-		return vr_usage_hint();
-	}
-	for (int i = optind; i < argc; i++)
+	(void)o;
+	for (int i = 0; i < argc; i++)
 		if (key_too_long(argv[i]))
 			return VR_EUSAGE;
 	int rc = open_store(c, 0), worst = 0;
 	if (rc)
 		return rc;
-	for (int i = optind; i < argc; i++) {
+	for (int i = 0; i < argc; i++) {
 		rc = vr_store_remove(c->st, argv[i], strlen(argv[i]));
 		if (rc == VR_ENOTFOUND)
 			vr_error("%s: no such key", show_key((const unsigned char *)argv[i], strlen(argv[i])));
@@ -616,19 +557,12 @@ static int cmd_rm(struct ctx *c, int argc, char **argv)
 	return worst;
 }
 
-static int cmd_purge(struct ctx *c, int argc, char **argv)
+static int cmd_purge(struct ctx *c, struct opts *o, int argc, char **argv)
 {
-	const char *tag = NULL;
-	static const struct option lo[] = {{"tag", required_argument, NULL, 't'},
-					   {NULL, 0, NULL, 0}};
-	int ch;
-	while ((ch = getopt_long(argc, argv, "", lo, NULL)) != -1) {
-		if (ch != 't')
-			return vr_usage_hint();
-		tag = optarg;
-	}
-	if (!tag || optind != argc) {
-		vr_error("purge needs --tag TAG");
+	(void)argc, (void)argv;
+	const char *tag = o->tag;
+	if (!tag) {
+		vr_error("missing --tag TAG");
 		return vr_usage_hint();
 	}
 	int rc = open_store(c, 0);
@@ -642,26 +576,20 @@ static int cmd_purge(struct ctx *c, int argc, char **argv)
 	return 0;
 }
 
-static int cmd_touch(struct ctx *c, int argc, char **argv)
+static int cmd_touch(struct ctx *c, struct opts *o, int argc, char **argv)
 {
-	int64_t ttl = -1;
-	static const struct option lo[] = {{"ttl", required_argument, NULL, 't'},
-					   {NULL, 0, NULL, 0}};
-	int ch;
-	while ((ch = getopt_long(argc, argv, "", lo, NULL)) != -1) {
-		if (ch != 't' || parse_ttl(optarg, &ttl) < 0)
-			return vr_usage_hint();
-	}
-	if (ttl < 0 || argc - optind != 1) {
-		vr_error("touch needs KEY and --ttl SECONDS");
+	(void)argc;
+	int64_t ttl = (int64_t)o->ttl;
+	if (!o->ttl_given) {
+		vr_error("missing --ttl SECONDS");
 		return vr_usage_hint();
 	}
-	if (key_too_long(argv[optind]))
+	if (key_too_long(argv[0]))
 		return VR_EUSAGE;
 	int rc = open_store(c, 0);
 	if (rc)
 		return rc;
-	const char *key = argv[optind];
+	const char *key = argv[0];
 	rc = vr_store_touch(c->st, key, strlen(key), ttl);
 	if (rc == VR_ENOTFOUND)
 		vr_error("%s: no such key (or expired)", show_key((const unsigned char *)key, strlen(key)));
@@ -670,23 +598,10 @@ static int cmd_touch(struct ctx *c, int argc, char **argv)
 	return rc;
 }
 
-static int cmd_gc(struct ctx *c, int argc, char **argv)
+static int cmd_gc(struct ctx *c, struct opts *o, int argc, char **argv)
 {
-	int vacuum = 0, json = 0;
-	static const struct option lo[] = {{"vacuum", no_argument, NULL, 'V'},
-					   {"json", no_argument, NULL, 'j'},
-					   {NULL, 0, NULL, 0}};
-	int ch;
-	while ((ch = getopt_long(argc, argv, "", lo, NULL)) != -1) {
-		if (ch == 'V')
-			vacuum = 1;
-		else if (ch == 'j')
-			json = 1;
-		else
-			return vr_usage_hint();
-	}
-	if (optind != argc)
-		return vr_usage_hint();
+	(void)argc, (void)argv;
+	int vacuum = o->vacuum, json = o->json;
 	int rc = open_store(c, 0);
 	if (rc)
 		return rc;
@@ -712,20 +627,15 @@ static void report_problem(void *ctx, const char *msg)
 	vr_error("%s", msg);
 }
 
-static int cmd_verify(struct ctx *c, int argc, char **argv)
+static int cmd_verify(struct ctx *c, struct opts *o, int argc, char **argv)
 {
-	if (no_options(argc, argv))
-		return VR_EUSAGE;
-	if (argc - optind > 1) {
-		vr_error("verify takes at most one KEY");
-		return vr_usage_hint();
-	}
-	if (optind < argc && key_too_long(argv[optind]))
+	(void)o;
+	if (argc && key_too_long(argv[0]))
 		return VR_EUSAGE;
 	int rc = open_store(c, 0);
 	if (rc)
 		return rc;
-	const char *key = optind < argc ? argv[optind] : NULL;
+	const char *key = argc ? argv[0] : NULL;
 	uint64_t checked = 0;
 	rc = vr_store_verify(c->st, key, key ? strlen(key) : 0, report_problem, NULL, &checked);
 	if (rc == VR_ENOTFOUND)
@@ -740,64 +650,72 @@ static int cmd_verify(struct ctx *c, int argc, char **argv)
 	return rc;
 }
 
-static const struct {
-	const char *name;
-	int (*fn)(struct ctx *, int, char **);
-} commands[] = {
-	{"put", cmd_put},     {"get", cmd_get},     {"stat", cmd_stat},
-	{"ls", cmd_ls},       {"rm", cmd_rm},       {"purge", cmd_purge},
-	{"touch", cmd_touch}, {"gc", cmd_gc},       {"verify", cmd_verify},
+/* ---- the program ---- */
+
+static struct ctx ctx;
+
+#define RUN(name)                                                                             \
+	static int run_##name(void *opts, int argc, char **argv)                              \
+	{                                                                                     \
+		struct opts *o = opts;                                                        \
+		ctx.store_path = o->common.store;                                             \
+		return cmd_##name(&ctx, o, argc, argv);                                       \
+	}
+RUN(put)
+RUN(get)
+RUN(stat)
+RUN(ls)
+RUN(rm)
+RUN(purge)
+RUN(touch)
+RUN(gc)
+RUN(verify)
+#undef RUN
+
+static void finish(void *opts, int *rc)
+{
+	(void)opts, (void)rc;
+	vr_store_close(ctx.st);
+	ctx.st = NULL;
+}
+
+static const struct vr_cli_cmd commands[] = {
+	{.name = "put", .operands = "KEY [FILE]", .about = "store FILE or stdin under KEY",
+	 .min_args = 1, .max_args = 2, .tables = {{put_opts}}, .run = run_put,
+	 .complete = VR_CLI_COMPLETE_FILES},
+	{.name = "get", .operands = "KEY", .about = "write the entry (or ranges of it) to stdout",
+	 .min_args = 1, .max_args = 1, .tables = {{get_opts}}, .run = run_get},
+	{.name = "stat", .operands = "KEY", .about = "describe an entry", .min_args = 1,
+	 .max_args = 1, .tables = {{stat_opts}}, .run = run_stat},
+	{.name = "ls", .operands = "[PREFIX]", .about = "list the entries whose key starts with PREFIX",
+	 .min_args = 0, .max_args = 1, .tables = {{ls_opts}}, .run = run_ls},
+	{.name = "rm", .operands = "KEY...", .about = "remove entries", .min_args = 1,
+	 .max_args = -1, .run = run_rm},
+	{.name = "purge", .operands = "--tag TAG", .about = "remove every entry with TAG",
+	 .min_args = 0, .max_args = 0, .tables = {{purge_opts}}, .run = run_purge},
+	{.name = "touch", .operands = "KEY --ttl SECONDS",
+	 .about = "change the expiry only (--ttl 0: never)", .min_args = 1, .max_args = 1,
+	 .tables = {{touch_opts}}, .run = run_touch},
+	{.name = "gc", .operands = "",
+	 .about = "reclaim expired entries, abandoned writes, stale locks", .min_args = 0,
+	 .max_args = 0, .tables = {{gc_opts}}, .run = run_gc},
+	{.name = "verify", .operands = "[KEY]", .about = "check every chunk's size and SHA-256",
+	 .min_args = 0, .max_args = 1, .run = run_verify},
+	{0},
+};
+
+static const struct vr_cli_prog prog = {
+	.name = "vr-chunk",
+	.about = "Store streams as chunks in an SQLite file and read any byte range back.",
+	.shared = VR_CLI_METRICS | VR_CLI_STORE,
+	.cmds = commands,
+	.finish = finish,
+	.exits = "Exit status: 0 ok, 1 unexpected failure, 2 usage, 3 malformed range, 4 not\n"
+		 "satisfiable, 5 no such key, 6 I/O or store failure, 7 lock wait exceeded.",
 };
 
 int main(int argc, char **argv)
 {
-	vr_log_init(argv[0]);
-	vr_lifecycle_init();
-	struct ctx c = {0};
-	const char *metrics = NULL;
-	enum { O_STORE = 256, O_METRICS };
-	static const struct option lo[] = {
-		{"store", required_argument, NULL, O_STORE},
-		{"metrics", required_argument, NULL, O_METRICS},
-		{"quiet", no_argument, NULL, 'q'},
-		{"verbose", no_argument, NULL, 'v'},
-		{"help", no_argument, NULL, 'h'},
-		{"version", no_argument, NULL, 'V'},
-		{NULL, 0, NULL, 0},
-	};
-	int ch;
-	/* "+": stop at the command, whose own options follow it */
-	while ((ch = getopt_long(argc, argv, "+qvhV", lo, NULL)) != -1) {
-		switch (ch) {
-		case O_STORE: c.store_path = optarg; break;
-		case O_METRICS: metrics = optarg; break;
-		case 'q': vr_log_set_verbosity(VR_QUIET); break;
-		case 'v': vr_log_set_verbosity(vr_log_verbosity() + 1); break;
-		case 'h': usage(); return VR_OK;
-		case 'V': vr_print_version(); return VR_OK;
-		default: return vr_usage_hint();
-		}
-	}
-	if (optind >= argc) {
-		vr_error("missing COMMAND");
-		return vr_usage_hint();
-	}
-	const char *name = argv[optind];
-	int (*fn)(struct ctx *, int, char **) = NULL;
-	for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++)
-		if (!strcmp(commands[i].name, name))
-			fn = commands[i].fn;
-	if (!fn) {
-		vr_error("unknown command '%s'", name);
-		return vr_usage_hint();
-	}
-	int sub_argc = argc - optind;
-	char **sub_argv = argv + optind;
-	optind = 0; /* glibc: 0 re-initialises getopt for the command's options */
-	vr_metrics_start("vr-chunk", metrics);
-	vr_metrics_str("command", name);
-	int rc = fn(&c, sub_argc, sub_argv);
-	vr_store_close(c.st);
-	vr_metrics_finish(rc);
-	vr_exit(rc);
+	static struct opts o;
+	vr_cli_main(&prog, argc, argv, &o);
 }

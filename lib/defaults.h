@@ -7,5 +7,7 @@
 
 #define VR_DEFAULT_MAX_BUFFER "64M"     /* vr-range --max-buffer */
 #define VR_DEFAULT_STALL_TIMEOUT "30"   /* vr-resize, vr-cache get --timeout (seconds) */
+#define VR_DEFAULT_CHUNK_SIZE "1M"      /* vr-chunk put --chunk-size */
+#define VR_DEFAULT_PUT_WAIT "30"        /* vr-chunk put --wait (seconds) */
 
 #endif

@@ -1032,7 +1032,7 @@ void vr_store_writer_abort(struct vr_store_writer *w)
 #define ENTRY_COLUMNS                                                                          \
 	"e.id, e.key, e.state, e.size, e.chunk_size, e.chunk_count, e.content_type, e.sha256,"  \
 	" e.created, coalesce(e.expires, 0),"                                                   \
-	" (SELECT group_concat(tag, ',') FROM tags t WHERE t.entry = e.id)"
+	" (SELECT group_concat(tag, char(0)) FROM tags t WHERE t.entry = e.id)"
 
 static void fill_entry_from_row(sqlite3_stmt *s, struct vr_entry *e)
 {
@@ -1054,8 +1054,23 @@ static void fill_entry_from_row(sqlite3_stmt *s, struct vr_entry *e)
 	snprintf(e->sha256, sizeof e->sha256, "%s", t ? (const char *)t : "");
 	e->created = sqlite3_column_int64(s, 8);
 	e->expires = sqlite3_column_int64(s, 9);
-	t = sqlite3_column_text(s, 10);
-	snprintf(e->tags, sizeof e->tags, "%s", t ? (const char *)t : "");
+	/* the tags joined by '\0' (group_concat with char(0)): kept as they
+	 * are in tag_list, joined by commas in tags */
+	const char *tl = (const char *)sqlite3_column_blob(s, 10);
+	size_t n = tl ? (size_t)sqlite3_column_bytes(s, 10) : 0;
+	if (n >= sizeof e->tag_list)
+		n = sizeof e->tag_list - 1;
+	if (n)
+		memcpy(e->tag_list, tl, n);
+	e->tag_list[n] = '\0';
+	size_t o = 0;
+	for (const char *p = e->tag_list; n && p < e->tag_list + n + 1; p += strlen(p) + 1) {
+		e->ntags++;
+		o += (size_t)snprintf(e->tags + o, o < sizeof e->tags ? sizeof e->tags - o : 0,
+				      "%s%s", e->ntags > 1 ? "," : "", p);
+		if (o >= sizeof e->tags)
+			o = sizeof e->tags;
+	}
 }
 
 /* Is the manifest self-consistent? Reads divide by the chunk size and

@@ -39,7 +39,11 @@ struct vr_entry {
 	char sha256[2 * VR_DIGEST_LEN + 1];
 	int64_t created;
 	int64_t expires;   /* 0: never */
-	char tags[1024];   /* comma-separated, for display */
+	char tags[1024];   /* comma-separated, for display (a tag may hold a comma) */
+	/* the same tags exactly: ntags strings, each ending in '\0' (a tag
+	 * never holds one), in the order of tags */
+	char tag_list[VR_STORE_TAGS_MAX * (VR_STORE_TAG_MAX + 1)];
+	size_t ntags;
 };
 
 /* path NULL: $VR_STORE, else $XDG_CACHE_HOME/vr/store.db (~/.cache/vr/...).

@@ -67,6 +67,7 @@ teardown() {
 		kill -CONT "$p" 2>/dev/null || true
 	done
 	exec 5>&- || true
+	exec 6<&- || true
 }
 
 is_asan() { grep -qa __asan_init "$VC"; }
@@ -124,7 +125,8 @@ json() {
 		# shellcheck disable=SC2086
 		vc $args
 		[ "$status" -eq 2 ] || { echo "'$args': status $status, stderr: $stderr"; return 1; }
-		[ -n "$stderr" ]
+		[[ "$stderr" == "vr-chunk: error: "* ]] || { echo "'$args': stderr: $stderr"; return 1; }
+		[ ! -s "$OUT" ] || { echo "'$args': stdout: $(cat "$OUT")"; return 1; }
 	done <<-'EOF'
 		put
 		put a b c
@@ -133,6 +135,10 @@ json() {
 		put --chunk-size 1Q k
 		put --ttl soon k
 		put --wait never k
+		put --wait -1 k
+		put --wait 86401 k
+		put --ttl -5 k
+		put --tag= k
 		put --content-type= k
 		put --bogus k
 		get
@@ -150,8 +156,80 @@ json() {
 		touch --ttl 5
 		touch --ttl x k
 		gc extra
+		gc --bogus
 		verify a b
+		verify --json
+		rm --json k
 	EOF
+	# at most 64 tags
+	local tags=() i
+	for i in $(seq 65); do tags+=(--tag "t$i"); done
+	vc put "${tags[@]}" k
+	assert_failure 2
+	[[ "$stderr" == "vr-chunk: error: --tag: given more than 64 times"* ]]
+	[ ! -e "$S" ]
+}
+
+@test "every command's --help is usage on stdout and exit 0; an unknown option is exit 2 from vr-chunk" {
+	local c
+	for c in put get stat ls rm purge touch gc verify; do
+		vc "$c" --help
+		[ "$status" -eq 0 ] || { echo "$c --help: status $status"; return 1; }
+		[[ "$(head -1 "$OUT")" == "Usage: vr-chunk $c "* ]] || { echo "$c --help: $(head -1 "$OUT")"; return 1; }
+		[ ! -s "$ERR" ] || { echo "$c --help: stderr: $stderr"; return 1; }
+		vc "$c" -h
+		[ "$status" -eq 0 ] || { echo "$c -h: status $status"; return 1; }
+		[[ "$(head -1 "$OUT")" == "Usage: vr-chunk $c "* ]] || { echo "$c -h: $(head -1 "$OUT")"; return 1; }
+		vc "$c" --bogus
+		[ "$status" -eq 2 ] || { echo "$c --bogus: status $status"; return 1; }
+		[[ "$stderr" == "vr-chunk: error: unknown option '--bogus'"* ]] || { echo "$c --bogus: $stderr"; return 1; }
+		[[ "$stderr" == *"Try 'vr-chunk $c --help'."* ]] || { echo "$c --bogus: $stderr"; return 1; }
+		[ ! -s "$OUT" ] || { echo "$c --bogus: stdout"; return 1; }
+	done
+	# the message of a command's unknown option is the program's, not the command's
+	vc put --bogus k
+	assert_failure 2
+	assert_equal "$(head -1 "$ERR")" "vr-chunk: error: unknown option '--bogus'"
+	vc put k -x
+	assert_failure 2
+	assert_equal "$(head -1 "$ERR")" "vr-chunk: error: unknown option '-x'"
+	# --help lists every option of the command
+	vc put --help
+	grep -q -- '--chunk-size SIZE .*(default 1M)' "$OUT"
+	grep -q -- '--wait SECONDS' "$OUT"
+	grep -q -- '--store FILE' "$OUT"
+	vc get --help
+	grep -q -- '-r, --range RANGE' "$OUT"
+	grep -q -- '--multipart\[=BOUNDARY\]' "$OUT"
+	grep -q -- '-o, --output FILE' "$OUT"
+	[ ! -e "$S" ]
+}
+
+@test "global options after the command, options after the operands" {
+	run "$VC" put k "$D/mid" --store "$S" --chunk-size 64K --tag t
+	assert_success
+	assert_equal "$(json '"\(.chunk_size) \(.tags)"')" '65536 ["t"]'
+	run "$VC" get k --range bytes=70000-70099 --store "$S" -o got.bin
+	assert_success
+	slice "$D/mid" 70000 70099 | cmp - got.bin
+	run --separate-stderr "$VC" get k --store "$S" -q --range bytes=0-99,200-299 --multipart=B
+	assert_success
+	[ -z "$stderr" ]
+	run --separate-stderr "$VC" put k2 "$D/one" --store "$S" -v
+	assert_success
+	[[ "$stderr" == *"stored k2: 1 bytes in 1 chunks"* ]]
+	run "$VC" stat k --json --store "$S" --metrics m.jsonl
+	assert_success
+	assert_equal "$(jq -c '[.command,.exit]' m.jsonl)" '["stat",0]'
+	run "$VC" ls --store "$S" --json
+	assert_success
+	assert_equal "$(printf '%s\n' "$output" | jq -sc 'map(.key)')" '["k","k2"]'
+	# -- ends the options: a key that looks like one
+	run "$VC" put --store "$S" -- --json "$D/one"
+	assert_success
+	run "$VC" get --store "$S" -- --json
+	assert_success
+	assert_output x
 }
 
 @test "the store and its folder are created by the first put; --store, VR_STORE, XDG_CACHE_HOME" {
@@ -283,6 +361,13 @@ json() {
 	expect_out "$D/mid" 100000 199999
 	vc get r -r -1
 	expect_out "$D/mid" 199999 199999
+	# an empty range (or blanks) is the whole entry
+	vc get r --range ''
+	assert_success
+	same "$D/mid"
+	vc get r -r ' '
+	assert_success
+	same "$D/mid"
 }
 
 @test "--headers and --json describe the response; multipart body framing" {
@@ -351,7 +436,7 @@ json() {
 	vc stat k --json
 	assert_success
 	assert_equal "$(jq -c '[.key,.key_hex,.size,.chunk_size,.chunk_count,.content_type,.tags,.state]' "$OUT")" \
-		'["k","6b",200000,65536,4,"video/mp4","a,b c","ready"]'
+		'["k","6b",200000,65536,4,"video/mp4",["a","b c"],"ready"]'
 	[ "$(jq '.expires - .created' "$OUT")" -eq 600 ]
 	[ "$(jq .created "$OUT")" -ge "$now" ]
 	[ "$(jq -r .sha256 "$OUT" | wc -c)" -eq 65 ]
@@ -359,7 +444,7 @@ json() {
 	vc ls --json
 	assert_success
 	assert_equal "$(jq -sc 'map([.key,.content_type,.expires,.tags])' "$OUT")" \
-		'[["k","video/mp4",'"$(json expires)"',"a,b c"],["plain","application/octet-stream",null,""]]'
+		'[["k","video/mp4",'"$(json expires)"',["a","b c"]],["plain","application/octet-stream",null,[]]]'
 	vc stat k
 	assert_success
 	grep -q '^content type: *video/mp4$' "$OUT"
@@ -373,6 +458,39 @@ json() {
 	cp "$D/one" clip.mp4
 	vc put named clip.mp4
 	assert_equal "$(json content_type named)" video/mp4
+}
+
+@test "stat and ls --json give tags as an array of strings, each exactly as given" {
+	vc put k "$D/one" --tag 'a,b' --tag 'q"t' --tag ' ' --tag 'é'
+	assert_success
+	vc put none "$D/one"
+	vc stat --json k
+	assert_success
+	jq -e '.tags|type=="array"' "$OUT"
+	assert_equal "$(jq -c '.tags|sort' "$OUT")" '[" ","a,b","q\"t","é"]'
+	vc stat --json none
+	jq -e '.tags|type=="array"' "$OUT"
+	assert_equal "$(jq -c .tags "$OUT")" '[]'
+	vc ls --json
+	assert_success
+	assert_equal "$(jq -s 'map(.tags|type=="array")|all' "$OUT")" true
+	assert_equal "$(jq -sc 'map([.key,(.tags|length)])' "$OUT")" '[["k",4],["none",0]]'
+	# 64 tags of 256 bytes: all of them, whole
+	local tags=() i t
+	for i in $(seq 64); do
+		t=$(printf '%03d' "$i")$(head -c 253 /dev/zero | tr '\0' x)
+		tags+=(--tag "$t")
+	done
+	vc put many "$D/one" "${tags[@]}"
+	assert_success
+	vc stat --json many
+	assert_equal "$(jq '.tags|length' "$OUT")" 64
+	assert_equal "$(jq '.tags|map(length)|unique' "$OUT" | jq -c .)" '[256]'
+	# a tag with a comma is one tag for purge too
+	vc purge --tag 'a,b'
+	assert_success
+	vc get k
+	assert_failure 5
 }
 
 @test "ls PREFIX lists only keys that start with it, byte for byte" {
@@ -605,6 +723,47 @@ kill9_at() {
 	assert_success
 }
 
+# slow_get_during_put ARGS...: `get k ARGS` of the 8 MiB entry through a
+# FIFO read 1 MiB at first; while it is stalled on the full pipe, a put of
+# other content of k runs to its end; then the rest is read. The get's
+# bytes are in got.
+slow_get_during_put() {
+	vc put k "$D/big" --chunk-size 64K
+	assert_success
+	rm -f gfifo got
+	mkfifo gfifo
+	"$VC" --store "$S" get k "$@" >gfifo 2>get.err 3>&- &
+	local g=$! rc=0
+	BG_PIDS="${BG_PIDS:-} $g"
+	exec 6<gfifo
+	dd bs=64K count=16 iflag=fullblock status=none <&6 >got
+	vc put k "$D/mid" --chunk-size 64K
+	assert_success
+	vc get k
+	same "$D/mid"
+	# the get is still under way: the put ran inside it
+	kill -0 "$g"
+	cat <&6 >>got
+	exec 6<&-
+	wait "$g" || rc=$?
+	[ "$rc" -eq 0 ] || { echo "get: status $rc: $(cat get.err)"; return 1; }
+}
+
+@test "a get that overlaps a put of the same key sends the old version whole (one snapshot)" {
+	slow_get_during_put
+	cmp got "$D/big"
+	slow_get_during_put --range bytes=100000-
+	slice "$D/big" 100000 $(((8 << 20) - 1)) | cmp - got
+	slow_get_during_put --range bytes=0-99,1000000-
+	{
+		slice "$D/big" 0 99
+		slice "$D/big" 1000000 $(((8 << 20) - 1))
+	} | cmp - got
+	vc verify
+	assert_success
+	assert_equal "$(q 'SELECT count(*) FROM chunks')" "$(ready_chunks)"
+}
+
 @test "a second writer of one key waits for the first and then replaces it" {
 	start_put k --chunk-size 64K
 	head -c 100000 "$D/x1" >&5
@@ -760,7 +919,7 @@ kill9_at() {
 	[ "$(json expires)" -ge $((now + 5000)) ]
 	[ "$(json expires)" -le $((now + 5002)) ]
 	assert_equal "$("$VC" --store "$S" get k | sha256sum)" "$before"
-	assert_equal "$(json created) $(json sha256) $(json tags) $(json content_type)" "$created $sha t video/webm"
+	assert_equal "$(json created) $(json sha256) $(json 'tags|tojson') $(json content_type)" "$created $sha [\"t\"] video/webm"
 	vc touch k --ttl 0
 	assert_success
 	assert_equal "$(json expires)" null
@@ -917,6 +1076,50 @@ kill9_at() {
 	[[ "$stderr" == *"chunk 1"* ]]
 	vc verify k
 	assert_failure 6
+}
+
+@test "8 MiB chunks (read twice, in pieces) with bytes changed in one: never served; ranges in good chunks still exact" {
+	local M8=$((8 << 20))
+	gen $((20 << 20)) >in.bin # chunks of 8, 8 and 4 MiB
+	vc put k in.bin --chunk-size 8M
+	assert_success
+	assert_equal "$(json '"\(.chunk_size) \(.chunk_count)"')" "$M8 3"
+	# 16 bytes in the middle of chunk 1 overwritten, its length kept
+	q "SELECT writefile('c1.bin', data) FROM chunks WHERE idx = 1" >/dev/null
+	gen2 16 | dd of=c1.bin bs=1 seek=4000000 conv=notrunc status=none
+	q "UPDATE chunks SET data = readfile('c1.bin') WHERE idx = 1"
+	assert_equal "$(q 'SELECT length(data) FROM chunks WHERE idx = 1')" "$M8"
+	q "SELECT writefile('c1-now.bin', data) FROM chunks WHERE idx = 1" >/dev/null
+	run cmp -s c1-now.bin <(slice in.bin "$M8" $((2 * M8 - 1)))
+	assert_failure # the store really holds other bytes now
+	# the whole entry: chunk 0, then exit 6 before any byte of chunk 1
+	vc get k
+	assert_failure 6
+	[[ "$stderr" == *"chunk 1 does not match its checksum"* ]]
+	expect_out in.bin 0 $((M8 - 1))
+	vc get k -o got.bin
+	assert_failure 6
+	[ ! -e got.bin ]
+	# a range of chunk 1 away from the changed bytes is refused too, with nothing sent
+	vc get k --range bytes=$M8-$((M8 + 99))
+	assert_failure 6
+	[ ! -s "$OUT" ]
+	vc get k --range bytes=-5000000
+	assert_failure 6
+	[ ! -s "$OUT" ]
+	# ranges inside the good chunks match dd slices of the input
+	vc get k --range bytes=17000000-17999999
+	assert_success
+	expect_out in.bin 17000000 17999999
+	vc get k --range bytes=100-5000099,$((2 * M8))-
+	assert_success
+	expect_out in.bin 100 5000099 $((2 * M8)) $((20 * 1048576 - 1))
+	vc get k --range bytes=0-$((M8 - 1)) --verify
+	assert_success
+	expect_out in.bin 0 $((M8 - 1))
+	vc verify k
+	assert_failure 6
+	[[ "$stderr" == *"chunk 1"* ]]
 }
 
 @test "a chunk one byte short, a missing chunk row, an extra chunk row: exit 6" {
