@@ -220,6 +220,55 @@ oneshot_start() {
 	cmp "$OUT" <(slice "$F1M" 0 4)
 }
 
+@test "a suffix longer than the source selects all of it (RFC 9110), as vr-range does" {
+	local ten=$DOC/bytes-10.bin
+	fetch -r -11 "$ten"
+	assert_equal "$status" 0
+	cmp "$OUT" "$ten"
+	fetch -r bytes=-2000000 "$F1M"
+	assert_equal "$status" 0
+	cmp "$OUT" "$F1M"
+	status=0
+	"$VR" -r -2000000 - <"$F1M" >"$OUT" 2>"$ERR" || status=$?
+	assert_equal "$status" 0
+	cmp "$OUT" "$F1M"
+	status=0
+	cat "$F1M" | "$VR" -r -2000000 - >"$OUT" 2>"$ERR" || status=$?
+	assert_equal "$status" 0
+	cmp "$OUT" "$F1M"
+	# http: an origin that answers 206, and one that ignores Range (200)
+	fetch -r -2000000 "$NGINX_URL/bytes-1M.bin"
+	assert_equal "$status" 0
+	cmp "$OUT" "$F1M"
+	fetch -r -11 "$NGINX_URL/bytes-10.bin"
+	assert_equal "$status" 0
+	cmp "$OUT" "$ten"
+	fetch -r -2000000 "$NGINX_URL/norange/bytes-1M.bin"
+	assert_equal "$status" 0
+	cmp "$OUT" "$F1M"
+	fetch --info -r -2000000 "$NGINX_URL/bytes-1M.bin"
+	assert_equal "$status" 0
+	assert_equal "$(json_field "$OUT" size)" 1048576
+	# a 200 of unknown size (chunked, no Content-Length)
+	{
+		printf 'HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\nConnection: close\r\n\r\n'
+		printf 'a\r\n'
+		cat "$ten"
+		printf '\r\n0\r\n\r\n'
+	} >nolen.http
+	oneshot_start nolen.http req.txt
+	fetch --retries 0 -r -11 "http://127.0.0.1:$ONESHOT_PORT/ten.bin"
+	assert_equal "$status" 0
+	cmp "$OUT" "$ten"
+	wait "$ONESHOT_PID" 2>/dev/null || true
+	ONESHOT_PID=
+	# the same as vr-range, the program that defines it
+	status=0
+	"$BATS_TEST_DIRNAME/../bin/vr-range" -o want.bin -- -2000000 "$F1M" || status=$?
+	assert_equal "$status" 0
+	cmp want.bin "$F1M"
+}
+
 @test "local file: unsatisfiable exits 4, malformed exits 3 before any I/O" {
 	fetch -r 2000000- "$F1M"
 	assert_equal "$status" 4
