@@ -7,5 +7,10 @@
 
 #define VR_DEFAULT_MAX_BUFFER "64M"     /* vr-range --max-buffer */
 #define VR_DEFAULT_STALL_TIMEOUT "30"   /* vr-resize, vr-cache get --timeout (seconds) */
+/* a source's idle/connect timeout and retries when neither the command
+ * line nor the config ([origin], [fetch]) sets them: vr-fetch --timeout,
+ * --retries; lib/origin */
+#define VR_DEFAULT_FETCH_TIMEOUT "30"   /* seconds */
+#define VR_DEFAULT_FETCH_RETRIES "2"
 
 #endif

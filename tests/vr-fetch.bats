@@ -139,7 +139,7 @@ oneshot_start() {
 	run "$VR" --help
 	assert_success
 	assert_line --index 0 'Usage: vr-fetch [OPTIONS] SOURCE'
-	assert_output --partial '--range R'
+	assert_output --partial '--range RANGE'
 	assert_output --partial 'Exit status:'
 	run "$VR" --version
 	assert_success
@@ -561,14 +561,29 @@ oneshot_start() {
 	dt=$(($(now_ms) - t0))
 	assert_equal "$status" 7
 	assert_output --partial 'timeout: no data for 0.4 s'
-	[ "$dt" -ge 350 ] && [ "$dt" -lt 2400 ]
+	[ "$dt" -ge 350 ]
+	[ "$dt" -lt 2400 ]
 	# with one retry: two attempts and a 100 ms backoff
 	t0=$(now_ms)
 	fetch --timeout 0.3 --retries 1 "http://127.0.0.1:$BLACKHOLE_PORT/x.bin"
 	dt=$(($(now_ms) - t0))
 	assert_equal "$status" 7
 	assert_output --partial '2 attempts'
-	[ "$dt" -ge 650 ] && [ "$dt" -lt 2500 ]
+	[ "$dt" -ge 650 ]
+	[ "$dt" -lt 2500 ]
+}
+
+@test "--timeout and --retries not given: the config's apply; given: they win" {
+	printf '[fetch]\ntimeout = 0.3s\nretries = 1\n' >t.conf
+	fetch --config t.conf --metrics m.json "http://127.0.0.1:$BLACKHOLE_PORT/x.bin"
+	assert_equal "$status" 7
+	assert_output --partial 'no data for 0.3 s'
+	assert_equal "$(json_field m.json attempts)" 2
+	fetch --config t.conf --timeout 0.4 --retries 0 --metrics m2.json \
+		"http://127.0.0.1:$BLACKHOLE_PORT/x.bin"
+	assert_equal "$status" 7
+	assert_output --partial 'no data for 0.4 s'
+	assert_equal "$(json_field m2.json attempts)" 1
 }
 
 @test "--max-time bounds the whole run: /slow/ exits 7" {
@@ -578,7 +593,8 @@ oneshot_start() {
 	dt=$(($(now_ms) - t0))
 	assert_equal "$status" 7
 	assert_output --partial 'time limit of 0.6 s exceeded'
-	[ "$dt" -ge 550 ] && [ "$dt" -lt 2600 ]
+	[ "$dt" -ge 550 ]
+	[ "$dt" -lt 2600 ]
 	# what came is a prefix of the file
 	[ -s "$OUT" ]
 	cmp "$OUT" <(head -c "$(stat -c %s "$OUT")" "$F1M")
