@@ -471,8 +471,77 @@ static int valid_deriv_name(const char *v)
 	return 1;
 }
 
+static int set_one(struct vr_params *p, const struct vr_limits *l, const char *name,
+		   const char *value, int from_query, char *err, size_t errlen);
+
+/* The word a field's value is printed as (the canonical form's), or NULL
+ * for numeric fields. */
+static const char *value_word(const struct vr_params *p, unsigned bit)
+{
+	switch (bit) {
+	case VR_P_MODE: return vr_mode_name(p->mode);
+	case VR_P_FIT: return vr_fit_name(p->fit);
+	case VR_P_QUALITY: return vr_level_name(p->quality);
+	case VR_P_COMPRESSION: return vr_level_name(p->compression);
+	case VR_P_FORMAT: return vr_format_name(p->format);
+	case VR_P_AUDIO: return p->audio ? "true" : "false";
+	default: return NULL;
+	}
+}
+
+/* A value refused under one name may be a word of another name of the
+ * same field, whose words differ (fit=crop: crop is obj-fit's): say both
+ * spellings that are accepted. Appends " (did you mean ...?)" to err. */
+static void suggest_alias(const struct pname *pn, const struct vr_limits *l, const char *value,
+			  int from_query, char *err, size_t errlen)
+{
+	size_t have = strlen(err);
+	for (size_t i = 0; i < NPNAMES; i++) {
+		const struct pname *other = &pnames[i];
+		if (other == pn || other->bit != pn->bit)
+			continue;
+		struct vr_params t;
+		vr_params_init(&t);
+		char e2[256];
+		if (set_one(&t, l, other->name, value, 1, e2, sizeof e2))
+			continue;
+		const char *word = value_word(&t, pn->bit);
+		if (!word)
+			continue;
+		/* the same field under the name that was used: its word for it */
+		struct vr_params u;
+		vr_params_init(&u);
+		if (set_one(&u, l, pn->name, word, from_query, e2, sizeof e2))
+			continue;
+		struct shown sv = show(value);
+		if (from_query)
+			snprintf(err + have, errlen - have, " (did you mean %s=%s or %s=%s?)",
+				 other->name, sv.s, pn->name, word);
+		else if (other->query_only)
+			snprintf(err + have, errlen - have,
+				 " (did you mean %s? '%s' is a value of %s, a query name)", word, sv.s,
+				 other->name);
+		else
+			snprintf(err + have, errlen - have, " (did you mean %s %s, or %s %s?)",
+				 other->name, sv.s, pn->name, word);
+		return;
+	}
+}
+
 int vr_params_set(struct vr_params *p, const struct vr_limits *l, const char *name,
 		  const char *value, int from_query, char *err, size_t errlen)
+{
+	int r = set_one(p, l, name, value, from_query, err, errlen);
+	if (r && err && errlen && value && *value) {
+		const struct pname *pn = find_name(name);
+		if (pn && (from_query || !pn->query_only) && strlen(err) + 1 < errlen)
+			suggest_alias(pn, l, value, from_query, err, errlen);
+	}
+	return r;
+}
+
+static int set_one(struct vr_params *p, const struct vr_limits *l, const char *name,
+		   const char *value, int from_query, char *err, size_t errlen)
 {
 	struct vr_limits dl;
 	if (!l) {

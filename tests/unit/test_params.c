@@ -1069,6 +1069,40 @@ static void test_fps_rationals(void)
 	CHECK(is_err(okey("fps=30000/0"), VR_EUSAGE, "fps", NULL, NULL));
 }
 
+/* A value refused under one name that another name of the field takes
+ * says both accepted spellings. */
+static void test_alias_suggestions(void)
+{
+	CHECK(str_is(qkey("fit=crop"),
+		     "ERR3: fit: 'crop' is not one of contain, scale-down, cover "
+		     "(did you mean obj-fit=crop or fit=cover?)"));
+	CHECK(str_is(qkey("fit=fill"),
+		     "ERR3: fit: 'fill' is not one of contain, scale-down, cover "
+		     "(did you mean obj-fit=fill or fit=contain?)"));
+	CHECK(str_is(qkey("w=100&h=100&fit=CROP"),
+		     "ERR3: fit: 'CROP' is not one of contain, scale-down, cover "
+		     "(did you mean obj-fit=CROP or fit=cover?)"));
+	/* each suggestion is accepted, and they mean the same */
+	CHECK(keys_equal(qkey("w=100&h=100&obj-fit=crop"), qkey("w=100&h=100&fit=cover")));
+	CHECK(keys_equal(qkey("w=100&h=100&obj-fit=fill"), qkey("w=100&h=100&fit=contain")));
+	/* as an option (or a job line, or a derivative): obj-fit is a query
+	 * name, so the option's own word comes first */
+	CHECK(str_is(okey("fit=crop"),
+		     "ERR2: fit: 'crop' is not one of contain, scale-down, cover "
+		     "(did you mean cover? 'crop' is a value of obj-fit, a query name)"));
+	/* no alias takes it: no suggestion */
+	CHECK(str_is(qkey("fit=stretch"),
+		     "ERR3: fit: 'stretch' is not one of contain, scale-down, cover"));
+	CHECK(str_is(qkey("obj-fit=stretch"),
+		     "ERR3: obj-fit: 'stretch' is not one of crop, fill, contain, scale-down, cover"));
+	CHECK(str_is(qkey("q=best"), "ERR3: q: 'best' is not one of low, medium, high, auto"));
+	CHECK(is_err(qkey("mute=maybe"), VR_EDATA, "mute", "maybe", NULL));
+	CHECK(strstr(qkey("mute=maybe"), "did you mean") == NULL);
+	CHECK(strstr(qkey("width=5"), "did you mean") == NULL);
+	/* an unprintable value is shown safely in the suggestion too */
+	CHECK(strstr(qkey("fit=%01crop"), "did you mean") == NULL);
+}
+
 int main(void)
 {
 	vr_limits_default(&L);
@@ -1076,6 +1110,7 @@ int main(void)
 	test_errors_name_the_parameter();
 	test_boundaries();
 	test_fps_rationals();
+	test_alias_suggestions();
 	test_time_forms();
 	test_mute();
 	test_imquery();
