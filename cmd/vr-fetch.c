@@ -7,6 +7,7 @@
  * the result to the shared exit statuses. */
 #include "cli.h"
 #include "config.h"
+#include "defaults.h"
 #include "fetch.h"
 #include "io.h"
 #include "json.h"
@@ -19,7 +20,6 @@
 #include "range.h"
 #include "status.h"
 
-#include <getopt.h>
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -28,54 +28,49 @@
 
 #define MAX_HEADERS 64
 
-static void usage(void)
-{
-	printf("Usage: %s [OPTIONS] SOURCE\n"
-	       "Stream SOURCE to stdout: a local path, a file://, http:// or https:// URL, '-'\n"
-	       "for stdin, or a request path matched against the [origin] sections of the\n"
-	       "config, whose sources are tried in order.\n"
-	       "\n"
-	       "  -r, --range R           only the bytes of the RFC 9110 range set R\n"
-	       "                          (bytes=0-499, 500-, -500, 0-99,200-299)\n"
-	       "      --info              print size, content type, source, origin and\n"
-	       "                          status as one JSON line instead of the body\n"
-	       "  -H, --header 'N: V'     add a request header (repeatable; ${env:NAME}\n"
-	       "                          expands from the environment)\n"
-	       "      --max-bytes N       fail (exit 8) past N bytes of output (K, M, G)\n"
-	       "      --timeout S         idle/connect timeout of one attempt (default 30s;\n"
-	       "                          0: none)\n"
-	       "      --max-time S        time limit of the whole fetch\n"
-	       "      --retries N         retries per source after a transient failure\n"
-	       "                          (default 2)\n"
-	       "  -o, --output FILE       write to FILE (atomically) instead of stdout\n"
-	       "      --config FILE       config file (default $VR_CONFIG, else\n"
-	       "                          ~/.config/vr/vr.conf)\n"
-	       "      --metrics FILE      append a JSON metrics line (default $VR_METRICS)\n"
-	       "  -q, --quiet             only errors on stderr\n"
-	       "  -v, --verbose           say which source served, and why others failed\n"
-	       "  -h, --help              this help\n"
-	       "  -V, --version           version\n"
-	       "\n"
-	       "Exit status: 0 ok, 1 unexpected failure, 2 usage error, 3 malformed range or\n"
-	       "bad config, 4 range not satisfiable, 5 not found, 6 I/O or HTTP error,\n"
-	       "7 timeout, 8 --max-bytes exceeded. See vr-fetch(1).\n",
-	       vr_prog());
-}
-
 struct opts {
+	struct vr_cli_common common;
 	const char *source;
 	const char *range_text;
 	int info;
 	const char *headers[MAX_HEADERS];
 	size_t nheaders;
-	uint64_t max_bytes;
-	double timeout;  /* < 0: config */
-	double max_time; /* 0: none */
-	long retries;    /* < 0: config */
+	uint64_t max_bytes;    /* 0: no limit */
+	double timeout;
+	int timeout_given;     /* else the origin's (or [fetch]'s) timeout applies */
+	double max_time;       /* 0: none */
+	int64_t retries;
+	int retries_given;     /* else the origin's (or [fetch]'s) retries apply */
 	const char *output;
-	const char *config;
-	const char *metrics;
 };
+
+#define O(m) offsetof(struct opts, m)
+static const struct vr_opt fetch_opts[] = {
+	VR_OPT_RANGE(O(range_text)),
+	{.name = "info", .kind = VR_OPT_FLAG, .off = O(info),
+	 .help = "print size, content type, source, origin and status as "
+		 "one JSON line instead of the body"},
+	{.name = "header", .letter = 'H', .kind = VR_OPT_LIST, .arg = "'N: V'",
+	 .off = O(headers), .count_off = O(nheaders), .max = MAX_HEADERS,
+	 .help = "add a request header (repeatable; ${env:NAME} expands "
+		 "from the environment)"},
+	{.name = "max-bytes", .kind = VR_OPT_SIZE, .arg = "SIZE", .off = O(max_bytes), .lo = 1,
+	 .help = "fail (exit 8) past SIZE bytes of output"},
+	{.name = "timeout", .kind = VR_OPT_SECONDS, .arg = "S", .off = O(timeout),
+	 .def = VR_DEFAULT_FETCH_TIMEOUT, .hi = 86400, .given_off = O(timeout_given),
+	 .help = "idle/connect timeout of one attempt (0: none); when not "
+		 "given, the config's ([origin], else [fetch]) if it sets one"},
+	{.name = "max-time", .kind = VR_OPT_SECONDS, .arg = "S", .off = O(max_time),
+	 .hi = 7 * 86400.0, .help = "time limit of the whole fetch (0: none)"},
+	{.name = "retries", .kind = VR_OPT_COUNT, .arg = "N", .off = O(retries),
+	 .def = VR_DEFAULT_FETCH_RETRIES, .hi = VR_ORIGIN_MAX_RETRIES,
+	 .given_off = O(retries_given),
+	 .help = "retries per source after a transient failure; when not "
+		 "given, the config's ([origin], else [fetch]) if it sets one"},
+	VR_OPT_OUTPUT(O(output)),
+	{0},
+};
+#undef O
 
 static int print_info(struct vr_fetch *f, const char *path)
 {
@@ -116,7 +111,7 @@ static void report_failure(const struct opts *o, struct vr_fetch *f, int rc)
 		vr_error("%s", msg[0] ? msg : "fetch failed");
 }
 
-static int run(const struct opts *o)
+static int run_fetch(const struct opts *o)
 {
 	struct vr_range_set *set = NULL;
 	struct vr_config *cfg = NULL;
@@ -139,14 +134,14 @@ static int run(const struct opts *o)
 			goto done;
 		}
 	}
-	rc = vr_config_load(&cfg, o->config, err, sizeof err);
+	rc = vr_config_load(&cfg, o->common.config, err, sizeof err);
 	if (rc) { /* 3 bad file, 5 a named file missing, 6 unreadable (vr.conf(5)) */
 		vr_error("%s", err);
 		goto done;
 	}
 	struct vr_origin_params params = {
-		.timeout = o->timeout,
-		.retries = o->retries,
+		.timeout = o->timeout_given ? o->timeout : -1,
+		.retries = o->retries_given ? (long)o->retries : -1,
 		.headers = o->headers,
 		.nheaders = o->nheaders,
 	};
@@ -210,95 +205,33 @@ done:
 	return rc;
 }
 
+static int run(void *opts, int argc, char **argv)
+{
+	(void)argc;
+	struct opts *o = opts;
+	o->source = argv[0];
+	return run_fetch(o);
+}
+
+static const struct vr_cli_prog prog = {
+	.name = "vr-fetch",
+	.operands = "SOURCE",
+	.about = "Stream SOURCE to stdout: a local path, a file://, http:// or https:// URL, '-'\n"
+		 "for stdin, or a request path matched against the [origin] sections of the\n"
+		 "config, whose sources are tried in order.",
+	.shared = VR_CLI_METRICS | VR_CLI_CONFIG,
+	.min_args = 1,
+	.max_args = 1,
+	.tables = {{fetch_opts}},
+	.run = run,
+	.exits = "Exit status: 0 ok, 1 unexpected failure, 2 usage error, 3 malformed range or\n"
+		 "bad config, 4 range not satisfiable, 5 not found, 6 I/O or HTTP error,\n"
+		 "7 timeout, 8 --max-bytes exceeded.",
+	.complete = VR_CLI_COMPLETE_FILES,
+};
+
 int main(int argc, char **argv)
 {
-	vr_log_init(argv[0]);
-	vr_lifecycle_init();
-
-	struct opts o = {.timeout = -1, .retries = -1};
-	enum { OPT_INFO = 256, OPT_MAXBYTES, OPT_TIMEOUT, OPT_MAXTIME, OPT_RETRIES, OPT_CONFIG, OPT_METRICS };
-	static const struct option longopts[] = {
-		{"range", required_argument, NULL, 'r'},
-		{"info", no_argument, NULL, OPT_INFO},
-		{"header", required_argument, NULL, 'H'},
-		{"max-bytes", required_argument, NULL, OPT_MAXBYTES},
-		{"timeout", required_argument, NULL, OPT_TIMEOUT},
-		{"max-time", required_argument, NULL, OPT_MAXTIME},
-		{"retries", required_argument, NULL, OPT_RETRIES},
-		{"output", required_argument, NULL, 'o'},
-		{"config", required_argument, NULL, OPT_CONFIG},
-		{"metrics", required_argument, NULL, OPT_METRICS},
-		{"quiet", no_argument, NULL, 'q'},
-		{"verbose", no_argument, NULL, 'v'},
-		{"help", no_argument, NULL, 'h'},
-		{"version", no_argument, NULL, 'V'},
-		{NULL, 0, NULL, 0},
-	};
-	int c;
-	uint64_t u;
-	double d;
-	while ((c = getopt_long(argc, argv, "r:H:o:qvhV", longopts, NULL)) != -1) {
-		switch (c) {
-		case 'r': o.range_text = optarg; break;
-		case OPT_INFO: o.info = 1; break;
-		case 'H':
-			if (o.nheaders == MAX_HEADERS) {
-				vr_error("--header: at most %d headers", MAX_HEADERS);
-				return vr_usage_hint();
-			}
-			o.headers[o.nheaders++] = optarg;
-			break;
-		case OPT_MAXBYTES:
-			if (vr_parse_size(optarg, &u) < 0 || u == 0) {
-				vr_error("--max-bytes: '%s' is not a byte count of at least 1", optarg);
-				return vr_usage_hint();
-			}
-			o.max_bytes = u;
-			break;
-		case OPT_TIMEOUT:
-			if (vr_parse_seconds(optarg, &d) < 0 || d > 86400) {
-				vr_error("--timeout: '%s' is not a duration up to 24h (like 30, 1.5s, 250ms)",
-					 optarg);
-				return vr_usage_hint();
-			}
-			o.timeout = d;
-			break;
-		case OPT_MAXTIME:
-			if (vr_parse_seconds(optarg, &d) < 0 || d > 7 * 86400.0) {
-				vr_error("--max-time: '%s' is not a duration (like 60, 2m, 1h)", optarg);
-				return vr_usage_hint();
-			}
-			o.max_time = d;
-			break;
-		case OPT_RETRIES:
-			if (vr_parse_u64(optarg, &u) < 0 || u > VR_ORIGIN_MAX_RETRIES) {
-				vr_error("--retries: '%s' is not a number from 0 to %u", optarg,
-					 VR_ORIGIN_MAX_RETRIES);
-				return vr_usage_hint();
-			}
-			o.retries = (long)u;
-			break;
-		case 'o': o.output = optarg; break;
-		case OPT_CONFIG: o.config = optarg; break;
-		case OPT_METRICS: o.metrics = optarg; break;
-		case 'q': vr_log_set_verbosity(VR_QUIET); break;
-		case 'v': vr_log_set_verbosity(vr_log_verbosity() + 1); break;
-		case 'h': usage(); return VR_OK;
-		case 'V': vr_print_version(); return VR_OK;
-		default: return vr_usage_hint();
-		}
-	}
-	if (optind >= argc) {
-		vr_error("missing SOURCE");
-		return vr_usage_hint();
-	}
-	o.source = argv[optind++];
-	if (optind < argc) {
-		vr_error("unexpected argument '%s'", argv[optind]);
-		return vr_usage_hint();
-	}
-	vr_metrics_start("vr-fetch", o.metrics);
-	int rc = run(&o);
-	vr_metrics_finish(rc);
-	vr_exit(rc);
+	static struct opts o;
+	vr_cli_main(&prog, argc, argv, &o);
 }

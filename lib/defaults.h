@@ -9,5 +9,10 @@
 #define VR_DEFAULT_STALL_TIMEOUT "30"   /* vr-resize, vr-cache get --timeout (seconds) */
 #define VR_DEFAULT_CHUNK_SIZE "1M"      /* vr-chunk put --chunk-size */
 #define VR_DEFAULT_PUT_WAIT "30"        /* vr-chunk put --wait (seconds) */
+/* a source's idle/connect timeout and retries when neither the command
+ * line nor the config ([origin], [fetch]) sets them: vr-fetch --timeout,
+ * --retries; lib/origin */
+#define VR_DEFAULT_FETCH_TIMEOUT "30"   /* seconds */
+#define VR_DEFAULT_FETCH_RETRIES "2"
 
 #endif

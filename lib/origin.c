@@ -1,5 +1,6 @@
 #include "origin.h"
 #include "config.h"
+#include "defaults.h"
 #include "num.h"
 #include "status.h"
 
@@ -705,8 +706,12 @@ int vr_origin_resolve(const struct vr_config *cfg, const char *source,
 		      const struct vr_origin_params *pp, struct vr_resolved *out, char *err,
 		      size_t errlen)
 {
-	double timeout = VR_ORIGIN_DEFAULT_TIMEOUT;
-	unsigned retries = VR_ORIGIN_DEFAULT_RETRIES;
+	double timeout = 0;
+	uint64_t dflt_retries = 0;
+	/* the defaults from their one home, parsed as an argument would be */
+	vr_parse_seconds(VR_DEFAULT_FETCH_TIMEOUT, &timeout);
+	vr_parse_u64(VR_DEFAULT_FETCH_RETRIES, &dflt_retries);
+	unsigned retries = (unsigned)dflt_retries;
 	char *headers = NULL;
 	int rc = VR_EUSAGE;
 

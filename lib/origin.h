@@ -39,8 +39,6 @@ struct vr_config;
 #define VR_ORIGIN_MAX_GROUPS 31   /* capture groups in one match regex */
 #define VR_ORIGIN_MAX_SOURCES 32  /* source templates in one origin */
 #define VR_ORIGIN_MAX_NAME 32     /* bytes of a group name, NUL included */
-#define VR_ORIGIN_DEFAULT_TIMEOUT 30.0
-#define VR_ORIGIN_DEFAULT_RETRIES 2u
 #define VR_ORIGIN_MAX_RETRIES 100u
 
 enum vr_source_kind {

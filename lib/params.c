@@ -23,7 +23,14 @@
  *   time, duration   seconds, rounded to the microsecond when parsed, printed
  *        as the shortest exact decimal: 2, 1.5, 0.000001; duration -1 means
  *        "to the end of the input"
- *   fps      %g of a value with at most 3 decimals (29.97), 0 for the input's
+ *   fps      the exact rate, 0 for the input's. It is parsed as a rational
+ *        (a decimal with at most 3 decimals, "29.97" = 2997/100, or
+ *        NUM/DEN, "30000/1001") and reduced, and printed as: the integer
+ *        when it is whole (25), else the exact decimal when it has one of
+ *        at most 3 decimals (29.97, 12.5, 0.001), else the reduced
+ *        fraction NUM/DEN (30000/1001). So 25, 25.0, 50/2 and 25/1 all
+ *        print 25; 12.5 and 25/2 print 12.5; 30000/1001 and 60000/2002
+ *        print 30000/1001
  *   bitrate  bits/s as a decimal integer, 0 for no cap
  *   audio    1 or 0
  *
@@ -238,34 +245,77 @@ static int parse_int(const char *v, long lo, long hi, int *out)
 	return 0;
 }
 
-/* "29.97": digits with at most 3 decimals, in thousandths. Decision: more
- * decimals are refused rather than rounded, so that %g prints the exact
- * value the engine uses. Rationals like 30000/1001 are not accepted. */
-static int parse_milli(const char *v, int64_t *out)
+/* A frame rate: "29.97" (digits with at most 3 decimals) or "30000/1001"
+ * (two decimal integers), as a reduced fraction. Decision: more decimals
+ * are refused rather than rounded, so that the key prints the exact value
+ * the engine uses. Returns 0; -1 not a number; -2 out of range (a part
+ * above 1000000, or a zero denominator); -3 more than 3 decimals. The
+ * (0-120] check is the caller's. */
+static int64_t gcd64(int64_t a, int64_t b)
 {
-	int64_t ip = 0, frac = 0;
-	int nd = 0, nf = 0;
-	const char *c = v;
-	for (; *c >= '0' && *c <= '9'; c++, nd++) {
-		if (ip > 1000000000)
-			return -2;
-		ip = ip * 10 + (*c - '0');
+	while (b) {
+		int64_t t = a % b;
+		a = b;
+		b = t;
 	}
-	if (*c == '.') {
-		c++;
-		for (; *c >= '0' && *c <= '9'; c++, nf++) {
-			if (nf == 3)
-				return -3;
-			frac = frac * 10 + (*c - '0');
+	return a;
+}
+
+#define FPS_PART_MAX 1000000
+
+static int parse_fps(const char *v, int *num, int *den)
+{
+	int64_t n = 0, d = 1;
+	const char *slash = strchr(v, '/');
+	if (slash) {
+		int64_t part[2] = {0, 0};
+		const char *c = v;
+		for (int k = 0; k < 2; k++) {
+			int nd = 0;
+			for (; *c >= '0' && *c <= '9'; c++, nd++) {
+				if (part[k] > FPS_PART_MAX)
+					return -2;
+				part[k] = part[k] * 10 + (*c - '0');
+			}
+			if (nd == 0 || (k == 0 ? *c != '/' : *c != '\0'))
+				return -1;
+			c++;
 		}
-		if (nf == 0)
+		if (part[0] > FPS_PART_MAX || part[1] > FPS_PART_MAX || part[1] == 0)
+			return -2;
+		n = part[0];
+		d = part[1];
+	} else {
+		int64_t ip = 0, frac = 0;
+		int nd = 0, nf = 0;
+		const char *c = v;
+		for (; *c >= '0' && *c <= '9'; c++, nd++) {
+			if (ip > FPS_PART_MAX)
+				return -2;
+			ip = ip * 10 + (*c - '0');
+		}
+		if (*c == '.') {
+			c++;
+			for (; *c >= '0' && *c <= '9'; c++, nf++) {
+				if (nf == 3)
+					return -3;
+				frac = frac * 10 + (*c - '0');
+			}
+			if (nf == 0)
+				return -1;
+		}
+		if (*c || (nd == 0 && nf == 0))
 			return -1;
+		if (ip > FPS_PART_MAX)
+			return -2;
+		while (nf++ < 3)
+			frac *= 10;
+		n = ip * 1000 + frac;
+		d = 1000;
 	}
-	if (*c || (nd == 0 && nf == 0))
-		return -1;
-	while (nf++ < 3)
-		frac *= 10;
-	*out = ip * 1000 + frac;
+	int64_t g = n ? gcd64(n, d) : d;
+	*num = (int)(n / g);
+	*den = (int)(d / g);
 	return 0;
 }
 
@@ -421,8 +471,77 @@ static int valid_deriv_name(const char *v)
 	return 1;
 }
 
+static int set_one(struct vr_params *p, const struct vr_limits *l, const char *name,
+		   const char *value, int from_query, char *err, size_t errlen);
+
+/* The word a field's value is printed as (the canonical form's), or NULL
+ * for numeric fields. */
+static const char *value_word(const struct vr_params *p, unsigned bit)
+{
+	switch (bit) {
+	case VR_P_MODE: return vr_mode_name(p->mode);
+	case VR_P_FIT: return vr_fit_name(p->fit);
+	case VR_P_QUALITY: return vr_level_name(p->quality);
+	case VR_P_COMPRESSION: return vr_level_name(p->compression);
+	case VR_P_FORMAT: return vr_format_name(p->format);
+	case VR_P_AUDIO: return p->audio ? "true" : "false";
+	default: return NULL;
+	}
+}
+
+/* A value refused under one name may be a word of another name of the
+ * same field, whose words differ (fit=crop: crop is obj-fit's): say both
+ * spellings that are accepted. Appends " (did you mean ...?)" to err. */
+static void suggest_alias(const struct pname *pn, const struct vr_limits *l, const char *value,
+			  int from_query, char *err, size_t errlen)
+{
+	size_t have = strlen(err);
+	for (size_t i = 0; i < NPNAMES; i++) {
+		const struct pname *other = &pnames[i];
+		if (other == pn || other->bit != pn->bit)
+			continue;
+		struct vr_params t;
+		vr_params_init(&t);
+		char e2[256];
+		if (set_one(&t, l, other->name, value, 1, e2, sizeof e2))
+			continue;
+		const char *word = value_word(&t, pn->bit);
+		if (!word)
+			continue;
+		/* the same field under the name that was used: its word for it */
+		struct vr_params u;
+		vr_params_init(&u);
+		if (set_one(&u, l, pn->name, word, from_query, e2, sizeof e2))
+			continue;
+		struct shown sv = show(value);
+		if (from_query)
+			snprintf(err + have, errlen - have, " (did you mean %s=%s or %s=%s?)",
+				 other->name, sv.s, pn->name, word);
+		else if (other->query_only)
+			snprintf(err + have, errlen - have,
+				 " (did you mean %s? '%s' is a value of %s, a query name)", word, sv.s,
+				 other->name);
+		else
+			snprintf(err + have, errlen - have, " (did you mean %s %s, or %s %s?)",
+				 other->name, sv.s, pn->name, word);
+		return;
+	}
+}
+
 int vr_params_set(struct vr_params *p, const struct vr_limits *l, const char *name,
 		  const char *value, int from_query, char *err, size_t errlen)
+{
+	int r = set_one(p, l, name, value, from_query, err, errlen);
+	if (r && err && errlen && value && *value) {
+		const struct pname *pn = find_name(name);
+		if (pn && (from_query || !pn->query_only) && strlen(err) + 1 < errlen)
+			suggest_alias(pn, l, value, from_query, err, errlen);
+	}
+	return r;
+}
+
+static int set_one(struct vr_params *p, const struct vr_limits *l, const char *name,
+		   const char *value, int from_query, char *err, size_t errlen)
 {
 	struct vr_limits dl;
 	if (!l) {
@@ -507,19 +626,26 @@ int vr_params_set(struct vr_params *p, const struct vr_limits *l, const char *na
 					      sv.s, l->max_duration);
 		p->duration = d;
 		break;
-	case K_FPS:
-		r = parse_milli(value, &i64);
-		if (r == 0 && !(i64 > 0 && i64 <= 120000))
+	case K_FPS: {
+		int fn = 0, fd = 1;
+		r = parse_fps(value, &fn, &fd);
+		/* (0, 120]: num > 0 and num <= 120 den */
+		if (r == 0 && !(fn > 0 && (int64_t)fn <= 120 * (int64_t)fd))
 			r = -2;
 		if (r == -3)
 			return fail(err, errlen, code,
-				    "%s: '%s' has more than 3 decimals; allowed (0-120] frames per second",
+				    "%s: '%s' has more than 3 decimals (give NUM/DEN for an exact "
+				    "rate such as 30000/1001); allowed (0-120] frames per second",
 				    n, sv.s);
 		if (r < 0)
-			return fail(err, errlen, code, "%s: '%s' is %s (0-120] frames per second", n,
-				    sv.s, r == -1 ? "not a number in range" : "out of range");
-		p->fps = (double)i64 / 1000;
+			return fail(err, errlen, code,
+				    "%s: '%s' is %s (0-120] frames per second (like 25, 29.97, "
+				    "30000/1001)",
+				    n, sv.s, r == -1 ? "not a number in range" : "out of range");
+		p->fps_num = fn;
+		p->fps_den = fd;
 		break;
+	}
 	case K_QUALITY:
 	case K_COMPRESSION:
 		if ((i = pick(value, level_names, 4)) < 0)
@@ -646,7 +772,7 @@ static int same_field(const struct vr_params *a, const struct vr_params *b, unsi
 	case VR_P_FIT: return a->fit == b->fit;
 	case VR_P_TIME: return a->time == b->time;
 	case VR_P_DURATION: return a->duration == b->duration;
-	case VR_P_FPS: return a->fps == b->fps;
+	case VR_P_FPS: return a->fps_num == b->fps_num && a->fps_den == b->fps_den;
 	case VR_P_QUALITY: return a->quality == b->quality;
 	case VR_P_COMPRESSION: return a->compression == b->compression;
 	case VR_P_BITRATE: return a->bitrate == b->bitrate;
@@ -855,7 +981,10 @@ static void copy_field(struct vr_params *dst, const struct vr_params *src, unsig
 	case VR_P_FIT: dst->fit = src->fit; break;
 	case VR_P_TIME: dst->time = src->time; break;
 	case VR_P_DURATION: dst->duration = src->duration; break;
-	case VR_P_FPS: dst->fps = src->fps; break;
+	case VR_P_FPS:
+		dst->fps_num = src->fps_num;
+		dst->fps_den = src->fps_den;
+		break;
 	case VR_P_QUALITY: dst->quality = src->quality; break;
 	case VR_P_COMPRESSION: dst->compression = src->compression; break;
 	case VR_P_BITRATE: dst->bitrate = src->bitrate; break;
@@ -1104,6 +1233,30 @@ static void put_secs(struct out *o, const char *name, double s)
 	put(o, "&%s=%s%lld.%s", name, sign, us / 1000000, frac);
 }
 
+/* A frame rate (reduced num/den) as the comment at the top says: whole,
+ * else an exact decimal of at most 3 decimals, else NUM/DEN. */
+static void put_fps(struct out *o, int num, int den)
+{
+	if (num <= 0 || den <= 0) {
+		put(o, "&fps=0");
+		return;
+	}
+	if (den == 1) {
+		put(o, "&fps=%d", num);
+		return;
+	}
+	if (1000 % den == 0) { /* den is 2, 4, 5, 8, 10, ... 1000 */
+		long long milli = (long long)num * (1000 / den);
+		char frac[4];
+		snprintf(frac, sizeof frac, "%03lld", milli % 1000);
+		for (int i = 2; i > 0 && frac[i] == '0'; i--)
+			frac[i] = '\0';
+		put(o, "&fps=%lld.%s", milli / 1000, frac);
+		return;
+	}
+	put(o, "&fps=%d/%d", num, den);
+}
+
 int vr_params_canonical(const struct vr_params *p, char *buf, size_t len)
 {
 	struct vr_params c = *p;
@@ -1119,7 +1272,7 @@ int vr_params_canonical(const struct vr_params *p, char *buf, size_t len)
 	if (f & VR_P_DURATION)
 		put_secs(&o, "duration", c.duration < 0 ? -1 : c.duration);
 	if (f & VR_P_FPS)
-		put(&o, "&fps=%g", c.fps);
+		put_fps(&o, c.fps_num, c.fps_den);
 	put(&o, "&quality=%s&compression=%s", vr_level_name(c.quality),
 	    vr_level_name(c.compression));
 	if (f & VR_P_BITRATE)

@@ -55,7 +55,8 @@ struct vr_params {
 	enum vr_fit fit;
 	double time;                 /* start offset, seconds */
 	double duration;             /* seconds; < 0: to the end (video, audio) */
-	double fps;                  /* 0: keep the input's */
+	int fps_num, fps_den;        /* output frame rate fps_num/fps_den, reduced;
+				      * fps_num 0: keep the input's */
 	enum vr_level quality, compression;
 	int64_t bitrate;             /* bits/s cap, 0: none */
 	int audio;                   /* 1: keep the audio track, 0: drop it */

@@ -479,8 +479,8 @@ static void video_chain_ends(struct run *r, char *head, size_t hl, char *tail, s
 	snprintf(head, hl, "trim=start_pts=%" PRId64 "%s,setpts=PTS-%" PRId64 ",", r->v_start, end,
 		 r->v_start);
 	const char *pf = av_get_pix_fmt_name(vr_encode_video_pix_fmt(r->p->format));
-	if (r->p->fps > 0)
-		snprintf(tail, tl, ",fps=fps=%.6g,format=%s", r->p->fps, pf);
+	if (r->p->fps_num > 0) /* the exact rational: 30000/1001 stays itself */
+		snprintf(tail, tl, ",fps=fps=%d/%d,format=%s", r->p->fps_num, r->p->fps_den, pf);
 	else
 		snprintf(tail, tl, ",format=%s", pf);
 }

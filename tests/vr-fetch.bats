@@ -139,7 +139,7 @@ oneshot_start() {
 	run "$VR" --help
 	assert_success
 	assert_line --index 0 'Usage: vr-fetch [OPTIONS] SOURCE'
-	assert_output --partial '--range R'
+	assert_output --partial '--range RANGE'
 	assert_output --partial 'Exit status:'
 	run "$VR" --version
 	assert_success
@@ -218,6 +218,55 @@ oneshot_start() {
 	fetch -r 2000000-,0-3 "$F1M"
 	assert_equal "$status" 0
 	cmp "$OUT" <(slice "$F1M" 0 4)
+}
+
+@test "a suffix longer than the source selects all of it (RFC 9110), as vr-range does" {
+	local ten=$DOC/bytes-10.bin
+	fetch -r -11 "$ten"
+	assert_equal "$status" 0
+	cmp "$OUT" "$ten"
+	fetch -r bytes=-2000000 "$F1M"
+	assert_equal "$status" 0
+	cmp "$OUT" "$F1M"
+	status=0
+	"$VR" -r -2000000 - <"$F1M" >"$OUT" 2>"$ERR" || status=$?
+	assert_equal "$status" 0
+	cmp "$OUT" "$F1M"
+	status=0
+	cat "$F1M" | "$VR" -r -2000000 - >"$OUT" 2>"$ERR" || status=$?
+	assert_equal "$status" 0
+	cmp "$OUT" "$F1M"
+	# http: an origin that answers 206, and one that ignores Range (200)
+	fetch -r -2000000 "$NGINX_URL/bytes-1M.bin"
+	assert_equal "$status" 0
+	cmp "$OUT" "$F1M"
+	fetch -r -11 "$NGINX_URL/bytes-10.bin"
+	assert_equal "$status" 0
+	cmp "$OUT" "$ten"
+	fetch -r -2000000 "$NGINX_URL/norange/bytes-1M.bin"
+	assert_equal "$status" 0
+	cmp "$OUT" "$F1M"
+	fetch --info -r -2000000 "$NGINX_URL/bytes-1M.bin"
+	assert_equal "$status" 0
+	assert_equal "$(json_field "$OUT" size)" 1048576
+	# a 200 of unknown size (chunked, no Content-Length)
+	{
+		printf 'HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\nConnection: close\r\n\r\n'
+		printf 'a\r\n'
+		cat "$ten"
+		printf '\r\n0\r\n\r\n'
+	} >nolen.http
+	oneshot_start nolen.http req.txt
+	fetch --retries 0 -r -11 "http://127.0.0.1:$ONESHOT_PORT/ten.bin"
+	assert_equal "$status" 0
+	cmp "$OUT" "$ten"
+	wait "$ONESHOT_PID" 2>/dev/null || true
+	ONESHOT_PID=
+	# the same as vr-range, the program that defines it
+	status=0
+	"$BATS_TEST_DIRNAME/../bin/vr-range" -o want.bin -- -2000000 "$F1M" || status=$?
+	assert_equal "$status" 0
+	cmp want.bin "$F1M"
 }
 
 @test "local file: unsatisfiable exits 4, malformed exits 3 before any I/O" {
@@ -512,14 +561,29 @@ oneshot_start() {
 	dt=$(($(now_ms) - t0))
 	assert_equal "$status" 7
 	assert_output --partial 'timeout: no data for 0.4 s'
-	[ "$dt" -ge 350 ] && [ "$dt" -lt 2400 ]
+	[ "$dt" -ge 350 ]
+	[ "$dt" -lt 2400 ]
 	# with one retry: two attempts and a 100 ms backoff
 	t0=$(now_ms)
 	fetch --timeout 0.3 --retries 1 "http://127.0.0.1:$BLACKHOLE_PORT/x.bin"
 	dt=$(($(now_ms) - t0))
 	assert_equal "$status" 7
 	assert_output --partial '2 attempts'
-	[ "$dt" -ge 650 ] && [ "$dt" -lt 2500 ]
+	[ "$dt" -ge 650 ]
+	[ "$dt" -lt 2500 ]
+}
+
+@test "--timeout and --retries not given: the config's apply; given: they win" {
+	printf '[fetch]\ntimeout = 0.3s\nretries = 1\n' >t.conf
+	fetch --config t.conf --metrics m.json "http://127.0.0.1:$BLACKHOLE_PORT/x.bin"
+	assert_equal "$status" 7
+	assert_output --partial 'no data for 0.3 s'
+	assert_equal "$(json_field m.json attempts)" 2
+	fetch --config t.conf --timeout 0.4 --retries 0 --metrics m2.json \
+		"http://127.0.0.1:$BLACKHOLE_PORT/x.bin"
+	assert_equal "$status" 7
+	assert_output --partial 'no data for 0.4 s'
+	assert_equal "$(json_field m2.json attempts)" 1
 }
 
 @test "--max-time bounds the whole run: /slow/ exits 7" {
@@ -529,7 +593,8 @@ oneshot_start() {
 	dt=$(($(now_ms) - t0))
 	assert_equal "$status" 7
 	assert_output --partial 'time limit of 0.6 s exceeded'
-	[ "$dt" -ge 550 ] && [ "$dt" -lt 2600 ]
+	[ "$dt" -ge 550 ]
+	[ "$dt" -lt 2600 ]
 	# what came is a prefix of the file
 	[ -s "$OUT" ]
 	cmp "$OUT" <(head -c "$(stat -c %s "$OUT")" "$F1M")

@@ -276,6 +276,30 @@ EOF
 	clean f.mp4
 }
 
+@test "--fps takes a rational: 30000/1001 is the output's exact frame rate" {
+	# a 25 fps input
+	"$VR" -w 160 --fps 30000/1001 -d 2 -o r.mp4 "$FX/h264-aac.mp4"
+	run ffprobe -v error -select_streams v -show_entries stream=r_frame_rate -of csv=p=0 r.mp4
+	assert_output "30000/1001"
+	run ffprobe -v error -select_streams v -show_entries stream=avg_frame_rate -of csv=p=0 r.mp4
+	assert_output "30000/1001"
+	clean r.mp4
+	# the same rate spelled twice over, in a query: the same key
+	run "$VR" --print-key --fps 60000/2002
+	assert_success
+	assert_output --partial '&fps=30000/1001&'
+	local key=$output
+	run "$VR" --print-key --query 'fps=30000/1001'
+	assert_output "$key"
+	# a decimal stays a decimal: 29.97 is 2997/100, not 30000/1001
+	"$VR" -w 160 --fps 29.97 -d 1 -o d.mp4 "$FX/h264-aac.mp4"
+	run ffprobe -v error -select_streams v -show_entries stream=r_frame_rate -of csv=p=0 d.mp4
+	assert_output "2997/100"
+	run "$VR" --print-key --fps 30000/0
+	assert_failure 2
+	assert_output --partial 'fps'
+}
+
 @test "inputs without audio, and --audio false" {
 	"$VR" -w 160 "$FX/noaudio.mp4" >n.mp4
 	run streams n.mp4

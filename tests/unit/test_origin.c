@@ -328,8 +328,10 @@ static void test_resolve(void)
 
 	/* no config at all */
 	CHECK(vr_origin_resolve(NULL, "/x", &pp, &r, err, sizeof err) == 0);
-	CHECK(r.n == 1 && r.src[0].timeout == VR_ORIGIN_DEFAULT_TIMEOUT &&
-	      r.src[0].retries == VR_ORIGIN_DEFAULT_RETRIES);
+	/* the documented defaults (vr.conf(5), lib/defaults.h): 30 s, 2 retries */
+	CHECK(r.n == 1);
+	CHECK(r.src[0].timeout == 30.0);
+	CHECK(r.src[0].retries == 2);
 	vr_resolved_free(&r);
 	CHECK(vr_origin_resolve(NULL, "", &pp, &r, err, sizeof err) == VR_EUSAGE);
 }

@@ -131,7 +131,7 @@ static void test_defaults_and_names(void)
 	struct vr_params p;
 	vr_params_init(&p);
 	CHECK(p.set == 0 && p.mode == VR_MODE_VIDEO && p.width == 0 && p.height == 0);
-	CHECK(p.fit == VR_FIT_CONTAIN && p.time == 0 && p.duration < 0 && p.fps == 0);
+	CHECK(p.fit == VR_FIT_CONTAIN && p.time == 0 && p.duration < 0 && p.fps_num == 0);
 	CHECK(p.quality == VR_LEVEL_AUTO && p.compression == VR_LEVEL_AUTO && p.bitrate == 0);
 	CHECK(p.audio == 1 && p.format == VR_FORMAT_AUTO && !p.columns && !p.rows);
 	CHECK(!p.derivative[0] && !p.imwidth && !p.imheight && !p.from_query);
@@ -153,7 +153,7 @@ static void test_defaults_and_names(void)
 			VR_P_AUDIO | VR_P_FORMAT));
 	CHECK(p.from_query == p.set);
 	CHECK(p.width == 640 && p.height == 360 && p.fit == VR_FIT_COVER && p.time == 1.5);
-	CHECK(p.duration == 10 && p.fps == 30 && p.quality == VR_LEVEL_HIGH);
+	CHECK(p.duration == 10 && p.fps_num == 30 && p.fps_den == 1 && p.quality == VR_LEVEL_HIGH);
 	CHECK(p.compression == VR_LEVEL_LOW && p.bitrate == 800000 && p.audio == 0);
 	CHECK(p.format == VR_FORMAT_WEBM);
 
@@ -789,6 +789,9 @@ static void test_canonical_equal(void)
 		{"time=120", "start=2m"},
 		{"dur=1.5", "duration=1500ms"},
 		{"fps=30", "fps=30.000"},
+		{"fps=30", "fps=60/2"},
+		{"fps=30000/1001", "fps=60000/2002"},
+		{"fps=12.5", "fps=25/2"},
 		{"bitrate=2M", "bitrate=2000000"},
 		{"bitrate=800k", "bitrate=0.8M"},
 		{"mute=true", "audio=no"},
@@ -842,6 +845,10 @@ static void test_canonical_differs(void)
 		{"duration=10", "duration=10.5"},
 		{"", "fps=30"},
 		{"fps=29.97", "fps=29.971"},
+		{"fps=29.97", "fps=30000/1001"},
+		{"fps=30", "fps=30000/1001"},
+		{"fps=30000/1001", "fps=30001/1001"},
+		{"fps=24000/1001", "fps=23.976"},
 		{"", "quality=low"},
 		{"quality=low", "quality=medium"},
 		{"quality=high", "quality=auto"},
@@ -998,12 +1005,112 @@ static void test_limits(void)
 	L = saved;
 }
 
+/* Frame rates: rationals, reduced, one canonical spelling each (the
+ * comment at the top of params.c): whole, else an exact decimal of at most
+ * 3 decimals, else NUM/DEN. */
+static void test_fps_rationals(void)
+{
+	struct vr_params p;
+	CHECK(q(&p, "fps=30000/1001") == 0);
+	CHECK(p.fps_num == 30000);
+	CHECK(p.fps_den == 1001);
+	CHECK(q(&p, "fps=60000/2002") == 0);
+	CHECK(p.fps_num == 30000);
+	CHECK(p.fps_den == 1001);
+	CHECK(q(&p, "fps=29.97") == 0);
+	CHECK(p.fps_num == 2997);
+	CHECK(p.fps_den == 100);
+	CHECK(q(&p, "fps=25") == 0);
+	CHECK(p.fps_num == 25);
+	CHECK(p.fps_den == 1);
+
+	CHECK(strstr(qkey("fps=30000/1001"), "&fps=30000/1001&") != NULL);
+	CHECK(strstr(qkey("fps=60000/2002"), "&fps=30000/1001&") != NULL);
+	CHECK(strstr(qkey("fps=24000/1001"), "&fps=24000/1001&") != NULL);
+	CHECK(strstr(qkey("fps=50/2"), "&fps=25&") != NULL);
+	CHECK(strstr(qkey("fps=25/1"), "&fps=25&") != NULL);
+	CHECK(strstr(qkey("fps=25.0"), "&fps=25&") != NULL);
+	CHECK(strstr(qkey("fps=25/2"), "&fps=12.5&") != NULL);
+	CHECK(strstr(qkey("fps=2997/100"), "&fps=29.97&") != NULL);
+	CHECK(strstr(qkey("fps=1/1000"), "&fps=0.001&") != NULL);
+	CHECK(strstr(qkey("fps=1/3"), "&fps=1/3&") != NULL);
+	CHECK(strstr(qkey("fps=240/2"), "&fps=120&") != NULL);
+	CHECK(strstr(qkey("fps=1000000/1000000"), "&fps=1&") != NULL);
+	/* options spell it the same way */
+	CHECK(keys_equal(okey("fps=30000/1001"), qkey("fps=60000/2002")));
+	CHECK(keys_equal(qkey("fps=1/3"), qkey("fps=2/6")));
+	/* the key's fps value, given back as fps, gives the same key */
+	static const char *const back[] = {"fps=60000/2002", "fps=12.500", "fps=2/6", "fps=50/2"};
+	for (size_t i = 0; i < sizeof back / sizeof *back; i++) {
+		char k1[VR_PARAMS_CANONICAL_MAX], again[64];
+		snprintf(k1, sizeof k1, "%s", qkey(back[i]));
+		const char *v = strstr(k1, "&fps=");
+		CHECK(v != NULL);
+		if (!v)
+			continue;
+		snprintf(again, sizeof again, "%.*s", (int)strcspn(v + 1, "&"), v + 1);
+		CHECK(str_is(qkey(again), k1));
+	}
+
+	/* refused */
+	CHECK(is_err(qkey("fps=121/1"), VR_EDATA, "fps", "(0-120]", NULL));
+	CHECK(is_err(qkey("fps=120001/1000"), VR_EDATA, "fps", "(0-120]", NULL));
+	CHECK(is_err(qkey("fps=0/1001"), VR_EDATA, "fps", "(0-120]", NULL));
+	CHECK(is_err(qkey("fps=30000/0"), VR_EDATA, "fps", "out of range", NULL));
+	CHECK(is_err(qkey("fps=30000/"), VR_EDATA, "fps", "not a number", NULL));
+	CHECK(is_err(qkey("fps=/1001"), VR_EDATA, "fps", "not a number", NULL));
+	CHECK(is_err(qkey("fps=30000/1001/1"), VR_EDATA, "fps", "not a number", NULL));
+	CHECK(is_err(qkey("fps=29.97/1"), VR_EDATA, "fps", "not a number", NULL));
+	CHECK(is_err(qkey("fps=30/1.5"), VR_EDATA, "fps", "not a number", NULL));
+	CHECK(is_err(qkey("fps=-30/1"), VR_EDATA, "fps", "not a number", NULL));
+	CHECK(is_err(qkey("fps=1000001/1000001"), VR_EDATA, "fps", "out of range", NULL));
+	CHECK(is_err(qkey("fps=99999999999999999999/1"), VR_EDATA, "fps", "out of range", NULL));
+	CHECK(is_err(qkey("fps=29.97001"), VR_EDATA, "fps", "30000/1001", "3 decimals"));
+	CHECK(is_err(okey("fps=30000/0"), VR_EUSAGE, "fps", NULL, NULL));
+}
+
+/* A value refused under one name that another name of the field takes
+ * says both accepted spellings. */
+static void test_alias_suggestions(void)
+{
+	CHECK(str_is(qkey("fit=crop"),
+		     "ERR3: fit: 'crop' is not one of contain, scale-down, cover "
+		     "(did you mean obj-fit=crop or fit=cover?)"));
+	CHECK(str_is(qkey("fit=fill"),
+		     "ERR3: fit: 'fill' is not one of contain, scale-down, cover "
+		     "(did you mean obj-fit=fill or fit=contain?)"));
+	CHECK(str_is(qkey("w=100&h=100&fit=CROP"),
+		     "ERR3: fit: 'CROP' is not one of contain, scale-down, cover "
+		     "(did you mean obj-fit=CROP or fit=cover?)"));
+	/* each suggestion is accepted, and they mean the same */
+	CHECK(keys_equal(qkey("w=100&h=100&obj-fit=crop"), qkey("w=100&h=100&fit=cover")));
+	CHECK(keys_equal(qkey("w=100&h=100&obj-fit=fill"), qkey("w=100&h=100&fit=contain")));
+	/* as an option (or a job line, or a derivative): obj-fit is a query
+	 * name, so the option's own word comes first */
+	CHECK(str_is(okey("fit=crop"),
+		     "ERR2: fit: 'crop' is not one of contain, scale-down, cover "
+		     "(did you mean cover? 'crop' is a value of obj-fit, a query name)"));
+	/* no alias takes it: no suggestion */
+	CHECK(str_is(qkey("fit=stretch"),
+		     "ERR3: fit: 'stretch' is not one of contain, scale-down, cover"));
+	CHECK(str_is(qkey("obj-fit=stretch"),
+		     "ERR3: obj-fit: 'stretch' is not one of crop, fill, contain, scale-down, cover"));
+	CHECK(str_is(qkey("q=best"), "ERR3: q: 'best' is not one of low, medium, high, auto"));
+	CHECK(is_err(qkey("mute=maybe"), VR_EDATA, "mute", "maybe", NULL));
+	CHECK(strstr(qkey("mute=maybe"), "did you mean") == NULL);
+	CHECK(strstr(qkey("width=5"), "did you mean") == NULL);
+	/* an unprintable value is shown safely in the suggestion too */
+	CHECK(strstr(qkey("fit=%01crop"), "did you mean") == NULL);
+}
+
 int main(void)
 {
 	vr_limits_default(&L);
 	test_defaults_and_names();
 	test_errors_name_the_parameter();
 	test_boundaries();
+	test_fps_rationals();
+	test_alias_suggestions();
 	test_time_forms();
 	test_mute();
 	test_imquery();
