@@ -1,12 +1,14 @@
 /* vr-cache: the orchestrator. `get` answers one request from the store
  * (a hit) or by fetch -> transform -> tee to the output and the store (a
  * miss), coalescing concurrent requests across processes; invalidate,
- * purge, gc and stats look after the store; warm (lib/warm) pre-warms it
- * from a job list. The work is in lib/cache; this file parses options and
- * maps results to the shared exit statuses. */
+ * purge, gc and stats look after the store (the metrics-file analysis is
+ * lib/stats); warm (lib/warm) pre-warms it from a job list. The work is in
+ * lib/cache; this file describes the commands and their options to lib/cli
+ * and maps results to the shared exit statuses. */
 #include "cache.h"
 #include "cli.h"
 #include "config.h"
+#include "defaults.h"
 #include "json.h"
 #include "lifecycle.h"
 #include "log.h"
@@ -16,17 +18,11 @@
 #include "output.h"
 #include "params.h"
 #include "range.h"
+#include "stats.h"
 #include "status.h"
 #include "store.h"
-
-#if __has_include("warm.c")
 #include "warm.h"
-#define HAVE_WARM 1
-#else
-#define HAVE_WARM 0
-#endif
 
-#include <getopt.h>
 #include <inttypes.h>
 #include <math.h>
 #include <stdio.h>
@@ -34,76 +30,151 @@
 #include <string.h>
 #include <unistd.h>
 
-#define MAX_SETTINGS 64
 #define MAX_TAGS 32
 
-static void usage(void)
-{
-	printf("Usage: %s [--store FILE] [--config FILE] COMMAND [ARGS]\n"
-	       "Answer video requests from a chunked cache: a hit streams the stored entry,\n"
-	       "a miss fetches, transforms and stores while it streams.\n"
-	       "\n"
-	       "Commands:\n"
-	       "  get SOURCE [OPTIONS]  the (transformed) bytes of SOURCE: a path, URL or\n"
-	       "                        request path, with an optional ?query\n"
-	       "      transform options as vr-resize: -m/--mode, -w/--width, --height, --fit,\n"
-	       "      -t/--time, -d/--duration, --fps, --quality, --compression, --bitrate,\n"
-	       "      --audio, -f/--format, --columns, --rows, --derivative, -Q/--query\n"
-	       "      (none and no query: the source bytes themselves are cached)\n"
-	       "      --range R          only these bytes (the whole entry is still stored)\n"
-	       "      --headers, --json  the HTTP head / facts on stderr\n"
-	       "      --multipart        several ranges as multipart/byteranges\n"
-	       "      -o, --output FILE  write FILE instead of stdout\n"
-	       "      --wait S           wait for another process's miss (default 60s)\n"
-	       "      --no-wait-fallback past --wait: transform without storing (else exit 7)\n"
-	       "      --bypass           skip the lookup, store the fresh result\n"
-	       "      --no-store         skip the lookup and the store\n"
-	       "      --strict           a failed store write is exit 6, not a warning\n"
-	       "      --tag T            an extra tag on the stored entry (repeatable)\n"
-	       "      --timeout S        give up when the transform's input stalls (30s)\n"
-	       "      --print-key        print the cache key and exit\n"
-	       "  invalidate SOURCE     every variant of SOURCE misses from now on\n"
-	       "  purge --tag T | --source S   remove entries at once\n"
-	       "  gc [--vacuum]         reclaim expired entries, old source versions,\n"
-	       "                        abandoned writes, stale locks, expired failures\n"
-	       "  stats [--json] [--metrics-file F]  the store's entries and bytes; requests,\n"
-	       "                        hit ratio, p50/p95 wall_ms and errors of a metrics file\n"
-	       "  warm [FILE]           pre-warm from a job list (see vr-cache(1))\n"
-	       "\n"
-	       "Options:\n"
-	       "      --store FILE    the store (default $VR_STORE, else\n"
-	       "                      $XDG_CACHE_HOME/vr/store.db)\n"
-	       "      --config FILE   config file (default $VR_CONFIG): [origin], [cache] TTLs\n"
-	       "      --metrics FILE  append a JSON metrics line (default $VR_METRICS)\n"
-	       "  -q, --quiet         only errors\n"
-	       "  -v, --verbose       more detail\n"
-	       "  -h, --help          this help\n"
-	       "  -V, --version       version\n"
-	       "\n"
-	       "Exit status: 0 ok, 1 unexpected failure, 2 usage, 3 bad input or query value,\n"
-	       "4 range not satisfiable, 5 not found, 6 I/O or store failure, 7 wait exceeded\n"
-	       "or timeout, 8 limit exceeded. See vr-cache(1).\n",
-	       vr_prog());
-}
+struct tags {
+	const char *v[MAX_TAGS];
+	size_t n;
+};
 
-struct ctx {
-	const char *store_path;
-	const char *config_path;
+struct shard {
+	unsigned k, n;
+};
+
+struct opts {
+	struct vr_cli_common common;
+	/* get */
+	struct vr_settings settings;
+	int print_key, headers, json;
+	const char *range_text, *output;
+	struct vr_cli_multipart mp;
+	double wait, timeout;
+	int no_wait_fallback, bypass, no_store, strict;
+	struct tags tags;
+	/* purge */
+	const char *purge_tag, *purge_source;
+	/* gc */
+	int vacuum;
+	/* stats (and --json above) */
+	const char *metrics_file;
+	/* warm (and --json above) */
+	int64_t jobs, min_jobs, max_jobs, queue;
+	int min_jobs_given;
+	uint64_t memory_limit;
+	double job_timeout;
+	struct shard shard;
+	int dry_run;
+	/* loaded by the commands that need them */
 	struct vr_config *cfg;
 	struct vr_limits lim;
 };
 
-struct setting {
-	const char *name; /* NULL: a query */
-	const char *value;
+static int add_tag(void *field, const struct vr_opt *o, const char *arg, char *err, size_t errlen)
+{
+	(void)o;
+	struct tags *t = field;
+	if (t->n == MAX_TAGS || !*arg || strlen(arg) > VR_STORE_TAG_MAX) {
+		snprintf(err, errlen, "at most %d tags of 1 to %d bytes", MAX_TAGS, VR_STORE_TAG_MAX);
+		return VR_EUSAGE;
+	}
+	t->v[t->n++] = arg;
+	return 0;
+}
+
+static int set_shard(void *field, const struct vr_opt *o, const char *arg, char *err,
+		     size_t errlen)
+{
+	(void)o;
+	struct shard *sh = field;
+	if (vr_warm_parse_shard(arg, &sh->k, &sh->n) < 0) {
+		snprintf(err, errlen, "'%s' is not K/N with 1 <= K <= N <= 1000000 (like 2/3)", arg);
+		return VR_EUSAGE;
+	}
+	return 0;
+}
+
+#define O(m) offsetof(struct opts, m)
+static const struct vr_opt get_opts[] = {
+	VR_OPT_RANGE(O(range_text)),
+	VR_OPT_HEADERS(O(headers)),
+	VR_OPT_JSON(O(json), "the response's facts as one JSON object on stderr"),
+	VR_OPT_MULTIPART(O(mp)),
+	VR_OPT_OUTPUT(O(output)),
+	{.name = "wait", .kind = VR_OPT_SECONDS, .arg = "S", .off = O(wait),
+	 .def = VR_DEFAULT_CACHE_WAIT, .hi = 86400,
+	 .help = "wait up to S for another process's miss of the same key"},
+	{.name = "no-wait-fallback", .kind = VR_OPT_FLAG, .off = O(no_wait_fallback),
+	 .help = "past --wait: transform without storing (else exit 7)"},
+	{.name = "bypass", .kind = VR_OPT_FLAG, .off = O(bypass),
+	 .help = "skip the lookup, store the fresh result"},
+	{.name = "no-store", .kind = VR_OPT_FLAG, .off = O(no_store),
+	 .help = "skip the lookup and the store"},
+	{.name = "strict", .kind = VR_OPT_FLAG, .off = O(strict),
+	 .help = "a failed store write is exit 6, not a warning"},
+	{.name = "tag", .kind = VR_OPT_CALL, .arg = "TAG", .off = O(tags), .fn = add_tag,
+	 .help = "an extra tag on the stored entry (repeatable)"},
+	{.name = "timeout", .kind = VR_OPT_SECONDS, .arg = "S", .off = O(timeout),
+	 .def = VR_DEFAULT_STALL_TIMEOUT, .hi = 86400,
+	 .help = "give up when the transform's input stalls for S"},
+	{.name = "print-key", .kind = VR_OPT_FLAG, .off = O(print_key),
+	 .help = "print the cache key and exit"},
+	{0},
 };
 
-static int load_config(struct ctx *c)
+static const struct vr_opt purge_opts[] = {
+	{.name = "tag", .kind = VR_OPT_STR, .arg = "TAG", .off = O(purge_tag),
+	 .help = "remove every entry with TAG"},
+	{.name = "source", .kind = VR_OPT_STR, .arg = "SOURCE", .off = O(purge_source),
+	 .help = "remove every entry of SOURCE"},
+	{0},
+};
+
+static const struct vr_opt gc_opts[] = {
+	{.name = "vacuum", .kind = VR_OPT_FLAG, .off = O(vacuum),
+	 .help = "give the space back to the file system"},
+	{0},
+};
+
+static const struct vr_opt stats_opts[] = {
+	VR_OPT_JSON(O(json), "one JSON object on stdout"),
+	{.name = "metrics-file", .kind = VR_OPT_STR, .arg = "FILE", .off = O(metrics_file),
+	 .flags = VR_OPT_FILE,
+	 .help = "also requests, hit ratio, p50/p95 wall_ms and errors\nof the metrics lines in FILE"},
+	{0},
+};
+
+static const struct vr_opt warm_opts[] = {
+	{.name = "jobs", .letter = 'j', .kind = VR_OPT_COUNT, .arg = "N", .off = O(jobs), .lo = 1,
+	 .hi = VR_WARM_MAX_WORKERS, .help = "run N jobs at once (sets --min-jobs and --max-jobs)"},
+	{.name = "min-jobs", .kind = VR_OPT_COUNT, .arg = "N", .off = O(min_jobs), .lo = 1,
+	 .hi = VR_WARM_MAX_WORKERS, .def = VR_DEFAULT_WARM_MIN_JOBS,
+	 .given_off = O(min_jobs_given), .help = "least concurrency under pressure"},
+	{.name = "max-jobs", .kind = VR_OPT_COUNT, .arg = "N", .off = O(max_jobs), .lo = 1,
+	 .hi = VR_WARM_MAX_WORKERS, .help = "most concurrency (default: the number of CPUs)"},
+	{.name = "queue", .kind = VR_OPT_COUNT, .arg = "N", .off = O(queue), .lo = 1, .hi = 1000000,
+	 .def = VR_DEFAULT_WARM_QUEUE, .help = "jobs read ahead of the workers"},
+	{.name = "memory-limit", .kind = VR_OPT_SIZE, .arg = "SIZE", .off = O(memory_limit),
+	 .lo = 1048576, .def = VR_DEFAULT_WARM_MEMORY_LIMIT,
+	 .help = "the RSS the concurrency steers under"},
+	{.name = "job-timeout", .kind = VR_OPT_SECONDS, .arg = "S", .off = O(job_timeout),
+	 .hi = 604800, .flags = VR_OPT_LO_OPEN, .def = VR_DEFAULT_WARM_JOB_TIMEOUT,
+	 .help = "a job's time limit, stall timeout and wait"},
+	{.name = "shard", .kind = VR_OPT_CALL, .arg = "K/N", .off = O(shard), .fn = set_shard,
+	 .def = VR_DEFAULT_WARM_SHARD,
+	 .help = "only the jobs whose key hashes to shard K of N"},
+	{.name = "dry-run", .kind = VR_OPT_FLAG, .off = O(dry_run),
+	 .help = "print the keys of this shard's jobs, warm nothing"},
+	VR_OPT_JSON(O(json), "the summary as one JSON object on stdout"),
+	{0},
+};
+#undef O
+
+static int load_config(struct opts *o)
 {
 	char err[1024];
-	int rc = vr_config_load(&c->cfg, c->config_path, err, sizeof err);
+	int rc = vr_config_load(&o->cfg, o->common.config, err, sizeof err);
 	if (!rc)
-		rc = vr_limits_load(&c->lim, c->cfg, err, sizeof err);
+		rc = vr_limits_load(&o->lim, o->cfg, err, sizeof err);
 	if (rc)
 		vr_error("%s", err);
 	return rc;
@@ -129,136 +200,23 @@ static void metrics_outcome(const struct vr_cache_outcome *o)
 		vr_warn("the remembered-failures map is at its bound (%zu)", ls.max);
 }
 
-static int cmd_get(struct ctx *c, int argc, char **argv)
+static int cmd_get(void *opts, int argc, char **argv)
 {
-	struct setting set[MAX_SETTINGS];
-	int nset = 0;
-	const char *tags[MAX_TAGS];
-	size_t ntags = 0;
-	const char *range_text = NULL, *output = NULL;
-	int headers = 0, json = 0, multipart = 0, print_key = 0;
-	struct vr_cache_opts co = {.wait = 60, .transform_timeout = 30};
-	enum {
-		OPT_PRINT_KEY = 256, OPT_RANGE,
-		OPT_HEADERS, OPT_JSON, OPT_MULTIPART, OPT_WAIT, OPT_NO_WAIT_FALLBACK, OPT_BYPASS,
-		OPT_NO_STORE, OPT_STRICT, OPT_TAG, OPT_TIMEOUT, OPT_STORE, OPT_CONFIG, OPT_METRICS,
-	};
-	/* until vr-cache moves onto lib/cli: the transform options from
-	 * the parameter table */
-	struct option lo[64];
-	char shortopts[64] = "";
-	int nlo = 0;
-	for (const struct vr_opt *t = vr_params_options(); t->name; t++) {
-		lo[nlo++] = (struct option){t->name, required_argument, NULL, t->letter ? t->letter : 0x1000 + nlo};
-		if (t->letter)
-			snprintf(shortopts + strlen(shortopts), 8, "%c:", t->letter);
-	}
-	static const struct option lo_rest[] = {
-		{"print-key", no_argument, NULL, OPT_PRINT_KEY},
-		{"range", required_argument, NULL, OPT_RANGE},
-		{"headers", no_argument, NULL, OPT_HEADERS},
-		{"json", no_argument, NULL, OPT_JSON},
-		{"multipart", no_argument, NULL, OPT_MULTIPART},
-		{"output", required_argument, NULL, 'o'},
-		{"wait", required_argument, NULL, OPT_WAIT},
-		{"no-wait-fallback", no_argument, NULL, OPT_NO_WAIT_FALLBACK},
-		{"bypass", no_argument, NULL, OPT_BYPASS},
-		{"no-store", no_argument, NULL, OPT_NO_STORE},
-		{"strict", no_argument, NULL, OPT_STRICT},
-		{"tag", required_argument, NULL, OPT_TAG},
-		{"timeout", required_argument, NULL, OPT_TIMEOUT},
-		{"store", required_argument, NULL, OPT_STORE},
-		{"config", required_argument, NULL, OPT_CONFIG},
-		{"metrics", required_argument, NULL, OPT_METRICS},
-		{"quiet", no_argument, NULL, 'q'},
-		{"verbose", no_argument, NULL, 'v'},
-		{"help", no_argument, NULL, 'h'},
-		{NULL, 0, NULL, 0},
-	};
-	memcpy(lo + nlo, lo_rest, sizeof lo_rest);
-	strcat(shortopts, "o:qvh");
-	int ch, idx;
-	while ((ch = getopt_long(argc, argv, shortopts, lo, &idx)) != -1) {
-		const char *name = ch == 'Q' ? NULL
-				   : ch >= 0x1000 ? lo[ch - 0x1000 - 1].name
-						  : vr_params_letter_name(ch);
-		switch (name ? 0 : ch) {
-		case 0: break; /* a transform option: below */
-		case 'Q':
-			if (nset == MAX_SETTINGS) {
-				vr_error("too many parameters");
-				return vr_usage_hint();
-			}
-			set[nset++] = (struct setting){NULL, optarg};
-			break;
-		case OPT_PRINT_KEY: print_key = 1; break;
-		case OPT_RANGE: range_text = optarg; break;
-		case OPT_HEADERS: headers = 1; break;
-		case OPT_JSON: json = 1; break;
-		case OPT_MULTIPART: multipart = 1; break;
-		case 'o': output = optarg; break;
-		case OPT_WAIT:
-			if (vr_parse_seconds(optarg, &co.wait) < 0 || co.wait < 0 || co.wait > 86400) {
-				vr_error("--wait: '%s' is not a duration of 0 to 86400 seconds", optarg);
-				return vr_usage_hint();
-			}
-			break;
-		case OPT_NO_WAIT_FALLBACK: co.no_wait_fallback = 1; break;
-		case OPT_BYPASS: co.bypass = 1; break;
-		case OPT_NO_STORE: co.no_store = 1; break;
-		case OPT_STRICT: co.strict = 1; break;
-		case OPT_TAG:
-			if (ntags == MAX_TAGS || !*optarg || strlen(optarg) > VR_STORE_TAG_MAX) {
-				vr_error("--tag: at most %d tags of 1 to %d bytes", MAX_TAGS,
-					 VR_STORE_TAG_MAX);
-				return vr_usage_hint();
-			}
-			tags[ntags++] = optarg;
-			break;
-		case OPT_TIMEOUT:
-			if (vr_parse_seconds(optarg, &co.transform_timeout) < 0 ||
-			    co.transform_timeout < 0 || co.transform_timeout > 86400) {
-				vr_error("--timeout: '%s' is not a duration of 0 to 86400 seconds", optarg);
-				return vr_usage_hint();
-			}
-			break;
-		case OPT_STORE: c->store_path = optarg; break;
-		case OPT_CONFIG: c->config_path = optarg; break;
-		case OPT_METRICS: vr_metrics_set_path(optarg); break;
-		case 'q': vr_log_set_verbosity(VR_QUIET); break;
-		case 'v': vr_log_set_verbosity(vr_log_verbosity() + 1); break;
-		case 'h': usage(); return VR_OK;
-		default: return vr_usage_hint();
-		}
-		if (name) {
-			if (nset == MAX_SETTINGS) {
-				vr_error("too many parameters");
-				return vr_usage_hint();
-			}
-			set[nset++] = (struct setting){name, optarg};
-		}
-	}
-	if (optind >= argc) {
-		vr_error("get: missing SOURCE");
-		return vr_usage_hint();
-	}
-	const char *source = argv[optind++];
-	if (optind < argc) {
-		vr_error("get: unexpected argument '%s'", argv[optind]);
-		return vr_usage_hint();
-	}
+	struct opts *o = opts;
+	(void)argc;
+	const char *source = argv[0];
 	char err[1024];
-	int rc = load_config(c);
+	int rc = load_config(o);
 	if (rc)
 		return rc;
 	struct vr_range_set *rs = NULL;
-	if (range_text) {
+	if (o->range_text) {
 		rs = calloc(1, sizeof *rs);
 		if (!rs) {
 			vr_error("out of memory");
 			return VR_EFAIL;
 		}
-		if (vr_range_parse(range_text, rs, err, sizeof err) != VR_RANGE_OK) {
+		if (vr_range_parse(o->range_text, rs, err, sizeof err) != VR_RANGE_OK) {
 			vr_error("%s", err);
 			free(rs);
 			return VR_EDATA;
@@ -267,20 +225,17 @@ static int cmd_get(struct ctx *c, int argc, char **argv)
 	/* options given: the source's query first, then the options, then
 	 * finalize; none: lib/cache reads the query alone (or caches raw) */
 	struct vr_params p;
-	int have_params = nset > 0;
+	int have_params = o->settings.n > 0;
 	if (have_params) {
 		char query[4096];
 		vr_params_init(&p);
-		rc = vr_cache_source_query(c->cfg, source, query, sizeof query, err, sizeof err);
+		rc = vr_cache_source_query(o->cfg, source, query, sizeof query, err, sizeof err);
 		if (!rc && query[0])
-			rc = vr_params_parse_query(&p, &c->lim, query, NULL, err, sizeof err);
-		for (int i = 0; !rc && i < nset; i++)
-			rc = set[i].name ? vr_params_set(&p, &c->lim, set[i].name, set[i].value, 0, err,
-							 sizeof err)
-					 : vr_params_parse_query(&p, &c->lim, set[i].value, NULL, err,
-								 sizeof err);
+			rc = vr_params_parse_query(&p, &o->lim, query, NULL, err, sizeof err);
 		if (!rc)
-			rc = vr_params_finalize(&p, &c->lim, c->cfg, err, sizeof err);
+			rc = vr_settings_apply(&p, &o->lim, &o->settings, err, sizeof err);
+		if (!rc)
+			rc = vr_params_finalize(&p, &o->lim, o->cfg, err, sizeof err);
 		if (rc) {
 			vr_error("%s", err);
 			if (rc == VR_EUSAGE)
@@ -289,11 +244,19 @@ static int cmd_get(struct ctx *c, int argc, char **argv)
 			return rc;
 		}
 	}
-	co.store_path = c->store_path;
-	co.cfg = c->cfg;
-	co.limits = &c->lim;
-	co.tags = tags;
-	co.ntags = ntags;
+	struct vr_cache_opts co = {
+		.store_path = o->common.store,
+		.cfg = o->cfg,
+		.limits = &o->lim,
+		.wait = o->wait,
+		.no_wait_fallback = o->no_wait_fallback,
+		.bypass = o->bypass,
+		.no_store = o->no_store,
+		.strict = o->strict,
+		.tags = o->tags.v,
+		.ntags = o->tags.n,
+		.transform_timeout = o->timeout,
+	};
 	struct vr_cache *cache = NULL;
 	if ((rc = vr_cache_open(&cache, &co, err, sizeof err))) {
 		vr_error("%s", err);
@@ -305,11 +268,12 @@ static int cmd_get(struct ctx *c, int argc, char **argv)
 		.params = have_params ? &p : NULL,
 		.range = rs,
 		.out_fd = -1,
-		.headers = headers,
-		.json = json,
-		.multipart = multipart,
+		.headers = o->headers,
+		.json = o->json,
+		.multipart = o->mp.on,
+		.boundary = o->mp.boundary[0] ? o->mp.boundary : NULL,
 	};
-	if (print_key) {
+	if (o->print_key) {
 		char key[VR_CACHE_KEY_MAX];
 		rc = vr_cache_key(cache, &req, key, sizeof key, err, sizeof err);
 		if (rc)
@@ -323,7 +287,7 @@ static int cmd_get(struct ctx *c, int argc, char **argv)
 		return rc;
 	}
 	struct vr_output out;
-	if ((rc = vr_output_open(&out, output))) {
+	if ((rc = vr_output_open(&out, o->output))) {
 		vr_cache_close(cache);
 		free(rs);
 		return rc;
@@ -357,69 +321,31 @@ static int cmd_get(struct ctx *c, int argc, char **argv)
 	return rc;
 }
 
-/* Options of the tidying commands: --store, --config, --metrics, -q, -v. */
-static int tidy_opts(struct ctx *c, int argc, char **argv, const struct option *extra,
-		     size_t nextra, int (*on)(void *, int, const char *), void *arg)
-{
-	enum { OPT_STORE = 300, OPT_CONFIG, OPT_METRICS };
-	struct option lo[16];
-	size_t n = 0;
-	lo[n++] = (struct option){"store", required_argument, NULL, OPT_STORE};
-	lo[n++] = (struct option){"config", required_argument, NULL, OPT_CONFIG};
-	lo[n++] = (struct option){"metrics", required_argument, NULL, OPT_METRICS};
-	lo[n++] = (struct option){"quiet", no_argument, NULL, 'q'};
-	lo[n++] = (struct option){"verbose", no_argument, NULL, 'v'};
-	lo[n++] = (struct option){"help", no_argument, NULL, 'h'};
-	for (size_t i = 0; i < nextra && n < 15; i++)
-		lo[n++] = extra[i];
-	lo[n] = (struct option){NULL, 0, NULL, 0};
-	int ch;
-	while ((ch = getopt_long(argc, argv, "qvh", lo, NULL)) != -1) {
-		switch (ch) {
-		case OPT_STORE: c->store_path = optarg; break;
-		case OPT_CONFIG: c->config_path = optarg; break;
-		case OPT_METRICS: vr_metrics_set_path(optarg); break;
-		case 'q': vr_log_set_verbosity(VR_QUIET); break;
-		case 'v': vr_log_set_verbosity(vr_log_verbosity() + 1); break;
-		case 'h': usage(); return -1;
-		default:
-			if (on && ch >= 400 && on(arg, ch, optarg) == 0)
-				break;
-			return vr_usage_hint();
-		}
-	}
-	return 0;
-}
-
-static int open_store(struct ctx *c, struct vr_store **st, int create)
+static int open_store(struct opts *o, struct vr_store **st, int create)
 {
 	char err[1024];
-	int rc = create ? vr_store_open(st, c->store_path, err, sizeof err)
-			: vr_store_open_existing(st, c->store_path, err, sizeof err);
+	int rc = create ? vr_store_open(st, o->common.store, err, sizeof err)
+			: vr_store_open_existing(st, o->common.store, err, sizeof err);
 	if (rc)
 		vr_error("%s", err);
 	return rc;
 }
 
-static int cmd_invalidate(struct ctx *c, int argc, char **argv)
+static int cmd_invalidate(void *opts, int argc, char **argv)
 {
-	int rc = tidy_opts(c, argc, argv, NULL, 0, NULL, NULL);
-	if (rc)
-		return rc < 0 ? VR_OK : rc;
-	if (optind + 1 != argc) {
-		vr_error("invalidate: give one SOURCE");
-		return vr_usage_hint();
-	}
-	if ((rc = load_config(c)))
+	struct opts *o = opts;
+	(void)argc;
+	int rc;
+	if ((rc = load_config(o)))
 		return rc;
 	char err[1024], canon[4096];
-	if ((rc = vr_cache_canonical_source(c->cfg, argv[optind], canon, sizeof canon, err,
+	if ((rc = vr_cache_canonical_source(o->cfg, argv[0], canon, sizeof canon, err,
 					    sizeof err))) {
 		vr_error("%s", err);
 		return rc;
 	}
 	struct vr_store *st;
-	if ((rc = open_store(c, &st, 1)))
+	if ((rc = open_store(o, &st, 1)))
 		return rc;
 	int64_t v = 0;
 	rc = vr_store_source_bump(st, canon, &v);
@@ -433,42 +359,24 @@ static int cmd_invalidate(struct ctx *c, int argc, char **argv)
 	return rc;
 }
 
-struct purge_args {
-	const char *tag, *source;
-};
-
-static int purge_on(void *arg, int ch, const char *val)
+static int cmd_purge(void *opts, int argc, char **argv)
 {
-	struct purge_args *a = arg;
-	if (ch == 400)
-		a->tag = val;
-	else if (ch == 401)
-		a->source = val;
-	else
-		return -1;
-	return 0;
-}
-
-static int cmd_purge(struct ctx *c, int argc, char **argv)
-{
-	static const struct option extra[] = {
-		{"tag", required_argument, NULL, 400},
-		{"source", required_argument, NULL, 401},
-	};
-	struct purge_args a = {0};
-	int rc = tidy_opts(c, argc, argv, extra, 2, purge_on, &a);
-	if (rc)
-		return rc < 0 ? VR_OK : rc;
-	if ((!a.tag) == (!a.source) || optind < argc) {
-		vr_error("purge: give --tag T or --source S");
+	struct opts *o = opts;
+	(void)argc, (void)argv;
+	struct {
+		const char *tag, *source;
+	} a = {o->purge_tag, o->purge_source};
+	int rc;
+	if ((!a.tag) == (!a.source)) {
+		vr_error("give --tag TAG or --source SOURCE");
 		return vr_usage_hint();
 	}
 	char tag[VR_STORE_TAG_MAX + 8 + 4096];
 	if (a.source) {
 		char err[1024], canon[4096];
-		if ((rc = load_config(c)))
+		if ((rc = load_config(o)))
 			return rc;
-		if ((rc = vr_cache_canonical_source(c->cfg, a.source, canon, sizeof canon, err,
+		if ((rc = vr_cache_canonical_source(o->cfg, a.source, canon, sizeof canon, err,
 						    sizeof err))) {
 			vr_error("%s", err);
 			return rc;
@@ -479,7 +387,7 @@ static int cmd_purge(struct ctx *c, int argc, char **argv)
 		snprintf(tag, sizeof tag, "%s", a.tag);
 	}
 	struct vr_store *st;
-	if ((rc = open_store(c, &st, 0)))
+	if ((rc = open_store(o, &st, 0)))
 		return rc;
 	uint64_t n = 0;
 	rc = vr_store_purge_tag(st, tag, &n);
@@ -492,28 +400,13 @@ static int cmd_purge(struct ctx *c, int argc, char **argv)
 	return rc;
 }
 
-static int gc_on(void *arg, int ch, const char *val)
+static int cmd_gc(void *opts, int argc, char **argv)
 {
-	(void)val;
-	if (ch != 400)
-		return -1;
-	*(int *)arg = 1;
-	return 0;
-}
-
-static int cmd_gc(struct ctx *c, int argc, char **argv)
-{
-	static const struct option extra[] = {{"vacuum", no_argument, NULL, 400}};
-	int vacuum = 0;
-	int rc = tidy_opts(c, argc, argv, extra, 1, gc_on, &vacuum);
-	if (rc)
-		return rc < 0 ? VR_OK : rc;
-	if (optind < argc) {
-		vr_error("gc: unexpected argument '%s'", argv[optind]);
-		return vr_usage_hint();
-	}
+	struct opts *o = opts;
+	(void)argc, (void)argv;
+	int vacuum = o->vacuum, rc;
 	struct vr_store *st;
-	if ((rc = open_store(c, &st, 0)))
+	if ((rc = open_store(o, &st, 0)))
 		return rc;
 	uint64_t old = 0, neg = 0;
 	struct vr_gc_report r;
@@ -534,91 +427,14 @@ static int cmd_gc(struct ctx *c, int argc, char **argv)
 	return rc;
 }
 
-/* ---- stats ---- */
-
-#define HIST_BUCKETS 2400 /* log-spaced wall_ms: 1% steps from 1 ms up past a day */
-
-static int hist_bucket(double ms)
+static int cmd_stats(void *opts, int argc, char **argv)
 {
-	int b = ms <= 1 ? 0 : (int)(log(ms) / log(1.01)) + 1;
-	return b >= HIST_BUCKETS ? HIST_BUCKETS - 1 : b;
-}
-
-static double hist_value(int b) { return b == 0 ? 1 : pow(1.01, b); }
-
-static double hist_pct(const uint64_t *h, uint64_t n, double pct)
-{
-	if (!n)
-		return 0;
-	uint64_t want = (uint64_t)ceil(pct * (double)n), seen = 0;
-	if (!want)
-		want = 1;
-	for (int b = 0; b < HIST_BUCKETS; b++) {
-		seen += h[b];
-		if (seen >= want)
-			return hist_value(b);
-	}
-	return hist_value(HIST_BUCKETS - 1);
-}
-
-static int json_field(const char *line, const char *name, char *out, size_t len)
-{
-	char pat[64];
-	snprintf(pat, sizeof pat, "\"%s\":", name);
-	const char *p = strstr(line, pat);
-	if (!p)
-		return 0;
-	p += strlen(pat);
-	size_t n = 0;
-	if (*p == '"') {
-		p++;
-		while (p[n] && p[n] != '"')
-			n++;
-	} else {
-		while (p[n] && p[n] != ',' && p[n] != '}')
-			n++;
-	}
-	if (n >= len)
-		n = len - 1;
-	memcpy(out, p, n);
-	out[n] = '\0';
-	return 1;
-}
-
-struct stats_args {
-	int json;
-	const char *metrics_file;
-};
-
-static int stats_on(void *arg, int ch, const char *val)
-{
-	struct stats_args *a = arg;
-	if (ch == 400)
-		a->json = 1;
-	else if (ch == 401)
-		a->metrics_file = val;
-	else
-		return -1;
-	return 0;
-}
-
-static int cmd_stats(struct ctx *c, int argc, char **argv)
-{
-	static const struct option extra[] = {
-		{"json", no_argument, NULL, 400},
-		{"metrics-file", required_argument, NULL, 401},
-	};
-	struct stats_args a = {0};
-	int rc = tidy_opts(c, argc, argv, extra, 2, stats_on, &a);
-	if (rc)
-		return rc < 0 ? VR_OK : rc;
-	if (optind < argc) {
-		vr_error("stats: unexpected argument '%s'", argv[optind]);
-		return vr_usage_hint();
-	}
+	struct opts *o = opts;
+	(void)argc, (void)argv;
 	uint64_t entries = 0, bytes = 0;
 	struct vr_store *st;
-	if ((rc = open_store(c, &st, 0)))
+	int rc;
+	if ((rc = open_store(o, &st, 0)))
 		return rc;
 	rc = vr_store_totals(st, &entries, &bytes);
 	if (rc)
@@ -626,176 +442,187 @@ static int cmd_stats(struct ctx *c, int argc, char **argv)
 	vr_store_close(st);
 	if (rc)
 		return rc;
-	uint64_t requests = 0, hits = 0, misses = 0, coalesced = 0, errors = 0, negative = 0,
-		 bypass = 0, evictions = 0;
-	uint64_t *hist = NULL;
-	if (a.metrics_file) {
-		FILE *f = fopen(a.metrics_file, "r");
+	struct vr_stats *s = calloc(1, sizeof *s);
+	if (!s) {
+		vr_error("out of memory");
+		return VR_EFAIL;
+	}
+	vr_stats_init(s);
+	if (o->metrics_file) {
+		FILE *f = fopen(o->metrics_file, "r");
 		if (!f) {
-			vr_error("%s: %m", a.metrics_file);
+			vr_error("%s: %m", o->metrics_file);
+			free(s);
 			return VR_ENOTFOUND;
 		}
-		hist = calloc(HIST_BUCKETS, sizeof *hist);
 		char *line = NULL;
 		size_t cap = 0;
-		char v[64];
-		while (hist && getline(&line, &cap, f) > 0) {
-			if (!json_field(line, "result", v, sizeof v))
-				continue; /* not a get or warm job line */
-			requests++;
-			if (!strcmp(v, "hit"))
-				hits++;
-			else if (!strcmp(v, "miss"))
-				misses++;
-			else if (!strcmp(v, "coalesced"))
-				coalesced++;
-			else if (!strcmp(v, "negative"))
-				negative++;
-			else if (!strcmp(v, "bypass"))
-				bypass++;
-			else
-				errors++;
-			if (json_field(line, "wall_ms", v, sizeof v))
-				hist[hist_bucket(strtod(v, NULL))]++;
-			if (json_field(line, "lru_evictions", v, sizeof v))
-				evictions += strtoull(v, NULL, 10);
-		}
+		while (getline(&line, &cap, f) > 0)
+			vr_stats_add_line(s, line);
 		free(line);
 		fclose(f);
-		if (!hist) {
-			vr_error("out of memory");
-			return VR_EFAIL;
-		}
+		if (s->skipped)
+			vr_warn("%s: skipped %" PRIu64 " line%s that %s not metrics lines",
+				o->metrics_file, s->skipped, s->skipped == 1 ? "" : "s",
+				s->skipped == 1 ? "is" : "are");
 	}
-	double ratio = requests ? (double)(hits + coalesced) / (double)requests : 0;
-	double p50 = hist ? hist_pct(hist, requests, 0.50) : 0,
-	       p95 = hist ? hist_pct(hist, requests, 0.95) : 0;
-	if (a.json) {
+	double ratio = vr_stats_hit_ratio(s);
+	double p50 = vr_stats_wall_ms(s, 0.50), p95 = vr_stats_wall_ms(s, 0.95);
+	if (o->json) {
 		struct vr_json j;
 		vr_json_begin(&j);
 		vr_json_uint(&j, "entries", entries);
 		vr_json_uint(&j, "bytes", bytes);
-		if (a.metrics_file) {
+		if (o->metrics_file) {
 			char num[32];
-			vr_json_uint(&j, "requests", requests);
-			vr_json_uint(&j, "hits", hits);
-			vr_json_uint(&j, "misses", misses);
-			vr_json_uint(&j, "coalesced", coalesced);
-			vr_json_uint(&j, "negative", negative);
-			vr_json_uint(&j, "bypass", bypass);
-			vr_json_uint(&j, "errors", errors);
+			vr_json_uint(&j, "requests", s->requests);
+			vr_json_uint(&j, "hits", s->hits);
+			vr_json_uint(&j, "misses", s->misses);
+			vr_json_uint(&j, "coalesced", s->coalesced);
+			vr_json_uint(&j, "negative", s->negative);
+			vr_json_uint(&j, "bypass", s->bypass);
+			vr_json_uint(&j, "errors", s->errors);
 			snprintf(num, sizeof num, "%.4f", ratio);
 			vr_json_raw(&j, "hit_ratio", num);
 			vr_json_int(&j, "p50_wall_ms", (int64_t)llround(p50));
 			vr_json_int(&j, "p95_wall_ms", (int64_t)llround(p95));
-			vr_json_uint(&j, "lru_evictions", evictions);
+			vr_json_uint(&j, "lru_evictions", s->evictions);
+			vr_json_uint(&j, "skipped", s->skipped);
 		}
 		vr_json_end(&j);
 		printf("%s\n", j.buf);
 	} else {
 		printf("entries      %" PRIu64 "\n", entries);
 		printf("bytes        %" PRIu64 "\n", bytes);
-		if (a.metrics_file) {
-			printf("requests     %" PRIu64 "\n", requests);
-			printf("hits         %" PRIu64 "\n", hits);
-			printf("misses       %" PRIu64 "\n", misses);
-			printf("coalesced    %" PRIu64 "\n", coalesced);
-			printf("negative     %" PRIu64 "\n", negative);
-			printf("bypass       %" PRIu64 "\n", bypass);
-			printf("errors       %" PRIu64 "\n", errors);
+		if (o->metrics_file) {
+			printf("requests     %" PRIu64 "\n", s->requests);
+			printf("hits         %" PRIu64 "\n", s->hits);
+			printf("misses       %" PRIu64 "\n", s->misses);
+			printf("coalesced    %" PRIu64 "\n", s->coalesced);
+			printf("negative     %" PRIu64 "\n", s->negative);
+			printf("bypass       %" PRIu64 "\n", s->bypass);
+			printf("errors       %" PRIu64 "\n", s->errors);
 			printf("hit ratio    %.4f\n", ratio);
 			printf("p50 wall_ms  %.0f\n", p50);
 			printf("p95 wall_ms  %.0f\n", p95);
-			printf("evictions    %" PRIu64 "\n", evictions);
+			printf("evictions    %" PRIu64 "\n", s->evictions);
+			printf("skipped      %" PRIu64 "\n", s->skipped);
 		}
 	}
-	free(hist);
+	free(s);
 	return fflush(stdout) == 0 ? VR_OK : VR_EIO;
 }
 
-static int cmd_warm(struct ctx *c, int argc, char **argv)
+static double default_seconds(const char *text)
 {
-#if HAVE_WARM
-	int rc = load_config(c);
-	if (rc)
-		return rc;
-	struct vr_cache_opts base = {
-		.store_path = c->store_path,
-		.cfg = c->cfg,
-		.limits = &c->lim,
-		.wait = 60,
-		.transform_timeout = 30,
-	};
-	return vr_warm_main(argc, argv, &base);
-#else
-	(void)c, (void)argc, (void)argv;
-	vr_error("warm is not part of this build");
-	return VR_EFAIL;
-#endif
+	double v = 0;
+	vr_parse_seconds(text, &v);
+	return v;
 }
 
-static const struct {
-	const char *name;
-	int (*fn)(struct ctx *, int, char **);
-} commands[] = {
-	{"get", cmd_get},	{"invalidate", cmd_invalidate}, {"purge", cmd_purge},
-	{"gc", cmd_gc},		{"stats", cmd_stats},		{"warm", cmd_warm},
-};
-
-int main(int argc, char **argv)
+static int cmd_warm(void *opts, int argc, char **argv)
 {
-	vr_log_init(argv[0]);
-	vr_lifecycle_init();
-	struct ctx c = {0};
-	const char *metrics = NULL;
-	enum { O_STORE = 256, O_CONFIG, O_METRICS };
-	static const struct option lo[] = {
-		{"store", required_argument, NULL, O_STORE},
-		{"config", required_argument, NULL, O_CONFIG},
-		{"metrics", required_argument, NULL, O_METRICS},
-		{"quiet", no_argument, NULL, 'q'},
-		{"verbose", no_argument, NULL, 'v'},
-		{"help", no_argument, NULL, 'h'},
-		{"version", no_argument, NULL, 'V'},
-		{NULL, 0, NULL, 0},
+	struct opts *o = opts;
+	struct vr_warm_opts wo = {
+		.file = argc ? argv[0] : NULL,
+		.min_jobs = (int)o->min_jobs,
+		.max_jobs = (int)o->max_jobs,
+		.queue = (size_t)o->queue,
+		.memory_limit = o->memory_limit,
+		.job_timeout = o->job_timeout,
+		.shard_k = o->shard.k,
+		.shard_n = o->shard.n,
+		.dry_run = o->dry_run,
+		.json = o->json,
+		/* -q wins over --progress */
+		.progress = vr_log_verbosity() >= VR_NORMAL && vr_cli_progress(&o->common),
 	};
-	int ch;
-	while ((ch = getopt_long(argc, argv, "+qvhV", lo, NULL)) != -1) {
-		switch (ch) {
-		case O_STORE: c.store_path = optarg; break;
-		case O_CONFIG: c.config_path = optarg; break;
-		case O_METRICS: metrics = optarg; break;
-		case 'q': vr_log_set_verbosity(VR_QUIET); break;
-		case 'v': vr_log_set_verbosity(vr_log_verbosity() + 1); break;
-		case 'h': usage(); return VR_OK;
-		case 'V': vr_print_version(); return VR_OK;
-		default: return vr_usage_hint();
+	if (o->jobs > 0) {
+		if ((o->min_jobs_given && o->min_jobs != o->jobs) ||
+		    (o->max_jobs > 0 && o->max_jobs != o->jobs)) {
+			vr_error("--jobs sets --min-jobs and --max-jobs: give one or the others");
+			return vr_usage_hint();
 		}
+		wo.min_jobs = wo.max_jobs = (int)o->jobs;
 	}
-	if (optind >= argc) {
-		vr_error("missing COMMAND");
+	if (wo.max_jobs > 0 && wo.max_jobs < wo.min_jobs) {
+		vr_error("--min-jobs %d is more than --max-jobs %d", wo.min_jobs, wo.max_jobs);
 		return vr_usage_hint();
 	}
-	const char *name = argv[optind];
-	int (*fn)(struct ctx *, int, char **) = NULL;
-	for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++)
-		if (!strcmp(commands[i].name, name))
-			fn = commands[i].fn;
-	if (!fn) {
-		vr_error("unknown command '%s'", name);
-		return vr_usage_hint();
+	if (wo.max_jobs <= 0) { /* the CPUs, or more when --min-jobs asks for more */
+		long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
+		wo.max_jobs = ncpu < wo.min_jobs ? wo.min_jobs
+			      : ncpu > VR_WARM_MAX_WORKERS ? VR_WARM_MAX_WORKERS
+							  : (int)ncpu;
 	}
-	int sub_argc = argc - optind;
-	char **sub_argv = argv + optind;
-	optind = 0; /* glibc: 0 re-initialises getopt for the command's options */
-	vr_metrics_start("vr-cache", metrics);
-	vr_metrics_str("command", name);
-	int rc = fn(&c, sub_argc, sub_argv);
-	vr_config_free(c.cfg);
+	int rc = load_config(o);
+	if (rc)
+		return rc;
+	/* the same defaults as get's --wait and --timeout; warm bounds both by
+	 * --job-timeout */
+	struct vr_cache_opts base = {
+		.store_path = o->common.store,
+		.cfg = o->cfg,
+		.limits = &o->lim,
+		.wait = default_seconds(VR_DEFAULT_CACHE_WAIT),
+		.transform_timeout = default_seconds(VR_DEFAULT_STALL_TIMEOUT),
+	};
+	return vr_warm_run(&wo, &base);
+}
+
+static void finish(void *opts, int *rc)
+{
+	struct opts *o = opts;
+	(void)rc;
+	vr_config_free(o->cfg);
+	o->cfg = NULL;
 	if (vr_streams_open()) {
 		vr_warn("%d streams still open at exit", vr_streams_open());
 		vr_metrics_int("alert_open_streams", 1);
 	}
-	vr_metrics_finish(rc);
-	vr_exit(rc);
+}
+
+static const struct vr_cli_cmd commands[] = {
+	{.name = "get", .operands = "SOURCE",
+	 .about = "the (transformed) bytes of SOURCE, from the store or fresh",
+	 .min_args = 1, .max_args = 1,
+	 .tables = {{.get = vr_params_options, .base = offsetof(struct opts, settings),
+		     .title = "Transform options"},
+		    {get_opts}},
+	 .run = cmd_get},
+	{.name = "invalidate", .operands = "SOURCE",
+	 .about = "every variant of SOURCE misses from now on",
+	 .min_args = 1, .max_args = 1, .run = cmd_invalidate},
+	{.name = "purge", .operands = "--tag TAG | --source SOURCE",
+	 .about = "remove the entries with a tag, or of a source",
+	 .min_args = 0, .max_args = 0, .tables = {{purge_opts}}, .run = cmd_purge},
+	{.name = "gc",
+	 .about = "reclaim expired, old-version and abandoned entries",
+	 .min_args = 0, .max_args = 0, .tables = {{gc_opts}}, .run = cmd_gc},
+	{.name = "stats",
+	 .about = "the store's totals; a metrics file's hit ratio, latency",
+	 .min_args = 0, .max_args = 0, .tables = {{stats_opts}}, .run = cmd_stats},
+	{.name = "warm", .operands = "[FILE]",
+	 .about = "pre-warm the store from a job list (FILE or stdin)",
+	 .min_args = 0, .max_args = 1, .tables = {{warm_opts}}, .run = cmd_warm,
+	 .complete = VR_CLI_COMPLETE_FILES},
+	{0},
+};
+
+static const struct vr_cli_prog prog = {
+	.name = "vr-cache",
+	.about = "Answer video requests from a chunked cache: a hit streams the stored entry,\n"
+		 "a miss fetches, transforms and stores while it streams.",
+	.shared = VR_CLI_METRICS | VR_CLI_CONFIG | VR_CLI_STORE | VR_CLI_PROGRESS,
+	.cmds = commands,
+	.finish = finish,
+	.exits = "Exit status: 0 ok, 1 unexpected failure (warm: some jobs failed), 2 usage,\n"
+		 "3 bad input or query value, 4 range not satisfiable, 5 not found, 6 I/O or\n"
+		 "store failure, 7 wait exceeded or timeout, 8 limit exceeded.",
+};
+
+int main(int argc, char **argv)
+{
+	static struct opts o;
+	vr_cli_main(&prog, argc, argv, &o);
 }

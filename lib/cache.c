@@ -3,6 +3,7 @@
  * that poll for the leader's entry, and remembered failures. */
 #include "cache.h"
 #include "config.h"
+#include "defaults.h"
 #include "fetch.h"
 #include "io.h"
 #include "json.h"
@@ -12,6 +13,7 @@
 #include "lru.h"
 #include "metrics.h"
 #include "mime.h"
+#include "num.h"
 #include "origin.h"
 #include "response.h"
 #include "status.h"
@@ -33,7 +35,6 @@
 #define DEFAULT_TTL_OK 86400
 #define DEFAULT_TTL_CLIENT_ERROR 60
 #define DEFAULT_TTL_SERVER_ERROR 10
-#define DEFAULT_TRANSFORM_TIMEOUT 30.0
 #define MAX_DERIVED_TAGS 5
 
 struct vr_cache {
@@ -181,9 +182,9 @@ int vr_cache_open(struct vr_cache **out, const struct vr_cache_opts *o, char *er
 	}
 	c->o = *o;
 	if (c->o.wait <= 0 && c->o.wait != 0)
-		c->o.wait = 60;
+		vr_parse_seconds(VR_DEFAULT_CACHE_WAIT, &c->o.wait);
 	if (c->o.transform_timeout <= 0)
-		c->o.transform_timeout = DEFAULT_TRANSFORM_TIMEOUT;
+		vr_parse_seconds(VR_DEFAULT_STALL_TIMEOUT, &c->o.transform_timeout);
 	int rc = 0;
 	if (o->limits)
 		c->lim = *o->limits;
@@ -440,8 +441,11 @@ static int serve_entry(struct vr_cache *c, const struct vr_cache_request *r, con
 	}
 	if (r->out_fd >= 0)
 		vr_pipe_grow(r->out_fd); /* 1 MiB: a write per chunk, not sixteen */
-	char boundary[40];
-	vr_response_boundary(boundary, sizeof boundary);
+	char boundary[80];
+	if (r->boundary && r->boundary[0])
+		snprintf(boundary, sizeof boundary, "%s", r->boundary);
+	else
+		vr_response_boundary(boundary, sizeof boundary);
 	int64_t now = time(NULL);
 	int64_t max_age = e->expires ? e->expires - now : (int64_t)pl->ttl_ok;
 	if (max_age < 0)

@@ -56,6 +56,7 @@ struct vr_cache_request {
 	int out_fd;                    /* -1: discard the body (warm) */
 	int headers, json;             /* print the response head / facts on stderr */
 	int multipart;                 /* several ranges as multipart/byteranges */
+	const char *boundary;          /* its boundary; NULL or "": a fresh one */
 };
 
 enum vr_cache_result {

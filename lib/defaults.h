@@ -15,4 +15,12 @@
 #define VR_DEFAULT_FETCH_TIMEOUT "30"   /* seconds */
 #define VR_DEFAULT_FETCH_RETRIES "2"
 
+/* vr-cache */
+#define VR_DEFAULT_CACHE_WAIT "60"         /* get --wait: a follower's wait (seconds) */
+#define VR_DEFAULT_WARM_QUEUE "64"         /* warm --queue: jobs read ahead */
+#define VR_DEFAULT_WARM_MEMORY_LIMIT "1G"  /* warm --memory-limit */
+#define VR_DEFAULT_WARM_JOB_TIMEOUT "600"  /* warm --job-timeout (seconds) */
+#define VR_DEFAULT_WARM_MIN_JOBS "1"       /* warm --min-jobs */
+#define VR_DEFAULT_WARM_SHARD "1/1"        /* warm --shard: every job */
+
 #endif

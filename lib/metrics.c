@@ -22,7 +22,7 @@ static struct {
 	int nf;
 	struct {
 		char key[48];
-		int is_str;
+		int is_str;     /* 1 a string, 2 raw JSON */
 		int64_t i;
 		char s[512];
 	} f[MAX_FIELDS];
@@ -84,6 +84,17 @@ void vr_metrics_str(const char *key, const char *value)
 	snprintf(m.f[i].s, sizeof m.f[i].s, "%s", value ? value : "");
 }
 
+void vr_metrics_raw(const char *key, const char *json)
+{
+	int i = slot(key);
+	if (i < 0)
+		return;
+	m.f[i].is_str = 2;
+	if (!json || strlen(json) >= sizeof m.f[i].s)
+		json = "null";
+	snprintf(m.f[i].s, sizeof m.f[i].s, "%s", json);
+}
+
 void vr_metrics_int(const char *key, int64_t value)
 {
 	int i = slot(key);
@@ -107,7 +118,9 @@ void vr_metrics_finish(int exit_status)
 	vr_json_int(&j, "peak_rss_kb", vr_peak_rss_kb());
 	vr_json_int(&j, "open_streams", vr_streams_open());
 	for (int i = 0; i < m.nf; i++) {
-		if (m.f[i].is_str)
+		if (m.f[i].is_str == 2)
+			vr_json_raw(&j, m.f[i].key, m.f[i].s);
+		else if (m.f[i].is_str)
 			vr_json_str(&j, m.f[i].key, m.f[i].s);
 		else
 			vr_json_int(&j, m.f[i].key, m.f[i].i);

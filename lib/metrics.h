@@ -20,6 +20,9 @@ uint64_t vr_metrics_get_bytes_out(void);
 void vr_metrics_set_bytes_out(uint64_t n);
 void vr_metrics_str(const char *key, const char *value);
 void vr_metrics_int(const char *key, int64_t value);
+/* A pre-formatted JSON value (an array: ["rss","failures"]), at most 511
+ * bytes; longer is written as null. */
+void vr_metrics_raw(const char *key, const char *json);
 /* Append the line (one write with O_APPEND, so concurrent runs do not
  * interleave). Safe to call once; later calls do nothing. */
 void vr_metrics_finish(int exit_status);

@@ -3,7 +3,6 @@
  * the jobs; a monitor thread samples memory, steers the concurrency and
  * draws the progress bar. */
 #include "warm.h"
-#include "cli.h"
 #include "jobline.h"
 #include "json.h"
 #include "lifecycle.h"
@@ -18,7 +17,6 @@
 
 #include <errno.h>
 #include <fcntl.h>
-#include <getopt.h>
 #include <inttypes.h>
 #include <pthread.h>
 #include <stdarg.h>
@@ -31,7 +29,7 @@
 
 #define RECENT 20             /* jobs in the failure-rate window */
 #define TICK_MS 100           /* monitor period */
-#define MAX_WORKERS 256
+#define MAX_WORKERS VR_WARM_MAX_WORKERS
 
 uint64_t vr_warm_hash(const void *s, size_t n)
 {
@@ -86,7 +84,6 @@ struct warm {
 	double job_timeout;
 	unsigned shard_k, shard_n;
 	int progress, json, dry_run;
-	const char *metrics_path;
 	const char *file;
 	struct vr_cache_opts copts;
 
@@ -462,164 +459,6 @@ static int next_line(struct lines *r, char **line, size_t *len, int *overlong)
 	}
 }
 
-/* ------------------------------------------------------------------ usage */
-
-static void usage(void)
-{
-	printf("usage: %s warm [OPTIONS] [FILE]\n"
-	       "Pre-warm the cache from a job list (FILE, or stdin): one job per line, a\n"
-	       "request path with a query (/v/a.mp4?width=640&mode=frame) or SOURCE plus\n"
-	       "transform options (/v/a.mp4 --width 640 --fit cover); blank lines and\n"
-	       "# comments are skipped, a malformed line is reported and skipped.\n"
-	       "\n"
-	       "  -j, --jobs N            run N jobs at once (sets --min-jobs and --max-jobs)\n"
-	       "      --min-jobs N        least concurrency under pressure (default 1)\n"
-	       "      --max-jobs N        most concurrency (default: the number of CPUs)\n"
-	       "      --queue N           jobs read ahead of the workers (default 64)\n"
-	       "      --memory-limit SIZE RSS the concurrency steers under (default 1G)\n"
-	       "      --job-timeout S     a job's stall timeout and wait (default 600)\n"
-	       "      --shard K/N         only the jobs whose key hashes to shard K of N\n"
-	       "      --dry-run           print the keys of this shard's jobs, warm nothing\n"
-	       "      --json              the summary as one JSON object on stdout\n"
-	       "      --metrics FILE      a JSON line per job and one for the batch\n"
-	       "                          (default $VR_METRICS)\n"
-	       "      --progress          a progress bar even when stderr is not a terminal\n"
-	       "  -q, --quiet             no progress, summary or warnings\n"
-	       "  -v, --verbose           say more (concurrency changes); -vv every job\n"
-	       "  -h, --help              show this help\n"
-	       "\n"
-	       "Exit status: 0 every job succeeded, 1 some failed or were malformed,\n"
-	       "2 usage, 5 FILE not found, 6 I/O error.\n",
-	       vr_prog());
-}
-
-static int bad_value(const char *opt, const char *v, const char *what)
-{
-	vr_error("%s: '%s' is not %s", opt, v, what);
-	return vr_usage_hint();
-}
-
-static int count_int(const char *opt, const char *v, uint64_t lo, uint64_t hi, int64_t *out)
-{
-	uint64_t u;
-	if (vr_parse_u64(v, &u) < 0 || u < lo || u > hi) {
-		char what[64];
-		snprintf(what, sizeof what, "an integer in range %" PRIu64 "-%" PRIu64, lo, hi);
-		return bad_value(opt, v, what);
-	}
-	*out = (int64_t)u;
-	return 0;
-}
-
-static int parse_options(struct warm *w, int argc, char **argv)
-{
-	enum {
-		OPT_MIN = 256, OPT_MAX, OPT_QUEUE, OPT_MEM, OPT_TIMEOUT, OPT_SHARD, OPT_DRY,
-		OPT_JSON, OPT_METRICS, OPT_PROGRESS,
-	};
-	static const struct option longopts[] = {
-		{"jobs", required_argument, NULL, 'j'},
-		{"min-jobs", required_argument, NULL, OPT_MIN},
-		{"max-jobs", required_argument, NULL, OPT_MAX},
-		{"queue", required_argument, NULL, OPT_QUEUE},
-		{"memory-limit", required_argument, NULL, OPT_MEM},
-		{"job-timeout", required_argument, NULL, OPT_TIMEOUT},
-		{"shard", required_argument, NULL, OPT_SHARD},
-		{"dry-run", no_argument, NULL, OPT_DRY},
-		{"json", no_argument, NULL, OPT_JSON},
-		{"metrics", required_argument, NULL, OPT_METRICS},
-		{"progress", no_argument, NULL, OPT_PROGRESS},
-		{"quiet", no_argument, NULL, 'q'},
-		{"verbose", no_argument, NULL, 'v'},
-		{"help", no_argument, NULL, 'h'},
-		{NULL, 0, NULL, 0},
-	};
-	long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
-	int64_t minj = -1, maxj = -1, jobs = -1, v;
-	int verbose = 0, quiet = 0, forced = 0;
-	w->queue_cap = 64;
-	w->memory_limit = 1ULL << 30;
-	w->job_timeout = 600;
-	w->shard_k = w->shard_n = 1;
-	w->progress = -1;
-	optind = 0; /* a fresh scan, whatever the caller parsed before */
-	opterr = 1;
-	int c;
-	while ((c = getopt_long(argc, argv, "+j:qvh", longopts, NULL)) != -1) {
-		switch (c) {
-		case 'j':
-			if (count_int("--jobs", optarg, 1, MAX_WORKERS, &jobs))
-				return VR_EUSAGE;
-			break;
-		case OPT_MIN:
-			if (count_int("--min-jobs", optarg, 1, MAX_WORKERS, &minj))
-				return VR_EUSAGE;
-			break;
-		case OPT_MAX:
-			if (count_int("--max-jobs", optarg, 1, MAX_WORKERS, &maxj))
-				return VR_EUSAGE;
-			break;
-		case OPT_QUEUE:
-			if (count_int("--queue", optarg, 1, 1000000, &v))
-				return VR_EUSAGE;
-			w->queue_cap = (size_t)v;
-			break;
-		case OPT_MEM:
-			if (vr_parse_size(optarg, &w->memory_limit) < 0 ||
-			    w->memory_limit < (1ULL << 20))
-				return bad_value("--memory-limit", optarg,
-						 "a size of at least 1M (like 512M, 2G)");
-			break;
-		case OPT_TIMEOUT:
-			if (vr_parse_seconds(optarg, &w->job_timeout) < 0 || w->job_timeout <= 0 ||
-			    w->job_timeout > 86400 * 7)
-				return bad_value("--job-timeout", optarg,
-						 "a duration in range (0-604800] seconds (like 600, 10m)");
-			break;
-		case OPT_SHARD:
-			if (vr_warm_parse_shard(optarg, &w->shard_k, &w->shard_n) < 0)
-				return bad_value("--shard", optarg, "K/N with 1 <= K <= N (like 2/3)");
-			break;
-		case OPT_DRY: w->dry_run = 1; break;
-		case OPT_JSON: w->json = 1; break;
-		case OPT_METRICS: w->metrics_path = optarg; break;
-		case OPT_PROGRESS: forced = 1; break;
-		case 'q': quiet = 1; break;
-		case 'v': verbose++; break;
-		case 'h': usage(); return -1;
-		default: return vr_usage_hint();
-		}
-	}
-	if (optind < argc - 1) {
-		vr_error("warm reads one job list; '%s' is one too many", argv[optind + 1]);
-		return vr_usage_hint();
-	}
-	w->file = optind < argc && strcmp(argv[optind], "-") ? argv[optind] : NULL;
-	if (jobs > 0) {
-		if ((minj > 0 && minj != jobs) || (maxj > 0 && maxj != jobs)) {
-			vr_error("--jobs sets --min-jobs and --max-jobs: give one or the others");
-			return vr_usage_hint();
-		}
-		minj = maxj = jobs;
-	}
-	if (minj > 0 && maxj > 0 && maxj < minj) {
-		vr_error("--min-jobs %" PRId64 " is more than --max-jobs %" PRId64, minj, maxj);
-		return vr_usage_hint();
-	}
-	if (minj < 0)
-		minj = 1;
-	if (maxj < 0) /* the CPUs, or more when --min-jobs asks for more */
-		maxj = ncpu < minj ? minj : ncpu > MAX_WORKERS ? MAX_WORKERS : ncpu;
-	w->min_jobs = (int)minj;
-	w->max_jobs = (int)maxj;
-	if (quiet)
-		vr_log_set_verbosity(VR_QUIET);
-	else if (verbose)
-		vr_log_set_verbosity(VR_NORMAL + verbose);
-	w->progress = vr_log_verbosity() < VR_NORMAL ? 0 : forced ? 1 : isatty(STDERR_FILENO);
-	return 0;
-}
-
 /* ---------------------------------------------------------------- summary */
 
 static void summary(struct warm *w, const struct vr_queue_stats *qsp, int rc, double wall_ms)
@@ -667,82 +506,66 @@ static void summary(struct warm *w, const struct vr_queue_stats *qsp, int rc, do
 		vr_warn("alert: %d streams still open at exit", vr_streams_open());
 	}
 report:;
-	char alist[160] = "";
-	size_t ao = 0;
-	for (int i = 0; i < na; i++)
-		ao += (size_t)snprintf(alist + ao, sizeof alist - ao, "%s%s", i ? "," : "", alerts[i]);
-
+	/* one shape for the batch: the --json summary and the batch metrics
+	 * line carry the same names with the same types (lib/metrics adds
+	 * wall_ms, peak_rss_kb and exit to the line; the summary adds them
+	 * itself) */
 	char shard[32];
 	snprintf(shard, sizeof shard, "%u/%u", w->shard_k, w->shard_n);
+	char arr[200];
+	size_t ao = 0;
+	arr[ao++] = '[';
+	for (int i = 0; i < na; i++)
+		ao += (size_t)snprintf(arr + ao, sizeof arr - ao, "%s\"%s\"", i ? "," : "", alerts[i]);
+	snprintf(arr + ao, sizeof arr - ao, "]");
+	const struct {
+		const char *name;
+		int64_t v;
+	} f[] = {
+		{"lines", (int64_t)w->lines},
+		{"jobs", (int64_t)jobs},
+		{"hits", (int64_t)w->hits},
+		{"misses", (int64_t)w->misses},
+		{"coalesced", (int64_t)w->coalesced},
+		{"skipped", (int64_t)w->skipped},
+		{"failed", (int64_t)w->failed},
+		{"malformed", (int64_t)w->malformed},
+		{"bytes", (int64_t)w->bytes},
+		{"queue_capacity", (int64_t)qs.capacity},
+		{"queue_max_depth", (int64_t)qs.max_depth},
+		{"queue_rejections", (int64_t)qs.rejected},
+		{"queue_blocked", (int64_t)qs.blocked},
+		{"concurrency_changes", (int64_t)qs.concurrency_changes},
+		{"concurrency_ups", (int64_t)w->ups},
+		{"concurrency_downs", (int64_t)w->downs},
+		{"concurrency_min", w->conc_min},
+		{"concurrency_max", w->conc_max},
+		{"min_jobs", w->min_jobs},
+		{"max_jobs", w->max_jobs},
+		{"memory_limit_kb", (int64_t)(w->memory_limit / 1024)},
+		{"inflight_max", (int64_t)ls.max},
+		{"inflight_evictions", (int64_t)ls.evictions},
+	};
+	const size_t nf = sizeof f / sizeof f[0];
 
 	if (!w->dry_run) {
 		vr_metrics_str("command", "warm");
 		vr_metrics_str("type", "batch");
 		vr_metrics_str("shard", shard);
-		vr_metrics_int("lines", (int64_t)w->lines);
-		vr_metrics_int("jobs", (int64_t)jobs);
-		vr_metrics_int("hits", (int64_t)w->hits);
-		vr_metrics_int("misses", (int64_t)w->misses);
-		vr_metrics_int("coalesced", (int64_t)w->coalesced);
-		vr_metrics_int("skipped", (int64_t)w->skipped);
-		vr_metrics_int("failed", (int64_t)w->failed);
-		vr_metrics_int("malformed", (int64_t)w->malformed);
-		vr_metrics_int("bytes", (int64_t)w->bytes);
-		vr_metrics_int("queue_capacity", (int64_t)qs.capacity);
-		vr_metrics_int("queue_max_depth", (int64_t)qs.max_depth);
-		vr_metrics_int("queue_rejections", (int64_t)qs.rejected);
-		vr_metrics_int("queue_blocked", (int64_t)qs.blocked);
-		vr_metrics_int("concurrency_changes", (int64_t)qs.concurrency_changes);
-		vr_metrics_int("concurrency_ups", (int64_t)w->ups);
-		vr_metrics_int("concurrency_downs", (int64_t)w->downs);
-		vr_metrics_int("concurrency_min", w->conc_min);
-		vr_metrics_int("concurrency_max", w->conc_max);
-		vr_metrics_int("min_jobs", w->min_jobs);
-		vr_metrics_int("max_jobs", w->max_jobs);
-		vr_metrics_int("memory_limit_kb", (int64_t)(w->memory_limit / 1024));
-		vr_metrics_int("inflight_max", (int64_t)ls.max);
-		vr_metrics_int("inflight_evictions", (int64_t)ls.evictions);
-		vr_metrics_str("alerts", alist);
+		for (size_t i = 0; i < nf; i++)
+			vr_metrics_int(f[i].name, f[i].v);
+		vr_metrics_raw("alerts", arr);
 		vr_metrics_finish(rc);
 	}
 
 	if (w->json) {
 		struct vr_json j;
-		char arr[200];
-		size_t o = 0;
-		arr[o++] = '[';
-		for (int i = 0; i < na; i++)
-			o += (size_t)snprintf(arr + o, sizeof arr - o, "%s\"%s\"", i ? "," : "",
-					      alerts[i]);
-		snprintf(arr + o, sizeof arr - o, "]");
-		char wall[32];
-		snprintf(wall, sizeof wall, "%.3f", wall_ms / 1000.0);
 		vr_json_begin(&j);
 		vr_json_str(&j, "shard", shard);
-		vr_json_uint(&j, "lines", w->lines);
-		vr_json_uint(&j, "jobs", jobs);
-		vr_json_uint(&j, "hits", w->hits);
-		vr_json_uint(&j, "misses", w->misses);
-		vr_json_uint(&j, "coalesced", w->coalesced);
-		vr_json_uint(&j, "skipped", w->skipped);
-		vr_json_uint(&j, "failed", w->failed);
-		vr_json_uint(&j, "malformed", w->malformed);
-		vr_json_uint(&j, "bytes", w->bytes);
-		vr_json_raw(&j, "wall_s", wall);
+		for (size_t i = 0; i < nf; i++)
+			vr_json_int(&j, f[i].name, f[i].v);
+		vr_json_int(&j, "wall_ms", (int64_t)wall_ms);
 		vr_json_int(&j, "peak_rss_kb", peak);
-		vr_json_uint(&j, "queue_capacity", qs.capacity);
-		vr_json_uint(&j, "queue_max_depth", qs.max_depth);
-		vr_json_uint(&j, "rejections", qs.rejected);
-		vr_json_uint(&j, "queue_blocked", qs.blocked);
-		vr_json_uint(&j, "concurrency_changes", qs.concurrency_changes);
-		vr_json_uint(&j, "concurrency_ups", w->ups);
-		vr_json_uint(&j, "concurrency_downs", w->downs);
-		vr_json_int(&j, "concurrency_min", w->conc_min);
-		vr_json_int(&j, "concurrency_max", w->conc_max);
-		vr_json_int(&j, "min_jobs", w->min_jobs);
-		vr_json_int(&j, "max_jobs", w->max_jobs);
-		vr_json_uint(&j, "inflight_max", ls.max);
-		vr_json_uint(&j, "inflight_evictions", ls.evictions);
 		vr_json_raw(&j, "alerts", arr);
 		vr_json_int(&j, "exit", rc);
 		vr_json_end(&j);
@@ -771,7 +594,7 @@ static int line_is_mine(struct warm *w, const char *line, size_t len)
 	return vr_warm_shard_of(line, len, w->shard_n) == w->shard_k - 1;
 }
 
-int vr_warm_main(int argc, char **argv, const struct vr_cache_opts *base)
+int vr_warm_run(const struct vr_warm_opts *o, const struct vr_cache_opts *base)
 {
 	static struct warm w; /* big (cache pointers); one batch per process */
 	char *buf = NULL;
@@ -783,9 +606,17 @@ int vr_warm_main(int argc, char **argv, const struct vr_cache_opts *base)
 	memset(&w, 0, sizeof w);
 	memset(&qs, 0, sizeof qs);
 	w.metrics_fd = -1;
-	rc = parse_options(&w, argc, argv);
-	if (rc)
-		return rc < 0 ? VR_OK : rc;
+	w.file = o->file && strcmp(o->file, "-") ? o->file : NULL;
+	w.min_jobs = o->min_jobs;
+	w.max_jobs = o->max_jobs;
+	w.queue_cap = o->queue;
+	w.memory_limit = o->memory_limit;
+	w.job_timeout = o->job_timeout;
+	w.shard_k = o->shard_k;
+	w.shard_n = o->shard_n;
+	w.dry_run = o->dry_run;
+	w.json = o->json;
+	w.progress = o->progress;
 	w.t0 = vr_now_ms();
 	pthread_mutex_init(&w.mu, NULL);
 	pthread_mutex_init(&w.mon_mu, NULL);
@@ -825,16 +656,13 @@ int vr_warm_main(int argc, char **argv, const struct vr_cache_opts *base)
 	}
 
 	if (!w.dry_run) {
-		/* warm's own --metrics, else what the command set up (its
-		 * --metrics or $VR_METRICS) */
-		if (w.metrics_path)
-			vr_metrics_set_path(w.metrics_path);
-		w.metrics_path = vr_metrics_path();
-		if (w.metrics_path && *w.metrics_path) {
-			w.metrics_fd = open(w.metrics_path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC,
-					    0644);
+		/* the per-job lines go where the batch line goes (--metrics or
+		 * $VR_METRICS) */
+		const char *mpath = vr_metrics_path();
+		if (mpath && *mpath) {
+			w.metrics_fd = open(mpath, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
 			if (w.metrics_fd < 0)
-				vr_warn("metrics %s: cannot open: %s", w.metrics_path, strerror(errno));
+				vr_warn("metrics %s: cannot open: %s", mpath, strerror(errno));
 		}
 	}
 

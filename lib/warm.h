@@ -21,10 +21,26 @@
 
 #include "cache.h"
 
-/* argv[0] is "warm"; then warm's options and FILE. The caller has set up
- * logging and lifecycle; base carries the store, config and limits.
- * Returns the exit status. */
-int vr_warm_main(int argc, char **argv, const struct vr_cache_opts *base);
+#define VR_WARM_MAX_WORKERS 256
+
+/* The options of a batch, checked and resolved by the caller (vr-cache
+ * warm's option table). */
+struct vr_warm_opts {
+	const char *file;        /* the job list; NULL or "-": stdin */
+	int min_jobs, max_jobs;  /* 1 <= min_jobs <= max_jobs <= VR_WARM_MAX_WORKERS */
+	size_t queue;            /* jobs read ahead of the workers, >= 1 */
+	uint64_t memory_limit;   /* bytes of RSS the concurrency steers under */
+	double job_timeout;      /* seconds, > 0 */
+	unsigned shard_k, shard_n; /* 1 <= K <= N */
+	int dry_run;             /* print the keys of this shard's jobs, warm nothing */
+	int json;                /* the summary as one JSON object on stdout */
+	int progress;            /* draw the progress bar on stderr */
+};
+
+/* Run a batch. The caller has set up logging, lifecycle and the metrics
+ * line (lib/metrics: its path also receives the per-job lines); base
+ * carries the store, config and limits. Returns the exit status. */
+int vr_warm_run(const struct vr_warm_opts *o, const struct vr_cache_opts *base);
 
 /* FNV-1a 64 of n bytes: the stable hash that --shard uses. */
 uint64_t vr_warm_hash(const void *s, size_t n);

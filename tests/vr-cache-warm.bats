@@ -98,11 +98,14 @@ jobs_for() {
 	jobs_for $(seq 1 20) >list
 	warm --json list
 	assert_success
-	[ "$(j jobs)" -eq 20 ] && [ "$(j misses)" -eq 20 ] && [ "$(j failed)" -eq 0 ]
+	[ "$(j jobs)" -eq 20 ]
+	[ "$(j misses)" -eq 20 ]
+	[ "$(j failed)" -eq 0 ]
 	[ "$(sqlite3 "$S" "select count(*) from entries")" -eq 20 ]
 	warm --json list
 	assert_success
-	[ "$(j hits)" -eq 20 ] && [ "$(j misses)" -eq 0 ]
+	[ "$(j hits)" -eq 20 ]
+	[ "$(j misses)" -eq 0 ]
 	# fresh entries are skipped without opening them
 	[ "$(jq -s '[.[] | select(.type=="job" and .fresh==1)] | length' "$M")" -eq 20 ]
 	# and get serves what warm stored
@@ -134,7 +137,9 @@ $D/src/tiny.mp4 --width=48 -m frame --format png
 EOF
 	warm --json --jobs 1 list
 	assert_success
-	[ "$(j jobs)" -eq 4 ] && [ "$(j misses)" -eq 3 ] && [ "$(j failed)" -eq 0 ]
+	[ "$(j jobs)" -eq 4 ]
+	[ "$(j misses)" -eq 3 ]
+	[ "$(j failed)" -eq 0 ]
 	[ $(($(j hits) + $(j coalesced))) -eq 1 ]
 	[ "$(jq -s '[.[] | select(.type=="job")] | map(.key) | unique | length' "$M")" -eq 3 ]
 }
@@ -155,7 +160,9 @@ EOF
 	[[ "$stderr" == *"line 5: "* ]]
 	[[ "$stderr" == *"line 6: unterminated ' quote"* ]]
 	[[ "$stderr" == *"line 7: width: '5000' is out of range 10-2000"* ]]
-	[ "$(j malformed)" -eq 4 ] && [ "$(j failed)" -eq 4 ] && [ "$(j misses)" -eq 4 ]
+	[ "$(j malformed)" -eq 4 ]
+	[ "$(j failed)" -eq 4 ]
+	[ "$(j misses)" -eq 4 ]
 	[ "$(jq -s '[.[] | select(.result=="malformed")] | map(.line) | sort | join(",")' -r "$M")" = "3,5,6,7" ]
 }
 
@@ -169,12 +176,14 @@ EOF
 	} >list
 	warm --json --jobs 2 list
 	assert_failure 1
-	[ "$(j failed)" -eq 2 ] && [ "$(j misses)" -eq 4 ] && [ "$(j malformed)" -eq 0 ]
+	[ "$(j failed)" -eq 2 ]
+	[ "$(j misses)" -eq 4 ]
+	[ "$(j malformed)" -eq 0 ]
 	[[ "$stderr" == *"line 2: "*"missing-1.bin"* ]]
 	[[ "$stderr" == *"line 5: "*"missing-2.bin"* ]]
 	# the failure rate (2 of 6) passes 5%: an alert
 	[ "$(jq -r '.alerts | index("failures") != null' "$OUT")" = true ]
-	[ "$(jq -s -r '[.[] | select(.type=="batch")][0].alerts' "$M")" = failures ]
+	[ "$(jq -s -r '[.[] | select(.type=="batch")][0].alerts | join(",")' "$M")" = failures ]
 }
 
 @test "--job-timeout bounds a job's wall time: a trickling source and a long transform fail, the rest go on" {
@@ -188,7 +197,8 @@ EOF
 	warm --json --jobs 3 --job-timeout 1.5 list
 	assert_failure 1
 	[ $((SECONDS - t0)) -lt 8 ]
-	[ "$(j failed)" -eq 2 ] && [ "$(j misses)" -eq 1 ]
+	[ "$(j failed)" -eq 2 ]
+	[ "$(j misses)" -eq 1 ]
 	[[ "$stderr" == *"line 1: "*"ran past its time limit"* ]]
 	[[ "$stderr" == *"line 2: "*"ran past its time limit"* ]]
 	# neither failure is held against its source: with time, both work
@@ -215,11 +225,14 @@ EOF
 		jq -r 'select(.type=="job" and .result=="miss") | .key' "$M" | sort >"keys$k"
 		rm -f "$M"
 	done
-	[ "$total" -eq 61 ] && [ "$malformed" -eq 1 ]
+	[ "$total" -eq 61 ]
+	[ "$malformed" -eq 1 ]
 	# the union is every key, the shards are disjoint and none is empty
 	sort keys1 keys2 keys3 | cmp - all
 	[ -z "$(sort keys1 keys2 keys3 | uniq -d)" ]
-	[ -s keys1 ] && [ -s keys2 ] && [ -s keys3 ]
+	[ -s keys1 ]
+	[ -s keys2 ]
+	[ -s keys3 ]
 }
 
 @test "backpressure: the queue never holds more than --queue jobs" {
@@ -238,14 +251,17 @@ EOF
 	jobs_for $(seq 1 200) >list
 	warm --json --min-jobs 1 --max-jobs 3 list
 	assert_success
-	[ "$(j min_jobs)" -eq 1 ] && [ "$(j max_jobs)" -eq 3 ]
-	[ "$(j concurrency_min)" -ge 1 ] && [ "$(j concurrency_max)" -le 3 ]
+	[ "$(j min_jobs)" -eq 1 ]
+	[ "$(j max_jobs)" -eq 3 ]
+	[ "$(j concurrency_min)" -ge 1 ]
+	[ "$(j concurrency_max)" -le 3 ]
 	[ "$(jq -s '[.[] | select(.type=="job") | .concurrency] | max' "$M")" -le 3 ]
 	# a limit far under the process's RSS: lowered to the floor, an alert
 	rm -f "$S" "$M"
 	warm --json -v --min-jobs 2 --max-jobs 4 --memory-limit 1M list
 	assert_success
-	[ "$(j concurrency_min)" -eq 2 ] && [ "$(j concurrency_max)" -le 4 ]
+	[ "$(j concurrency_min)" -eq 2 ]
+	[ "$(j concurrency_max)" -le 4 ]
 	[ "$(j concurrency_changes)" -ge 1 ]
 	[[ "$stderr" == *"concurrency 4 -> 2 (rss"* ]]
 	[ "$(jq -r '.alerts | index("rss") != null' "$OUT")" = true ]
@@ -253,7 +269,9 @@ EOF
 	# --jobs N: fixed
 	rm -f "$S" "$M"
 	warm --json --jobs 2 list
-	[ "$(j concurrency_min)" -eq 2 ] && [ "$(j concurrency_max)" -eq 2 ] && [ "$(j concurrency_changes)" -eq 0 ]
+	[ "$(j concurrency_min)" -eq 2 ]
+	[ "$(j concurrency_max)" -eq 2 ]
+	[ "$(j concurrency_changes)" -eq 0 ]
 }
 
 @test "--json summary has every field; metrics lines are whole, one per job and one for the batch" {
@@ -261,12 +279,15 @@ EOF
 	warm --json --jobs 4 list
 	assert_failure 1
 	local f
-	for f in shard lines jobs hits misses coalesced skipped failed malformed bytes wall_s \
-		peak_rss_kb queue_capacity queue_max_depth rejections concurrency_changes \
-		concurrency_min concurrency_max min_jobs max_jobs inflight_evictions alerts exit; do
+	for f in shard lines jobs hits misses coalesced skipped failed malformed bytes wall_ms \
+		peak_rss_kb queue_capacity queue_max_depth queue_rejections concurrency_changes \
+		concurrency_min concurrency_max min_jobs max_jobs memory_limit_kb inflight_evictions \
+		alerts exit; do
 		jq -e "has(\"$f\")" "$OUT" >/dev/null || { echo "no $f"; return 1; }
 	done
-	[ "$(j lines)" -eq 32 ] && [ "$(j jobs)" -eq 32 ] && [ "$(j exit)" -eq 1 ]
+	[ "$(j lines)" -eq 32 ]
+	[ "$(j jobs)" -eq 32 ]
+	[ "$(j exit)" -eq 1 ]
 	[ "$(j bytes)" -gt 0 ]
 	# every line parses (no interleaving), 32 job lines and one batch line
 	[ "$(jq -c . "$M" | wc -l)" -eq 33 ]
@@ -316,6 +337,138 @@ EOF
 	assert_failure 1
 	[ "$(j failed)" -eq 300 ]
 	[[ "$stderr" == *"concurrency 4 -> 3 (failures"* ]]
-	[ "$(j concurrency_min)" -lt 4 ] && [ "$(j concurrency_changes)" -ge 1 ]
+	[ "$(j concurrency_min)" -lt 4 ]
+	[ "$(j concurrency_changes)" -ge 1 ]
 	[ "$(jq -s -r '[.[] | select(.type=="batch")][0].concurrency_changes' "$M")" -ge 1 ]
+}
+
+# batch FIELD: a field of the batch metrics line in $M, compact JSON
+batch() { jq -s -c "[.[] | select(.type==\"batch\")][0].$1" "$M"; }
+
+# A list whose outcome is known: f1 warmed before (a fresh hit), f2 and f3
+# misses, a missing source and a malformed line (both failed), a comment.
+known_list() {
+	warm --jobs 1 <(jobs_for 1)
+	assert_success
+	rm -f "$M"
+	{
+		printf '# known outcome\n'
+		jobs_for 1 2 3
+		printf '%s\n' "$D/src/missing-9.bin"
+		printf '%s --width 5000\n' "$D/src/f4.bin"
+	} >list
+}
+
+@test "FILE before the options: warm FILE --json" {
+	jobs_for 1 2 3 >list
+	run bash -c '"$0" --store "$S" warm list --json --jobs 2 >"$OUT" 2>"$ERR"' "$VC"
+	assert_success
+	[ "$(j jobs)" -eq 3 ]
+	[ "$(j misses)" -eq 3 ]
+	[ "$(j max_jobs)" -eq 2 ]
+}
+
+@test "global options after the command and after FILE" {
+	jobs_for 1 2 >list
+	run bash -c '"$0" warm list --json --store "$S" --metrics "$M" -q >"$OUT" 2>"$ERR"' "$VC"
+	assert_success
+	[ "$(j misses)" -eq 2 ]
+	[ "$(sqlite3 "$S" "select count(*) from entries")" -eq 2 ]
+	[ "$(batch jobs)" -eq 2 ]
+	[ ! -s "$ERR" ]
+	# and before the command: the same store, now fresh
+	run bash -c '"$0" --store "$S" --metrics "$M" warm --json list >"$OUT" 2>"$ERR"' "$VC"
+	assert_success
+	[ "$(j hits)" -eq 2 ]
+	# a global option's value is checked wherever it stands
+	run -2 "$VC" warm list --bogus --store "$S"
+	run -2 "$VC" warm list --store
+}
+
+@test "--json counts match the known job list" {
+	known_list
+	warm --json --jobs 1 list
+	assert_failure 1
+	[ "$(j lines)" -eq 6 ]
+	[ "$(j jobs)" -eq 5 ]
+	[ "$(j hits)" -eq 1 ]
+	[ "$(j misses)" -eq 2 ]
+	[ "$(j coalesced)" -eq 0 ]
+	[ "$(j skipped)" -eq 0 ]
+	[ "$(j failed)" -eq 2 ]
+	[ "$(j malformed)" -eq 1 ]
+	[ "$(j exit)" -eq 1 ]
+	[ "$(j shard)" = 1/1 ]
+	[ "$(j min_jobs)" -eq 1 ]
+	[ "$(j max_jobs)" -eq 1 ]
+}
+
+@test "the batch metrics line's counts match the known job list" {
+	known_list
+	warm --jobs 1 list
+	assert_failure 1
+	[ "$(batch lines)" -eq 6 ]
+	[ "$(batch jobs)" -eq 5 ]
+	[ "$(batch hits)" -eq 1 ]
+	[ "$(batch misses)" -eq 2 ]
+	[ "$(batch coalesced)" -eq 0 ]
+	[ "$(batch skipped)" -eq 0 ]
+	[ "$(batch failed)" -eq 2 ]
+	[ "$(batch malformed)" -eq 1 ]
+	[ "$(batch exit)" -eq 1 ]
+	[ "$(batch shard)" = '"1/1"' ]
+	[ "$(batch min_jobs)" -eq 1 ]
+	[ "$(batch max_jobs)" -eq 1 ]
+	# and one job line per job, by result
+	[ "$(jq -s '[.[] | select(.type=="job")] | length' "$M")" -eq 5 ]
+	[ "$(jq -s '[.[] | select(.type=="job" and .result=="hit")] | length' "$M")" -eq 1 ]
+	[ "$(jq -s '[.[] | select(.type=="job" and .result=="miss")] | length' "$M")" -eq 2 ]
+	[ "$(jq -s '[.[] | select(.type=="job" and .result=="malformed")] | length' "$M")" -eq 1 ]
+	[ "$(jq -s '[.[] | select(.type=="job" and .result=="error")] | length' "$M")" -eq 1 ]
+}
+
+@test "the --json summary and the batch metrics line have one shape" {
+	known_list
+	warm --json --jobs 1 list
+	assert_failure 1
+	# every summary field is in the batch line, with the same type
+	assert_equal "$(jq -n -c --slurpfile s "$OUT" --slurpfile m "$M" \
+		'($s[0] | keys) - ([$m[] | select(.type=="batch")][0] | keys)')" '[]'
+	assert_equal "$(jq -n -c --slurpfile s "$OUT" --slurpfile m "$M" \
+		'[$m[] | select(.type=="batch")][0] as $b | [$s[0] | to_entries[] | select((.value | type) != ($b[.key] | type)) | .key]')" '[]'
+	# the same values, field by field
+	assert_equal "$(jq -c .shard "$OUT")" "$(batch shard)"
+	assert_equal "$(jq -c .lines "$OUT")" "$(batch lines)"
+	assert_equal "$(jq -c .jobs "$OUT")" "$(batch jobs)"
+	assert_equal "$(jq -c .hits "$OUT")" "$(batch hits)"
+	assert_equal "$(jq -c .misses "$OUT")" "$(batch misses)"
+	assert_equal "$(jq -c .coalesced "$OUT")" "$(batch coalesced)"
+	assert_equal "$(jq -c .skipped "$OUT")" "$(batch skipped)"
+	assert_equal "$(jq -c .failed "$OUT")" "$(batch failed)"
+	assert_equal "$(jq -c .malformed "$OUT")" "$(batch malformed)"
+	assert_equal "$(jq -c .bytes "$OUT")" "$(batch bytes)"
+	assert_equal "$(jq -c .queue_capacity "$OUT")" "$(batch queue_capacity)"
+	assert_equal "$(jq -c .queue_max_depth "$OUT")" "$(batch queue_max_depth)"
+	assert_equal "$(jq -c .queue_rejections "$OUT")" "$(batch queue_rejections)"
+	assert_equal "$(jq -c .queue_blocked "$OUT")" "$(batch queue_blocked)"
+	assert_equal "$(jq -c .concurrency_changes "$OUT")" "$(batch concurrency_changes)"
+	assert_equal "$(jq -c .concurrency_ups "$OUT")" "$(batch concurrency_ups)"
+	assert_equal "$(jq -c .concurrency_downs "$OUT")" "$(batch concurrency_downs)"
+	assert_equal "$(jq -c .concurrency_min "$OUT")" "$(batch concurrency_min)"
+	assert_equal "$(jq -c .concurrency_max "$OUT")" "$(batch concurrency_max)"
+	assert_equal "$(jq -c .min_jobs "$OUT")" "$(batch min_jobs)"
+	assert_equal "$(jq -c .max_jobs "$OUT")" "$(batch max_jobs)"
+	assert_equal "$(jq -c .memory_limit_kb "$OUT")" "$(batch memory_limit_kb)"
+	assert_equal "$(jq -c .inflight_max "$OUT")" "$(batch inflight_max)"
+	assert_equal "$(jq -c .inflight_evictions "$OUT")" "$(batch inflight_evictions)"
+	assert_equal "$(jq -c .alerts "$OUT")" "$(batch alerts)"
+	assert_equal "$(jq -c .exit "$OUT")" "$(batch exit)"
+	# the figures measured at different moments: one unit and type each
+	assert_equal "$(jq -r '.wall_ms | type' "$OUT")" number
+	assert_equal "$(batch 'wall_ms | type')" '"number"'
+	assert_equal "$(jq -r '.peak_rss_kb | type' "$OUT")" number
+	assert_equal "$(batch 'peak_rss_kb | type')" '"number"'
+	# an array stays an array
+	assert_equal "$(jq -r '.alerts | type' "$OUT")" array
+	assert_equal "$(batch 'alerts | type')" '"array"'
 }

@@ -441,3 +441,81 @@ Q=(-w 80 --compression low)
 	cmp o1 o4
 	assert_equal "$(sqlite3 "$S" "select count(*) from entries")" 1
 }
+
+@test "every command's --help exits 0 with its usage on stdout" {
+	local c
+	for c in get invalidate purge gc stats warm; do
+		run --separate-stderr "$VC" "$c" --help
+		assert_success
+		assert_line --index 0 --regexp "^Usage: vr-cache $c( |\$)"
+		assert_equal "$stderr" ""
+		# -h too, and after the global options
+		run --separate-stderr "$VC" --store nowhere.db "$c" -h
+		assert_success
+		assert_line --index 0 --regexp "^Usage: vr-cache $c( |\$)"
+	done
+}
+
+@test "diagnostics name the program; a command's usage error points at its --help" {
+	run --separate-stderr -2 "$VC" get
+	assert_equal "$stderr" "vr-cache: error: missing SOURCE
+Try 'vr-cache get --help'."
+	run --separate-stderr -2 "$VC" get /videos/a.mp4 --wait 86401
+	[[ $stderr == "vr-cache: error: --wait: "* ]]
+	run -2 "$VC" get /videos/a.mp4 --wait -1
+	run -2 "$VC" get /videos/a.mp4 --timeout 86401
+	run -2 "$VC" get /videos/a.mp4 --multipart='bad boundary '
+	run -2 "$VC" gc extra
+	run -2 "$VC" purge --tag a extra
+	run -2 "$VC" invalidate
+	run -2 "$VC" stats --bogus
+}
+
+@test "global options after the command and after the operand" {
+	run "$VC" get /videos/b.mp4 -o o --store other.db --metrics other.jsonl -q
+	assert_success
+	[ ! -e "$S" ]
+	[ ! -e "$M" ]
+	assert_equal "$(sqlite3 other.db "select count(*) from entries where state = 'ready'")" 1
+	assert_equal "$(jq -r .result other.jsonl)" miss
+	run "$VC" stats --json --store other.db
+	assert_success
+	assert_equal "$(echo "$output" | jq .entries)" 1
+	run "$VC" gc --vacuum --store other.db
+	assert_success
+	run "$VC" invalidate /videos/b.mp4 --store other.db
+	assert_success
+	run "$VC" purge --store other.db --tag mode:raw
+	assert_success
+	assert_equal "$(sqlite3 other.db "select count(*) from entries")" 0
+}
+
+@test "-r and --multipart=BOUNDARY: the boundary given is the one used" {
+	run "$VC" get /videos/b.mp4 -r 0-9,20-29 -o warm-up
+	assert_success
+	run --separate-stderr "$VC" get /videos/b.mp4 -r 0-9,20-29 --multipart=vr-test-boundary --headers -o mp
+	assert_success
+	[[ $stderr == *"multipart/byteranges; boundary=vr-test-boundary"* ]]
+	grep -q -- "--vr-test-boundary" mp
+	grep -q -- "--vr-test-boundary--" mp
+	grep -q "Content-Range: bytes 20-29/" mp
+}
+
+@test "stats says how many lines of a metrics file are not metrics lines" {
+	"$VC" get /videos/b.mp4 -o o
+	"$VC" get /videos/b.mp4 -o o
+	printf 'not a metrics line\n{"half":\n\n{"result":"hit"}\n' >>"$M"
+	run --separate-stderr "$VC" stats --json --metrics-file "$M"
+	assert_success
+	assert_equal "$(echo "$output" | jq .skipped)" 3
+	assert_equal "$(echo "$output" | jq .requests)" 2
+	assert_equal "$(echo "$output" | jq .hits)" 1
+	assert_equal "$(echo "$output" | jq .misses)" 1
+	[[ $stderr == *"vr-cache: warning: $M: skipped 3 lines that are not metrics lines"* ]]
+	# none skipped: no warning, and 0 in --json
+	grep '"command":"get"' "$M" >clean.jsonl
+	run --separate-stderr "$VC" stats --json --metrics-file clean.jsonl
+	assert_success
+	assert_equal "$(echo "$output" | jq .skipped)" 0
+	assert_equal "$stderr" ""
+}
