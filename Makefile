@@ -72,7 +72,7 @@ MAN_PAGES := $(wildcard man/*.[1-9])
 FUZZ_TIME ?= 60
 SOAK_TIME ?= 600
 
-all: $(addprefix bin/,$(PROGRAMS)) bin/$(PLUGIN)
+all: $(addprefix bin/,$(PROGRAMS)) bin/$(PLUGIN) completion
 
 completion: $(addprefix $(BUILD)/completion/,$(PROGRAMS))
 
@@ -150,8 +150,7 @@ unit: $(UNITS)
 	echo "unit: $(words $(UNITS)) binaries passed"
 
 lint-man:
-	@out=$$(mandoc -Tlint -W warning $(MAN_PAGES) 2>&1); \
-	if [ -n "$$out" ]; then echo "$$out"; exit 1; fi; echo "man: $(words $(MAN_PAGES)) pages clean"
+	@scripts/lint-man
 
 bats: all
 	@bats tests/*.bats
@@ -190,6 +189,8 @@ install: all
 	install -d $(DESTDIR)$(LIBDIR)
 	install -m 644 bin/$(PLUGIN) $(DESTDIR)$(LIBDIR)/
 	for p in $(MAN_PAGES); do s=$${p##*.}; install -m 644 $$p $(DESTDIR)$(MANDIR)/man$$s/; done
+	install -d $(DESTDIR)$(COMPDIR)
+	install -m 644 $(addprefix $(BUILD)/completion/,$(PROGRAMS)) $(DESTDIR)$(COMPDIR)/
 
 uninstall:
 	rm -f $(addprefix $(DESTDIR)$(BINDIR)/,$(PROGRAMS))

@@ -586,7 +586,7 @@ static const struct vr_cli_cmd commands[] = {
 	{.name = "get", .operands = "SOURCE",
 	 .about = "the (transformed) bytes of SOURCE, from the store or fresh",
 	 .min_args = 1, .max_args = 1,
-	 .tables = {{.get = vr_params_options, .base = offsetof(struct opts, settings),
+	 .tables = {{.get = vr_params_options, .base = offsetof(struct opts, settings), .man = "vr-resize",
 		     .title = "Transform options"},
 		    {get_opts}},
 	 .run = cmd_get},

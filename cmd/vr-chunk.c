@@ -194,10 +194,11 @@ static int cmd_put(struct ctx *c, struct opts *opt, int argc, char **argv)
 		return VR_EUSAGE;
 	int in = STDIN_FILENO;
 	if (file && strcmp(file, "-")) {
-		in = open(file, O_RDONLY | O_CLOEXEC);
-		if (in < 0) {
-			vr_error("%s: %s", file, strerror(errno));
-			return errno == ENOENT ? VR_ENOTFOUND : VR_EIO;
+		char err[512];
+		int orc = vr_open_input(file, &in, err, sizeof err);
+		if (orc) {
+			vr_error("%s", err);
+			return orc;
 		}
 		if (!o.content_type)
 			o.content_type = vr_mime_from_path(file);

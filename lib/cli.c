@@ -389,7 +389,8 @@ static void help_program(const struct vr_cli_prog *p)
 		printf("Usage: %s [OPTIONS] COMMAND [ARGS]\n%s\n\nCommands:\n", p->name, p->about);
 		for (const struct vr_cli_cmd *c = p->cmds; c->name; c++) {
 			char left[96];
-			snprintf(left, sizeof left, "  %s %s", c->name, c->operands ? c->operands : "");
+			snprintf(left, sizeof left, "  %s%s%s", c->name, c->operands && *c->operands ? " " : "",
+				 c->operands ? c->operands : "");
 			if (strlen(left) + 2 > HELP_COL)
 				printf("%s\n%*s%s\n", left, HELP_COL, "", c->about);
 			else
@@ -397,8 +398,8 @@ static void help_program(const struct vr_cli_prog *p)
 		}
 		printf("Run '%s COMMAND --help' for the options of a command.\n", p->name);
 	} else {
-		printf("Usage: %s [OPTIONS] %s\n%s\n", p->name, p->operands ? p->operands : "",
-		       p->about);
+		const char *ops = p->operands ? p->operands : "";
+		printf("Usage: %s [OPTIONS]%s%s\n%s\n", p->name, *ops ? " " : "", ops, p->about);
 	}
 	print_tables(p->tables, "Options");
 	printf("\n%s:\n", p->cmds ? "Global options (before or after the command)" : "Common options");
@@ -408,8 +409,8 @@ static void help_program(const struct vr_cli_prog *p)
 
 static void help_command(const struct vr_cli_prog *p, const struct vr_cli_cmd *c)
 {
-	printf("Usage: %s %s [OPTIONS] %s\n%s\n", p->name, c->name, c->operands ? c->operands : "",
-	       c->about);
+	const char *ops = c->operands ? c->operands : "";
+	printf("Usage: %s %s [OPTIONS]%s%s\n%s\n", p->name, c->name, *ops ? " " : "", ops, c->about);
 	print_tables(c->tables, "Options");
 	print_tables(p->tables, "Options");
 	printf("\nGlobal options:\n");
@@ -419,7 +420,8 @@ static void help_command(const struct vr_cli_prog *p, const struct vr_cli_cmd *c
 
 /* ---------------------------------------------------------- dump-options */
 
-static void dump_table(const char *cmd, const struct vr_opt *t, unsigned bits, int shared)
+static void dump_table(const char *cmd, const struct vr_opt *t, unsigned bits, int shared,
+		       const char *man)
 {
 	for (int i = 0; t[i].name; i++) {
 		const struct vr_opt *o = &t[i];
@@ -441,7 +443,7 @@ static void dump_table(const char *cmd, const struct vr_opt *t, unsigned bits, i
 		} else {
 			printf("-");
 		}
-		putchar('\n');
+		printf(" %s\n", man ? man : "-");
 	}
 }
 
@@ -449,14 +451,14 @@ static void dump_tables(const char *cmd, const struct vr_cli_table *t)
 {
 	for (int i = 0; i < VR_CLI_TABLES; i++)
 		if (topts(&t[i]))
-			dump_table(cmd, topts(&t[i]), 0, 0);
+			dump_table(cmd, topts(&t[i]), 0, 0, t[i].man);
 }
 
 static void dump_options(const struct vr_cli_prog *p)
 {
 	printf("prog %s %s\n", p->name, p->complete & VR_CLI_COMPLETE_FILES ? "files" : "-");
 	dump_tables("-", p->tables);
-	dump_table("-", shared_opts, p->shared, 1);
+	dump_table("-", shared_opts, p->shared, 1, NULL);
 	for (const struct vr_cli_cmd *c = p->cmds; c && c->name; c++) {
 		printf("cmd %s %s\n", c->name, c->complete & VR_CLI_COMPLETE_FILES ? "files" : "-");
 		dump_tables(c->name, c->tables);

@@ -73,6 +73,8 @@ struct vr_cli_table {
 	const struct vr_opt *(*get)(void); /* instead of opts: a table built
 				   * on first use from another module's own
 				   * table (vr_params_options) */
+	const char *man;          /* the page that defines these options when it
+				   * is not the program's own ("vr-resize") */
 };
 
 #define VR_CLI_TABLES 4

@@ -3,6 +3,7 @@
  * the jobs; a monitor thread samples memory, steers the concurrency and
  * draws the progress bar. */
 #include "warm.h"
+#include "io.h"
 #include "jobline.h"
 #include "json.h"
 #include "lifecycle.h"
@@ -632,11 +633,11 @@ int vr_warm_run(const struct vr_warm_opts *o, const struct vr_cache_opts *base)
 
 	in.fd = STDIN_FILENO;
 	if (w.file) {
-		in.fd = open(w.file, O_RDONLY | O_CLOEXEC);
-		if (in.fd < 0) {
-			int e = errno;
-			vr_error("%s: %s", w.file, strerror(e));
-			return e == ENOENT ? VR_ENOTFOUND : VR_EIO;
+		char oerr[512];
+		int orc = vr_open_input(w.file, &in.fd, oerr, sizeof oerr);
+		if (orc) {
+			vr_error("%s", oerr);
+			return orc;
 		}
 	}
 	struct stat st;

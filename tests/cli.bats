@@ -22,7 +22,7 @@ load_lib bats-assert
 
 BIN=${VR_BIN:-"$BATS_TEST_DIRNAME/../bin"}
 MAN="$BATS_TEST_DIRNAME/../man"
-PROGS=${VR_CLI_PROGS:-"vr-range vr-resize"} # the programs on lib/cli so far
+PROGS=${VR_CLI_PROGS:-"vr-range vr-fetch vr-chunk vr-resize vr-cache"}
 
 # table PROG [CMD]: "name letter" of the options at one level (CMD "-":
 # the program's own and the global ones), sorted
@@ -43,9 +43,15 @@ helpopts() {
 		awk '{ print $1, ($2 == "" ? "-" : $2) }' | sort -u
 }
 
-# alltable PROG: "name letter" of every option of every level
+# alltable PROG [MAN]: "name letter" of every option of every level that
+# man page MAN defines (default: the program's own; a table may say that
+# another page defines its options, as vr-resize(1) does the transform
+# options of vr-cache get)
 alltable() {
-	"$BIN/$1" --dump-options | awk '$1 == "opt" { l = $4 == "-" ? "-" : substr($4, 2); print substr($3, 3), l }' | sort -u
+	"$BIN/$1" --dump-options | awk -v m="${2:-$1}" -v p="$1" '$1 == "opt" {
+		page = $7 == "-" ? p : $7
+		if (page != m) next
+		l = $4 == "-" ? "-" : substr($4, 2); print substr($3, 3), l }' | sort -u
 }
 
 # manopts PROG: "name letter" of the options its man page defines (.It Fl
@@ -85,6 +91,12 @@ manopts() {
 	local p out fail=0
 	for p in $PROGS; do
 		out=$(diff <(alltable "$p") <(manopts "$p")) || { echo "$p(1) differs from the tables (< table, > man page):"; echo "$out"; fail=1; }
+		# options another page defines for it are all there
+		local m
+		for m in $("$BIN/$p" --dump-options | awk '$1 == "opt" && $7 != "-" { print $7 }' | sort -u); do
+			out=$(comm -23 <(alltable "$p" "$m") <(manopts "$m")) || true
+			[ -z "$out" ] || { echo "$p: options it says $m(1) defines are not there:"; echo "$out"; fail=1; }
+		done
 	done
 	[ "$fail" = 0 ]
 }

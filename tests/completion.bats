@@ -20,7 +20,7 @@ load_lib bats-assert
 
 ROOT="$BATS_TEST_DIRNAME/.."
 BIN=${VR_BIN:-"$ROOT/bin"}
-PROGS=${VR_CLI_PROGS:-"vr-range vr-resize"}
+PROGS=${VR_CLI_PROGS:-"vr-range vr-fetch vr-chunk vr-resize vr-cache"}
 
 setup_file() {
 	local p
@@ -102,5 +102,13 @@ comp() {
 		comp "$p" "$p --store s $first --"
 		assert_line -- "--help"
 		assert_line -- "--metrics"
+	done
+}
+@test "make install puts the completions where bash-completion looks for them" {
+	run make -C "$ROOT" -s install PREFIX=/usr DESTDIR="$BATS_TEST_TMPDIR/root"
+	assert_success
+	local p
+	for p in $PROGS; do
+		[ -s "$BATS_TEST_TMPDIR/root/usr/share/bash-completion/completions/$p" ]
 	done
 }
