@@ -746,7 +746,8 @@ bad_store() {
 	[[ $stderr == *"no store at"* ]]
 	vc get k
 	assert_failure 5
-	[ ! -s "$S" ] && [ ! -e "$S-wal" ]
+	[ ! -s "$S" ]
+	[ ! -e "$S-wal" ]
 	vc put k "$D/mid"
 	assert_success
 	vc get k

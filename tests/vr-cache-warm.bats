@@ -196,6 +196,9 @@ EOF
 	local t0=$SECONDS
 	warm --json --jobs 3 --job-timeout 1.5 list
 	assert_failure 1
+	# the stalled job ends at its --job-timeout, not before, and the batch
+	# does not wait for the 8 s the slow source would take
+	[ $((SECONDS - t0)) -ge 1 ]
 	[ $((SECONDS - t0)) -lt 8 ]
 	[ "$(j failed)" -eq 2 ]
 	[ "$(j misses)" -eq 1 ]
