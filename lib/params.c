@@ -43,6 +43,7 @@
  *
  * Decisions where the brief was silent are noted where they are made. */
 #include "params.h"
+#include "lifecycle.h"
 #include "cli.h"
 #include "config.h"
 #include "num.h"
@@ -959,7 +960,7 @@ static size_t config_derivs(const struct vr_config *cfg, const char ***names)
 		return 0;
 	*names = calloc(n, sizeof **names);
 	if (!*names)
-		abort();
+		vr_oom();
 	return vr_config_names(cfg, "derivative", *names, n);
 }
 
