@@ -200,50 +200,54 @@ static void metrics_outcome(const struct vr_cache_outcome *o)
 		vr_warn("the remembered-failures map is at its bound (%zu)", ls.max);
 }
 
-static int cmd_get(void *opts, int argc, char **argv)
+/* get, in stages: the range, the transform parameters, the cache, then
+ * the key (--print-key) or the answer. */
+
+/* --range parsed; *out stays NULL without one. */
+static int get_range(const struct opts *o, struct vr_range_set **out)
 {
-	struct opts *o = opts;
-	(void)argc;
-	const char *source = argv[0];
 	char err[1024];
-	int rc = load_config(o);
-	if (rc)
-		return rc;
-	struct vr_range_set *rs = NULL;
-	if (o->range_text) {
-		rs = calloc(1, sizeof *rs);
-		if (!rs) {
-			vr_error("out of memory");
-			return VR_EFAIL;
-		}
-		if (vr_range_parse(o->range_text, rs, err, sizeof err) != VR_RANGE_OK) {
-			vr_error("%s", err);
-			free(rs);
-			return VR_EDATA;
-		}
+	*out = NULL;
+	if (!o->range_text)
+		return 0;
+	struct vr_range_set *rs = calloc(1, sizeof *rs);
+	if (!rs) {
+		vr_error("out of memory");
+		return VR_EFAIL;
 	}
-	/* options given: the source's query first, then the options, then
-	 * finalize; none: lib/cache reads the query alone (or caches raw) */
-	struct vr_params p;
-	int have_params = o->settings.n > 0;
-	if (have_params) {
-		char query[4096];
-		vr_params_init(&p);
-		rc = vr_cache_source_query(o->cfg, source, query, sizeof query, err, sizeof err);
-		if (!rc && query[0])
-			rc = vr_params_parse_query(&p, &o->lim, query, NULL, err, sizeof err);
-		if (!rc)
-			rc = vr_settings_apply(&p, &o->lim, &o->settings, err, sizeof err);
-		if (!rc)
-			rc = vr_params_finalize(&p, &o->lim, o->cfg, err, sizeof err);
-		if (rc) {
-			vr_error("%s", err);
-			if (rc == VR_EUSAGE)
-				vr_usage_hint();
-			free(rs);
-			return rc;
-		}
+	if (vr_range_parse(o->range_text, rs, err, sizeof err) != VR_RANGE_OK) {
+		vr_error("%s", err);
+		free(rs);
+		return VR_EDATA;
 	}
+	*out = rs;
+	return 0;
+}
+
+/* Transform options given: the source's query first, then the options,
+ * then finalize. (None: lib/cache reads the query alone, or caches raw.) */
+static int get_params(const struct opts *o, const char *source, struct vr_params *p)
+{
+	char query[4096], err[1024];
+	vr_params_init(p);
+	int rc = vr_cache_source_query(o->cfg, source, query, sizeof query, err, sizeof err);
+	if (!rc && query[0])
+		rc = vr_params_parse_query(p, &o->lim, query, NULL, err, sizeof err);
+	if (!rc)
+		rc = vr_settings_apply(p, &o->lim, &o->settings, err, sizeof err);
+	if (!rc)
+		rc = vr_params_finalize(p, &o->lim, o->cfg, err, sizeof err);
+	if (rc) {
+		vr_error("%s", err);
+		if (rc == VR_EUSAGE)
+			vr_usage_hint();
+	}
+	return rc;
+}
+
+static int get_open_cache(const struct opts *o, struct vr_cache **cache)
+{
+	char err[1024];
 	struct vr_cache_opts co = {
 		.store_path = o->common.store,
 		.cfg = o->cfg,
@@ -257,49 +261,40 @@ static int cmd_get(void *opts, int argc, char **argv)
 		.ntags = o->tags.n,
 		.transform_timeout = o->timeout,
 	};
-	struct vr_cache *cache = NULL;
-	if ((rc = vr_cache_open(&cache, &co, err, sizeof err))) {
+	int rc = vr_cache_open(cache, &co, err, sizeof err);
+	if (rc)
 		vr_error("%s", err);
-		free(rs);
+	return rc;
+}
+
+static int get_print_key(struct vr_cache *cache, const struct vr_cache_request *req)
+{
+	char key[VR_CACHE_KEY_MAX], err[1024];
+	int rc = vr_cache_key(cache, req, key, sizeof key, err, sizeof err);
+	if (rc) {
+		vr_error("%s", err);
 		return rc;
 	}
-	struct vr_cache_request req = {
-		.source = source,
-		.params = have_params ? &p : NULL,
-		.range = rs,
-		.out_fd = -1,
-		.headers = o->headers,
-		.json = o->json,
-		.multipart = o->mp.on,
-		.boundary = o->mp.boundary[0] ? o->mp.boundary : NULL,
-	};
-	if (o->print_key) {
-		char key[VR_CACHE_KEY_MAX];
-		rc = vr_cache_key(cache, &req, key, sizeof key, err, sizeof err);
-		if (rc)
-			vr_error("%s", err);
-		else {
-			printf("%s\n", key);
-			rc = fflush(stdout) == 0 ? VR_OK : VR_EIO;
-		}
-		vr_cache_close(cache);
-		free(rs);
-		return rc;
-	}
+	printf("%s\n", key);
+	return fflush(stdout) == 0 ? VR_OK : VR_EIO;
+}
+
+/* The answer into the output (atomically, for -o FILE): kept on success
+ * and on a 416, dropped on any other failure. */
+static int get_answer(struct vr_cache *cache, struct vr_cache_request *req, const char *output)
+{
 	struct vr_output out;
-	if ((rc = vr_output_open(&out, o->output))) {
-		vr_cache_close(cache);
-		free(rs);
+	int rc = vr_output_open(&out, output);
+	if (rc)
 		return rc;
-	}
 	vr_stream_opened();
-	req.out_fd = out.fd;
+	req->out_fd = out.fd;
 	struct vr_cache_outcome *oc = calloc(1, sizeof *oc);
 	if (!oc) {
 		vr_error("out of memory");
 		rc = VR_EFAIL;
 	} else {
-		rc = vr_cache_get(cache, &req, oc);
+		rc = vr_cache_get(cache, req, oc);
 		if (rc)
 			vr_error("%s", oc->error[0] ? oc->error : "failed");
 		if (oc->store_failed)
@@ -316,7 +311,40 @@ static int cmd_get(void *opts, int argc, char **argv)
 	}
 	vr_stream_closed();
 	free(oc);
-	vr_cache_close(cache);
+	return rc;
+}
+
+static int cmd_get(void *opts, int argc, char **argv)
+{
+	struct opts *o = opts;
+	(void)argc;
+	const char *source = argv[0];
+	struct vr_range_set *rs = NULL;
+	struct vr_cache *cache = NULL;
+	struct vr_params p;
+	int have_params = o->settings.n > 0;
+	int rc = load_config(o);
+	if (!rc)
+		rc = get_range(o, &rs);
+	if (!rc && have_params)
+		rc = get_params(o, source, &p);
+	if (!rc)
+		rc = get_open_cache(o, &cache);
+	if (!rc) {
+		struct vr_cache_request req = {
+			.source = source,
+			.params = have_params ? &p : NULL,
+			.range = rs,
+			.out_fd = -1,
+			.headers = o->headers,
+			.json = o->json,
+			.multipart = o->mp.on,
+			.boundary = o->mp.boundary[0] ? o->mp.boundary : NULL,
+		};
+		rc = o->print_key ? get_print_key(cache, &req) : get_answer(cache, &req, o->output);
+	}
+	if (cache)
+		vr_cache_close(cache);
 	free(rs);
 	return rc;
 }

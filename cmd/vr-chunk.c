@@ -113,6 +113,7 @@ static const struct vr_opt gc_opts[] = {
 struct ctx {
 	const char *store_path;
 	struct vr_store *st;
+	struct vr_entry *entry; /* put: the entry published or found */
 	char err[512];
 };
 
@@ -173,6 +174,101 @@ static int tags_valid(const struct opts *o)
 	return 1;
 }
 
+/* put, in stages: the input, the writer (none when --if-absent finds the
+ * key), the stream into it, and its commit or abort. */
+
+/* The input: FILE or stdin; *content_type from FILE's name when unset. */
+static int put_open_input(const char *file, int *in, const char **content_type)
+{
+	*in = STDIN_FILENO;
+	if (!file || !strcmp(file, "-"))
+		return 0;
+	char err[512];
+	int rc = vr_open_input(file, in, err, sizeof err);
+	if (rc) {
+		vr_error("%s", err);
+		return rc;
+	}
+	if (!*content_type)
+		*content_type = vr_mime_from_path(file);
+	return 0;
+}
+
+/* The writer of key, or *w NULL (with 0) when --if-absent finds it present. */
+static int put_begin(struct ctx *c, const char *key, const struct vr_put_opts *o,
+		     struct vr_store_writer **w)
+{
+	size_t keylen = strlen(key);
+	*w = NULL;
+	if (o->if_absent && vr_store_stat(c->st, key, keylen, c->entry) == 0) {
+		vr_info("%s is present; not read", show_key((const unsigned char *)key, keylen));
+		return 0;
+	}
+	int rc = vr_store_writer_begin(c->st, key, keylen, o, w);
+	if (rc)
+		return store_fail(c, rc);
+	if (!*w) /* --if-absent: published by the writer we waited for */
+		vr_info("%s is present; not read", show_key((const unsigned char *)key, keylen));
+	return 0;
+}
+
+/* The input to its end into the writer, keeping the lock's lease while
+ * input is slow. */
+static int put_stream(struct ctx *c, int in, const char *what, struct vr_store_writer *w)
+{
+	unsigned char *buf = vr_io_buffer();
+	vr_pipe_grow(in);
+	for (;;) {
+		/* wake up now and then to keep the lock's lease while input is slow */
+		struct pollfd p = {.fd = in, .events = POLLIN};
+		int pr = poll(&p, 1, 5000);
+		if (pr == 0) {
+			int rc = vr_store_writer_tick(w);
+			if (rc)
+				return store_fail(c, rc);
+			continue;
+		}
+		if (pr < 0 && errno != EINTR)
+			return VR_EIO;
+		if (vr_stop_requested())
+			return VR_EFAIL;
+		ssize_t n = vr_read_some(in, buf, VR_IO_BUFSIZE);
+		if (n < 0) {
+			if (vr_stop_requested())
+				return VR_EFAIL;
+			vr_error("reading %s: %s", what, strerror(errno));
+			return VR_EIO;
+		}
+		if (n == 0)
+			return vr_stop_requested() ? VR_EFAIL : 0; /* a signal with the end */
+		vr_metrics_bytes_in((uint64_t)n);
+		/* the lease is renewed here too: input that trickles in never lets
+		 * poll() time out, and may fill no chunk for longer than the lease */
+		int rc = vr_store_writer_write(w, buf, (size_t)n);
+		if (!rc)
+			rc = vr_store_writer_tick(w);
+		if (rc)
+			return store_fail(c, rc);
+	}
+}
+
+/* Publish the entry, or drop it: nothing is stored from a failed stream. */
+static int put_finish(struct ctx *c, struct vr_store_writer *w, int rc)
+{
+	if (rc) {
+		vr_store_writer_abort(w);
+		if (rc == VR_EFAIL && vr_stop_requested())
+			vr_error("interrupted; nothing stored");
+		return rc;
+	}
+	struct vr_entry *e = c->entry;
+	if ((rc = vr_store_writer_commit(w, e)))
+		return store_fail(c, rc);
+	vr_info("stored %s: %" PRIu64 " bytes in %" PRIu64 " chunks", show_key(e->key, e->keylen),
+		e->size, e->chunk_count);
+	return 0;
+}
+
 static int cmd_put(struct ctx *c, struct opts *opt, int argc, char **argv)
 {
 	struct vr_put_opts o = {
@@ -184,108 +280,29 @@ static int cmd_put(struct ctx *c, struct opts *opt, int argc, char **argv)
 		.wait = opt->wait,
 		.if_absent = opt->if_absent,
 	};
-	int if_absent = opt->if_absent;
 	const char *key = argv[0];
 	const char *file = argc > 1 ? argv[1] : NULL;
 	if (!tags_valid(opt))
 		return vr_usage_hint();
-	size_t keylen = strlen(key);
 	if (key_too_long(key))
 		return VR_EUSAGE;
-	int in = STDIN_FILENO;
-	if (file && strcmp(file, "-")) {
-		char err[512];
-		int orc = vr_open_input(file, &in, err, sizeof err);
-		if (orc) {
-			vr_error("%s", err);
-			return orc;
-		}
-		if (!o.content_type)
-			o.content_type = vr_mime_from_path(file);
-	}
-	int rc = open_store(c, 1);
+	int in;
+	int rc = put_open_input(file, &in, &o.content_type);
 	if (rc)
-		goto out;
-	struct vr_entry *e = malloc(sizeof *e);
-	if (!e) {
+		return rc;
+	struct vr_store_writer *w = NULL;
+	rc = open_store(c, 1);
+	if (!rc && !(c->entry = malloc(sizeof *c->entry)))
 		rc = VR_EFAIL;
-		goto out;
+	if (!rc)
+		rc = put_begin(c, key, &o, &w);
+	if (!rc && w) {
+		vr_stream_opened();
+		rc = put_finish(c, w, put_stream(c, in, file && strcmp(file, "-") ? file : "stdin", w));
+		vr_stream_closed();
 	}
-	if (if_absent && vr_store_stat(c->st, key, keylen, e) == 0) {
-		vr_info("%s is present; not read", show_key((const unsigned char *)key, keylen));
-		free(e);
-		goto out;
-	}
-	struct vr_store_writer *w;
-	rc = vr_store_writer_begin(c->st, key, keylen, &o, &w);
-	if (rc || !w) {
-		if (rc)
-			store_fail(c, rc);
-		else /* --if-absent: published by the writer we waited for */
-			vr_info("%s is present; not read", show_key((const unsigned char *)key, keylen));
-		free(e);
-		goto out;
-	}
-	vr_stream_opened();
-	vr_pipe_grow(in);
-	unsigned char *buf = vr_io_buffer();
-	for (;;) {
-		/* wake up now and then to keep the lock's lease while input is slow */
-		struct pollfd p = {.fd = in, .events = POLLIN};
-		int pr = poll(&p, 1, 5000);
-		if (pr == 0) {
-			if ((rc = vr_store_writer_tick(w))) {
-				vr_error("%s", vr_store_error(c->st));
-				break;
-			}
-			continue;
-		}
-		if (pr < 0 && errno != EINTR) {
-			rc = VR_EIO;
-			break;
-		}
-		if (vr_stop_requested()) {
-			rc = VR_EFAIL;
-			break;
-		}
-		ssize_t n = vr_read_some(in, buf, VR_IO_BUFSIZE);
-		if (n < 0) {
-			if (vr_stop_requested()) {
-				rc = VR_EFAIL;
-				break;
-			}
-			vr_error("reading %s: %s", file ? file : "stdin", strerror(errno));
-			rc = VR_EIO;
-			break;
-		}
-		if (n == 0)
-			break;
-		vr_metrics_bytes_in((uint64_t)n);
-		/* the lease is renewed here too: input that trickles in never lets
-		 * poll() time out, and may fill no chunk for longer than the lease */
-		if ((rc = vr_store_writer_write(w, buf, (size_t)n)) ||
-		    (rc = vr_store_writer_tick(w))) {
-			vr_error("%s", vr_store_error(c->st));
-			break;
-		}
-	}
-	if (!rc && vr_stop_requested())
-		rc = VR_EFAIL; /* a signal with the input's end: still nothing stored */
-	if (rc) {
-		vr_store_writer_abort(w);
-		if (rc == VR_EFAIL && vr_stop_requested())
-			vr_error("interrupted; nothing stored");
-	} else {
-		rc = vr_store_writer_commit(w, e);
-		if (rc)
-			vr_error("%s", vr_store_error(c->st));
-		else
-			vr_info("stored %s: %" PRIu64 " bytes in %" PRIu64 " chunks",
-				show_key(e->key, e->keylen), e->size, e->chunk_count);
-	}
-	vr_stream_closed();
-	free(e);
-out:
+	free(c->entry);
+	c->entry = NULL;
 	if (in != STDIN_FILENO)
 		close(in);
 	return rc;

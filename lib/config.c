@@ -1,4 +1,5 @@
 #include "config.h"
+#include "lifecycle.h"
 #include "io.h"
 #include "num.h"
 #include "status.h"
@@ -26,7 +27,7 @@ static char *dupn(const char *s, size_t n)
 {
 	char *d = malloc(n + 1);
 	if (!d)
-		abort();
+		vr_oom();
 	memcpy(d, s, n);
 	d[n] = '\0';
 	return d;
@@ -44,7 +45,7 @@ static struct vr_config *config_new(void)
 {
 	struct vr_config *c = calloc(1, sizeof *c);
 	if (!c)
-		abort();
+		vr_oom();
 	return c;
 }
 
@@ -55,7 +56,7 @@ static void add_entry(struct vr_config *c, const char *sec, const char *sub, con
 		c->cap = c->cap ? c->cap * 2 : 16;
 		c->e = realloc(c->e, c->cap * sizeof *c->e);
 		if (!c->e)
-			abort();
+			vr_oom();
 	}
 	struct entry *e = &c->e[c->n++];
 	e->section = dupn(sec, strlen(sec));
@@ -96,7 +97,7 @@ int vr_config_parse(struct vr_config **cfg, const char *text, size_t len, const 
 	int lineno = 0;
 	char *line = malloc(VR_CONFIG_MAX_LINE + 1);
 	if (!line)
-		abort();
+		vr_oom();
 	size_t pos = 0;
 	int rc = 0;
 	while (pos < len) {
@@ -255,7 +256,7 @@ int vr_config_load(struct vr_config **cfg, const char *path, char *err, size_t e
 	}
 	char *text = malloc(VR_CONFIG_MAX_BYTES + 1);
 	if (!text)
-		abort();
+		vr_oom();
 	ssize_t n = vr_read_full(fd, text, VR_CONFIG_MAX_BYTES + 1);
 	int saved = errno;
 	close(fd);

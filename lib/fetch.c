@@ -615,93 +615,96 @@ static void set_us(AVDictionary **d, const char *key, double seconds)
 	av_dict_set(d, key, v, 0);
 }
 
-static int open_http(struct vr_fetch *f, const struct vr_source *s, enum item_state st,
-		     enum fail_kind *kind, char *why, size_t wl)
-{
-	enum http_mode mode;
-	uint64_t pos = 0;
-	char range[80] = "", name[1024];
-	AVDictionary *d = NULL;
+/* Opening an http(s) source, in stages: which request this is (the mode),
+ * the request's options (headers, Range, timeouts), the connection and
+ * what its failure means, what the response says (type, final location,
+ * status, size), and where its bytes go (passed through, or sliced). */
 
-	pthread_once(&av_once, av_setup);
-	if (st == ITEM_NEED_SIZE) {
-		mode = M_PROBE;
-	} else {
-		pos = f->span_start + f->item_done;
-		if (f->whole && pos == 0)
-			mode = M_WHOLE;
-		else if (f->src_ignores_ranges)
-			mode = M_SLICE;
-		else
-			mode = M_RANGED;
-	}
-	av_dict_set(&d, "protocol_whitelist", PROTOCOLS, 0);
-	av_dict_set(&d, "icy", "0", 0);          /* bytes as they are, no ICY metadata */
-	av_dict_set(&d, "seekable", "0", 0);     /* no Range: bytes=0- of its own */
-	av_dict_set(&d, "user_agent", "vr/" VR_VERSION, 0);
-	av_dict_set(&d, "tls_verify", "1", 0);
+/* The request for the current item: probing a suffix range's size, the
+ * whole body, a Range request, or the whole body sliced here because the
+ * source ignores ranges. *pos: where the item's bytes start. */
+static enum http_mode http_mode_for(const struct vr_fetch *f, enum item_state st, uint64_t *pos)
+{
+	*pos = 0;
+	if (st == ITEM_NEED_SIZE)
+		return M_PROBE;
+	*pos = f->span_start + f->item_done;
+	if (f->whole && *pos == 0)
+		return M_WHOLE;
+	return f->src_ignores_ranges ? M_SLICE : M_RANGED;
+}
+
+/* libavformat's http options for the request; range gets the Range value
+ * sent ("" none). 0 or -1 (out of memory). */
+static int http_options(const struct vr_fetch *f, const struct vr_source *s, enum http_mode mode,
+			uint64_t pos, char *range, size_t rlen, AVDictionary **d)
+{
+	av_dict_set(d, "protocol_whitelist", PROTOCOLS, 0);
+	av_dict_set(d, "icy", "0", 0);          /* bytes as they are, no ICY metadata */
+	av_dict_set(d, "seekable", "0", 0);     /* no Range: bytes=0- of its own */
+	av_dict_set(d, "user_agent", "vr/" VR_VERSION, 0);
+	av_dict_set(d, "tls_verify", "1", 0);
 	if (s->timeout > 0) {
-		set_us(&d, "rw_timeout", s->timeout);
-		set_us(&d, "timeout", s->timeout);
+		set_us(d, "rw_timeout", s->timeout);
+		set_us(d, "timeout", s->timeout);
 	}
+	range[0] = '\0';
 	if (mode == M_PROBE && !f->probe_plain) {
 		/* a 206 tells the size for one byte; a 200 is the whole body,
 		 * which is then sliced at once */
-		snprintf(range, sizeof range, "bytes=0-0");
+		snprintf(range, rlen, "bytes=0-0");
 	} else if (mode == M_RANGED) {
 		/* libavformat refuses a response whose Content-Range start is not
 		 * its "offset", so offset must be the start we ask for */
 		if (f->span_end == VR_RANGE_OPEN)
-			snprintf(range, sizeof range, "bytes=%" PRIu64 "-", pos);
+			snprintf(range, rlen, "bytes=%" PRIu64 "-", pos);
 		else
-			snprintf(range, sizeof range, "bytes=%" PRIu64 "-%" PRIu64, pos, f->span_end);
+			snprintf(range, rlen, "bytes=%" PRIu64 "-%" PRIu64, pos, f->span_end);
 		char off[32];
 		snprintf(off, sizeof off, "%" PRIu64, pos);
-		av_dict_set(&d, "offset", off, 0);
+		av_dict_set(d, "offset", off, 0);
 	}
 	size_t hl = (s->headers ? strlen(s->headers) : 0) + strlen(range) + 16;
 	char *headers = malloc(hl);
-	if (!headers) {
-		av_dict_free(&d);
-		fatal(f, VR_EFAIL, "out of memory");
-		return OPEN_FATAL;
-	}
+	if (!headers)
+		return -1;
 	snprintf(headers, hl, "%s%s%s%s", s->headers ? s->headers : "", range[0] ? "Range: " : "",
 		 range, range[0] ? "\r\n" : "");
 	if (headers[0])
-		av_dict_set(&d, "headers", headers, 0);
+		av_dict_set(d, "headers", headers, 0);
 	free(headers);
+	return 0;
+}
 
-	AVIOInterruptCB cb = {interrupted, f};
-	start_idle_timer(f, s->timeout);
-	tl_http_code = 0;
-	tl_av_error[0] = '\0';
-	int ret = avio_open2(&f->io, s->location, AVIO_FLAG_READ, &cb, &d);
-	av_dict_free(&d);
-	int code = tl_http_code;
-	redact(s->location, name, sizeof name);
-	if (ret < 0) {
-		f->io = NULL;
-		if (mode == M_RANGED && ret == AVERROR(EPERM) && !vr_stop_requested() &&
-		    !f->hit_deadline && !f->hit_idle) {
-			/* the response did not start at pos: Range was ignored */
-			vr_info("%s: HTTP %d to Range: %s; the origin ignores ranges, slicing locally", name,
-				code ? code : 200, range);
-			f->src_ignores_ranges = 1;
-			return OPEN_AGAIN;
-		}
-		if (code == 416 && mode != M_WHOLE) {
-			vr_info("%s: HTTP 416 to Range: %s; range-spec dropped", name, range);
-			f->saw_416 = 1;
-			return OPEN_DROP;
-		}
-		if (classify_av(f, ret, code, "connection failed", kind, why, wl))
-			return OPEN_FATAL;
-		return OPEN_FAILED;
+/* A connection that failed: a Range the source ignores (try again,
+ * slicing), a 416 (the range-spec is dropped), or a failure classified. */
+static int http_open_failed(struct vr_fetch *f, enum http_mode mode, int ret, int code,
+			    const char *name, const char *range, enum fail_kind *kind, char *why,
+			    size_t wl)
+{
+	if (mode == M_RANGED && ret == AVERROR(EPERM) && !vr_stop_requested() && !f->hit_deadline &&
+	    !f->hit_idle) {
+		/* the response did not start at pos: Range was ignored */
+		vr_info("%s: HTTP %d to Range: %s; the origin ignores ranges, slicing locally", name,
+			code ? code : 200, range);
+		f->src_ignores_ranges = 1;
+		return OPEN_AGAIN;
 	}
-	f->body = B_AVIO;
-	vr_stream_opened();
-	int64_t n = avio_size(f->io);
+	if (code == 416 && mode != M_WHOLE) {
+		vr_info("%s: HTTP 416 to Range: %s; range-spec dropped", name, range);
+		f->saw_416 = 1;
+		return OPEN_DROP;
+	}
+	if (classify_av(f, ret, code, "connection failed", kind, why, wl))
+		return OPEN_FATAL;
+	return OPEN_FAILED;
+}
+
+/* What the response says: its content type and final location (without
+ * credentials); returns the status it stands for. */
+static int http_response(struct vr_fetch *f, enum http_mode mode, uint64_t pos, int code,
+			 const char *name)
+{
 	uint8_t *val = NULL;
 	if (av_opt_get(f->io, "mime_type", AV_OPT_SEARCH_CHILDREN, &val) >= 0 && val && *val)
 		snprintf(f->content_type, sizeof f->content_type, "%s", (char *)val);
@@ -713,21 +716,15 @@ static int open_http(struct vr_fetch *f, const struct vr_source *s, enum item_st
 	else
 		snprintf(f->source, sizeof f->source, "%s", name);
 	av_freep(&val);
-	int status = code == 200 || code == 206 ? code : mode == M_RANGED && pos > 0 ? 206 : 200;
 	if (mode == M_RANGED && pos > 0)
-		status = 206; /* libavformat checked Content-Range against offset */
-	int r = learn_size(f, n < 0 ? -1 : n, why, wl);
-	if (r < 0) {
-		*kind = FK_OTHER;
-		return OPEN_FAILED;
-	}
-	if (r > 0)
-		return OPEN_FATAL;
-	if (range[0])
-		vr_info("%s: HTTP %d to Range: %s (size %" PRId64 ")", f->source, status, range, f->size);
-	else
-		vr_info("%s: HTTP %d (size %" PRId64 ")", f->source, status, f->size);
+		return 206; /* libavformat checked Content-Range against offset */
+	return code == 200 || code == 206 ? code : 200;
+}
 
+/* Where the body's bytes go: passed through as they come (a whole body,
+ * a 206), or a 200's whole body sliced here. */
+static int http_route(struct vr_fetch *f, enum http_mode mode, uint64_t pos, int code, int status)
+{
 	struct vr_range_spec sp = {.kind = VR_SPEC_INT, .first = pos, .last = f->span_end};
 	if (mode == M_PROBE) {
 		/* learning the size for a suffix range */
@@ -750,23 +747,19 @@ static int open_http(struct vr_fetch *f, const struct vr_source *s, enum item_st
 		} else {
 			sp = f->set.spec[f->item];
 		}
-		goto slice;
-	}
-	if (mode == M_WHOLE) {
+	} else if (mode == M_WHOLE) {
 		f->pass_left = f->size >= 0 ? (uint64_t)f->size : VR_RANGE_OPEN;
 		goto serving;
-	}
-	if (mode == M_RANGED && status == 206) {
+	} else if (mode == M_RANGED && status == 206) {
 		uint64_t end = f->span_end;
 		if (f->size >= 0 && (end == VR_RANGE_OPEN || end >= (uint64_t)f->size))
 			end = (uint64_t)f->size - 1;
 		f->pass_left = end == VR_RANGE_OPEN ? VR_RANGE_OPEN : end - pos + 1;
 		goto serving;
 	}
-slice:
 	/* a 200 with the whole body: cut the range out of it here */
 	status = 200;
-	r = start_slicing(f, &sp);
+	int r = start_slicing(f, &sp);
 	if (r == 1)
 		return OPEN_DROP;
 	if (r)
@@ -775,6 +768,50 @@ serving:
 	if (!f->status)
 		f->status = status;
 	return OPEN_OK;
+}
+
+static int open_http(struct vr_fetch *f, const struct vr_source *s, enum item_state st,
+		     enum fail_kind *kind, char *why, size_t wl)
+{
+	uint64_t pos;
+	char range[80], name[1024];
+	AVDictionary *d = NULL;
+
+	pthread_once(&av_once, av_setup);
+	enum http_mode mode = http_mode_for(f, st, &pos);
+	if (http_options(f, s, mode, pos, range, sizeof range, &d) < 0) {
+		av_dict_free(&d);
+		fatal(f, VR_EFAIL, "out of memory");
+		return OPEN_FATAL;
+	}
+	AVIOInterruptCB cb = {interrupted, f};
+	start_idle_timer(f, s->timeout);
+	tl_http_code = 0;
+	tl_av_error[0] = '\0';
+	int ret = avio_open2(&f->io, s->location, AVIO_FLAG_READ, &cb, &d);
+	av_dict_free(&d);
+	int code = tl_http_code;
+	redact(s->location, name, sizeof name);
+	if (ret < 0) {
+		f->io = NULL;
+		return http_open_failed(f, mode, ret, code, name, range, kind, why, wl);
+	}
+	f->body = B_AVIO;
+	vr_stream_opened();
+	int64_t n = avio_size(f->io);
+	int status = http_response(f, mode, pos, code, name);
+	int r = learn_size(f, n < 0 ? -1 : n, why, wl);
+	if (r < 0) {
+		*kind = FK_OTHER;
+		return OPEN_FAILED;
+	}
+	if (r > 0)
+		return OPEN_FATAL;
+	if (range[0])
+		vr_info("%s: HTTP %d to Range: %s (size %" PRId64 ")", f->source, status, range, f->size);
+	else
+		vr_info("%s: HTTP %d (size %" PRId64 ")", f->source, status, f->size);
+	return http_route(f, mode, pos, code, status);
 }
 
 /* Have a body for the current item, opening candidates as needed.
@@ -940,6 +977,216 @@ static void item_complete(struct vr_fetch *f)
 	next_item(f);
 }
 
+/* What one stage of step() came to: bytes in *got, nothing yet (go round
+ * again), the end with a final status, or a failed read of the source
+ * (why and kind say how; the source may be retried or left). */
+enum step_result { STEP_GOT, STEP_AGAIN, STEP_END, STEP_READ_FAILED };
+
+/* Bytes kept back from an earlier read go first. */
+static enum step_result take_pending(struct vr_fetch *f, unsigned char *buf, size_t cap,
+				     size_t *got)
+{
+	size_t n = f->pend_len[0] < cap ? f->pend_len[0] : cap;
+	n = within_limit(f, n);
+	if (n == 0)
+		return STEP_AGAIN;
+	memcpy(buf, f->pend[0], n);
+	f->pend[0] += n;
+	f->pend_len[0] -= n;
+	if (!f->pend_len[0]) {
+		f->pend[0] = f->pend[1];
+		f->pend_len[0] = f->pend_len[1];
+		f->pend_len[1] = 0;
+	}
+	delivered(f, n);
+	*got = n;
+	return STEP_GOT;
+}
+
+/* Every item is done: the end, or a range set nothing satisfied. */
+static int items_done(struct vr_fetch *f)
+{
+	if (f->whole || f->served || f->delivered)
+		return 0;
+	char s[1024];
+	if (f->size >= 0)
+		return fatal(f, VR_ERANGE,
+			     "%s: range not satisfiable: the source has %" PRId64
+			     " bytes (Content-Range: bytes */%" PRId64 ")",
+			     shown(f, s, sizeof s), f->size, f->size);
+	return fatal(f, VR_ERANGE, "%s: range not satisfiable%s", shown(f, s, sizeof s),
+		     f->saw_416 ? " (HTTP 416)" : "");
+}
+
+/* A local file: copied straight to outfd (sendfile, copy_file_range) when
+ * there is one, else read into buf. */
+static enum step_result step_file(struct vr_fetch *f, unsigned char *buf, size_t cap, int outfd,
+				  size_t *got, int *direct, enum fail_kind *kind, char *why,
+				  size_t wl, int *status)
+{
+	if (f->pass_left == 0) {
+		item_complete(f);
+		return STEP_AGAIN;
+	}
+	uint64_t want = f->pass_left;
+	if (f->max_bytes) {
+		uint64_t room = f->max_bytes - f->delivered;
+		if (room == 0) {
+			f->limit_hit = 1;
+			return STEP_AGAIN;
+		}
+		if (want > room)
+			want = room;
+	}
+	if (outfd < 0) {
+		size_t n = want < cap ? (size_t)want : cap;
+		long r = body_read(f, buf, n, kind, why, wl);
+		if (r == -2) {
+			*status = f->failed;
+			return STEP_END;
+		}
+		if (r == 0) {
+			snprintf(why, wl, "ended at byte %" PRId64 " (the file shrank?)", f->file_off);
+			return STEP_READ_FAILED;
+		}
+		if (r < 0)
+			return STEP_READ_FAILED;
+		f->pass_left -= (uint64_t)r;
+		delivered(f, (size_t)r);
+		*got = (size_t)r;
+		return STEP_GOT;
+	}
+	if (deadline_passed(f)) {
+		*status = deadline_fatal(f);
+		return STEP_END;
+	}
+	if (want > COPY_CHUNK)
+		want = COPY_CHUNK;
+	int64_t off = f->file_off;
+	uint64_t moved = 0;
+	int c = vr_copy(f->fd, &off, outfd, want, &moved);
+	f->file_off = off;
+	f->bytes_in += moved;
+	f->pass_left -= moved;
+	delivered(f, (size_t)moved);
+	*got = (size_t)moved;
+	*direct = 1;
+	switch (c) {
+	case VR_IO_OK:
+		return STEP_GOT;
+	case VR_IO_EPIPE:
+		f->output_closed = 1;
+		return STEP_GOT;
+	case VR_IO_ESTOP:
+		*status = fatal(f, VR_EFAIL, "interrupted");
+		return STEP_END;
+	case VR_IO_EWRITE:
+		*status = fatal(f, VR_EIO, "writing output: %s", strerror(errno));
+		return STEP_END;
+	case VR_IO_EOF:
+		snprintf(why, wl, "ended at byte %" PRId64 " (the file shrank?)", f->file_off);
+		break;
+	default:
+		snprintf(why, wl, "read: %s", strerror(errno));
+		break;
+	}
+	int s2 = source_failed(f, FK_OTHER, why);
+	if (s2) {
+		*status = s2;
+		return STEP_END;
+	}
+	return moved ? STEP_GOT : STEP_AGAIN;
+}
+
+/* An http body passed through as it comes (a whole body, a 206). */
+static enum step_result step_pass(struct vr_fetch *f, unsigned char *buf, size_t cap,
+				  size_t *got, enum fail_kind *kind, char *why, size_t wl,
+				  int *status)
+{
+	if (f->pass_left == 0) {
+		item_complete(f);
+		return STEP_AGAIN;
+	}
+	size_t n = f->pass_left < cap ? (size_t)f->pass_left : cap;
+	long r = body_read(f, buf, n, kind, why, wl);
+	if (r == -2) {
+		*status = f->failed;
+		return STEP_END;
+	}
+	if (r < 0)
+		return STEP_READ_FAILED;
+	if (r == 0) {
+		if (f->pass_left == VR_RANGE_OPEN) {
+			if (f->whole && f->size < 0)
+				f->size = (int64_t)f->item_done;
+			item_complete(f);
+			return STEP_AGAIN;
+		}
+		*kind = FK_TRANSIENT;
+		snprintf(why, wl, "ended early: %" PRIu64 " bytes short", f->pass_left);
+		return STEP_READ_FAILED;
+	}
+	size_t take = within_limit(f, (size_t)r);
+	if (f->pass_left != VR_RANGE_OPEN)
+		f->pass_left -= (uint64_t)r;
+	delivered(f, take);
+	*got = take;
+	return take ? STEP_GOT : STEP_AGAIN;
+}
+
+/* A 200's whole body cut by the slicer into the range's bytes. */
+static enum step_result step_slice(struct vr_fetch *f, unsigned char *buf, size_t cap,
+				   size_t *got, enum fail_kind *kind, char *why, size_t wl,
+				   int *status)
+{
+	if (f->slicer_eof || !vr_slicer_wants_input(&f->slicer)) {
+		if (f->multi) {
+			struct vr_span spans[VR_RANGE_MAX];
+			int64_t total;
+			f->served = vr_slicer_spans(&f->slicer, spans, &total);
+			if (total >= 0 && f->size < 0)
+				f->size = total;
+			close_body(f);
+			f->item = f->set.n;
+			f->item_done = 0;
+			return STEP_AGAIN;
+		}
+		item_complete(f);
+		return STEP_AGAIN;
+	}
+	size_t n = cap < VR_FETCH_BUFSIZE ? cap : VR_FETCH_BUFSIZE;
+	long r = body_read(f, f->buf, n, kind, why, wl);
+	f->dst = buf;
+	f->dst_cap = cap;
+	f->dst_len = 0;
+	if (r == -2) {
+		*status = f->failed;
+		return STEP_END;
+	}
+	if (r < 0)
+		return STEP_READ_FAILED;
+	if (r == 0) {
+		int64_t seen = (int64_t)f->slicer.pos;
+		if (f->size >= 0 && seen < f->size) {
+			*kind = FK_TRANSIENT;
+			snprintf(why, wl, "ended early at byte %" PRId64 " of %" PRId64, seen, f->size);
+			return STEP_READ_FAILED;
+		}
+		if (f->size < 0 && !f->multi) {
+			char lw[256];
+			learn_size(f, seen, lw, sizeof lw);
+		}
+		vr_slicer_finish(&f->slicer, emit_to_dst, f);
+		f->slicer_eof = 1;
+	} else {
+		vr_slicer_feed(&f->slicer, f->buf, (size_t)r, emit_to_dst, f);
+	}
+	size_t take = within_limit(f, f->dst_len);
+	delivered(f, take);
+	*got = take;
+	return take ? STEP_GOT : STEP_AGAIN;
+}
+
 /* One step of output: bytes into buf, or (B_FILE and outfd >= 0) written
  * straight to outfd (*direct). *got == 0 and 0 returned: the end. */
 static int step(struct vr_fetch *f, unsigned char *buf, size_t cap, int outfd, size_t *got,
@@ -956,184 +1203,28 @@ static int step(struct vr_fetch *f, unsigned char *buf, size_t cap, int outfd, s
 			return fatal(f, VR_ELIMIT, "more than %" PRIu64 " bytes: stopped at the limit",
 				     f->max_bytes);
 		if (f->pend_len[0]) {
-			size_t n = f->pend_len[0] < cap ? f->pend_len[0] : cap;
-			n = within_limit(f, n);
-			if (n == 0)
-				continue;
-			memcpy(buf, f->pend[0], n);
-			f->pend[0] += n;
-			f->pend_len[0] -= n;
-			if (!f->pend_len[0]) {
-				f->pend[0] = f->pend[1];
-				f->pend_len[0] = f->pend_len[1];
-				f->pend_len[1] = 0;
-			}
-			delivered(f, n);
-			*got = n;
-			return 0;
+			if (take_pending(f, buf, cap, got) == STEP_GOT)
+				return 0;
+			continue;
 		}
 		int rc = ensure_body(f);
 		if (rc)
 			return rc;
-		if (f->item >= f->set.n) {
-			if (!f->whole && f->served == 0 && f->delivered == 0) {
-				char s[1024];
-				if (f->size >= 0)
-					return fatal(f, VR_ERANGE,
-						     "%s: range not satisfiable: the source has %" PRId64
-						     " bytes (Content-Range: bytes */%" PRId64 ")",
-						     shown(f, s, sizeof s), f->size, f->size);
-				return fatal(f, VR_ERANGE, "%s: range not satisfiable%s", shown(f, s, sizeof s),
-					     f->saw_416 ? " (HTTP 416)" : "");
-			}
+		if (f->item >= f->set.n)
+			return items_done(f);
+		int status = 0;
+		enum step_result r =
+			f->body == B_FILE ? step_file(f, buf, cap, outfd, got, direct, &kind, why,
+						      sizeof why, &status)
+			: !f->slicing	  ? step_pass(f, buf, cap, got, &kind, why, sizeof why, &status)
+					  : step_slice(f, buf, cap, got, &kind, why, sizeof why, &status);
+		if (r == STEP_GOT)
 			return 0;
-		}
-		long r;
-		if (f->body == B_FILE) {
-			if (f->pass_left == 0) {
-				item_complete(f);
-				continue;
-			}
-			uint64_t want = f->pass_left;
-			if (f->max_bytes) {
-				uint64_t room = f->max_bytes - f->delivered;
-				if (room == 0) {
-					f->limit_hit = 1;
-					continue;
-				}
-				if (want > room)
-					want = room;
-			}
-			if (outfd >= 0) {
-				if (deadline_passed(f))
-					return deadline_fatal(f);
-				if (want > COPY_CHUNK)
-					want = COPY_CHUNK;
-				int64_t off = f->file_off;
-				uint64_t moved = 0;
-				int c = vr_copy(f->fd, &off, outfd, want, &moved);
-				f->file_off = off;
-				f->bytes_in += moved;
-				f->pass_left -= moved;
-				delivered(f, (size_t)moved);
-				*got = (size_t)moved;
-				*direct = 1;
-				switch (c) {
-				case VR_IO_OK:
-					return 0;
-				case VR_IO_EPIPE:
-					f->output_closed = 1;
-					return 0;
-				case VR_IO_ESTOP:
-					return fatal(f, VR_EFAIL, "interrupted");
-				case VR_IO_EWRITE:
-					return fatal(f, VR_EIO, "writing output: %s", strerror(errno));
-				case VR_IO_EOF:
-					snprintf(why, sizeof why, "ended at byte %" PRId64 " (the file shrank?)",
-						 f->file_off);
-					break;
-				default:
-					snprintf(why, sizeof why, "read: %s", strerror(errno));
-					break;
-				}
-				int s2 = source_failed(f, FK_OTHER, why);
-				if (s2)
-					return s2;
-				if (moved)
-					return 0;
-				continue;
-			}
-			size_t n = want < cap ? (size_t)want : cap;
-			r = body_read(f, buf, n, &kind, why, sizeof why);
-			if (r == 0) {
-				snprintf(why, sizeof why, "ended at byte %" PRId64 " (the file shrank?)", f->file_off);
-				r = -1;
-			}
-			if (r > 0) {
-				f->pass_left -= (uint64_t)r;
-				delivered(f, (size_t)r);
-				*got = (size_t)r;
-				return 0;
-			}
-		} else if (!f->slicing) {
-			if (f->pass_left == 0) {
-				item_complete(f);
-				continue;
-			}
-			size_t n = f->pass_left < cap ? (size_t)f->pass_left : cap;
-			r = body_read(f, buf, n, &kind, why, sizeof why);
-			if (r == 0) {
-				if (f->pass_left == VR_RANGE_OPEN) {
-					if (f->whole && f->size < 0)
-						f->size = (int64_t)f->item_done;
-					item_complete(f);
-					continue;
-				}
-				kind = FK_TRANSIENT;
-				snprintf(why, sizeof why, "ended early: %" PRIu64 " bytes short", f->pass_left);
-				r = -1;
-			}
-			if (r > 0) {
-				size_t take = within_limit(f, (size_t)r);
-				if (f->pass_left != VR_RANGE_OPEN)
-					f->pass_left -= (uint64_t)r;
-				delivered(f, take);
-				*got = take;
-				if (take == 0)
-					continue;
-				return 0;
-			}
-		} else {
-			if (f->slicer_eof || !vr_slicer_wants_input(&f->slicer)) {
-				if (f->multi) {
-					struct vr_span spans[VR_RANGE_MAX];
-					int64_t total;
-					f->served = vr_slicer_spans(&f->slicer, spans, &total);
-					if (total >= 0 && f->size < 0)
-						f->size = total;
-					close_body(f);
-					f->item = f->set.n;
-					f->item_done = 0;
-					continue;
-				}
-				item_complete(f);
-				continue;
-			}
-			size_t n = cap < VR_FETCH_BUFSIZE ? cap : VR_FETCH_BUFSIZE;
-			r = body_read(f, f->buf, n, &kind, why, sizeof why);
-			f->dst = buf;
-			f->dst_cap = cap;
-			f->dst_len = 0;
-			if (r == 0) {
-				int64_t seen = (int64_t)f->slicer.pos;
-				if (f->size >= 0 && seen < f->size) {
-					kind = FK_TRANSIENT;
-					snprintf(why, sizeof why, "ended early at byte %" PRId64 " of %" PRId64, seen,
-						 f->size);
-					r = -1;
-				} else {
-					if (f->size < 0 && !f->multi) {
-						char lw[256];
-						learn_size(f, seen, lw, sizeof lw);
-					}
-					vr_slicer_finish(&f->slicer, emit_to_dst, f);
-					f->slicer_eof = 1;
-				}
-			} else if (r > 0) {
-				vr_slicer_feed(&f->slicer, f->buf, (size_t)r, emit_to_dst, f);
-			}
-			if (r >= 0) {
-				size_t take = within_limit(f, f->dst_len);
-				delivered(f, take);
-				*got = take;
-				if (take == 0)
-					continue;
-				return 0;
-			}
-		}
-		/* r < 0 */
-		if (r == -2)
-			return f->failed;
+		if (r == STEP_AGAIN)
+			continue;
+		if (r == STEP_END)
+			return status;
+		/* the source's read failed */
 		if (f->multi) {
 			char s[1024];
 			close_body(f);

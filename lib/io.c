@@ -38,7 +38,7 @@ unsigned char *vr_io_buffer(void)
 	if (!buf) {
 		buf = malloc(VR_IO_BUFSIZE);
 		if (!buf)
-			abort();
+			vr_oom();
 	}
 	return buf;
 }

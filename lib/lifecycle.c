@@ -1,4 +1,6 @@
 #include "lifecycle.h"
+#include "log.h"
+#include "status.h"
 
 #include <limits.h>
 #include <signal.h>
@@ -6,12 +8,18 @@
 #include <string.h>
 #include <unistd.h>
 
-#define MAX_PATHS 8
+#define MAX_PATHS 64 /* outputs and spool files in flight: one or two per job */
 #define MAX_FNS 16
 
 static volatile sig_atomic_t stop_signal;
+/* A slot of the path table: FREE, CLAIMED (a thread is writing its path)
+ * or ARMED (the signal handler and vr_exit unlink it). Slots change state
+ * with atomic operations only, so that worker threads (a warm batch's
+ * transforms spool and write outputs at once) never take one slot twice,
+ * and the handler, which may run in any thread, sees whole paths. */
+enum { SLOT_FREE, SLOT_CLAIMED, SLOT_ARMED };
 static char cleanup_paths[MAX_PATHS][PATH_MAX];
-static volatile sig_atomic_t path_used[MAX_PATHS];
+static int path_state[MAX_PATHS];
 static struct {
 	void (*fn)(void *);
 	void *arg;
@@ -21,11 +29,14 @@ static int open_streams;
 
 static void unlink_paths(void)
 {
-	for (int i = 0; i < MAX_PATHS; i++)
-		if (path_used[i]) {
+	for (int i = 0; i < MAX_PATHS; i++) {
+		int armed = SLOT_ARMED;
+		if (__atomic_compare_exchange_n(&path_state[i], &armed, SLOT_CLAIMED, 0,
+						__ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE)) {
 			unlink(cleanup_paths[i]);
-			path_used[i] = 0;
+			__atomic_store_n(&path_state[i], SLOT_FREE, __ATOMIC_RELEASE);
 		}
+	}
 }
 
 static void on_signal(int sig)
@@ -64,19 +75,22 @@ int vr_cleanup_path(const char *path)
 {
 	if (strlen(path) >= PATH_MAX)
 		return -1;
-	for (int i = 0; i < MAX_PATHS; i++)
-		if (!path_used[i]) {
+	for (int i = 0; i < MAX_PATHS; i++) {
+		int free_slot = SLOT_FREE;
+		if (__atomic_compare_exchange_n(&path_state[i], &free_slot, SLOT_CLAIMED, 0,
+						__ATOMIC_ACQ_REL, __ATOMIC_RELAXED)) {
 			strcpy(cleanup_paths[i], path);
-			path_used[i] = 1;
+			__atomic_store_n(&path_state[i], SLOT_ARMED, __ATOMIC_RELEASE);
 			return i;
 		}
+	}
 	return -1;
 }
 
 void vr_cleanup_forget(int id)
 {
 	if (id >= 0 && id < MAX_PATHS)
-		path_used[id] = 0;
+		__atomic_store_n(&path_state[id], SLOT_FREE, __ATOMIC_RELEASE);
 }
 
 int vr_cleanup_fn(void (*fn)(void *), void *arg)
@@ -108,3 +122,9 @@ void vr_exit(int status)
 void vr_stream_opened(void) { __atomic_fetch_add(&open_streams, 1, __ATOMIC_RELAXED); }
 void vr_stream_closed(void) { __atomic_fetch_sub(&open_streams, 1, __ATOMIC_RELAXED); }
 int vr_streams_open(void) { return __atomic_load_n(&open_streams, __ATOMIC_RELAXED); }
+
+void vr_oom(void)
+{
+	vr_error("out of memory");
+	vr_exit(VR_EFAIL);
+}

@@ -1,4 +1,5 @@
 #include "origin.h"
+#include "lifecycle.h"
 #include "config.h"
 #include "defaults.h"
 #include "num.h"
@@ -32,7 +33,7 @@ static char *xstrdup(const char *s)
 {
 	char *d = strdup(s);
 	if (!d)
-		abort();
+		vr_oom();
 	return d;
 }
 
@@ -523,7 +524,7 @@ static struct vr_source *add_source(struct vr_resolved *r, enum vr_source_kind k
 {
 	struct vr_source *n = realloc(r->src, (r->n + 1) * sizeof *n);
 	if (!n)
-		abort();
+		vr_oom();
 	r->src = n;
 	struct vr_source *s = &r->src[r->n++];
 	memset(s, 0, sizeof *s);
@@ -540,7 +541,7 @@ static int append_header(char **acc, const char *line, char *err, size_t errlen)
 	size_t old = *acc ? strlen(*acc) : 0, n = strlen(line);
 	char *a = realloc(*acc, old + n + 3);
 	if (!a)
-		abort();
+		vr_oom();
 	memcpy(a + old, line, n);
 	memcpy(a + old + n, "\r\n", 3);
 	*acc = a;
@@ -769,7 +770,7 @@ int vr_origin_resolve(const struct vr_config *cfg, const char *source,
 		size_t plen = q ? (size_t)(q - source) : strlen(source);
 		char *path = malloc(plen + 1);
 		if (!path)
-			abort();
+			vr_oom();
 		memcpy(path, source, plen);
 		path[plen] = '\0';
 		int matched = 0;

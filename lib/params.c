@@ -43,6 +43,7 @@
  *
  * Decisions where the brief was silent are noted where they are made. */
 #include "params.h"
+#include "lifecycle.h"
 #include "cli.h"
 #include "config.h"
 #include "num.h"
@@ -540,6 +541,220 @@ int vr_params_set(struct vr_params *p, const struct vr_limits *l, const char *na
 	return r;
 }
 
+/* Setting a parameter is table-driven: each kind has a setter that
+ * parses and checks a value and stores it. A setter returns 0, BAD (the
+ * value is not one of the kind: exit 3 from a query, 2 from an option) or
+ * VR_ELIMIT (a well-formed value past a configured [limits] bound: exit 8
+ * from anywhere), with why saying what is accepted (without the name). */
+#define BAD VR_EDATA
+
+struct setter_ctx {
+	struct vr_params *p;
+	const struct vr_limits *l;
+	const struct pname *pn;
+	const char *value, *sv; /* the value, and its printable form */
+	char *why;
+	size_t wl;
+};
+
+#define WHY(c, ...) (snprintf((c)->why, (c)->wl, __VA_ARGS__), BAD)
+#define WHY_LIMIT(c, ...) (snprintf((c)->why, (c)->wl, __VA_ARGS__), VR_ELIMIT)
+
+static int set_mode(struct setter_ctx *c)
+{
+	int i = pick(c->value, mode_names, 4);
+	if (i < 0)
+		return WHY(c, "'%s' is not one of video, frame, spritesheet, audio", c->sv);
+	c->p->mode = (enum vr_mode)i;
+	return 0;
+}
+
+static int set_dimension(struct setter_ctx *c)
+{
+	int i, r = parse_int(c->value, c->l->min_dim, c->l->max_dim, &i);
+	if (r == -1)
+		return WHY(c, "'%s' is not an integer number of pixels in range %d-%d", c->sv,
+			   c->l->min_dim, c->l->max_dim);
+	if (r < 0) /* [limits] min-dimension, max-dimension */
+		return WHY_LIMIT(c, "'%s' is out of range %d-%d", c->sv, c->l->min_dim, c->l->max_dim);
+	if (c->pn->kind == K_WIDTH)
+		c->p->width = i;
+	else
+		c->p->height = i;
+	return 0;
+}
+
+static int set_fit(struct setter_ctx *c)
+{
+	int i = pick(c->value, fit_names, 3);
+	if (i < 0)
+		return WHY(c, "'%s' is not one of contain, scale-down, cover", c->sv);
+	c->p->fit = (enum vr_fit)i;
+	return 0;
+}
+
+static int set_objfit(struct setter_ctx *c)
+{
+	int i;
+	if (!strcasecmp(c->value, "crop"))
+		i = VR_FIT_COVER;
+	else if (!strcasecmp(c->value, "fill"))
+		i = VR_FIT_CONTAIN;
+	else if ((i = pick(c->value, fit_names, 3)) < 0)
+		return WHY(c, "'%s' is not one of crop, fill, contain, scale-down, cover", c->sv);
+	c->p->fit = (enum vr_fit)i;
+	return 0;
+}
+
+static int set_time(struct setter_ctx *c)
+{
+	double d;
+	int r = parse_secs(c->value, &d);
+	if (r == -1)
+		return WHY(c,
+			   "'%s' is not a duration (like 5s, 1.5s, 2m, 90, 00:01:30.5); allowed 0-%.0f "
+			   "seconds",
+			   c->sv, VR_PARAMS_MAX_TIME);
+	if (r < 0)
+		return WHY(c, "'%s' is out of range 0-%.0f seconds", c->sv, VR_PARAMS_MAX_TIME);
+	c->p->time = d;
+	return 0;
+}
+
+static int set_duration(struct setter_ctx *c)
+{
+	double d;
+	int r = parse_secs(c->value, &d);
+	if (r == -1)
+		return WHY(c,
+			   "'%s' is not a duration (like 5s, 1.5s, 2m, 90, 00:01:30.5); allowed "
+			   "(0-%.15g] seconds",
+			   c->sv, c->l->max_duration);
+	if (r < 0 || d <= 0)
+		return WHY(c, "'%s' is out of range (0-%.15g] seconds (more than 0)", c->sv,
+			   c->l->max_duration);
+	if (d > c->l->max_duration) /* [limits] max-duration */
+		return WHY_LIMIT(c, "'%s' is out of range (0-%.15g] seconds (max-duration)", c->sv,
+				 c->l->max_duration);
+	c->p->duration = d;
+	return 0;
+}
+
+static int set_fps(struct setter_ctx *c)
+{
+	int fn = 0, fd = 1;
+	int r = parse_fps(c->value, &fn, &fd);
+	/* (0, 120]: num > 0 and num <= 120 den */
+	if (r == 0 && !(fn > 0 && (int64_t)fn <= 120 * (int64_t)fd))
+		r = -2;
+	if (r == -3)
+		return WHY(c,
+			   "'%s' has more than 3 decimals (give NUM/DEN for an exact rate such as "
+			   "30000/1001); allowed (0-120] frames per second",
+			   c->sv);
+	if (r < 0)
+		return WHY(c, "'%s' is %s (0-120] frames per second (like 25, 29.97, 30000/1001)",
+			   c->sv, r == -1 ? "not a number in range" : "out of range");
+	c->p->fps_num = fn;
+	c->p->fps_den = fd;
+	return 0;
+}
+
+static int set_level(struct setter_ctx *c)
+{
+	int i = pick(c->value, level_names, 4);
+	if (i < 0)
+		return WHY(c, "'%s' is not one of low, medium, high, auto", c->sv);
+	if (c->pn->kind == K_QUALITY)
+		c->p->quality = (enum vr_level)i;
+	else
+		c->p->compression = (enum vr_level)i;
+	return 0;
+}
+
+static int set_bitrate(struct setter_ctx *c)
+{
+	int64_t v;
+	int r = parse_bitrate(c->value, &v);
+	if (r == 0 && !(v >= 10000 && v <= 100000000))
+		r = -2;
+	if (r < 0)
+		return WHY(c, "'%s' is %s 10k-100M bits/s (like 800k, 2M, 1500000)", c->sv,
+			   r == -1   ? "not a bitrate in range"
+			   : r == -2 ? "out of range"
+				     : "not a whole number of bits/s; allowed");
+	c->p->bitrate = v;
+	return 0;
+}
+
+static int set_audio(struct setter_ctx *c)
+{
+	int i = parse_bool(c->value);
+	if (i < 0)
+		return WHY(c, "'%s' is not one of true, false, 1, 0, yes, no", c->sv);
+	c->p->audio = c->pn->kind == K_MUTE ? !i : i;
+	return 0;
+}
+
+static int set_format(struct setter_ctx *c)
+{
+	int i;
+	if (!strcasecmp(c->value, "jpeg"))
+		i = VR_FORMAT_JPG;
+	else if ((i = pick(c->value, format_names, 7)) <= 0) /* "auto" is not a value */
+		return WHY(c, "'%s' is not one of mp4, webm, jpg, jpeg, png, webp, m4a", c->sv);
+	c->p->format = (enum vr_format)i;
+	return 0;
+}
+
+static int set_grid(struct setter_ctx *c)
+{
+	int i, r = parse_int(c->value, 1, MAX_GRID, &i);
+	if (r < 0)
+		return WHY(c, "'%s' is %s 1-%d", c->sv,
+			   r == -1 ? "not an integer in range" : "out of range", MAX_GRID);
+	if (c->pn->kind == K_COLUMNS)
+		c->p->columns = i;
+	else
+		c->p->rows = i;
+	return 0;
+}
+
+static int set_derivative(struct setter_ctx *c)
+{
+	/* only the shape here: which names exist needs the config, that is
+	 * finalize's job */
+	if (!valid_deriv_name(c->value))
+		return WHY(c, "'%s' is not a derivative name (1-%zu letters, digits, '-', '_', '.')",
+			   c->sv, sizeof c->p->derivative - 1);
+	strcpy(c->p->derivative, c->value);
+	return 0;
+}
+
+static int set_imsize(struct setter_ctx *c)
+{
+	int i, r = parse_int(c->value, 1, VR_PARAMS_MAX_IMSIZE, &i);
+	if (r < 0)
+		return WHY(c, "'%s' is %s 1-%d", c->sv,
+			   r == -1 ? "not an integer in range" : "out of range", VR_PARAMS_MAX_IMSIZE);
+	if (c->pn->kind == K_IMWIDTH)
+		c->p->imwidth = i;
+	else
+		c->p->imheight = i;
+	return 0;
+}
+
+/* The setter of each kind, in enum kind order. */
+static int (*const setters[])(struct setter_ctx *) = {
+	[K_MODE] = set_mode,	     [K_WIDTH] = set_dimension,	 [K_HEIGHT] = set_dimension,
+	[K_FIT] = set_fit,	     [K_OBJFIT] = set_objfit,	 [K_TIME] = set_time,
+	[K_DURATION] = set_duration, [K_FPS] = set_fps,		 [K_QUALITY] = set_level,
+	[K_COMPRESSION] = set_level, [K_BITRATE] = set_bitrate,	 [K_AUDIO] = set_audio,
+	[K_MUTE] = set_audio,	     [K_FORMAT] = set_format,	 [K_COLUMNS] = set_grid,
+	[K_ROWS] = set_grid,	     [K_DERIVATIVE] = set_derivative, [K_IMWIDTH] = set_imsize,
+	[K_IMHEIGHT] = set_imsize,
+};
+
 static int set_one(struct vr_params *p, const struct vr_limits *l, const char *name,
 		   const char *value, int from_query, char *err, size_t errlen)
 {
@@ -560,160 +775,14 @@ static int set_one(struct vr_params *p, const struct vr_limits *l, const char *n
 							   : bit_name(pn->bit));
 		return fail(err, errlen, code, "unknown parameter '%s'", show(name).s);
 	}
-	const char *n = pn->name;
-	struct shown sv = show(value ? value : "");
 	if (!value || !*value)
-		return fail(err, errlen, code, "%s: empty value", n);
-
-	int i, r;
-	double d;
-	int64_t i64;
-	switch (pn->kind) {
-	case K_MODE:
-		if ((i = pick(value, mode_names, 4)) < 0)
-			return fail(err, errlen, code,
-				    "%s: '%s' is not one of video, frame, spritesheet, audio", n, sv.s);
-		p->mode = (enum vr_mode)i;
-		break;
-	case K_WIDTH:
-	case K_HEIGHT:
-		if ((r = parse_int(value, l->min_dim, l->max_dim, &i)) < 0)
-			return fail(err, errlen, code, "%s: '%s' is %s %d-%d", n, sv.s,
-				    r == -1 ? "not an integer number of pixels in range"
-					    : "out of range",
-				    l->min_dim, l->max_dim);
-		if (pn->kind == K_WIDTH)
-			p->width = i;
-		else
-			p->height = i;
-		break;
-	case K_FIT:
-		if ((i = pick(value, fit_names, 3)) < 0)
-			return fail(err, errlen, code, "%s: '%s' is not one of contain, scale-down, cover",
-				    n, sv.s);
-		p->fit = (enum vr_fit)i;
-		break;
-	case K_OBJFIT:
-		if (!strcasecmp(value, "crop"))
-			i = VR_FIT_COVER;
-		else if (!strcasecmp(value, "fill"))
-			i = VR_FIT_CONTAIN;
-		else if ((i = pick(value, fit_names, 3)) < 0)
-			return fail(err, errlen, code,
-				    "%s: '%s' is not one of crop, fill, contain, scale-down, cover", n,
-				    sv.s);
-		p->fit = (enum vr_fit)i;
-		break;
-	case K_TIME:
-		if ((r = parse_secs(value, &d)) < 0)
-			return r == -1 ? fail(err, errlen, code,
-					      "%s: '%s' is not a duration (like 5s, 1.5s, 2m, 90, 00:01:30.5); allowed 0-%.0f seconds",
-					      n, sv.s, VR_PARAMS_MAX_TIME)
-				       : fail(err, errlen, code, "%s: '%s' is out of range 0-%.0f seconds",
-					      n, sv.s, VR_PARAMS_MAX_TIME);
-		p->time = d;
-		break;
-	case K_DURATION:
-		r = parse_secs(value, &d);
-		if (r == 0 && !(d > 0 && d <= l->max_duration))
-			r = -2;
-		if (r < 0)
-			return r == -1 ? fail(err, errlen, code,
-					      "%s: '%s' is not a duration (like 5s, 1.5s, 2m, 90, 00:01:30.5); allowed (0-%.15g] seconds",
-					      n, sv.s, l->max_duration)
-				       : fail(err, errlen, code,
-					      "%s: '%s' is out of range (0-%.15g] seconds (more than 0)", n,
-					      sv.s, l->max_duration);
-		p->duration = d;
-		break;
-	case K_FPS: {
-		int fn = 0, fd = 1;
-		r = parse_fps(value, &fn, &fd);
-		/* (0, 120]: num > 0 and num <= 120 den */
-		if (r == 0 && !(fn > 0 && (int64_t)fn <= 120 * (int64_t)fd))
-			r = -2;
-		if (r == -3)
-			return fail(err, errlen, code,
-				    "%s: '%s' has more than 3 decimals (give NUM/DEN for an exact "
-				    "rate such as 30000/1001); allowed (0-120] frames per second",
-				    n, sv.s);
-		if (r < 0)
-			return fail(err, errlen, code,
-				    "%s: '%s' is %s (0-120] frames per second (like 25, 29.97, "
-				    "30000/1001)",
-				    n, sv.s, r == -1 ? "not a number in range" : "out of range");
-		p->fps_num = fn;
-		p->fps_den = fd;
-		break;
-	}
-	case K_QUALITY:
-	case K_COMPRESSION:
-		if ((i = pick(value, level_names, 4)) < 0)
-			return fail(err, errlen, code, "%s: '%s' is not one of low, medium, high, auto",
-				    n, sv.s);
-		if (pn->kind == K_QUALITY)
-			p->quality = (enum vr_level)i;
-		else
-			p->compression = (enum vr_level)i;
-		break;
-	case K_BITRATE:
-		r = parse_bitrate(value, &i64);
-		if (r == 0 && !(i64 >= 10000 && i64 <= 100000000))
-			r = -2;
-		if (r < 0)
-			return fail(err, errlen, code,
-				    "%s: '%s' is %s 10k-100M bits/s (like 800k, 2M, 1500000)", n, sv.s,
-				    r == -1   ? "not a bitrate in range"
-				    : r == -2 ? "out of range"
-					      : "not a whole number of bits/s; allowed");
-		p->bitrate = i64;
-		break;
-	case K_AUDIO:
-	case K_MUTE:
-		if ((i = parse_bool(value)) < 0)
-			return fail(err, errlen, code, "%s: '%s' is not one of true, false, 1, 0, yes, no",
-				    n, sv.s);
-		p->audio = pn->kind == K_MUTE ? !i : i;
-		break;
-	case K_FORMAT:
-		if (!strcasecmp(value, "jpeg"))
-			i = VR_FORMAT_JPG;
-		else if ((i = pick(value, format_names, 7)) <= 0) /* "auto" is not a value */
-			return fail(err, errlen, code,
-				    "%s: '%s' is not one of mp4, webm, jpg, jpeg, png, webp, m4a", n, sv.s);
-		p->format = (enum vr_format)i;
-		break;
-	case K_COLUMNS:
-	case K_ROWS:
-		if ((r = parse_int(value, 1, MAX_GRID, &i)) < 0)
-			return fail(err, errlen, code, "%s: '%s' is %s 1-%d", n, sv.s,
-				    r == -1 ? "not an integer in range" : "out of range", MAX_GRID);
-		if (pn->kind == K_COLUMNS)
-			p->columns = i;
-		else
-			p->rows = i;
-		break;
-	case K_DERIVATIVE:
-		/* only the shape here: which names exist needs the config,
-		 * that is finalize's job */
-		if (!valid_deriv_name(value))
-			return fail(err, errlen, code,
-				    "%s: '%s' is not a derivative name (1-%zu letters, digits, '-', '_', '.')",
-				    n, sv.s, sizeof p->derivative - 1);
-		strcpy(p->derivative, value);
-		break;
-	case K_IMWIDTH:
-	case K_IMHEIGHT:
-		if ((r = parse_int(value, 1, VR_PARAMS_MAX_IMSIZE, &i)) < 0)
-			return fail(err, errlen, code, "%s: '%s' is %s 1-%d", n, sv.s,
-				    r == -1 ? "not an integer in range" : "out of range",
-				    VR_PARAMS_MAX_IMSIZE);
-		if (pn->kind == K_IMWIDTH)
-			p->imwidth = i;
-		else
-			p->imheight = i;
-		break;
-	}
+		return fail(err, errlen, code, "%s: empty value", pn->name);
+	char why[512];
+	struct shown sv = show(value);
+	struct setter_ctx c = {p, l, pn, value, sv.s, why, sizeof why};
+	int r = setters[pn->kind](&c);
+	if (r)
+		return fail(err, errlen, r == VR_ELIMIT ? VR_ELIMIT : code, "%s: %s", pn->name, why);
 	p->set |= pn->bit;
 	if (from_query)
 		p->from_query |= pn->bit;
@@ -891,7 +960,7 @@ static size_t config_derivs(const struct vr_config *cfg, const char ***names)
 		return 0;
 	*names = calloc(n, sizeof **names);
 	if (!*names)
-		abort();
+		vr_oom();
 	return vr_config_names(cfg, "derivative", *names, n);
 }
 
@@ -1167,26 +1236,25 @@ int vr_params_finalize(struct vr_params *p, const struct vr_limits *l,
 					      : l->max_duration;
 		}
 		if (p->columns && p->rows && p->columns * p->rows > l->max_tiles)
-			return fail(err, errlen, code_for(&f, VR_P_COLUMNS | VR_P_ROWS),
+			return fail(err, errlen, VR_ELIMIT,
 				    "columns*rows: %dx%d is %d tiles, more than max-tiles %d",
 				    p->columns, p->rows, p->columns * p->rows, l->max_tiles);
 		if (p->columns && p->rows &&
 		    (int64_t)p->columns * p->width * p->rows * p->height > l->max_output_pixels)
-			return fail(err, errlen,
-				    code_for(&f, VR_P_COLUMNS | VR_P_ROWS | VR_P_WIDTH | VR_P_HEIGHT),
+			return fail(err, errlen, VR_ELIMIT,
 				    "spritesheet of %dx%d tiles of %dx%d is %lld pixels, more than max-output-pixels %lld",
 				    p->columns, p->rows, p->width, p->height,
 				    (long long)p->columns * p->width * p->rows * p->height,
 				    (long long)l->max_output_pixels);
 	} else if (p->width && p->height &&
 		   (int64_t)p->width * p->height > l->max_output_pixels) {
-		return fail(err, errlen, code_for(&f, VR_P_WIDTH | VR_P_HEIGHT),
+		return fail(err, errlen, VR_ELIMIT,
 			    "width*height: %dx%d is %lld pixels, more than max-output-pixels %lld",
 			    p->width, p->height, (long long)p->width * p->height,
 			    (long long)l->max_output_pixels);
 	}
 	if (p->duration > 0 && !(p->duration <= l->max_duration))
-		return fail(err, errlen, code_for(&f, VR_P_DURATION), "duration: %.15g%s is more than max-duration %.15g seconds",
+		return fail(err, errlen, VR_ELIMIT, "duration: %.15g%s is more than max-duration %.15g seconds",
 			    p->duration, origin_of(&f, VR_P_DURATION, o, sizeof o), l->max_duration);
 	if (p->duration > 0 && p->time + p->duration > VR_PARAMS_MAX_TIME)
 		return fail(err, errlen, code_for(&f, VR_P_TIME | VR_P_DURATION),

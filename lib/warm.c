@@ -588,6 +588,30 @@ report:;
 
 /* ------------------------------------------------------------------- main */
 
+/* The batch, in the stages vr_warm_run() calls top to bottom: set up from
+ * the options, open the job list and the metrics file, start the cache,
+ * the in-flight map, the workers and the pressure monitor, read the list
+ * one line at a time into the bounded queue (a line: parse, key, shard,
+ * dry-run, coalesce, enqueue), drain the queue, stop, summarise. */
+
+/* The reading side's state: the job list and its buffers, the key cache. */
+struct reader {
+	struct lines in;
+	char *words;            /* vr_jobline_parse's word buffer */
+	char *key;              /* VR_CACHE_KEY_MAX */
+	struct vr_cache *cache; /* keys of the reading thread */
+	uint64_t lineno;
+	int read_failed;
+};
+
+/* counter++ under the batch's lock */
+static void bump(struct warm *w, uint64_t *counter)
+{
+	pthread_mutex_lock(&w->mu);
+	(*counter)++;
+	pthread_mutex_unlock(&w->mu);
+}
+
 /* A line's own failure (malformed, or no key): reported by the one shard
  * that the line's text hashes to, so N shards report it once. */
 static int line_is_mine(struct warm *w, const char *line, size_t len)
@@ -595,291 +619,331 @@ static int line_is_mine(struct warm *w, const char *line, size_t len)
 	return vr_warm_shard_of(line, len, w->shard_n) == w->shard_k - 1;
 }
 
-int vr_warm_run(const struct vr_warm_opts *o, const struct vr_cache_opts *base)
+static void warm_setup(struct warm *w, const struct vr_warm_opts *o,
+		       const struct vr_cache_opts *base)
 {
-	static struct warm w; /* big (cache pointers); one batch per process */
-	char *buf = NULL;
-	struct lines in = {.fd = -1};
-	struct vr_cache *rc_cache = NULL;
-	struct vr_queue_stats qs;
-	int rc;
-
-	memset(&w, 0, sizeof w);
-	memset(&qs, 0, sizeof qs);
-	w.metrics_fd = -1;
-	w.file = o->file && strcmp(o->file, "-") ? o->file : NULL;
-	w.min_jobs = o->min_jobs;
-	w.max_jobs = o->max_jobs;
-	w.queue_cap = o->queue;
-	w.memory_limit = o->memory_limit;
-	w.job_timeout = o->job_timeout;
-	w.shard_k = o->shard_k;
-	w.shard_n = o->shard_n;
-	w.dry_run = o->dry_run;
-	w.json = o->json;
-	w.progress = o->progress;
-	w.t0 = vr_now_ms();
-	pthread_mutex_init(&w.mu, NULL);
-	pthread_mutex_init(&w.mon_mu, NULL);
-	pthread_cond_init(&w.mon_cv, NULL);
-
+	memset(w, 0, sizeof *w);
+	w->metrics_fd = -1;
+	w->file = o->file && strcmp(o->file, "-") ? o->file : NULL;
+	w->min_jobs = o->min_jobs;
+	w->max_jobs = o->max_jobs;
+	w->queue_cap = o->queue;
+	w->memory_limit = o->memory_limit;
+	w->job_timeout = o->job_timeout;
+	w->shard_k = o->shard_k;
+	w->shard_n = o->shard_n;
+	w->dry_run = o->dry_run;
+	w->json = o->json;
+	w->progress = o->progress;
+	w->t0 = vr_now_ms();
+	pthread_mutex_init(&w->mu, NULL);
+	pthread_mutex_init(&w->mon_mu, NULL);
+	pthread_cond_init(&w->mon_cv, NULL);
 	/* each job's stall timeout, and the longest wait on another
 	 * process's transform of the same key */
-	w.copts = *base;
-	w.copts.transform_timeout = w.job_timeout;
-	w.copts.job_timeout = w.job_timeout;
-	if (w.copts.wait <= 0 || w.copts.wait > w.job_timeout)
-		w.copts.wait = w.job_timeout;
+	w->copts = *base;
+	w->copts.transform_timeout = w->job_timeout;
+	w->copts.job_timeout = w->job_timeout;
+	if (w->copts.wait <= 0 || w->copts.wait > w->job_timeout)
+		w->copts.wait = w->job_timeout;
+}
 
-	in.fd = STDIN_FILENO;
-	if (w.file) {
-		char oerr[512];
-		int orc = vr_open_input(w.file, &in.fd, oerr, sizeof oerr);
-		if (orc) {
-			vr_error("%s", oerr);
-			return orc;
+/* The job list (FILE or stdin; its job count when it is a regular file)
+ * and the reader's buffers: 0 or an exit status, said. */
+static int open_job_list(struct warm *w, struct reader *rd)
+{
+	rd->in.fd = STDIN_FILENO;
+	if (w->file) {
+		char err[512];
+		int rc = vr_open_input(w->file, &rd->in.fd, err, sizeof err);
+		if (rc) {
+			rd->in.fd = -1;
+			vr_error("%s", err);
+			return rc;
 		}
 	}
 	struct stat st;
-	if (fstat(in.fd, &st) == 0 && S_ISREG(st.st_mode)) {
-		off_t pos = lseek(in.fd, 0, SEEK_CUR);
-		vr_jobline_count(in.fd, pos < 0 ? 0 : pos, &w.total);
+	if (fstat(rd->in.fd, &st) == 0 && S_ISREG(st.st_mode)) {
+		off_t pos = lseek(rd->in.fd, 0, SEEK_CUR);
+		vr_jobline_count(rd->in.fd, pos < 0 ? 0 : pos, &w->total);
 	}
-	in.cap = VR_JOBLINE_MAX + 1;
-	buf = malloc(VR_JOBLINE_MAX + 2);
-	in.buf = malloc(in.cap);
-	char *keybuf = malloc(VR_CACHE_KEY_MAX);
-	char err[1024], tmp[256];
-	if (!buf || !in.buf || !keybuf) {
+	rd->in.cap = VR_JOBLINE_MAX + 1;
+	rd->in.buf = malloc(rd->in.cap);
+	rd->words = malloc(VR_JOBLINE_MAX + 2);
+	rd->key = malloc(VR_CACHE_KEY_MAX);
+	if (!rd->in.buf || !rd->words || !rd->key) {
 		vr_error("out of memory");
-		rc = VR_EFAIL;
-		goto out;
+		return VR_EFAIL;
 	}
+	return 0;
+}
 
-	if (!w.dry_run) {
-		/* the per-job lines go where the batch line goes (--metrics or
-		 * $VR_METRICS) */
-		const char *mpath = vr_metrics_path();
-		if (mpath && *mpath) {
-			w.metrics_fd = open(mpath, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
-			if (w.metrics_fd < 0)
-				vr_warn("metrics %s: cannot open: %s", mpath, strerror(errno));
-		}
-	}
+/* The per-job lines go where the batch line goes (--metrics or
+ * $VR_METRICS). */
+static void open_job_metrics(struct warm *w)
+{
+	const char *mpath = vr_metrics_path();
+	if (w->dry_run || !mpath || !*mpath)
+		return;
+	w->metrics_fd = open(mpath, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
+	if (w->metrics_fd < 0)
+		vr_warn("metrics %s: cannot open: %s", mpath, strerror(errno));
+}
 
-	rc = vr_cache_open(&rc_cache, &w.copts, err, sizeof err);
-	if (rc || !rc_cache) {
+/* The reader's cache, the in-flight map, the workers and the monitor. */
+static int start_workers(struct warm *w, struct reader *rd)
+{
+	char err[1024];
+	int rc = vr_cache_open(&rd->cache, &w->copts, err, sizeof err);
+	if (rc || !rd->cache) {
 		vr_error("%s", err);
-		rc = rc ? rc : VR_EFAIL;
-		goto out;
+		return rc ? rc : VR_EFAIL;
 	}
 	/* in flight: at most the queue plus the running jobs; an eviction
 	 * means the bound was wrong, and is an alert */
-	w.inflight = vr_lru_new(w.queue_cap + (size_t)w.max_jobs + 1, w.job_timeout, NULL, NULL);
-	w.q = w.dry_run ? NULL : vr_queue_new(w.queue_cap, w.max_jobs, run_job, &w);
-	if (!w.inflight || (!w.dry_run && !w.q)) {
-		vr_error("cannot start %d workers", w.max_jobs);
-		rc = VR_EFAIL;
-		goto out;
+	w->inflight = vr_lru_new(w->queue_cap + (size_t)w->max_jobs + 1, w->job_timeout, NULL, NULL);
+	w->q = w->dry_run ? NULL : vr_queue_new(w->queue_cap, w->max_jobs, run_job, w);
+	if (!w->inflight || (!w->dry_run && !w->q)) {
+		vr_error("cannot start %d workers", w->max_jobs);
+		return VR_EFAIL;
 	}
-	vr_pressure_config_default(&w.pc, w.min_jobs, w.max_jobs, w.memory_limit / 1024);
-	vr_pressure_state_init(&w.ps, &w.pc, w.max_jobs);
-	w.conc_min = w.conc_max = w.ps.concurrency;
-	if (w.q && pthread_create(&w.mon, NULL, monitor, &w) == 0)
-		w.mon_started = 1;
+	vr_pressure_config_default(&w->pc, w->min_jobs, w->max_jobs, w->memory_limit / 1024);
+	vr_pressure_state_init(&w->ps, &w->pc, w->max_jobs);
+	w->conc_min = w->conc_max = w->ps.concurrency;
+	if (w->q && pthread_create(&w->mon, NULL, monitor, w) == 0)
+		w->mon_started = 1;
 	vr_info("warm: %d-%d jobs at once, queue %zu, memory limit %" PRIu64
 		" KiB, job timeout %g s, shard %u/%u",
-		w.min_jobs, w.max_jobs, w.queue_cap, w.memory_limit / 1024, w.job_timeout,
-		w.shard_k, w.shard_n);
+		w->min_jobs, w->max_jobs, w->queue_cap, w->memory_limit / 1024, w->job_timeout,
+		w->shard_k, w->shard_n);
+	return 0;
+}
 
-	uint64_t lineno = 0;
-	int read_failed = 0;
+/* A line that is not a job for this batch's workers: malformed, without a
+ * key, or another shard's. */
+static void line_failed(struct warm *w, const char *line, size_t len, uint64_t lineno,
+			const char *source, const char *result, const char *err)
+{
+	char tmp[256];
+	if (!line_is_mine(w, line, len)) {
+		bump(w, &w->skipped);
+		return;
+	}
+	if (source[0])
+		say(w, "line %" PRIu64 ": %s: %s", lineno, shown(source, tmp, sizeof tmp), err);
+	else
+		say(w, "line %" PRIu64 ": %s", lineno, err);
+	pthread_mutex_lock(&w->mu);
+	if (!strcmp(result, "malformed"))
+		w->malformed++;
+	else
+		record(w, 0);
+	w->failed++;
+	pthread_mutex_unlock(&w->mu);
+	if (!w->dry_run)
+		job_metrics(w, lineno, "", source, result, NULL, 0, 0, err);
+}
+
+/* Hand a job to the workers; blocks while the queue is full (the
+ * backpressure). */
+static void enqueue(struct warm *w, uint64_t lineno, const char *source, const char *key,
+		    size_t keylen, const struct vr_jobline *jl, int use_params)
+{
+	struct warm_job *job = malloc(sizeof *job + keylen + 1);
+	char *src = strdup(source);
+	if (!job || !src) {
+		free(job);
+		free(src);
+		say(w, "line %" PRIu64 ": out of memory", lineno);
+		bump(w, &w->failed);
+		return;
+	}
+	job->line = lineno;
+	job->source = src;
+	job->use_params = use_params;
+	job->params = jl->params;
+	job->keylen = keylen;
+	memcpy(job->key, key, keylen + 1);
+	job->lru_id = vr_lru_set(w->inflight, job->key, keylen, (void *)&marker, NULL);
+	if (vr_queue_push(w->q, job, -1) != 0) {
+		vr_lru_delete(w->inflight, job->key, keylen, job->lru_id, NULL);
+		free(job->source);
+		free(job);
+		bump(w, &w->failed);
+	}
+}
+
+/* One line of the list. */
+static void read_line(struct warm *w, struct reader *rd, const char *line, size_t len,
+		      int overlong)
+{
+	char err[1024];
+	uint64_t lineno = rd->lineno;
+	if (!overlong && !vr_jobline_is_job(line, len))
+		return;
+	struct vr_jobline jl;
+	int pr = overlong ? VR_EDATA
+			  : vr_jobline_parse(line, len, w->copts.limits, w->copts.cfg, &jl, rd->words,
+					     VR_JOBLINE_MAX + 2, err, sizeof err);
+	if (overlong)
+		snprintf(err, sizeof err, "longer than %d bytes", VR_JOBLINE_MAX);
+	if (pr == VR_JOBLINE_SKIP)
+		return;
+	if (pr != 0) {
+		line_failed(w, line, len, lineno, "", "malformed", err);
+		return;
+	}
+	/* with options, the query of SOURCE has joined them in the params
+	 * (the cache still reads its bypass flags); without, the cache reads
+	 * the query itself */
+	const char *source = jl.source;
+	struct vr_cache_request req = {
+		.source = source,
+		.params = jl.has_options && !jl.raw ? &jl.params : NULL,
+		.out_fd = -1,
+	};
+	rd->key[0] = '\0';
+	if (vr_cache_key(rd->cache, &req, rd->key, VR_CACHE_KEY_MAX, err, sizeof err) != 0) {
+		line_failed(w, line, len, lineno, source, "error", err);
+		return;
+	}
+	size_t keylen = strlen(rd->key);
+	if (vr_warm_shard_of(rd->key, keylen, w->shard_n) != w->shard_k - 1) {
+		bump(w, &w->skipped);
+		return;
+	}
+	if (w->dry_run) {
+		printf("%s\t%" PRIu64 "\t%s\n", rd->key, lineno, source);
+		w->misses++;
+		return;
+	}
+	if (vr_lru_get(w->inflight, rd->key, keylen, NULL)) {
+		/* the same key is queued or running: it warms this one too */
+		bump(w, &w->coalesced);
+		job_metrics(w, lineno, rd->key, source, "coalesced", NULL, 0, 0, NULL);
+		return;
+	}
+	enqueue(w, lineno, source, rd->key, keylen, &jl, req.params != NULL);
+}
+
+/* The list, line by line, until its end, a read error or a stop. */
+static void read_job_list(struct warm *w, struct reader *rd)
+{
 	for (;;) {
 		char *line;
 		size_t len;
-		int overlong, r = next_line(&in, &line, &len, &overlong);
+		int overlong, r = next_line(&rd->in, &line, &len, &overlong);
 		if (r == 0)
 			break;
 		if (r < 0) {
 			if (!vr_stop_requested()) {
-				vr_error("%s: %s", w.file ? w.file : "stdin", strerror(errno));
-				read_failed = 1;
+				vr_error("%s: %s", w->file ? w->file : "stdin", strerror(errno));
+				rd->read_failed = 1;
 			}
 			break;
 		}
 		if (vr_stop_requested())
 			break;
-		lineno++;
-		pthread_mutex_lock(&w.mu);
-		w.lines = lineno;
-		pthread_mutex_unlock(&w.mu);
-		if (!overlong && !vr_jobline_is_job(line, len))
-			continue;
-
-		struct vr_jobline jl;
-		int pr = overlong ? VR_EDATA
-				  : vr_jobline_parse(line, len, w.copts.limits, w.copts.cfg, &jl, buf,
-						     VR_JOBLINE_MAX + 2, err, sizeof err);
-		if (overlong)
-			snprintf(err, sizeof err, "longer than %d bytes", VR_JOBLINE_MAX);
-		if (pr == VR_JOBLINE_SKIP)
-			continue;
-		if (pr != 0) {
-			if (!line_is_mine(&w, line, len)) {
-				pthread_mutex_lock(&w.mu);
-				w.skipped++;
-				pthread_mutex_unlock(&w.mu);
-				continue;
-			}
-			say(&w, "line %" PRIu64 ": %s", lineno, err);
-			pthread_mutex_lock(&w.mu);
-			w.malformed++;
-			w.failed++;
-			pthread_mutex_unlock(&w.mu);
-			if (!w.dry_run)
-				job_metrics(&w, lineno, "", "", "malformed", NULL, 0, 0, err);
-			continue;
-		}
-
-		/* with options, the query of SOURCE has joined them in the
-		 * params (the cache still reads its bypass flags); without,
-		 * the cache reads the query itself */
-		const char *source = jl.source;
-		struct vr_cache_request req = {
-			.source = source,
-			.params = jl.has_options && !jl.raw ? &jl.params : NULL,
-			.out_fd = -1,
-		};
-		keybuf[0] = '\0';
-		int kr = vr_cache_key(rc_cache, &req, keybuf, VR_CACHE_KEY_MAX, err, sizeof err);
-		if (kr != 0) {
-			if (!line_is_mine(&w, line, len)) {
-				pthread_mutex_lock(&w.mu);
-				w.skipped++;
-				pthread_mutex_unlock(&w.mu);
-				continue;
-			}
-			say(&w, "line %" PRIu64 ": %s: %s", lineno, shown(source, tmp, sizeof tmp),
-			    err);
-			pthread_mutex_lock(&w.mu);
-			w.failed++;
-			record(&w, 0);
-			pthread_mutex_unlock(&w.mu);
-			if (!w.dry_run)
-				job_metrics(&w, lineno, "", source, "error", NULL, 0, 0, err);
-			continue;
-		}
-		size_t keylen = strlen(keybuf);
-		if (vr_warm_shard_of(keybuf, keylen, w.shard_n) != w.shard_k - 1) {
-			pthread_mutex_lock(&w.mu);
-			w.skipped++;
-			pthread_mutex_unlock(&w.mu);
-			continue;
-		}
-		if (w.dry_run) {
-			printf("%s\t%" PRIu64 "\t%s\n", keybuf, lineno, source);
-			w.misses++;
-			continue;
-		}
-		if (vr_lru_get(w.inflight, keybuf, keylen, NULL)) {
-			/* the same key is queued or running: it warms this one too */
-			pthread_mutex_lock(&w.mu);
-			w.coalesced++;
-			pthread_mutex_unlock(&w.mu);
-			job_metrics(&w, lineno, keybuf, source, "coalesced", NULL, 0, 0, NULL);
-			continue;
-		}
-		struct warm_job *job = malloc(sizeof *job + keylen + 1);
-		char *src = strdup(source);
-		if (!job || !src) {
-			free(job);
-			free(src);
-			say(&w, "line %" PRIu64 ": out of memory", lineno);
-			pthread_mutex_lock(&w.mu);
-			w.failed++;
-			pthread_mutex_unlock(&w.mu);
-			continue;
-		}
-		job->line = lineno;
-		job->source = src;
-		job->use_params = req.params != NULL;
-		job->params = jl.params;
-		job->keylen = keylen;
-		memcpy(job->key, keybuf, keylen + 1);
-		job->lru_id = vr_lru_set(w.inflight, job->key, keylen, (void *)&marker, NULL);
-		/* blocks while the queue is full: the backpressure */
-		if (vr_queue_push(w.q, job, -1) != 0) {
-			vr_lru_delete(w.inflight, job->key, keylen, job->lru_id, NULL);
-			free(job->source);
-			free(job);
-			pthread_mutex_lock(&w.mu);
-			w.failed++;
-			pthread_mutex_unlock(&w.mu);
-		}
+		rd->lineno++;
+		pthread_mutex_lock(&w->mu);
+		w->lines = rd->lineno;
+		pthread_mutex_unlock(&w->mu);
+		read_line(w, rd, line, len, overlong);
 	}
-	if (w.dry_run)
+	if (w->dry_run)
 		fflush(stdout);
+}
 
-	/* every queued job runs to its end, with the monitor still steering */
-	if (w.q) {
-		for (;;) {
-			vr_queue_stats(w.q, &qs);
-			if (qs.depth == 0 && qs.running == 0 && qs.completed >= qs.pushed)
-				break;
-			struct timespec ts = {0, 20 * 1000000L};
-			nanosleep(&ts, NULL);
-		}
+/* Every queued job runs to its end, with the monitor still steering. */
+static void drain(struct warm *w, struct vr_queue_stats *qs)
+{
+	if (!w->q)
+		return;
+	for (;;) {
+		vr_queue_stats(w->q, qs);
+		if (qs->depth == 0 && qs->running == 0 && qs->completed >= qs->pushed)
+			break;
+		struct timespec ts = {0, 20 * 1000000L};
+		nanosleep(&ts, NULL);
 	}
-	rc = w.failed || read_failed ? VR_EFAIL : VR_OK;
-	if (vr_stop_requested())
-		rc = VR_EFAIL;
+}
 
-out:
-	if (w.mon_started) {
-		pthread_mutex_lock(&w.mon_mu);
-		w.mon_stop = 1;
-		pthread_cond_signal(&w.mon_cv);
-		pthread_mutex_unlock(&w.mon_mu);
-		pthread_join(w.mon, NULL);
-		w.mon_started = 0;
+/* The monitor and the workers stopped, the progress bar's last state
+ * drawn and cleared, the caches closed. */
+static void stop_workers(struct warm *w, struct reader *rd, struct vr_queue_stats *qs)
+{
+	if (w->mon_started) {
+		pthread_mutex_lock(&w->mon_mu);
+		w->mon_stop = 1;
+		pthread_cond_signal(&w->mon_cv);
+		pthread_mutex_unlock(&w->mon_mu);
+		pthread_join(w->mon, NULL);
+		w->mon_started = 0;
 	}
-	if (w.q) {
-		vr_queue_stats(w.q, &qs);
-		vr_queue_finish(w.q);
-		w.q = NULL;
+	if (w->q) {
+		vr_queue_stats(w->q, qs);
+		vr_queue_finish(w->q);
+		w->q = NULL;
 	}
-	if (w.progress > 0) {
+	if (w->progress > 0) {
 		/* the final state, even when the batch ended before the first
 		 * tick drew anything; a terminal then clears it for the summary */
 		struct vr_progress p = {0};
-		pthread_mutex_lock(&w.mu);
-		progress_counts(&w, &p);
+		pthread_mutex_lock(&w->mu);
+		progress_counts(w, &p);
 		vr_progress_draw(STDERR_FILENO, &p);
-		pthread_mutex_unlock(&w.mu);
-		w.bar_drawn = 1;
+		pthread_mutex_unlock(&w->mu);
+		w->bar_drawn = 1;
 	}
-	if (w.bar_drawn) {
+	if (w->bar_drawn) {
 		vr_progress_clear(STDERR_FILENO);
-		w.bar_drawn = 0;
+		w->bar_drawn = 0;
 	}
-	for (int i = 0; i < w.ncaches; i++)
-		vr_cache_close(w.caches[i]);
-	w.ncaches = 0;
-	if (rc_cache)
-		vr_cache_close(rc_cache);
+	for (int i = 0; i < w->ncaches; i++)
+		vr_cache_close(w->caches[i]);
+	w->ncaches = 0;
+	if (rd->cache)
+		vr_cache_close(rd->cache);
+	rd->cache = NULL;
+}
+
+static void cleanup(struct warm *w, struct reader *rd)
+{
+	if (w->inflight)
+		vr_lru_free(w->inflight, 0);
+	if (w->metrics_fd >= 0)
+		close(w->metrics_fd);
+	if (w->file && rd->in.fd >= 0)
+		close(rd->in.fd);
+	free(rd->in.buf);
+	free(rd->words);
+	free(rd->key);
+	pthread_cond_destroy(&w->mon_cv);
+	pthread_mutex_destroy(&w->mon_mu);
+	pthread_mutex_destroy(&w->mu);
+}
+
+int vr_warm_run(const struct vr_warm_opts *o, const struct vr_cache_opts *base)
+{
+	static struct warm w; /* big (cache pointers); one batch per process */
+	struct reader rd = {.in = {.fd = -1}};
+	struct vr_queue_stats qs;
+	memset(&qs, 0, sizeof qs);
+
+	warm_setup(&w, o, base);
+	int rc = open_job_list(&w, &rd);
+	if (rc == 0) {
+		open_job_metrics(&w);
+		rc = start_workers(&w, &rd);
+	}
+	if (rc == 0) {
+		read_job_list(&w, &rd);
+		drain(&w, &qs);
+		rc = w.failed || rd.read_failed || vr_stop_requested() ? VR_EFAIL : VR_OK;
+	}
+	stop_workers(&w, &rd, &qs);
 	if (w.inflight && rc != VR_EUSAGE)
 		summary(&w, &qs, rc, vr_now_ms() - w.t0);
-	if (w.inflight)
-		vr_lru_free(w.inflight, 0);
-	if (w.metrics_fd >= 0)
-		close(w.metrics_fd);
-	if (w.file && in.fd >= 0)
-		close(in.fd);
-	free(in.buf);
-	free(buf);
-	free(keybuf);
-	pthread_cond_destroy(&w.mon_cv);
-	pthread_mutex_destroy(&w.mon_mu);
-	pthread_mutex_destroy(&w.mu);
+	cleanup(&w, &rd);
 	return rc;
 }

@@ -130,9 +130,9 @@ has_nul() {
 		timeout 20 "$VR_CACHE" -q --store "$st" --config "$f" get --print-key '/videos/a.mp4?w=100' >/dev/null 2>&1 || s=$?
 		case $s in 0 | 2 | 3 | 8) ;; *) fail "--config ${f#"$ROOT"/}: status $s" ;; esac
 	done < <(inputs config)
-	# a good one is used: its [limits] apply (an option out of them is a usage error)
+	# a good one is used: its [limits] apply (a value past them is exit 8)
 	run "$VR_CACHE" --store "$st" --config "$FUZZ/config/seed-03-limits" get --print-key /a.mp4 -w 1921
-	assert_failure 2
+	assert_failure 8
 	assert_output --partial "out of range 16-1920"
 }
 

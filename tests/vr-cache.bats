@@ -95,7 +95,8 @@ Q=(-w 80 --compression low)
 	run -2 "$VC" frobnicate
 	run -2 "$VC" get
 	run -2 "$VC" get /videos/a.mp4 --wait abc
-	run -3 "$VC" get '/videos/a.mp4?width=5'
+	run -3 "$VC" get '/videos/a.mp4?width=abc'
+	run -8 "$VC" get '/videos/a.mp4?width=5' # under [limits] min-dimension
 	run -3 "$VC" get /videos/a.mp4 --range bytes=x
 	run -2 "$VC" get -
 }

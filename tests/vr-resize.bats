@@ -620,6 +620,24 @@ EOF
 	printf '[limits]\nmax-output-pixels = 10000\n' >out.conf
 	run "$VR" --config out.conf -w 160 "$FX/h264-aac.mp4"
 	assert_failure 8
+	# limits a request names itself, as an option or in a query: a side past
+	# max-dimension, a duration past max-duration, a grid past max-tiles
+	run "$VR" -w 2001 --print-key
+	assert_failure 8
+	assert_output --partial "width: '2001' is out of range 10-2000"
+	run "$VR" -Q 'h=5000' --print-key
+	assert_failure 8
+	run "$VR" --config dur.conf -d 6 --print-key
+	assert_failure 8
+	printf '[limits]\nmax-tiles = 4\n' >tiles.conf
+	run "$VR" --config tiles.conf -m spritesheet -w 100 --height 100 --columns 3 --rows 3 --print-key
+	assert_failure 8
+	assert_output --partial "more than max-tiles 4"
+	# a value that is not one at all stays a usage error (2), or bad data (3) in a query
+	run "$VR" -w abc --print-key
+	assert_failure 2
+	run "$VR" -Q 'w=abc' --print-key
+	assert_failure 3
 }
 
 # ---- pipes, signals, progress, metrics, memory ----

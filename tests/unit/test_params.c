@@ -231,21 +231,24 @@ static void test_defaults_and_names(void)
 }
 
 /* Each bad value is refused with the parameter's name and the value in the
- * message, VR_EDATA from a query and VR_EUSAGE as an option; nothing set. */
+ * message, VR_EDATA from a query and VR_EUSAGE as an option, or VR_ELIMIT
+ * (exit 8) from both when a well-formed value is past a [limits] bound
+ * (min-dimension, max-dimension, max-duration); nothing set. */
 static void test_errors_name_the_parameter(void)
 {
 	static const struct {
 		const char *name, *value, *range; /* range: text the message must hold */
+		int limit;                        /* past a [limits] bound: VR_ELIMIT */
 	} bad[] = {
 		{"mode", "movie", "video, frame, spritesheet, audio"},
-		{"width", "5000", "10-2000"},
+		{"width", "5000", "10-2000", 1},
 		{"width", "abc", "10-2000"},
 		{"width", "-5", "10-2000"},
 		{"width", "640px", "10-2000"},
 		{"width", "64.0", "10-2000"},
-		{"width", "99999999999999999999999", "10-2000"},
-		{"height", "9", "10-2000"},
-		{"height", "0", "10-2000"},
+		{"width", "99999999999999999999999", "10-2000", 1},
+		{"height", "9", "10-2000", 1},
+		{"height", "0", "10-2000", 1},
 		{"fit", "stretch", "contain, scale-down, cover"},
 		{"fit", "crop", "contain, scale-down, cover"}, /* only obj-fit takes crop */
 		{"time", "-1", "0-"},
@@ -254,8 +257,8 @@ static void test_errors_name_the_parameter(void)
 		{"time", "99999999", "0-8640000"},
 		{"duration", "0", "(0-3600]"},
 		{"duration", "0s", "(0-3600]"},
-		{"duration", "3601", "(0-3600]"},
-		{"duration", "2h", "(0-3600]"},
+		{"duration", "3601", "(0-3600]", 1},
+		{"duration", "2h", "(0-3600]", 1},
 		{"duration", "0.0000001", "(0-3600]"},
 		{"duration", "x", "(0-3600]"},
 		{"fps", "0", "(0-120]"},
@@ -289,7 +292,8 @@ static void test_errors_name_the_parameter(void)
 			err[0] = '\0';
 			int r = vr_params_set(&p, &L, bad[i].name, bad[i].value, from_query, err,
 					      sizeof err);
-			int ok = r == (from_query ? VR_EDATA : VR_EUSAGE) &&
+			int want = bad[i].limit ? VR_ELIMIT : from_query ? VR_EDATA : VR_EUSAGE;
+			int ok = r == want &&
 				 strstr(err, bad[i].name) && strstr(err, bad[i].value) &&
 				 strstr(err, bad[i].range) && p.set == 0;
 			if (!ok)
@@ -299,19 +303,22 @@ static void test_errors_name_the_parameter(void)
 		}
 	}
 	/* the messages of the brief, word for word */
-	CHECK(str_is(qkey("width=5000"), "ERR3: width: '5000' is out of range 10-2000"));
+	CHECK(str_is(qkey("width=5000"), "ERR8: width: '5000' is out of range 10-2000"));
 	CHECK(str_is(qkey("fit=stretch"), "ERR3: fit: 'stretch' is not one of contain, scale-down, cover"));
 	/* query-only names carry their own name */
 	static const struct {
 		const char *query, *name;
+		int code;
 	} qbad[] = {
-		{"w=5000", "w"},	 {"h=1", "h"},		{"obj-fit=stretch", "obj-fit"},
-		{"q=best", "q"},	 {"f=gif", "f"},	{"start=-1", "start"},
-		{"dur=0", "dur"},	 {"mute=maybe", "mute"}, {"imwidth=0", "imwidth"},
-		{"imheight=x", "imheight"}, {"imwidth=100001", "imwidth"},
+		{"w=5000", "w", VR_ELIMIT},	{"h=1", "h", VR_ELIMIT},
+		{"obj-fit=stretch", "obj-fit", VR_EDATA}, {"q=best", "q", VR_EDATA},
+		{"f=gif", "f", VR_EDATA},	{"start=-1", "start", VR_EDATA},
+		{"dur=0", "dur", VR_EDATA},	{"mute=maybe", "mute", VR_EDATA},
+		{"imwidth=0", "imwidth", VR_EDATA}, {"imheight=x", "imheight", VR_EDATA},
+		{"imwidth=100001", "imwidth", VR_EDATA},
 	};
 	for (size_t i = 0; i < sizeof qbad / sizeof *qbad; i++)
-		CHECK(is_err(qkey(qbad[i].query), VR_EDATA, qbad[i].name, "'", NULL));
+		CHECK(is_err(qkey(qbad[i].query), qbad[i].code, qbad[i].name, "'", NULL));
 	CHECK(is_err(qkey("obj-fit=stretch"), VR_EDATA, "crop, fill", NULL, NULL));
 
 	/* empty values */
@@ -342,14 +349,14 @@ static void test_errors_name_the_parameter(void)
 
 static void test_boundaries(void)
 {
-	CHECK(is_err(qkey("width=9"), VR_EDATA, "width", "'9'", "10-2000"));
+	CHECK(is_err(qkey("width=9"), VR_ELIMIT, "width", "'9'", "10-2000"));
 	CHECK(strstr(qkey("width=10"), "&width=10&") != NULL);
 	CHECK(strstr(qkey("width=2000"), "&width=2000&") != NULL);
-	CHECK(is_err(qkey("width=2001"), VR_EDATA, "width", "'2001'", "10-2000"));
-	CHECK(is_err(qkey("height=9"), VR_EDATA, "height", "'9'", "10-2000"));
+	CHECK(is_err(qkey("width=2001"), VR_ELIMIT, "width", "'2001'", "10-2000"));
+	CHECK(is_err(qkey("height=9"), VR_ELIMIT, "height", "'9'", "10-2000"));
 	CHECK(strstr(qkey("height=10"), "&height=10&") != NULL);
 	CHECK(strstr(qkey("height=2000"), "&height=2000&") != NULL);
-	CHECK(is_err(qkey("height=2001"), VR_EDATA, "height", "'2001'", "10-2000"));
+	CHECK(is_err(qkey("height=2001"), VR_ELIMIT, "height", "'2001'", "10-2000"));
 	CHECK(strstr(qkey("width=0640"), "&width=640&") != NULL);
 
 	CHECK(strstr(qkey("fps=0.001"), "&fps=0.001&") != NULL);
@@ -375,7 +382,7 @@ static void test_boundaries(void)
 	CHECK(strstr(qkey("duration=0.000001"), "&duration=0.000001&") != NULL);
 	CHECK(strstr(qkey("duration=3600"), "&duration=3600&") != NULL);
 	CHECK(strstr(qkey("duration=1h"), "&duration=3600&") != NULL);
-	CHECK(is_err(qkey("duration=3600.001"), VR_EDATA, "duration", NULL, NULL));
+	CHECK(is_err(qkey("duration=3600.001"), VR_ELIMIT, "duration", NULL, NULL));
 	CHECK(strstr(qkey("time=0"), "&time=0&") != NULL);
 	CHECK(strstr(qkey("time=8640000"), "&time=8640000&") != NULL);
 	CHECK(is_err(qkey("time=8640000.001"), VR_EDATA, "time", NULL, NULL));
@@ -657,19 +664,19 @@ static void test_mode_rules(void)
 	/* limits on combinations */
 	struct vr_limits saved = L;
 	L.max_tiles = 12;
-	CHECK(is_err(qkey("mode=spritesheet&w=10&h=10&columns=4&rows=4"), VR_EDATA, "columns*rows", "12", NULL));
+	CHECK(is_err(qkey("mode=spritesheet&w=10&h=10&columns=4&rows=4"), VR_ELIMIT, "columns*rows", "12", NULL));
 	CHECK(strncmp(qkey("mode=spritesheet&w=10&h=10&columns=4&rows=3"), "ERR", 3));
 	L = saved;
 	L.max_output_pixels = 1000000;
-	CHECK(is_err(qkey("mode=spritesheet&w=200&h=200&columns=5&rows=6"), VR_EDATA, "max-output-pixels", NULL, NULL));
+	CHECK(is_err(qkey("mode=spritesheet&w=200&h=200&columns=5&rows=6"), VR_ELIMIT, "max-output-pixels", NULL, NULL));
 	CHECK(strncmp(qkey("mode=spritesheet&w=200&h=200&columns=5&rows=5"), "ERR", 3));
-	CHECK(is_err(qkey("w=1001&h=1000"), VR_EDATA, "width*height", "max-output-pixels", NULL));
+	CHECK(is_err(qkey("w=1001&h=1000"), VR_ELIMIT, "width*height", "max-output-pixels", NULL));
 	CHECK(strncmp(qkey("w=1000&h=1000"), "ERR", 3));
 	L = saved;
 	L.max_duration = 5;
 	CHECK(strstr(qkey("mode=spritesheet&w=10&h=10"), "&duration=5&") != NULL);
-	CHECK(is_err(qkey("duration=6"), VR_EDATA, "duration", "(0-5]", NULL));
-	CHECK(is_err(qkey("dur=6"), VR_EDATA, "dur: '6'", "(0-5]", NULL));
+	CHECK(is_err(qkey("duration=6"), VR_ELIMIT, "duration", "(0-5]", NULL));
+	CHECK(is_err(qkey("dur=6"), VR_ELIMIT, "dur: '6'", "(0-5]", NULL));
 	L = saved;
 
 	/* mixed origins: an option mode with a query format is a data error */
@@ -763,12 +770,12 @@ static void test_query_syntax(void)
 	CHECK(vr_params_parse_query(&p, &L, NULL, NULL, err, sizeof err) == 0 && p.set == 0);
 	/* a failed query does not set the failing field */
 	vr_params_init(&p);
-	CHECK(vr_params_parse_query(&p, &L, "width=640&height=5000", NULL, err, sizeof err) == VR_EDATA);
+	CHECK(vr_params_parse_query(&p, &L, "width=640&height=5000", NULL, err, sizeof err) == VR_ELIMIT);
 	CHECK(p.width == 640 && p.height == 0 && !(p.set & VR_P_HEIGHT));
 	/* NULL limits mean the defaults */
 	vr_params_init(&p);
 	CHECK(vr_params_set(&p, NULL, "width", "2000", 1, err, sizeof err) == 0);
-	CHECK(vr_params_set(&p, NULL, "width", "2001", 1, err, sizeof err) == VR_EDATA);
+	CHECK(vr_params_set(&p, NULL, "width", "2001", 1, err, sizeof err) == VR_ELIMIT);
 	CHECK(vr_params_finalize(&p, NULL, NULL, err, sizeof err) == 0);
 }
 
@@ -999,9 +1006,9 @@ static void test_limits(void)
 			  &l) == 0);
 	struct vr_limits saved = L;
 	L = l;
-	CHECK(is_err(qkey("width=15"), VR_EDATA, "width", "16-4096", NULL));
+	CHECK(is_err(qkey("width=15"), VR_ELIMIT, "width", "16-4096", NULL));
 	CHECK(strstr(qkey("width=4096"), "&width=4096&") != NULL);
-	CHECK(is_err(qkey("dur=61"), VR_EDATA, "dur: '61'", "(0-60]", NULL));
+	CHECK(is_err(qkey("dur=61"), VR_ELIMIT, "dur: '61'", "(0-60]", NULL));
 	L = saved;
 }
 
