@@ -445,7 +445,7 @@ static int serve_entry(struct vr_cache *c, const struct vr_cache_request *r, con
 	if (r->boundary && r->boundary[0])
 		snprintf(boundary, sizeof boundary, "%s", r->boundary);
 	else
-		vr_response_boundary(boundary, sizeof boundary);
+		vr_mime_boundary(boundary, sizeof boundary);
 	int64_t now = time(NULL);
 	int64_t max_age = e->expires ? e->expires - now : (int64_t)pl->ttl_ok;
 	if (max_age < 0)

@@ -45,7 +45,4 @@ struct vr_serve {
  * get, a vr-cache hit): 0, or the first nonzero result of a callback. */
 int vr_response_serve(const struct vr_response *r, const struct vr_serve *s);
 
-/* A boundary for multipart bodies: "vr" and 16 hex digits. */
-void vr_response_boundary(char *buf, size_t len);
-
 #endif

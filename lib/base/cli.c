@@ -6,7 +6,6 @@
 #include "metrics.h"
 #include "mime.h"
 #include "num.h"
-#include "response.h"
 #include "status.h"
 
 #include <getopt.h>
@@ -207,7 +206,7 @@ int vr_cli_set_multipart(void *field, const struct vr_opt *o, const char *arg, c
 	m->on = 1;
 	if (!arg)
 		return 0;
-	if (!vr_boundary_valid(arg)) {
+	if (!vr_mime_boundary_valid(arg)) {
 		snprintf(err, errlen,
 			 "'%s' is not a valid boundary (1-70 of A-Z a-z 0-9 '()+_,-./:=? and "
 			 "space, not ending in space)",
@@ -235,7 +234,7 @@ int vr_cli_set_content_type(void *field, const struct vr_opt *o, const char *arg
 void vr_cli_multipart_finish(struct vr_cli_multipart *m)
 {
 	if (m->on && !m->boundary[0])
-		vr_response_boundary(m->boundary, sizeof m->boundary);
+		vr_mime_boundary(m->boundary, sizeof m->boundary);
 }
 
 /* ------------------------------------------------------- the flat table */

@@ -166,21 +166,6 @@ uint64_t vr_multipart_length(const char *boundary, const char *content_type,
 	return sum;
 }
 
-int vr_boundary_valid(const char *b)
-{
-	static const char extra[] = "'()+_,-./:=? ";
-	size_t n = strlen(b);
-	if (n < 1 || n > 70 || b[n - 1] == ' ')
-		return 0;
-	for (size_t i = 0; i < n; i++) {
-		char c = b[i];
-		if (!((c >= '0' && c <= '9') || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
-		      strchr(extra, c)))
-			return 0;
-	}
-	return 1;
-}
-
 /* ---- the one-pass slicer ---- */
 
 static int slicer_fail(char *err, size_t errlen, int code, const char *msg)

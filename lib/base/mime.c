@@ -1,7 +1,10 @@
 #include "mime.h"
 
+#include <stdio.h>
 #include <string.h>
 #include <strings.h>
+#include <time.h>
+#include <unistd.h>
 
 static const struct {
 	const char *ext, *type;
@@ -43,5 +46,28 @@ int vr_mime_valid(const char *t)
 	for (size_t i = 0; i < n; i++)
 		if (((unsigned char)t[i] < 0x20 && t[i] != '\t') || t[i] == 0x7f)
 			return 0;
+	return 1;
+}
+
+void vr_mime_boundary(char *buf, size_t len)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_REALTIME, &ts);
+	snprintf(buf, len, "vr%08lx%08lx", (unsigned long)getpid(),
+		 (unsigned long)(ts.tv_nsec ^ ts.tv_sec));
+}
+
+int vr_mime_boundary_valid(const char *b)
+{
+	static const char extra[] = "'()+_,-./:=? ";
+	size_t n = strlen(b);
+	if (n < 1 || n > 70 || b[n - 1] == ' ')
+		return 0;
+	for (size_t i = 0; i < n; i++) {
+		char c = b[i];
+		if (!((c >= '0' && c <= '9') || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+		      strchr(extra, c)))
+			return 0;
+	}
 	return 1;
 }

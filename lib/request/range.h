@@ -59,8 +59,6 @@ int vr_multipart_tail(char *buf, size_t len, const char *boundary);
 /* Total body length of the multipart response (headers and data). */
 uint64_t vr_multipart_length(const char *boundary, const char *content_type,
 			     const struct vr_span *spans, size_t n, int64_t total);
-/* A boundary is 1 to 70 of RFC 2046's bchars, not ending in a space. */
-int vr_boundary_valid(const char *boundary);
 
 /* The one-pass slicer. Input bytes are fed in order; the bytes of each
  * range go to emit() in request order. Ranges must be ascending and not

@@ -4,8 +4,6 @@
 #include <inttypes.h>
 #include <stdio.h>
 #include <string.h>
-#include <time.h>
-#include <unistd.h>
 
 int vr_response_plan(struct vr_response *r, const struct vr_range_set *set, uint64_t size,
 		     int multipart, const char *content_type, const char *boundary)
@@ -140,12 +138,4 @@ void vr_response_print(const struct vr_response *r, int headers, int json)
 		}
 	}
 	fflush(stderr);
-}
-
-void vr_response_boundary(char *buf, size_t len)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_REALTIME, &ts);
-	snprintf(buf, len, "vr%08lx%08lx", (unsigned long)getpid(),
-		 (unsigned long)(ts.tv_nsec ^ ts.tv_sec));
 }
