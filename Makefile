@@ -64,6 +64,12 @@ AV_SRC   := $(wildcard lib/av/*.c)
 AV_OBJ   := $(patsubst lib/%.c,$(BUILD)/lib/%.o,$(AV_SRC))
 AV_PIC   := $(patsubst lib/%.c,$(BUILD)/pic/%.o,$(AV_SRC))
 AVPLUGIN := $(BUILD)/lib/cache/avplugin.o
+# headers are included by file name and archives hold members by file name:
+# one name, one file, whatever its folder
+LIB_NAMES := $(notdir $(LIB_HDR) $(LIB_SRC))
+ifneq ($(words $(LIB_NAMES)),$(words $(sort $(LIB_NAMES))))
+  $(error two files under lib/ share a name: $(sort $(foreach n,$(LIB_NAMES),$(if $(filter-out 1,$(words $(filter $(n),$(LIB_NAMES)))),$(n)))))
+endif
 LIBCORE  := $(BUILD)/libvr-core.a
 PLUGIN   := vr-av.so
 LIBDIR   := $(PREFIX)/lib/vr

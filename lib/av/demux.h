@@ -11,7 +11,7 @@
  * - Non-seekable stdin: the first bytes are probed; a streamable container
  *   (MPEG-TS, Matroska/WebM, FLV, MP3, AAC, WAV, Ogg) is read as it comes,
  *   anything else (MP4/MOV, AVI, unknown) is spooled to a temporary file
- *   first (lib/spool), which makes moov-at-end MP4 from a pipe work.
+ *   first (lib/av/spool), which makes moov-at-end MP4 from a pipe work.
  * - A watchdog: the interrupt callback ends any blocking libavformat call
  *   when a signal asked us to stop or when no progress was reported for
  *   stall_timeout seconds. */

@@ -1,16 +1,16 @@
-/* Fetching a resolved source list (lib/origin): open the candidates in
+/* Fetching a resolved source list (lib/request/origin): open the candidates in
  * order, stream the body or the requested byte ranges, retry transient
  * failures with backoff, fall back to the next source, and resume from
  * the byte reached when a source fails mid-body.
  *
- * Local files are read with pread/sendfile/splice (lib/io); http and https
+ * Local files are read with pread/sendfile/splice (lib/base/io); http and https
  * go through libavformat's AVIO with a protocol whitelist of
  * http,https,tcp,tls. Memory is bounded by one transfer buffer whatever
  * the size of the source.
  *
  * Ranges over http: one request per range-spec, in the given order. A 206
  * is passed through as it is; an origin that ignores Range (200 with the
- * whole body) is sliced locally with lib/range's one-pass slicer, so the
+ * whole body) is sliced locally with lib/request/range's one-pass slicer, so the
  * output is the same as vr-range gives on the same bytes. Never both.
  *
  * Failure classes: not found (missing file, HTTP 404, outside the origin

@@ -16,7 +16,7 @@ static const char *muxer_name(enum vr_format f)
 	return f == VR_FORMAT_WEBM ? "webm" : f == VR_FORMAT_M4A ? "ipod" : "mp4";
 }
 
-/* Map a write result of lib/io; the reader leaving is not an error. */
+/* Map a write result of lib/base/io; the reader leaving is not an error. */
 static int io_result(struct vr_mux *m, int w, size_t n)
 {
 	if (w == VR_IO_OK) {

@@ -8,7 +8,7 @@
  * without seeking back. A reader that closes the pipe (EPIPE) is a quiet
  * end: the write fails, `closed` is set and callers stop with status 0.
  *
- * To a file (path: a regular file, in practice lib/output's temporary),
+ * To a file (path: a regular file, in practice lib/base/output's temporary),
  * libavformat opens it by name with only the file protocol allowed, so
  * that MP4 faststart can re-open it to move the index to the front. */
 #ifndef VR_MUX_H

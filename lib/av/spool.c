@@ -42,7 +42,7 @@ int vr_spool_fd(struct vr_spool *s, int in, const void *prefix, size_t prefix_le
 		uint64_t max_bytes, double stall_timeout, char *err, size_t errlen)
 {
 	int rc = VR_SPOOL_OK;
-	/* a buffer of its own: lib/io's shared one is not for threads */
+	/* a buffer of its own: lib/base/io's shared one is not for threads */
 	unsigned char *buf = NULL;
 	s->size = 0;
 	s->fd = spool_create(err, errlen);

@@ -126,7 +126,7 @@ static void progress(struct run *r, int final)
 	r->prog_shown = 1;
 }
 
-/* ---- output (lib/mux) ---- */
+/* ---- output (lib/av/mux) ---- */
 
 static void touch_input(void *demux) { vr_demux_touch(demux); }
 

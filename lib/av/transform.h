@@ -36,7 +36,7 @@ struct vr_resolved;
 
 struct vr_transform_opts {
 	const char *input;              /* path, http(s) URL, "-" or NULL: stdin */
-	/* or, when non-NULL, the candidates of lib/origin tried in order: a
+	/* or, when non-NULL, the candidates of lib/request/origin tried in order: a
 	 * source that is not found, fails to read or times out moves on to the
 	 * next; bad data or a limit ends the run */
 	const struct vr_resolved *sources;

@@ -65,7 +65,7 @@ struct vr_opt {
 
 /* An option table and where in the options struct its offsets start
  * (tables shared between programs, such as the transform parameters of
- * lib/params, are placed with base = offsetof(struct opts, member)). */
+ * lib/request/params, are placed with base = offsetof(struct opts, member)). */
 struct vr_cli_table {
 	const struct vr_opt *opts;
 	size_t base;

@@ -11,7 +11,7 @@
 #define VR_DEFAULT_PUT_WAIT "30"        /* vr-chunk put --wait (seconds) */
 /* a source's idle/connect timeout and retries when neither the command
  * line nor the config ([origin], [fetch]) sets them: vr-fetch --timeout,
- * --retries; lib/origin */
+ * --retries; lib/request/origin */
 #define VR_DEFAULT_FETCH_TIMEOUT "30"   /* seconds */
 #define VR_DEFAULT_FETCH_RETRIES "2"
 

@@ -4,7 +4,7 @@
  * so blocking calls return EINTR and loops notice), unlink the registered
  * temporary files at once (unlink is async-signal-safe) and arm a 5 s alarm
  * as a last resort. A second signal ends the process immediately. SIGPIPE is
- * ignored: EPIPE on output is handled as a quiet end by lib/io; so is
+ * ignored: EPIPE on output is handled as a quiet end by lib/base/io; so is
  * SIGXFSZ, so that a file size limit is an I/O error, not a silent death. */
 #ifndef VR_LIFECYCLE_H
 #define VR_LIFECYCLE_H

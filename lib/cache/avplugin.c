@@ -3,12 +3,13 @@
  * vr-cache serves hits from the store with SQLite alone; only a miss needs
  * the fetch and transform code and the FFmpeg libraries under it, whose
  * loading (some 160 shared objects) took ~0.2 s and 3,000 page faults at
- * every start. That code is built as a plugin (vr-av.so: lib/fetch.c,
- * lib/transform.c and the modules under them) that vr-cache opens the
+ * every start. That code is built as a plugin (vr-av.so: exactly lib/av/,
+ * fetch and transform and the modules under them) that vr-cache opens the
  * first time a miss calls into it; these functions stand in for the real
  * ones and forward to them. The plugin uses vr-cache's own copies of the
  * rest of libvr (vr-cache is linked with -rdynamic), so logging, the
- * stop flag and the open-stream count stay one.
+ * stop flag and the open-stream count stay one; lib/av/IMPORTS lists the
+ * symbols it takes (tests/plugin.bats keeps the list true).
  *
  * Where the plugin is looked for, first found wins:
  *   $VR_AV_PLUGIN

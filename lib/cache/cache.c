@@ -1,5 +1,5 @@
 /* The cache orchestration (see cache.h): key, lookup, leader election on
- * the store's key lock, the miss (a producer feeding lib/tee), followers
+ * the store's key lock, the miss (a producer feeding lib/cache/tee), followers
  * that poll for the leader's entry, and remembered failures. */
 #include "cache.h"
 #include "config.h"

@@ -2,7 +2,7 @@
  * request counts by result, a log-spaced wall_ms histogram and its
  * percentiles, and the field reader for one metrics line.
  *
- * A metrics line is one JSON object per line, as lib/metrics and warm's
+ * A metrics line is one JSON object per line, as lib/base/metrics and warm's
  * per-job lines write them (flat: no nested objects; strings escaped).
  * Lines of a command that served no request (no "result": gc, stats, a
  * warm batch line) are metrics lines that count nothing; lines that are

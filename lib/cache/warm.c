@@ -508,7 +508,7 @@ static void summary(struct warm *w, const struct vr_queue_stats *qsp, int rc, do
 	}
 report:;
 	/* one shape for the batch: the --json summary and the batch metrics
-	 * line carry the same names with the same types (lib/metrics adds
+	 * line carry the same names with the same types (lib/base/metrics adds
 	 * wall_ms, peak_rss_kb and exit to the line; the summary adds them
 	 * itself) */
 	char shard[32];

@@ -12,7 +12,7 @@
  *
  * Metrics: one JSON line per job (written by the worker with a single
  * write() on an O_APPEND descriptor, so lines never interleave) and the
- * batch line through lib/metrics, to --metrics FILE or $VR_METRICS. */
+ * batch line through lib/base/metrics, to --metrics FILE or $VR_METRICS. */
 #ifndef VR_WARM_H
 #define VR_WARM_H
 
@@ -38,7 +38,7 @@ struct vr_warm_opts {
 };
 
 /* Run a batch. The caller has set up logging, lifecycle and the metrics
- * line (lib/metrics: its path also receives the per-job lines); base
+ * line (lib/base/metrics: its path also receives the per-job lines); base
  * carries the store, config and limits. Returns the exit status. */
 int vr_warm_run(const struct vr_warm_opts *o, const struct vr_cache_opts *base);
 

@@ -7,7 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* lib/params' query names (long names and aliases) and the cache flags. */
+/* lib/request/params' query names (long names and aliases) and the cache flags. */
 static const char *const query_names[] = {
 	"mode", "width", "height", "fit", "time", "duration", "fps", "quality", "compression",
 	"bitrate", "audio", "format", "columns", "rows", "derivative", "w", "h", "obj-fit", "q",

@@ -22,7 +22,7 @@ struct vr_resolved;
 
 struct vr_key_source {
 	char canonical[VR_KEY_SOURCE_MAX]; /* the source's part of the key */
-	char locator[VR_KEY_SOURCE_MAX];   /* what lib/origin resolves and fetches */
+	char locator[VR_KEY_SOURCE_MAX];   /* what lib/request/origin resolves and fetches */
 	char query[VR_KEY_QUERY_MAX];      /* the transform part of the query ("" none),
 					    * with v/nocache/bypass kept so that
 					    * vr_params_parse_query reports them */

@@ -27,7 +27,7 @@
  * a URL needs it for http sources and percent-decoded for local ones.
  *
  * Everything here is pure (no I/O but getenv); opening and confinement
- * checks belong to lib/fetch. */
+ * checks belong to lib/av/fetch. */
 #ifndef VR_ORIGIN_H
 #define VR_ORIGIN_H
 

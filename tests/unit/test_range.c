@@ -1,4 +1,4 @@
-/* Unit tests of lib/range: parsing, resolving, Content-Range, multipart
+/* Unit tests of lib/request/range: parsing, resolving, Content-Range, multipart
  * framing, boundaries and the one-pass slicer (checked against an
  * independent reference on pseudo-random inputs and range sets).
  * VR_TEST_SEED=N replays another random sequence. */
