@@ -23,7 +23,10 @@ CC       ?= cc
 CFLAGS   ?= -O2 -g
 WERROR   ?= -Werror
 WARN     := -Wall -Wextra $(WERROR) -Wshadow -Wno-missing-field-initializers
-CPPFLAGS += -D_GNU_SOURCE -DVR_VERSION='"$(VERSION)"' -Ilib
+# lib/ by link unit and layer (README.md, Layout); every folder is on the
+# include path, so a header is named by its file name alone
+LIB_DIRS := $(patsubst lib/%/,%,$(sort $(wildcard lib/*/)))
+CPPFLAGS += -D_GNU_SOURCE -DVR_VERSION='"$(VERSION)"' $(addprefix -Ilib/,$(LIB_DIRS))
 LDFLAGS  ?=
 
 ifeq ($(SAN),1)
@@ -47,17 +50,26 @@ PKGS_vr-chunk := sqlite3
 PKGS_vr-resize := libavformat libavcodec libavfilter libswscale libavutil libswresample
 # vr-cache links SQLite only: its FFmpeg side (fetch, transform and the
 # modules under them) is the plugin vr-av.so, opened on the first miss
-# (lib/avplugin.c), so that a hit does not pay for loading FFmpeg.
+# (lib/cache/avplugin.c), so that a hit does not pay for loading FFmpeg.
+# The plugin is exactly lib/av/.
 PKGS_vr-cache := sqlite3
 AV_PKGS  := libavformat libavcodec libavfilter libswscale libavutil libswresample
-AV_MODS  := demux encode fetch fit mux spool transform
 
 PROGRAMS := $(patsubst cmd/%.c,%,$(wildcard cmd/*.c))
-LIB_SRC  := $(filter-out lib/avplugin.c,$(wildcard lib/*.c))
+LIB_HDR  := $(wildcard lib/*/*.h)
+LIB_SRC  := $(filter-out lib/cache/avplugin.c,$(wildcard lib/*/*.c))
 LIB_OBJ  := $(patsubst lib/%.c,$(BUILD)/lib/%.o,$(LIB_SRC))
 LIBVR    := $(BUILD)/libvr.a
-AV_OBJ   := $(patsubst %,$(BUILD)/lib/%.o,$(AV_MODS))
-AV_PIC   := $(patsubst %,$(BUILD)/pic/%.o,$(AV_MODS))
+AV_SRC   := $(wildcard lib/av/*.c)
+AV_OBJ   := $(patsubst lib/%.c,$(BUILD)/lib/%.o,$(AV_SRC))
+AV_PIC   := $(patsubst lib/%.c,$(BUILD)/pic/%.o,$(AV_SRC))
+AVPLUGIN := $(BUILD)/lib/cache/avplugin.o
+# headers are included by file name and archives hold members by file name:
+# one name, one file, whatever its folder
+LIB_NAMES := $(notdir $(LIB_HDR) $(LIB_SRC))
+ifneq ($(words $(LIB_NAMES)),$(words $(sort $(LIB_NAMES))))
+  $(error two files under lib/ share a name: $(sort $(foreach n,$(LIB_NAMES),$(if $(filter-out 1,$(words $(filter $(n),$(LIB_NAMES)))),$(n)))))
+endif
 LIBCORE  := $(BUILD)/libvr-core.a
 PLUGIN   := vr-av.so
 LIBDIR   := $(PREFIX)/lib/vr
@@ -90,7 +102,7 @@ bin/%: $(BUILD)/bin/% FORCE
 
 FORCE:
 
-$(BUILD)/lib/%.o: lib/%.c lib/*.h
+$(BUILD)/lib/%.o: lib/%.c $(LIB_HDR)
 	@mkdir -p $(@D)
 	$(CC) $(CPPFLAGS) $(call pkgcflags,$(ALL_PKGS)) $(CFLAGS) $(WARN) -c -o $@ $<
 
@@ -104,7 +116,7 @@ $(LIBCORE): $(filter-out $(AV_OBJ),$(LIB_OBJ))
 	@rm -f $@
 	$(AR) rcs $@ $^
 
-$(BUILD)/pic/%.o: lib/%.c lib/*.h
+$(BUILD)/pic/%.o: lib/%.c $(LIB_HDR)
 	@mkdir -p $(@D)
 	$(CC) $(CPPFLAGS) $(call pkgcflags,$(ALL_PKGS)) $(CFLAGS) -fPIC $(WARN) -c -o $@ $<
 
@@ -112,16 +124,16 @@ $(BUILD)/bin/$(PLUGIN): $(AV_PIC)
 	@mkdir -p $(@D)
 	$(CC) $(LDFLAGS) -shared -o $@ $^ $(call pkglibs,$(AV_PKGS)) -lm -lpthread
 
-$(BUILD)/avplugin.o: lib/avplugin.c lib/*.h
+$(AVPLUGIN): lib/cache/avplugin.c $(LIB_HDR)
 	@mkdir -p $(@D)
 	$(CC) $(CPPFLAGS) -DVR_LIBDIR='"$(LIBDIR)"' $(call pkgcflags,$(ALL_PKGS)) $(CFLAGS) $(WARN) -c -o $@ $<
 
-$(BUILD)/bin/vr-cache: $(BUILD)/cmd/vr-cache.o $(BUILD)/avplugin.o $(LIBCORE) $(BUILD)/bin/$(PLUGIN)
+$(BUILD)/bin/vr-cache: $(BUILD)/cmd/vr-cache.o $(AVPLUGIN) $(LIBCORE) $(BUILD)/bin/$(PLUGIN)
 	@mkdir -p $(@D)
-	$(CC) $(LDFLAGS) -rdynamic -o $@ $< $(BUILD)/avplugin.o -Wl,--whole-archive $(LIBCORE) \
+	$(CC) $(LDFLAGS) -rdynamic -o $@ $< $(AVPLUGIN) -Wl,--whole-archive $(LIBCORE) \
 		-Wl,--no-whole-archive $(call pkglibs,$(PKGS_vr-cache)) -lm -lpthread -ldl
 
-$(BUILD)/cmd/%.o: cmd/%.c lib/*.h
+$(BUILD)/cmd/%.o: cmd/%.c $(LIB_HDR)
 	@mkdir -p $(@D)
 	$(CC) $(CPPFLAGS) $(call pkgcflags,$(ALL_PKGS)) $(CFLAGS) $(WARN) -c -o $@ $<
 

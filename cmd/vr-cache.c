@@ -2,8 +2,8 @@
  * (a hit) or by fetch -> transform -> tee to the output and the store (a
  * miss), coalescing concurrent requests across processes; invalidate,
  * purge, gc and stats look after the store (the metrics-file analysis is
- * lib/stats); warm (lib/warm) pre-warms it from a job list. The work is in
- * lib/cache; this file describes the commands and their options to lib/cli
+ * lib/cache/stats); warm (lib/cache/warm) pre-warms it from a job list. The work is in
+ * lib/cache/cache; this file describes the commands and their options to lib/base/cli
  * and maps results to the shared exit statuses. */
 #include "cache.h"
 #include "cli.h"

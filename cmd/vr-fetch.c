@@ -2,7 +2,7 @@
  * mapped through the [origin] sections of the config) to stdout, whole or
  * as byte ranges, with per-source timeouts, retries and fallback.
  *
- * The work is in lib/origin (what SOURCE names) and lib/fetch (opening,
+ * The work is in lib/request/origin (what SOURCE names) and lib/av/fetch (opening,
  * ranges, retries, fallback); this file parses options, prints and maps
  * the result to the shared exit statuses. */
 #include "cli.h"

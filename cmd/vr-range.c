@@ -69,7 +69,7 @@ static const struct vr_opt range_opts[] = {
 
 static int out_fd = STDOUT_FILENO;
 
-/* Map a lib/io result to an exit status; EPIPE is a quiet success. */
+/* Map a lib/base/io result to an exit status; EPIPE is a quiet success. */
 static int io_status(int r, const char *what)
 {
 	switch (r) {

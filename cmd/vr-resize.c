@@ -2,8 +2,8 @@
  * video, a still frame, a spritesheet or the audio track — streaming, one
  * frame at a time, from a file, a URL or a pipe to a file or a pipe.
  *
- * Options and URL queries become one struct vr_params through lib/params
- * (which also prints the canonical key); the work is in lib/transform.
+ * Options and URL queries become one struct vr_params through lib/request/params
+ * (which also prints the canonical key); the work is in lib/av/transform.
  * This file parses options, opens the output and maps results to the
  * shared exit statuses. */
 #include "cli.h"

@@ -1,6 +1,6 @@
 #!/usr/bin/env bats
 # The command-line surface as one thing: for every program, the option
-# tables of lib/cli (printed by the hidden --dump-options), the --help text
+# tables of lib/base/cli (printed by the hidden --dump-options), the --help text
 # of the program and of each command, and the options the man page defines
 # (its .It Fl lines) must name the same options with the same letters. A
 # drift in any of the three fails here, naming the option. Then the

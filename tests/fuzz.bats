@@ -105,7 +105,7 @@ has_nul() {
 }
 
 # vr-cache get --print-key takes the query with the source, as a request
-# would, and builds the key from it (lib/key, lib/params) without FFmpeg.
+# would, and builds the key from it (lib/request/key, lib/request/params) without FFmpeg.
 @test "params corpus: vr-cache get --print-key 'SOURCE?QUERY', documented statuses" {
 	local f q k s
 	local st=$BATS_TEST_TMPDIR/store.db

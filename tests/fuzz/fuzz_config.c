@@ -1,8 +1,8 @@
-/* libFuzzer target: the INI config parser (lib/config) on arbitrary bytes,
+/* libFuzzer target: the INI config parser (lib/request/config) on arbitrary bytes,
  * then everything that reads a config: the getters, key checks, typed
- * values, [limits] (lib/params), [derivative "NAME"] presets through
+ * values, [limits] (lib/request/params), [derivative "NAME"] presets through
  * finalize, and [origin "NAME"] resolution of a few request paths
- * (lib/origin). */
+ * (lib/request/origin). */
 #include "config.h"
 #include "origin.h"
 #include "params.h"

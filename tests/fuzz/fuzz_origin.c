@@ -1,11 +1,11 @@
-/* libFuzzer target: origin path templating (lib/origin). The input is
+/* libFuzzer target: origin path templating (lib/request/origin). The input is
  * lines: a match regex, a request path, then source templates (and the
  * same lines as header templates). Each goes through the building blocks
  * (pattern rewrite/compile/match, template expansion with every flag,
  * percent-decoding, template roots, header checks) and then end to end:
  * a config with one [origin] built from the lines, resolved for the path.
  *
- * lib/origin refuses the regexes that glibc's regcomp/regexec need
+ * lib/request/origin refuses the regexes that glibc's regcomp/regexec need
  * exponential time or memory for (repetitions that unroll past 1000 terms,
  * back-references), found here: any regex is fed now, up to 256 bytes. */
 #include "config.h"

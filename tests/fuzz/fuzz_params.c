@@ -1,5 +1,5 @@
 /* libFuzzer target: transform parameters from a URL query string
- * (lib/params: vr_params_parse_query, finalize, canonical) and the same
+ * (lib/request/params: vr_params_parse_query, finalize, canonical) and the same
  * text as long options (vr_params_set one name=value at a time).
  *
  * Checked: the canonical form always fits VR_PARAMS_CANONICAL_MAX,

@@ -1,6 +1,6 @@
-/* libFuzzer target: the RFC 9110 range parser (lib/range), then what every
+/* libFuzzer target: the RFC 9110 range parser (lib/request/range), then what every
  * program does with a parsed set: resolving it against sizes, planning the
- * HTTP response (lib/response), Content-Range and multipart framing, and
+ * HTTP response (lib/request/response), Content-Range and multipart framing, and
  * the one-pass slicer over a small synthetic input, whose output is checked
  * byte for byte against an independent reference. */
 #include "range.h"
@@ -32,7 +32,7 @@ static int range_emit(void *ctx, const void *p, size_t n)
 	return 0;
 }
 
-/* What a set selects from L bytes, written apart from lib/range. */
+/* What a set selects from L bytes, written apart from lib/request/range. */
 static size_t range_ref(const struct vr_range_set *s, uint64_t L, struct vr_span *out)
 {
 	size_t n = 0;

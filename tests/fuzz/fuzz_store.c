@@ -6,7 +6,7 @@
  * prefix (every listed key must start with the prefix, and the fixed keys
  * that do must be listed), remembered as a failure and cleared, then
  * removed; the store holds only the fixed keys between inputs. The key's
- * text also goes through lib/key (vr_key_make, vr_key_query_name, and
+ * text also goes through lib/request/key (vr_key_make, vr_key_query_name, and
  * vr_key_source without a config). */
 #include "key.h"
 #include "log.h"

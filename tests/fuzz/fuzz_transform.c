@@ -1,5 +1,5 @@
 /* libFuzzer target: arbitrary bytes as the input video of the transform
- * engine (lib/transform via lib/demux: open, probe, decode, filter, encode).
+ * engine (lib/av/transform via lib/av/demux: open, probe, decode, filter, encode).
  * The bytes go to one temporary file per process under $TMPDIR (rewritten
  * for every input, removed at exit) and vr_transform_run reads it with
  * small limits so that each input is fast. The mode follows the input's

@@ -1,4 +1,4 @@
-/* Unit tests of lib/config: parsing good and bad texts, lookups, and where
+/* Unit tests of lib/request/config: parsing good and bad texts, lookups, and where
  * vr_config_load looks for the file. */
 #include "config.h"
 #include "status.h"

@@ -1,4 +1,4 @@
-/* Unit tests of lib/crc32c: known answers, and the three-lane hardware path
+/* Unit tests of lib/base/crc32c: known answers, and the three-lane hardware path
  * against the byte-at-a-time table for every length around the lane and
  * block sizes, at odd alignments and in split calls. */
 #include "crc32c.h"

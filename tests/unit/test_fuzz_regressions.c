@@ -108,7 +108,7 @@ static long replay_dir(const char *dir, int (*one)(const uint8_t *, size_t))
 	return count;
 }
 
-/* What the fuzzers found in lib/origin, checked directly: regexes that
+/* What the fuzzers found in lib/request/origin, checked directly: regexes that
  * glibc's regcomp needs minutes and gigabytes for, or whose matching
  * backtracks on the request path, are refused; ordinary ones compile. */
 static int check_regex_bounds(void)

@@ -1,4 +1,4 @@
-/* Unit tests of lib/jobline: both job forms, quoting, comments, errors
+/* Unit tests of lib/request/jobline: both job forms, quoting, comments, errors
  * (with the parameter's own message), and the cheap line count. */
 #include "jobline.h"
 #include "status.h"

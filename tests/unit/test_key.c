@@ -1,4 +1,4 @@
-/* Unit tests of lib/key (canonical sources, the split of an http URL's
+/* Unit tests of lib/request/key (canonical sources, the split of an http URL's
  * query, the key text) and of the store's schema-2 tables that keys use
  * (source versions, remembered failures, old-version gc). */
 #include "config.h"

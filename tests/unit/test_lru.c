@@ -1,4 +1,4 @@
-/* Unit tests of lib/lru: bounds, LRU order, TTL, identity delete, the
+/* Unit tests of lib/base/lru: bounds, LRU order, TTL, identity delete, the
  * eviction callback's rules, counters, and concurrent use. */
 #include "lru.h"
 

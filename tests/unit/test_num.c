@@ -1,4 +1,4 @@
-/* Unit tests of lib/num: strict numbers, sizes and durations. */
+/* Unit tests of lib/base/num: strict numbers, sizes and durations. */
 #include "num.h"
 
 #include <math.h>

@@ -1,4 +1,4 @@
-/* Unit tests of lib/origin: regex rewriting, templates, resolution. */
+/* Unit tests of lib/request/origin: regex rewriting, templates, resolution. */
 #include "config.h"
 #include "origin.h"
 #include "status.h"
@@ -328,7 +328,7 @@ static void test_resolve(void)
 
 	/* no config at all */
 	CHECK(vr_origin_resolve(NULL, "/x", &pp, &r, err, sizeof err) == 0);
-	/* the documented defaults (vr.conf(5), lib/defaults.h): 30 s, 2 retries */
+	/* the documented defaults (vr.conf(5), lib/base/defaults.h): 30 s, 2 retries */
 	CHECK(r.n == 1);
 	CHECK(r.src[0].timeout == 30.0);
 	CHECK(r.src[0].retries == 2);

@@ -1,4 +1,4 @@
-/* Unit tests of lib/params: names and aliases, validation messages,
+/* Unit tests of lib/request/params: names and aliases, validation messages,
  * derivatives, mode rules, queries, limits and the canonical form. */
 #include "config.h"
 #include "params.h"

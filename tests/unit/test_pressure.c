@@ -1,4 +1,4 @@
-/* Unit tests of lib/pressure: the concurrency controller as a pure
+/* Unit tests of lib/base/pressure: the concurrency controller as a pure
  * function (lower on RSS, MemAvailable and failures, raise when clear,
  * hold times, bounds) and the /proc parsers. */
 #include "pressure.h"

@@ -1,4 +1,4 @@
-/* Unit tests of lib/queue: every job runs once, the queue's bound holds
+/* Unit tests of lib/base/queue: every job runs once, the queue's bound holds
  * (push blocks: backpressure), timeouts reject, and the concurrency limit
  * is obeyed when it changes. */
 #include "queue.h"

@@ -1,7 +1,8 @@
-/* Unit tests of lib/range: parsing, resolving, Content-Range, multipart
+/* Unit tests of lib/request/range: parsing, resolving, Content-Range, multipart
  * framing, boundaries and the one-pass slicer (checked against an
  * independent reference on pseudo-random inputs and range sets).
  * VR_TEST_SEED=N replays another random sequence. */
+#include "mime.h"
 #include "range.h"
 
 #include <inttypes.h>
@@ -387,27 +388,27 @@ static void test_boundary(void)
 	b71[71] = '\0';
 	memcpy(b70, b71, 70);
 	b70[70] = '\0';
-	CHECK(vr_boundary_valid("a"));
-	CHECK(vr_boundary_valid("B"));
-	CHECK(vr_boundary_valid("0"));
-	CHECK(vr_boundary_valid(b70));
-	CHECK(!vr_boundary_valid(b71));
-	CHECK(!vr_boundary_valid(""));
-	CHECK(vr_boundary_valid("a b"));
-	CHECK(vr_boundary_valid(" a"));
-	CHECK(!vr_boundary_valid("ab "));
-	CHECK(!vr_boundary_valid(" "));
-	CHECK(vr_boundary_valid("'()+_,-./:=?"));
-	CHECK(vr_boundary_valid("gc0p4Jq0M2Yt08jU534c0p"));
-	CHECK(!vr_boundary_valid("a\"b"));
-	CHECK(!vr_boundary_valid("a;b"));
-	CHECK(!vr_boundary_valid("a\r\nb"));
-	CHECK(!vr_boundary_valid("a\tb"));
-	CHECK(!vr_boundary_valid("a@b"));
-	CHECK(!vr_boundary_valid("a<b>"));
-	CHECK(!vr_boundary_valid("a\\b"));
-	CHECK(!vr_boundary_valid("caf\xc3\xa9"));
-	CHECK(!vr_boundary_valid("a\x7f"));
+	CHECK(vr_mime_boundary_valid("a"));
+	CHECK(vr_mime_boundary_valid("B"));
+	CHECK(vr_mime_boundary_valid("0"));
+	CHECK(vr_mime_boundary_valid(b70));
+	CHECK(!vr_mime_boundary_valid(b71));
+	CHECK(!vr_mime_boundary_valid(""));
+	CHECK(vr_mime_boundary_valid("a b"));
+	CHECK(vr_mime_boundary_valid(" a"));
+	CHECK(!vr_mime_boundary_valid("ab "));
+	CHECK(!vr_mime_boundary_valid(" "));
+	CHECK(vr_mime_boundary_valid("'()+_,-./:=?"));
+	CHECK(vr_mime_boundary_valid("gc0p4Jq0M2Yt08jU534c0p"));
+	CHECK(!vr_mime_boundary_valid("a\"b"));
+	CHECK(!vr_mime_boundary_valid("a;b"));
+	CHECK(!vr_mime_boundary_valid("a\r\nb"));
+	CHECK(!vr_mime_boundary_valid("a\tb"));
+	CHECK(!vr_mime_boundary_valid("a@b"));
+	CHECK(!vr_mime_boundary_valid("a<b>"));
+	CHECK(!vr_mime_boundary_valid("a\\b"));
+	CHECK(!vr_mime_boundary_valid("caf\xc3\xa9"));
+	CHECK(!vr_mime_boundary_valid("a\x7f"));
 }
 
 /* ---- the slicer ---- */

@@ -1,4 +1,4 @@
-/* Unit tests of lib/stats: the metrics-line field reader, the wall_ms
+/* Unit tests of lib/cache/stats: the metrics-line field reader, the wall_ms
  * histogram and its percentiles, and counting a metrics file's lines. */
 #include "stats.h"
 

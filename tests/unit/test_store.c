@@ -1,4 +1,4 @@
-/* Unit tests of lib/store (and lib/crc32c, its chunk checksum): a temporary
+/* Unit tests of lib/store (and lib/base/crc32c, its chunk checksum): a temporary
  * store, streaming writes in odd-sized pieces, ranged reads, management,
  * and two handles of one process competing for a key. */
 #include "crc32c.h"

@@ -1,0 +1,57 @@
+/* The output side of the transform engine: a muxer (MP4, M4A, WebM) or raw
+ * picture bytes, to a pipe or to a file.
+ *
+ * To a pipe (path NULL) the muxer writes through our own AVIOContext over
+ * the descriptor, declared non-seekable: MP4 is fragmented
+ * (frag_keyframe+empty_moov+default_base_moof, plus delay_moov so that the
+ * first fragment's edit list starts the video at 0), WebM is written
+ * without seeking back. A reader that closes the pipe (EPIPE) is a quiet
+ * end: the write fails, `closed` is set and callers stop with status 0.
+ *
+ * To a file (path: a regular file, in practice lib/base/output's temporary),
+ * libavformat opens it by name with only the file protocol allowed, so
+ * that MP4 faststart can re-open it to move the index to the front. */
+#ifndef VR_MUX_H
+#define VR_MUX_H
+
+#include "params.h"
+
+#include <libavcodec/avcodec.h>
+#include <libavformat/avformat.h>
+
+#include <stddef.h>
+#include <stdint.h>
+
+struct vr_mux {
+	AVFormatContext *fmt;
+	AVIOContext *pb;           /* ours, over fd (pipes) */
+	int fd;
+	const char *path;
+	int closed;                /* the reader went away: a quiet end */
+	uint64_t bytes;            /* written so far (a file: at the end) */
+	void (*on_write)(void *);  /* called after each write (watchdogs) */
+	void *on_write_arg;
+};
+
+/* The muxer for a video (mp4, webm) or audio (m4a) format. 0 or a
+ * vr_status with err. */
+int vr_mux_alloc(struct vr_mux *m, enum vr_format format, int fd, const char *path, char *err,
+		 size_t errlen);
+/* The muxer wants codec extradata out of band (set before opening encoders). */
+int vr_mux_global_header(const struct vr_mux *m);
+/* A stream for an opened encoder, or a copy of codecpar in time base tb. */
+AVStream *vr_mux_add_encoder(struct vr_mux *m, const AVCodecContext *enc);
+AVStream *vr_mux_add_copy(struct vr_mux *m, const AVCodecParameters *par, AVRational tb);
+/* Open the output and write the header. */
+int vr_mux_start(struct vr_mux *m, char *err, size_t errlen);
+/* One packet (timestamps in the stream's time base), interleaved. */
+int vr_mux_write(struct vr_mux *m, AVPacket *pkt, char *err, size_t errlen);
+/* Trailer, flush, close; bytes counts the whole output. */
+int vr_mux_finish(struct vr_mux *m, char *err, size_t errlen);
+void vr_mux_free(struct vr_mux *m);
+
+/* Raw bytes (an encoded picture) to the descriptor. 0 (closed may be set)
+ * or a vr_status. */
+int vr_mux_write_raw(struct vr_mux *m, const void *buf, size_t n, char *err, size_t errlen);
+
+#endif

@@ -1,0 +1,128 @@
+#include "spool.h"
+#include "io.h"
+#include "lifecycle.h"
+#include "metrics.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <poll.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+/* mkstemp(3) replaces these six characters */
+#define MKSTEMP_TEMPLATE "\x58\x58\x58\x58\x58\x58"
+
+static int spool_create(char *err, size_t errlen)
+{
+	const char *dir = getenv("TMPDIR");
+	char path[PATH_MAX];
+	if (!dir || !*dir)
+		dir = "/tmp";
+	if (snprintf(path, sizeof path, "%s/vr-spool-%s", dir, MKSTEMP_TEMPLATE) >= (int)sizeof path) {
+		snprintf(err, errlen, "TMPDIR is too long");
+		return -1;
+	}
+	int fd = mkostemp(path, O_CLOEXEC);
+	if (fd < 0) {
+		snprintf(err, errlen, "cannot create a spool file in %s: %s", dir, strerror(errno));
+		return -1;
+	}
+	/* named only between mkostemp and unlink; a signal in between finds
+	 * it in the cleanup table */
+	int id = vr_cleanup_path(path);
+	unlink(path);
+	vr_cleanup_forget(id);
+	return fd;
+}
+
+int vr_spool_fd(struct vr_spool *s, int in, const void *prefix, size_t prefix_len,
+		uint64_t max_bytes, double stall_timeout, char *err, size_t errlen)
+{
+	int rc = VR_SPOOL_OK;
+	/* a buffer of its own: lib/base/io's shared one is not for threads */
+	unsigned char *buf = NULL;
+	s->size = 0;
+	s->fd = spool_create(err, errlen);
+	if (s->fd < 0)
+		return VR_SPOOL_EIO;
+	if (max_bytes && prefix_len > max_bytes)
+		goto limit;
+	if (prefix_len && vr_write_full(s->fd, prefix, prefix_len) != VR_IO_OK)
+		goto write_error;
+	s->size = prefix_len;
+	buf = malloc(VR_IO_BUFSIZE);
+	if (!buf) {
+		snprintf(err, errlen, "out of memory");
+		rc = VR_SPOOL_EIO;
+		goto out;
+	}
+	double last = vr_now_ms();
+	for (;;) {
+		if (vr_stop_requested())
+			goto stop;
+		struct pollfd p = {.fd = in, .events = POLLIN};
+		int pr = poll(&p, 1, 250);
+		if (pr < 0 && errno != EINTR) {
+			snprintf(err, errlen, "reading input: %s", strerror(errno));
+			rc = VR_SPOOL_EIO;
+			goto out;
+		}
+		if (pr <= 0) {
+			if (stall_timeout > 0 && vr_now_ms() - last > stall_timeout * 1000) {
+				snprintf(err, errlen, "no input for %.0f s", stall_timeout);
+				rc = VR_SPOOL_ETIMEOUT;
+				goto out;
+			}
+			continue;
+		}
+		ssize_t n = vr_read_some(in, buf, VR_IO_BUFSIZE);
+		if (n < 0) {
+			if (vr_stop_requested())
+				goto stop;
+			snprintf(err, errlen, "reading input: %s", strerror(errno));
+			rc = VR_SPOOL_EIO;
+			goto out;
+		}
+		if (n == 0)
+			break;
+		last = vr_now_ms();
+		if (max_bytes && s->size + (uint64_t)n > max_bytes)
+			goto limit;
+		int w = vr_write_full(s->fd, buf, (size_t)n);
+		if (w == VR_IO_ESTOP)
+			goto stop;
+		if (w != VR_IO_OK)
+			goto write_error;
+		s->size += (uint64_t)n;
+	}
+	if (lseek(s->fd, 0, SEEK_SET) < 0)
+		goto write_error;
+	goto out;
+limit:
+	snprintf(err, errlen, "input is larger than the limit of %llu bytes",
+		 (unsigned long long)max_bytes);
+	rc = VR_SPOOL_ELIMIT;
+	goto out;
+write_error:
+	snprintf(err, errlen, "writing the spool file: %s", strerror(errno));
+	rc = VR_SPOOL_EIO;
+	goto out;
+stop:
+	snprintf(err, errlen, "interrupted");
+	rc = VR_SPOOL_ESTOP;
+out:
+	free(buf);
+	if (rc)
+		vr_spool_close(s);
+	return rc;
+}
+
+void vr_spool_close(struct vr_spool *s)
+{
+	if (s->fd >= 0)
+		close(s->fd);
+	s->fd = -1;
+}

@@ -1,0 +1,130 @@
+/* Source resolution: what a SOURCE argument names, as an ordered list of
+ * candidate sources to try (see vr-fetch(1), vr.conf(5)).
+ *
+ *   http:// or https://   that URL
+ *   file://PATH           the local PATH (percent-decoded)
+ *   "-"                   standard input
+ *   a request path        matched against the [origin "NAME"] sections of
+ *                         the config, first match in file order (the query
+ *                         after '?' is dropped); its source templates, in order
+ *   anything else         a local path
+ *
+ * An origin section:
+ *
+ *   [origin "videos"]
+ *   match   = ^/videos/(?<id>[^/]+)/(.*)$   POSIX ERE; (?<name>...) and (?:...)
+ *                                           are rewritten to plain groups
+ *   source  = /srv/media/${id}/$2           repeatable, tried in file order
+ *   source  = http://10.0.0.1/media/$1/$2
+ *   root    = /srv/media                    confinement of local sources
+ *   timeout = 10s                           per attempt (else [fetch] timeout)
+ *   retries = 1                             (else [fetch] retries)
+ *   header  = Authorization: Bearer ${env:TOKEN}   repeatable, http only
+ *
+ * Templates: $N (one digit), ${N}, ${name}, $$ for '$'; header values also
+ * ${env:NAME} (an unset variable is an error). A group that did not take
+ * part in the match expands to nothing. Captures are percent-encoded where
+ * a URL needs it for http sources and percent-decoded for local ones.
+ *
+ * Everything here is pure (no I/O but getenv); opening and confinement
+ * checks belong to lib/av/fetch. */
+#ifndef VR_ORIGIN_H
+#define VR_ORIGIN_H
+
+#include <regex.h>
+#include <stddef.h>
+
+struct vr_config;
+
+#define VR_ORIGIN_MAX_GROUPS 31   /* capture groups in one match regex */
+#define VR_ORIGIN_MAX_SOURCES 32  /* source templates in one origin */
+#define VR_ORIGIN_MAX_NAME 32     /* bytes of a group name, NUL included */
+#define VR_ORIGIN_MAX_RETRIES 100u
+
+enum vr_source_kind {
+	VR_SOURCE_LOCAL, /* a path on this machine */
+	VR_SOURCE_HTTP,  /* an http:// or https:// URL, fetched through AVIO */
+	VR_SOURCE_STDIN, /* "-" */
+};
+
+struct vr_source {
+	enum vr_source_kind kind;
+	char *location; /* the path or URL */
+	char *root;     /* local sources of an origin: the confinement root as
+			 * configured (realpath'd when opened); NULL: none */
+	double timeout; /* idle/connect timeout of one attempt, seconds; 0: none */
+	unsigned retries; /* further attempts after a transient failure */
+	char *headers;  /* http: "Name: value\r\n" lines, expanded; NULL: none */
+};
+
+struct vr_resolved {
+	char *origin; /* the [origin "NAME"] that matched, or NULL */
+	size_t n;
+	struct vr_source *src;
+};
+
+/* What the command line sets; it wins over the config. */
+struct vr_origin_params {
+	double timeout;      /* < 0: from the config */
+	long retries;        /* < 0: from the config */
+	const char *const *headers; /* -H 'Name: value' (templates: ${env:X}, $$) */
+	size_t nheaders;
+};
+
+/* SOURCE + config (may be NULL) -> candidates. Returns 0, VR_EDATA for a
+ * bad config value (timeout, retries, regex, template, header line), or
+ * VR_EUSAGE for what the command line got wrong (-H, an unsupported scheme,
+ * an unset ${env:NAME}); err says what and, for the config, where. */
+int vr_origin_resolve(const struct vr_config *cfg, const char *source,
+		      const struct vr_origin_params *params, struct vr_resolved *out, char *err,
+		      size_t errlen);
+void vr_resolved_free(struct vr_resolved *r);
+
+/* ---- building blocks (exposed for reuse and unit tests) ---- */
+
+/* A match regex with its group names. */
+struct vr_pattern {
+	regex_t re;
+	int compiled;
+	size_t ngroups;
+	char names[VR_ORIGIN_MAX_GROUPS + 1][VR_ORIGIN_MAX_NAME]; /* "" unnamed */
+};
+
+/* Rewrite (?<name>...) and (?:...) into plain ERE groups, numbering every
+ * group, into out. Returns 0 or -1 with err. p may be NULL (only checks). */
+int vr_pattern_rewrite(const char *pattern, char *out, size_t outlen, struct vr_pattern *p,
+		       char *err, size_t errlen);
+/* Rewrite and regcomp(REG_EXTENDED). 0 or -1 with err. */
+int vr_pattern_compile(struct vr_pattern *p, const char *pattern, char *err, size_t errlen);
+/* 1 when subject matches (m gets ngroups + 1 entries), 0 when not. */
+int vr_pattern_match(const struct vr_pattern *p, const char *subject,
+		     regmatch_t m[VR_ORIGIN_MAX_GROUPS + 1]);
+void vr_pattern_free(struct vr_pattern *p);
+
+enum vr_expand_flags {
+	VR_EXPAND_ENV = 1,        /* allow ${env:NAME} */
+	VR_EXPAND_URL_ENCODE = 2, /* percent-encode captures for a URL */
+	VR_EXPAND_PCT_DECODE = 4, /* percent-decode captures for a path */
+};
+
+/* Expand a template. p/subject/m may be NULL when there are no captures.
+ * Returns 0, -2 with err for an unset ${env:NAME}, or -1 with err (unknown
+ * group, stray '$', output longer than outlen). */
+int vr_template_expand(const char *tmpl, const struct vr_pattern *p, const char *subject,
+		       const regmatch_t *m, int flags, char *out, size_t outlen, char *err,
+		       size_t errlen);
+
+/* Percent-decode n bytes of in; "%00" and malformed escapes stay as they
+ * are. Returns the length written (out gets a NUL), or -1 if too long. */
+long vr_percent_decode(const char *in, size_t n, char *out, size_t outlen);
+
+/* The default confinement root of a local template: its literal text
+ * before the first '$', up to the last '/' ("/srv/media/$1" -> "/srv/media",
+ * "$1" -> "."). */
+void vr_template_root(const char *tmpl, char *out, size_t outlen);
+
+/* Check one "Name: value" header line: a token name, no CR/LF/NUL, and
+ * not a header vr-fetch manages itself (Range). 0 or -1 with err. */
+int vr_header_check(const char *line, char *err, size_t errlen);
+
+#endif

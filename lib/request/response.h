@@ -1,0 +1,48 @@
+/* The HTTP response that goes with a ranged body: planning it from a range
+ * set and a size, and printing its head (--headers) or facts (--json) on
+ * stderr. Shared by every program that answers range requests. */
+#ifndef VR_RESPONSE_H
+#define VR_RESPONSE_H
+
+#include <stdint.h>
+
+#include "range.h"
+
+struct vr_response {
+	int status;               /* 200, 206 or 416 */
+	struct vr_span spans[VR_RANGE_MAX];
+	size_t n;
+	int64_t total;            /* -1 unknown */
+	uint64_t content_length;
+	int length_known;
+	int multipart;            /* the body is multipart/byteranges */
+	const char *content_type;
+	const char *boundary;
+	const char *extra_headers; /* "Name: value\r\n"... or NULL */
+	const char *extra_json;    /* ",\"k\":v..." members or NULL */
+};
+
+/* Plan the response for set (NULL: no Range, the whole body) against a
+ * known size. Returns VR_RANGE_OK, or VR_RANGE_UNSATISFIABLE with the
+ * response made a 416. multipart applies only to more than one span. */
+int vr_response_plan(struct vr_response *r, const struct vr_range_set *set, uint64_t size,
+		     int multipart, const char *content_type, const char *boundary);
+
+/* Print the head (CRLF lines, blank line at the end) and/or the JSON object
+ * on stderr. */
+void vr_response_print(const struct vr_response *r, int headers, int json);
+
+/* Writing a planned body: the bytes of each span through span(), and,
+ * when the body is multipart, each part's head and the closing delimiter
+ * through emit(). Both return 0, VR_STOP (status.h) or a vr_status. */
+struct vr_serve {
+	int (*emit)(void *ctx, const void *buf, size_t n);
+	int (*span)(void *ctx, const struct vr_span *s);
+	void *ctx;
+};
+
+/* The one routine that serves byte spans (vr-range from a file, vr-chunk
+ * get, a vr-cache hit): 0, or the first nonzero result of a callback. */
+int vr_response_serve(const struct vr_response *r, const struct vr_serve *s);
+
+#endif

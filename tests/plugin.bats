@@ -1,0 +1,60 @@
+#!/usr/bin/env bats
+# vr-av.so, the FFmpeg plugin vr-cache opens on its first miss: what it
+# imports from its host is exactly lib/av/IMPORTS, and vr-cache exports
+# every one of those symbols (a missing one would fail only at dlopen, on
+# the first miss). VR_AV_PLUGIN=path and VR_CACHE=path check another build
+# (e.g. build/san/bin/) without touching bin/.
+
+bats_require_minimum_version 1.5.0
+
+load_lib() {
+	local name=$1 d
+	for d in "${BATS_LIB_PATH:-}" /usr/lib/bats /usr/local/lib/bats "$BATS_TEST_DIRNAME/../node_modules"; do
+		[ -n "$d" ] && [ -f "$d/$name/load.bash" ] && { load "$d/$name/load.bash"; return; }
+	done
+	echo "cannot find $name" >&2
+	return 1
+}
+load_lib bats-support
+load_lib bats-assert
+
+PLUGIN=${VR_AV_PLUGIN:-"$BATS_TEST_DIRNAME/../bin/vr-av.so"}
+VC=${VR_CACHE:-"$BATS_TEST_DIRNAME/../bin/vr-cache"}
+IMPORTS=$BATS_TEST_DIRNAME/../lib/av/IMPORTS
+
+setup_file() {
+	[ -f "$PLUGIN" ] && [ -x "$VC" ] || { echo "build first: make" >&2; return 1; }
+	command -v nm >/dev/null || { echo "nm is needed (binutils)" >&2; return 1; }
+}
+
+# the list, without its comment lines
+listed() { grep -v '^#' "$IMPORTS" | grep -v '^$'; }
+
+# the vr_ symbols the plugin leaves for its host to define
+imported() { nm -D --undefined-only "$PLUGIN" | awk '$NF ~ /^vr_/ {print $NF}' | sort -u; }
+
+@test "lib/av/IMPORTS is sorted, one symbol a line, no duplicates" {
+	run listed
+	assert_success
+	[ "${#lines[@]}" -gt 0 ]
+	run bash -c 'grep -v "^#" "$1" | grep -v "^$" | grep -vxE "vr_[A-Za-z0-9_]+"' _ "$IMPORTS"
+	assert_output ''
+	run bash -c 'grep -v "^#" "$1" | grep -v "^$" | LC_ALL=C sort -c -u' _ "$IMPORTS"
+	assert_success
+}
+
+@test "the plugin imports from its host exactly what lib/av/IMPORTS lists" {
+	run diff <(listed | LC_ALL=C sort) <(imported | LC_ALL=C sort)
+	# "> vr_x": a new import (list it, or keep the code in lib/av);
+	# "< vr_x": an import gone (drop it from the list)
+	assert_success
+	assert_output ''
+}
+
+@test "vr-cache exports every symbol the plugin imports" {
+	local exported
+	exported=$(nm -D --defined-only "$VC" | awk '{print $NF}' | LC_ALL=C sort -u)
+	run comm -23 <(imported | LC_ALL=C sort -u) <(printf '%s\n' "$exported")
+	assert_success
+	assert_output ''
+}
