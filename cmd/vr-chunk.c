@@ -369,9 +369,8 @@ static int cmd_get(struct ctx *c, struct opts *o, int argc, char **argv)
 	reading = 1;
 	if (vr_response_plan(r, set, e->size, multipart, e->content_type, boundary) != VR_RANGE_OK) {
 		vr_response_print(r, headers, json);
-		vr_error("range %s not satisfiable: the entry has %" PRIu64
-			 " bytes (Content-Range: bytes */%" PRIu64 ")",
-			 range_text, e->size, e->size);
+		vr_error("%s", vr_unsatisfiable_text(err, sizeof err, set, "the entry", (int64_t)e->size,
+						     0));
 		rc = VR_ERANGE;
 		goto done;
 	}

@@ -266,9 +266,7 @@ static int run_range(struct opts *o)
 		if (vr_response_plan(r, whole ? NULL : set, (uint64_t)size, o->mp.on, o->content_type,
 				     o->mp.boundary) != VR_RANGE_OK) {
 			vr_response_print(r, o->headers, o->json);
-			vr_error("range %s not satisfiable: input has %" PRId64
-				 " bytes (Content-Range: bytes */%" PRId64 ")",
-				 o->range_text, size, size);
+			vr_error("%s", vr_unsatisfiable_text(err, sizeof err, set, "the input", size, 0));
 			rc = VR_ERANGE;
 			goto done;
 		}
@@ -318,9 +316,8 @@ static int run_range(struct opts *o)
 				if (r->n == 0 && !whole) {
 					r->status = 416;
 					vr_response_print(r, o->headers, o->json);
-					vr_error("range %s not satisfiable: input has %" PRId64
-						 " bytes (Content-Range: bytes */%" PRId64 ")",
-						 o->range_text, seen, seen);
+					vr_error("%s", vr_unsatisfiable_text(err, sizeof err, set,
+									     "the input", seen, 0));
 					rc = VR_ERANGE;
 				} else {
 					r->length_known = 1;

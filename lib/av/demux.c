@@ -1,4 +1,5 @@
 #include "demux.h"
+#include "num.h"
 #include "lifecycle.h"
 #include "log.h"
 #include "metrics.h"
@@ -68,8 +69,43 @@ void vr_av_log_setup(void)
 
 const char *vr_av_last_error(void) { return last_error; }
 
+const char *vr_http_describe(int averr, int code, char *buf, size_t len)
+{
+	switch (averr) {
+	case AVERROR_HTTP_NOT_FOUND:
+		snprintf(buf, len, "HTTP 404 (not found)");
+		return buf;
+	case AVERROR_HTTP_SERVER_ERROR:
+		if (code >= 500 && code < 600)
+			snprintf(buf, len, "HTTP %d (server error)", code);
+		else
+			snprintf(buf, len, "HTTP 5xx (server error)");
+		return buf;
+	case AVERROR_HTTP_BAD_REQUEST:
+	case AVERROR_HTTP_UNAUTHORIZED:
+	case AVERROR_HTTP_FORBIDDEN:
+	case AVERROR_HTTP_OTHER_4XX: {
+		int c = code >= 400 && code < 500		? code
+			: averr == AVERROR_HTTP_BAD_REQUEST	? 400
+			: averr == AVERROR_HTTP_UNAUTHORIZED	? 401
+			: averr == AVERROR_HTTP_FORBIDDEN	? 403
+							: 0;
+		if (c)
+			snprintf(buf, len, "HTTP %d%s", c,
+				 c == 403 ? " (forbidden)" : c == 401 ? " (unauthorized)" : "");
+		else
+			snprintf(buf, len, "HTTP 4xx (client error)");
+		return buf;
+	}
+	default:
+		return NULL;
+	}
+}
+
 const char *vr_av_describe(int averr, char *buf, size_t len)
 {
+	if (vr_http_describe(averr, 0, buf, len))
+		return buf;
 	char e[AV_ERROR_MAX_STRING_SIZE];
 	av_strerror(averr, e, sizeof e);
 	pthread_mutex_lock(&log_lock);
@@ -240,8 +276,12 @@ static int read_prefix(struct src *s, char *err, size_t errlen)
 	while (s->plen < PROBE_BYTES) {
 		int w = wait_readable(s);
 		if (w < 0) {
-			snprintf(err, errlen, s->timed_out ? "no input for %.0f s" : "interrupted",
-				 s->stall_ms / 1000);
+			char dur[32];
+			vr_duration_text(s->stall_ms / 1000, dur, sizeof dur);
+			if (s->timed_out)
+				snprintf(err, errlen, "no data for %s", dur);
+			else
+				snprintf(err, errlen, "interrupted");
 			return s->timed_out ? VR_ETIMEOUT : VR_EFAIL;
 		}
 		ssize_t r = read(s->fd, s->prefix + s->plen, PROBE_BYTES - s->plen);
@@ -325,8 +365,11 @@ static int open_url(struct vr_demux *d, struct src *s, const char *url, const ch
 	if (r < 0) {
 		char e[600];
 		vr_av_describe(r, e, sizeof e);
-		if (s->timed_out || r == AVERROR(ETIMEDOUT))
-			snprintf(e, sizeof e, "no answer for %.0f s", s->stall_ms / 1000);
+		if (s->timed_out || r == AVERROR(ETIMEDOUT)) {
+			char dur[32];
+			snprintf(e, sizeof e, "no data for %s",
+				 vr_duration_text(s->stall_ms / 1000, dur, sizeof dur));
+		}
 		snprintf(err, errlen, "%s: %s", d->what, e);
 		if (r == AVERROR_HTTP_NOT_FOUND || r == AVERROR(ENOENT))
 			return VR_ENOTFOUND;

@@ -1,4 +1,7 @@
 #include "fetch.h"
+#include "demux.h"
+#include "num.h"
+#include "response.h"
 #include "io.h"
 #include "lifecycle.h"
 #include "log.h"
@@ -200,9 +203,9 @@ static int fatal(struct vr_fetch *f, int status, const char *fmt, ...)
 
 static int deadline_fatal(struct vr_fetch *f)
 {
-	char s[1024];
-	return fatal(f, VR_ETIMEOUT, "%s: time limit of %g s exceeded", shown(f, s, sizeof s),
-		     f->max_time);
+	char s[1024], d[32];
+	return fatal(f, VR_ETIMEOUT, "%s: time limit of %s exceeded", shown(f, s, sizeof s),
+		     vr_duration_text(f->max_time, d, sizeof d));
 }
 
 static int deadline_passed(struct vr_fetch *f)
@@ -307,12 +310,11 @@ static int learn_size(struct vr_fetch *f, int64_t n, char *why, size_t wl)
 	if (!f->whole) {
 		struct vr_span spans[VR_RANGE_MAX];
 		size_t ns;
-		char s[1024];
+		char s[1024], m[1536];
 		if (vr_range_resolve(&f->set, (uint64_t)n, spans, &ns) != VR_RANGE_OK)
-			return fatal(f, VR_ERANGE,
-				     "%s: range not satisfiable: the source has %" PRId64
-				     " bytes (Content-Range: bytes */%" PRId64 ")",
-				     shown(f, s, sizeof s), n, n);
+			return fatal(f, VR_ERANGE, "%s",
+				     vr_unsatisfiable_text(m, sizeof m, &f->set, shown(f, s, sizeof s),
+							   n, 0));
 		total = 0;
 		for (size_t i = 0; i < ns; i++)
 			total += spans[i].end - spans[i].start + 1;
@@ -409,36 +411,17 @@ static int classify_av(struct vr_fetch *f, int err, int code, const char *doing,
 		if (f->hit_deadline || deadline_passed(f))
 			return deadline_fatal(f);
 		*kind = FK_TIMEOUT;
-		snprintf(why, wl, "timeout: no data for %g s", f->idle_ms / 1000);
+		char d[32];
+		snprintf(why, wl, "no data for %s", vr_duration_text(f->idle_ms / 1000, d, sizeof d));
+		return 0;
+	}
+	if (vr_http_describe(err, code, why, wl)) {
+		*kind = err == AVERROR_HTTP_NOT_FOUND	   ? FK_NOTFOUND
+			: err == AVERROR_HTTP_SERVER_ERROR ? FK_TRANSIENT
+							   : FK_OTHER;
 		return 0;
 	}
 	switch (err) {
-	case AVERROR_HTTP_NOT_FOUND:
-		*kind = FK_NOTFOUND;
-		snprintf(why, wl, "HTTP 404 (not found)");
-		return 0;
-	case AVERROR_HTTP_SERVER_ERROR:
-		*kind = FK_TRANSIENT;
-		if (code >= 500)
-			snprintf(why, wl, "HTTP %d (server error)", code);
-		else
-			snprintf(why, wl, "HTTP 5xx (server error)");
-		return 0;
-	case AVERROR_HTTP_BAD_REQUEST:
-	case AVERROR_HTTP_UNAUTHORIZED:
-	case AVERROR_HTTP_FORBIDDEN:
-	case AVERROR_HTTP_OTHER_4XX: {
-		int c = code >= 400 && code < 500 ? code
-			: err == AVERROR_HTTP_BAD_REQUEST ? 400
-			: err == AVERROR_HTTP_UNAUTHORIZED ? 401
-			: err == AVERROR_HTTP_FORBIDDEN ? 403 : 0;
-		*kind = FK_OTHER;
-		if (c)
-			snprintf(why, wl, "HTTP %d%s", c, c == 403 ? " (forbidden)" : c == 401 ? " (unauthorized)" : "");
-		else
-			snprintf(why, wl, "HTTP 4xx (client error)");
-		return 0;
-	}
 	case AVERROR(ENOMEM):
 		return fatal(f, VR_EFAIL, "out of memory");
 	case AVERROR(EINVAL):
@@ -1008,14 +991,10 @@ static int items_done(struct vr_fetch *f)
 {
 	if (f->whole || f->served || f->delivered)
 		return 0;
-	char s[1024];
-	if (f->size >= 0)
-		return fatal(f, VR_ERANGE,
-			     "%s: range not satisfiable: the source has %" PRId64
-			     " bytes (Content-Range: bytes */%" PRId64 ")",
-			     shown(f, s, sizeof s), f->size, f->size);
-	return fatal(f, VR_ERANGE, "%s: range not satisfiable%s", shown(f, s, sizeof s),
-		     f->saw_416 ? " (HTTP 416)" : "");
+	char s[1024], m[1536];
+	return fatal(f, VR_ERANGE, "%s",
+		     vr_unsatisfiable_text(m, sizeof m, &f->set, shown(f, s, sizeof s), f->size,
+					   f->saw_416));
 }
 
 /* A local file: copied straight to outfd (sendfile, copy_file_range) when
@@ -1266,9 +1245,10 @@ int vr_fetch_open(struct vr_fetch **out, const struct vr_resolved *srcs, const s
 		return fatal(f, VR_EUSAGE, "no source to fetch");
 	int rc = ensure_body(f);
 	if (rc == 0 && f->item >= f->set.n && !f->whole && f->served == 0) {
-		char s[1024];
-		rc = fatal(f, VR_ERANGE, "%s: range not satisfiable%s", shown(f, s, sizeof s),
-			   f->saw_416 ? " (HTTP 416)" : "");
+		char s[1024], m[1536];
+		rc = fatal(f, VR_ERANGE, "%s",
+			   vr_unsatisfiable_text(m, sizeof m, &f->set, shown(f, s, sizeof s), f->size,
+						 f->saw_416));
 	}
 	return rc;
 }

@@ -1,4 +1,5 @@
 #include "spool.h"
+#include "num.h"
 #include "io.h"
 #include "lifecycle.h"
 #include "metrics.h"
@@ -72,7 +73,9 @@ int vr_spool_fd(struct vr_spool *s, int in, const void *prefix, size_t prefix_le
 		}
 		if (pr <= 0) {
 			if (stall_timeout > 0 && vr_now_ms() - last > stall_timeout * 1000) {
-				snprintf(err, errlen, "no input for %.0f s", stall_timeout);
+				char d[32];
+				snprintf(err, errlen, "no data for %s",
+					 vr_duration_text(stall_timeout, d, sizeof d));
 				rc = VR_SPOOL_ETIMEOUT;
 				goto out;
 			}

@@ -1,4 +1,5 @@
 #include "transform.h"
+#include "num.h"
 #include "demux.h"
 #include "encode.h"
 #include "fit.h"
@@ -708,8 +709,11 @@ static int pump(struct run *r, frame_fn vfn, frame_fn afn)
 		if (e < 0) {
 			int st = vr_demux_status(&r->in, e);
 			char b[600];
-			if (st == VR_ETIMEOUT)
-				return fail(r, st, "%s: no input for %g s", r->in.what, r->stall_timeout);
+			if (st == VR_ETIMEOUT) {
+				char d[32];
+				return fail(r, st, "%s: no data for %s", r->in.what,
+					    vr_duration_text(r->stall_timeout, d, sizeof d));
+			}
 			if (st == VR_ELIMIT)
 				return fail(r, st, "%s is larger than the limit of %" PRIu64 " bytes",
 					    r->in.what, r->l->max_input_bytes);

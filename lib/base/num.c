@@ -1,5 +1,7 @@
 #include "num.h"
 
+#include <stdio.h>
+
 #include <ctype.h>
 #include <math.h>
 #include <stdlib.h>
@@ -141,4 +143,18 @@ int vr_parse_seconds(const char *s, double *out)
 		return -1;
 	*out = v;
 	return 0;
+}
+
+const char *vr_duration_text(double seconds, char *buf, size_t len)
+{
+	long long ms = llround(seconds * 1000);
+	if (ms > 0 && ms % 3600000 == 0)
+		snprintf(buf, len, "%lldh", ms / 3600000);
+	else if (ms >= 60000 && ms % 60000 == 0)
+		snprintf(buf, len, "%lldm", ms / 60000);
+	else if (ms >= 1000 || ms == 0)
+		snprintf(buf, len, "%gs", (double)ms / 1000);
+	else
+		snprintf(buf, len, "%lldms", ms);
+	return buf;
 }

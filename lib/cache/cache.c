@@ -460,10 +460,8 @@ static int serve_entry(struct vr_cache *c, const struct vr_cache_request *r, con
 	if (pr != VR_RANGE_OK) {
 		if (r->range && r->range->n) {
 			vr_response_print(resp, r->headers, r->json);
-			snprintf(out->error, sizeof out->error,
-				 "range not satisfiable: the entry has %" PRIu64
-				 " bytes (Content-Range: bytes */%" PRIu64 ")",
-				 e->size, e->size);
+			vr_unsatisfiable_text(out->error, sizeof out->error, r->range, "the entry",
+					      (int64_t)e->size, 0);
 			rc = VR_ERANGE;
 			goto done;
 		}
@@ -805,10 +803,8 @@ static int miss_report(struct miss *m, int rc)
 		free(sp);
 		if (nsp == 0) {
 			rc = VR_ERANGE;
-			snprintf(out->error, sizeof out->error,
-				 "range not satisfiable: the output has %" PRIu64
-				 " bytes (Content-Range: bytes */%" PRIu64 ")",
-				 m->t.bytes_in, m->t.bytes_in);
+			vr_unsatisfiable_text(out->error, sizeof out->error, m->r->range, "the output",
+					      (int64_t)m->t.bytes_in, 0);
 		}
 	}
 	return rc;

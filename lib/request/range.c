@@ -132,6 +132,23 @@ int vr_range_resolve(const struct vr_range_set *set, uint64_t size, struct vr_sp
 	return *n ? VR_RANGE_OK : VR_RANGE_UNSATISFIABLE;
 }
 
+const char *vr_range_text(const struct vr_range_set *set, char *buf, size_t len)
+{
+	size_t o = (size_t)snprintf(buf, len, "bytes=");
+	for (size_t i = 0; i < set->n && o < len; i++) {
+		const struct vr_range_spec *sp = &set->spec[i];
+		const char *sep = i ? "," : "";
+		if (sp->kind == VR_SPEC_SUFFIX)
+			o += (size_t)snprintf(buf + o, len - o, "%s-%" PRIu64, sep, sp->suffix);
+		else if (sp->last == VR_RANGE_OPEN)
+			o += (size_t)snprintf(buf + o, len - o, "%s%" PRIu64 "-", sep, sp->first);
+		else
+			o += (size_t)snprintf(buf + o, len - o, "%s%" PRIu64 "-%" PRIu64, sep, sp->first,
+					      sp->last);
+	}
+	return buf;
+}
+
 int vr_content_range(char *buf, size_t len, const struct vr_span *span, int64_t total)
 {
 	if (!span)

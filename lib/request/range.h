@@ -51,6 +51,8 @@ int vr_range_resolve(const struct vr_range_set *set, uint64_t size, struct vr_sp
 /* "bytes 0-99/1000", "bytes 0-99/" "*" (total < 0) or "bytes *" "/1000" for an
  * unsatisfied request (span NULL). Returns the length written. */
 int vr_content_range(char *buf, size_t len, const struct vr_span *span, int64_t total);
+/* The range set as text again: "bytes=0-499,1000-,-500". Returns buf. */
+const char *vr_range_text(const struct vr_range_set *set, char *buf, size_t len);
 
 /* multipart/byteranges framing, as an HTTP 206 would send it. */
 int vr_multipart_head(char *buf, size_t len, const char *boundary, const char *content_type,

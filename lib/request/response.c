@@ -139,3 +139,19 @@ void vr_response_print(const struct vr_response *r, int headers, int json)
 	}
 	fflush(stderr);
 }
+
+const char *vr_unsatisfiable_text(char *buf, size_t len, const struct vr_range_set *set,
+				  const char *what, int64_t size, int http416)
+{
+	char r[256];
+	vr_range_text(set, r, sizeof r);
+	if (size >= 0)
+		snprintf(buf, len,
+			 "range %s not satisfiable: %s has %" PRId64
+			 " bytes (Content-Range: bytes */%" PRId64 ")",
+			 r, what, size, size);
+	else
+		snprintf(buf, len, "range %s not satisfiable: %s%s", r, what,
+			 http416 ? " answered HTTP 416" : " has fewer bytes");
+	return buf;
+}

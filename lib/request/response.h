@@ -32,6 +32,13 @@ int vr_response_plan(struct vr_response *r, const struct vr_range_set *set, uint
  * on stderr. */
 void vr_response_print(const struct vr_response *r, int headers, int json);
 
+/* The one wording of a 416, in every program: "range bytes=5000- not
+ * satisfiable: the entry has 1000 bytes (Content-Range: bytes * /1000)";
+ * what names the thing measured ("the input", "the entry", "the output",
+ * a source). size < 0: unknown ("(HTTP 416)" then, when http416). */
+const char *vr_unsatisfiable_text(char *buf, size_t len, const struct vr_range_set *set,
+				  const char *what, int64_t size, int http416);
+
 /* Writing a planned body: the bytes of each span through span(), and,
  * when the body is multipart, each part's head and the closing delimiter
  * through emit(). Both return 0, VR_STOP (status.h) or a vr_status. */

@@ -204,8 +204,33 @@ static void test_seconds(void)
 	CHECK(secs_is("1000000h", 3.6e9));
 }
 
+/* Durations printed in the unit they were most likely given, and read
+ * back to the same value by vr_parse_seconds. */
+static void test_duration_text(void)
+{
+	char b[32];
+	CHECK_EQ_STR(vr_duration_text(0.4, b, sizeof b), "400ms");
+	CHECK_EQ_STR(vr_duration_text(0.25, b, sizeof b), "250ms");
+	CHECK_EQ_STR(vr_duration_text(1.5, b, sizeof b), "1.5s");
+	CHECK_EQ_STR(vr_duration_text(30, b, sizeof b), "30s");
+	CHECK_EQ_STR(vr_duration_text(90, b, sizeof b), "90s");
+	CHECK_EQ_STR(vr_duration_text(120, b, sizeof b), "2m");
+	CHECK_EQ_STR(vr_duration_text(600, b, sizeof b), "10m");
+	CHECK_EQ_STR(vr_duration_text(3600, b, sizeof b), "1h");
+	CHECK_EQ_STR(vr_duration_text(86400, b, sizeof b), "24h");
+	CHECK_EQ_STR(vr_duration_text(0, b, sizeof b), "0s");
+	static const double v[] = {0.001, 0.4, 0.999, 1, 1.001, 2.5, 59, 60, 61, 599.5, 3599, 3600,
+				   5400, 7200, 86400, 604800};
+	for (size_t i = 0; i < sizeof v / sizeof *v; i++) {
+		double back = -1;
+		CHECK_EQ_INT(vr_parse_seconds(vr_duration_text(v[i], b, sizeof b), &back), 0);
+		CHECK(back > v[i] - 1e-9 && back < v[i] + 1e-9);
+	}
+}
+
 int main(void)
 {
+	test_duration_text();
 	test_u64();
 	test_size();
 	test_seconds();

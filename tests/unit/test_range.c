@@ -4,6 +4,7 @@
  * VR_TEST_SEED=N replays another random sequence. */
 #include "mime.h"
 #include "range.h"
+#include "response.h"
 
 #include <inttypes.h>
 #include <stdio.h>
@@ -918,8 +919,24 @@ static void test_resolve_oracle(void)
 	CHECK(resolves_as("0-1,-1,998-1000", 1000, "0-1,999-999,998-999"));
 }
 
+/* A set printed back as text, and the one wording of a 416. */
+static void test_range_text(void)
+{
+	struct vr_range_set rs;
+	char e[256], b[256];
+	CHECK_EQ_INT(vr_range_parse("bytes=0-499, 1000-,-500", &rs, e, sizeof e), VR_RANGE_OK);
+	CHECK_EQ_STR(vr_range_text(&rs, b, sizeof b), "bytes=0-499,1000-,-500");
+	CHECK_EQ_INT(vr_range_parse("5000-", &rs, e, sizeof e), VR_RANGE_OK);
+	CHECK_EQ_STR(vr_unsatisfiable_text(b, sizeof b, &rs, "the entry", 1000, 0),
+		     "range bytes=5000- not satisfiable: the entry has 1000 bytes "
+		     "(Content-Range: bytes */1000)");
+	CHECK_EQ_STR(vr_unsatisfiable_text(b, sizeof b, &rs, "http://o/a", -1, 1),
+		     "range bytes=5000- not satisfiable: http://o/a answered HTTP 416");
+}
+
 int main(void)
 {
+	test_range_text();
 	const char *seed = getenv("VR_TEST_SEED");
 	if (seed && *seed)
 		rng_state = strtoull(seed, NULL, 0) | 1;
