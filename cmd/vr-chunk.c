@@ -310,17 +310,41 @@ static int cmd_put(struct ctx *c, struct opts *opt, int argc, char **argv)
 
 /* ---- get ---- */
 
+/* The output of get, for the shared span server (lib/request/response). */
 struct get_out {
+	struct ctx *c;
+	const struct vr_entry *e; /* read snapshot open */
 	int fd;
+	int verify;
+	int status; /* why a callback said VR_STOP: VR_OK for a closed reader */
 };
 
 static int emit_fd(void *ctx, const void *buf, size_t n)
 {
 	struct get_out *g = ctx;
 	int r = vr_write_full(g->fd, buf, n);
-	if (r == VR_IO_OK)
+	if (r == VR_IO_OK) {
 		vr_metrics_bytes_out(n);
-	return r == VR_IO_OK ? 0 : r == VR_IO_EPIPE ? 1 : -1;
+		return 0;
+	}
+	if (r == VR_IO_EPIPE) {
+		g->status = VR_OK; /* the reader went away: a quiet end */
+	} else {
+		vr_error("writing output: %s", strerror(errno));
+		g->status = VR_EIO;
+	}
+	return VR_STOP;
+}
+
+static int span_fd(void *ctx, const struct vr_span *sp)
+{
+	struct get_out *g = ctx;
+	int s = vr_store_read_span(g->c->st, g->e, sp->start, sp->end, g->verify, emit_fd, g);
+	if (s && s != VR_STOP) {
+		g->status = store_fail(g->c, s);
+		return VR_STOP;
+	}
+	return s;
 }
 
 static int cmd_get(struct ctx *c, struct opts *o, int argc, char **argv)
@@ -380,36 +404,9 @@ static int cmd_get(struct ctx *c, struct opts *o, int argc, char **argv)
 	out_open = 1;
 	vr_pipe_grow(out.fd);
 	vr_stream_opened();
-	struct get_out g = {out.fd};
-	char head[512];
-	for (size_t i = 0; i < r->n && !rc; i++) {
-		if (r->multipart) {
-			int hl = vr_multipart_head(head, sizeof head, boundary, r->content_type,
-						   &r->spans[i], r->total);
-			int er = emit_fd(&g, head, (size_t)hl);
-			if (er < 0) {
-				vr_error("writing output: %s", strerror(errno));
-				rc = VR_EIO;
-			}
-			if (er)
-				break;
-		}
-		int s = vr_store_read_span(c->st, e, r->spans[i].start, r->spans[i].end, verify,
-					   emit_fd, &g);
-		if (s == 1) /* EPIPE: a quiet end */
-			break;
-		if (s < 0) {
-			vr_error("writing output: %s", strerror(errno));
-			rc = VR_EIO;
-		} else if (s) {
-			rc = store_fail(c, s);
-		}
-	}
-	if (!rc && r->multipart) {
-		int tl = vr_multipart_tail(head, sizeof head, boundary);
-		if (emit_fd(&g, head, (size_t)tl) < 0)
-			rc = VR_EIO;
-	}
+	struct get_out g = {c, e, out.fd, verify, VR_OK};
+	struct vr_serve sv = {emit_fd, span_fd, &g};
+	rc = vr_response_serve(r, &sv) == VR_STOP ? g.status : VR_OK;
 	vr_stream_closed();
 done:
 	if (out_open) {
