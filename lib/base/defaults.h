@@ -23,4 +23,16 @@
 #define VR_DEFAULT_WARM_MIN_JOBS "1"       /* warm --min-jobs */
 #define VR_DEFAULT_WARM_SHARD "1/1"        /* warm --shard: every job */
 
+/* Defaults of the configuration file (vr.conf(5)), numbers because the
+ * config reader compares and stores them as such. */
+#define VR_DEFAULT_TTL_OK 86400          /* [cache] ttl-ok, seconds */
+#define VR_DEFAULT_TTL_CLIENT_ERROR 60   /* [cache] ttl-client-error: a 404 remembered */
+#define VR_DEFAULT_TTL_SERVER_ERROR 10   /* [cache] ttl-server-error: a 5xx or timeout */
+#define VR_DEFAULT_MIN_DIMENSION 10      /* [limits] min-dimension, pixels */
+#define VR_DEFAULT_MAX_DIMENSION 2000    /* [limits] max-dimension, pixels */
+#define VR_DEFAULT_MAX_INPUT_PIXELS (8192LL * 8192)
+#define VR_DEFAULT_MAX_OUTPUT_PIXELS (4096LL * 4096)
+#define VR_DEFAULT_MAX_DURATION 3600     /* [limits] max-duration, seconds of output */
+#define VR_DEFAULT_MAX_INPUT_BYTES (16ULL << 30)
+
 #endif

@@ -32,9 +32,6 @@
 #include <unistd.h>
 
 #define NEG_LRU_MAX 4096      /* remembered failures held in memory */
-#define DEFAULT_TTL_OK 86400
-#define DEFAULT_TTL_CLIENT_ERROR 60
-#define DEFAULT_TTL_SERVER_ERROR 10
 #define MAX_DERIVED_TAGS 5
 
 struct vr_cache {
@@ -313,9 +310,9 @@ static int plan_build(struct vr_cache *c, const struct vr_cache_request *r, stru
 		snprintf(err, errlen, "source too long for a key");
 		return VR_EUSAGE;
 	}
-	pl->ttl_ok = DEFAULT_TTL_OK;
-	pl->ttl_client = DEFAULT_TTL_CLIENT_ERROR;
-	pl->ttl_server = DEFAULT_TTL_SERVER_ERROR;
+	pl->ttl_ok = VR_DEFAULT_TTL_OK;
+	pl->ttl_client = VR_DEFAULT_TTL_CLIENT_ERROR;
+	pl->ttl_server = VR_DEFAULT_TTL_SERVER_ERROR;
 	if (c->o.cfg &&
 	    ((rc = ttl_get(c->o.cfg, pl->ks.origin, "ttl-ok", &pl->ttl_ok, err, errlen)) ||
 	     (rc = ttl_get(c->o.cfg, pl->ks.origin, "ttl-client-error", &pl->ttl_client, err, errlen)) ||

@@ -43,6 +43,7 @@
  *
  * Decisions where the brief was silent are noted where they are made. */
 #include "params.h"
+#include "defaults.h"
 #include "lifecycle.h"
 #include "cli.h"
 #include "config.h"
@@ -130,12 +131,12 @@ static struct shown show(const char *v)
 
 void vr_limits_default(struct vr_limits *l)
 {
-	l->min_dim = 10;
-	l->max_dim = 2000;
-	l->max_input_pixels = 8192LL * 8192;
-	l->max_output_pixels = 4096LL * 4096;
-	l->max_duration = 3600;
-	l->max_input_bytes = 16ULL << 30;
+	l->min_dim = VR_DEFAULT_MIN_DIMENSION;
+	l->max_dim = VR_DEFAULT_MAX_DIMENSION;
+	l->max_input_pixels = VR_DEFAULT_MAX_INPUT_PIXELS;
+	l->max_output_pixels = VR_DEFAULT_MAX_OUTPUT_PIXELS;
+	l->max_duration = VR_DEFAULT_MAX_DURATION;
+	l->max_input_bytes = VR_DEFAULT_MAX_INPUT_BYTES;
 	l->max_tiles = MAX_GRID * MAX_GRID;
 }
 

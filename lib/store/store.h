@@ -21,7 +21,6 @@
 #define VR_STORE_TAGS_MAX 64
 #define VR_STORE_CHUNK_MIN (4u << 10)
 #define VR_STORE_CHUNK_MAX (64u << 20)
-#define VR_STORE_CHUNK_DEFAULT (1u << 20)
 #define VR_STORE_LEASE_S 30   /* a write lock's lease; renewed while writing */
 
 struct vr_store;
@@ -65,7 +64,7 @@ struct vr_put_opts {
 	int64_t ttl;              /* seconds; 0: never expires */
 	const char *const *tags;
 	size_t ntags;
-	uint32_t chunk_size;      /* 0: VR_STORE_CHUNK_DEFAULT */
+	uint32_t chunk_size;      /* 0: VR_DEFAULT_CHUNK_SIZE (defaults.h) */
 	double wait;              /* seconds to wait for another writer's lock */
 	int if_absent;            /* store only when no ready entry exists */
 };

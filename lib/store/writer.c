@@ -1,6 +1,8 @@
 /* A writer: a new generation filled chunk by chunk (CRC-32C up front,
  * SHA-256 on a thread of its own), then published in one transaction. */
 #include "store_int.h"
+#include "num.h"
+#include "defaults.h"
 #include "crc32c.h"
 #include "status.h"
 
@@ -117,7 +119,9 @@ int vr_store_writer_begin(struct vr_store *st, const void *key, size_t keylen,
 	*out = NULL;
 	if (keylen > VR_STORE_KEY_MAX)
 		return store_fail(st, VR_EUSAGE, "key longer than %d bytes", VR_STORE_KEY_MAX);
-	uint32_t cs = o->chunk_size ? o->chunk_size : VR_STORE_CHUNK_DEFAULT;
+	uint64_t dflt = 1u << 20;
+	vr_parse_size(VR_DEFAULT_CHUNK_SIZE, &dflt); /* the one default, as vr-chunk shows it */
+	uint32_t cs = o->chunk_size ? o->chunk_size : (uint32_t)dflt;
 	if (cs < VR_STORE_CHUNK_MIN || cs > VR_STORE_CHUNK_MAX)
 		return store_fail(st, VR_EUSAGE, "chunk size must be between %uK and %uM",
 				  VR_STORE_CHUNK_MIN >> 10, VR_STORE_CHUNK_MAX >> 20);
