@@ -56,7 +56,4 @@ void vr_pipe_grow(int fd);
  * saying so. */
 int vr_open_input(const char *path, int *fd, char *err, size_t errlen);
 
-/* Refuse to write binary data to a terminal unless the user forced it. */
-int vr_stdout_is_terminal(void);
-
 #endif

@@ -14,7 +14,6 @@ struct vr_json {
 
 void vr_json_begin(struct vr_json *j);                  /* "{" */
 void vr_json_str(struct vr_json *j, const char *k, const char *v); /* v NULL: null */
-void vr_json_strn(struct vr_json *j, const char *k, const char *v, size_t n);
 void vr_json_int(struct vr_json *j, const char *k, int64_t v);
 void vr_json_uint(struct vr_json *j, const char *k, uint64_t v);
 void vr_json_bool(struct vr_json *j, const char *k, int v);

@@ -8,7 +8,6 @@
 
 /* path NULL: $VR_METRICS; neither set: nothing is written. */
 void vr_metrics_start(const char *program, const char *path);
-void vr_metrics_set_path(const char *path);
 /* The path lines go to ("" when none): for commands that append lines of
  * their own (vr-cache warm's per-job lines). */
 const char *vr_metrics_path(void);

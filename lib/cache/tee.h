@@ -45,7 +45,5 @@ int vr_tee_commit(struct vr_tee *t, struct vr_entry *published);
 /* Drop the stored generation (the producer failed: partial output is never
  * stored). */
 void vr_tee_abort(struct vr_tee *t);
-/* Renew the writer's lease while the producer is slow (cheap when not due). */
-void vr_tee_tick(struct vr_tee *t);
 
 #endif

@@ -55,7 +55,6 @@ int vr_store_open(struct vr_store **st, const char *path, char *err, size_t errl
  * path is an error rather than a new empty store. */
 int vr_store_open_existing(struct vr_store **st, const char *path, char *err, size_t errlen);
 void vr_store_close(struct vr_store *st);
-const char *vr_store_path(const struct vr_store *st);
 /* The last error text of a failed call. */
 const char *vr_store_error(const struct vr_store *st);
 
