@@ -1,4 +1,7 @@
-/* A tiny JSON object writer into a fixed buffer (no allocation). */
+/* A tiny JSON object writer into a fixed buffer (no allocation).
+ *
+ * Contract: the writer is the caller's struct (no static state): any
+ * thread, one writer per thread. Keys and values are copied into buf. */
 #ifndef VR_JSON_H
 #define VR_JSON_H
 

@@ -20,7 +20,11 @@
  *           client-error TTL, a transient failure for its server-error
  *           TTL, in a bounded in-process map and in the store
  *
- * One struct vr_cache per thread: it owns a store connection. */
+ * One struct vr_cache per thread: it owns a store connection, and the
+ * cfg and store path in its options are borrowed (they must outlive it).
+ * The in-process negative map is process-wide and locked (one mutex):
+ * every vr_cache of every thread shares it, as does
+ * vr_cache_negative_stats. */
 #ifndef VR_CACHE_H
 #define VR_CACHE_H
 

@@ -28,7 +28,11 @@
  *
  * Resolution is pure (no I/O but getenv); opening belongs to lib/av (fetch,
  * demux), which both confine an origin's local source with
- * vr_origin_confine, the one filesystem-touching function here. */
+ * vr_origin_confine, the one filesystem-touching function here.
+ *
+ * Contract: a vr_resolved owns copies of its strings (free them with
+ * vr_resolved_free); cfg and source are only read. Any thread: there is no
+ * shared state. */
 #ifndef VR_ORIGIN_H
 #define VR_ORIGIN_H
 
