@@ -3,6 +3,7 @@
 #include "lifecycle.h"
 #include "log.h"
 #include "metrics.h"
+#include "origin.h"
 #include "spool.h"
 #include "status.h"
 
@@ -387,33 +388,18 @@ static int open_url(struct vr_demux *d, struct src *s, const char *url, const ch
 	return 0;
 }
 
-static int inside(const char *path, const char *root)
-{
-	size_t n = strlen(root);
-	if (!strcmp(root, "/"))
-		return 1;
-	return !strncmp(path, root, n) && (path[n] == '/' || path[n] == '\0');
-}
-
 static int open_local(struct vr_demux *d, struct src *s, const char *path, const char *root,
 		      char *err, size_t errlen)
 {
-	char real[PATH_MAX], rroot[PATH_MAX];
+	char real[PATH_MAX];
 	int flags = O_RDONLY | O_CLOEXEC;
 	if (path && root) {
 		/* an origin's local source stays under its root, links resolved */
-		if (!realpath(root, rroot)) {
-			snprintf(err, errlen, "origin root %s: %s", root, strerror(errno));
-			return VR_ENOTFOUND;
-		}
-		if (!realpath(path, real)) {
-			snprintf(err, errlen, "%s: %s", path, strerror(errno));
-			return errno == ENOENT || errno == ENOTDIR ? VR_ENOTFOUND : VR_EIO;
-		}
-		if (!inside(real, rroot)) {
-			snprintf(err, errlen, "%s: refused: resolves to %s, outside the origin root %s",
-				 path, real, rroot);
-			return VR_ENOTFOUND;
+		char why[1024];
+		int rc = vr_origin_confine(root, path, real, why, sizeof why);
+		if (rc) {
+			snprintf(err, errlen, "%s: %s", path, why);
+			return rc;
 		}
 		path = real;
 		flags |= O_NOFOLLOW;

@@ -14,7 +14,12 @@
  *   first (lib/av/spool), which makes moov-at-end MP4 from a pipe work.
  * - A watchdog: the interrupt callback ends any blocking libavformat call
  *   when a signal asked us to stop or when no progress was reported for
- *   stall_timeout seconds. */
+ *   stall_timeout seconds.
+ *
+ * Contract: one vr_demux per thread; it owns its streams, spool file and
+ * buffers until vr_demux_close; o->input and o->root are only read during
+ * open. vr_av_last_error returns one process-wide buffer, written under a
+ * lock by whichever thread logs an error: valid until the next libav error. */
 #ifndef VR_DEMUX_H
 #define VR_DEMUX_H
 
@@ -48,7 +53,7 @@ struct vr_demux {
 };
 
 /* Install the av_log callback: libav messages go to vr_debug (-vv), and
- * the last error-level line is kept for vr_demux_av_error(). Idempotent. */
+ * the last error-level line is kept for vr_av_last_error(). Idempotent. */
 void vr_av_log_setup(void);
 /* The last error-level message libav printed, "" if none. */
 const char *vr_av_last_error(void);

@@ -26,7 +26,10 @@
  *
  * A bitrate cap sets maxrate = cap and bufsize = 2 x cap (x264: capped
  * CRF; VP9: constrained quality with the cap as target). In audio mode the
- * cap applies to the audio bitrate instead (bitrate_cap, 0: none). */
+ * cap applies to the audio bitrate instead (bitrate_cap, 0: none).
+ *
+ * Contract: no shared state; the contexts it sets up belong to the
+ * caller's transform: any thread. */
 #ifndef VR_ENCODE_H
 #define VR_ENCODE_H
 

@@ -476,18 +476,10 @@ static int start_slicing(struct vr_fetch *f, const struct vr_range_spec *sp)
 
 /* ---- opening one candidate ---- */
 
-static int inside(const char *path, const char *root)
-{
-	size_t n = strlen(root);
-	if (!strcmp(root, "/"))
-		return 1;
-	return !strncmp(path, root, n) && (path[n] == '/' || path[n] == '\0');
-}
-
 static int open_local(struct vr_fetch *f, const struct vr_source *s, enum fail_kind *kind,
 		      char *why, size_t wl)
 {
-	char real[PATH_MAX], rroot[PATH_MAX];
+	char real[PATH_MAX];
 	const char *path = s->location;
 	int flags = O_RDONLY | O_CLOEXEC;
 	int fd;
@@ -497,20 +489,9 @@ static int open_local(struct vr_fetch *f, const struct vr_source *s, enum fail_k
 		fd = STDIN_FILENO;
 	} else {
 		if (s->root) {
-			if (!realpath(s->root, rroot)) {
-				*kind = FK_NOTFOUND;
-				snprintf(why, wl, "origin root %s: %s", s->root, strerror(errno));
-				return OPEN_FAILED;
-			}
-			if (!realpath(path, real)) {
-				*kind = errno == ENOENT || errno == ENOTDIR ? FK_NOTFOUND : FK_OTHER;
-				snprintf(why, wl, "%s", strerror(errno));
-				return OPEN_FAILED;
-			}
-			if (!inside(real, rroot)) {
-				*kind = FK_NOTFOUND;
-				snprintf(why, wl, "refused: resolves to %.480s, outside the origin root %.480s", real,
-					 rroot);
+			int rc = vr_origin_confine(s->root, path, real, why, wl);
+			if (rc) {
+				*kind = rc == VR_ENOTFOUND ? FK_NOTFOUND : FK_OTHER;
 				return OPEN_FAILED;
 			}
 			path = real;

@@ -24,7 +24,13 @@
  * avformat_network_init() and installs an av_log callback, which records
  * the HTTP status of each response (thread-locally) and forwards
  * libavformat's own messages to vr_debug() (only at -vv, never the request
- * dump, which may carry credentials). */
+ * dump, which may carry credentials).
+ *
+ * Contract: one vr_fetch per thread; it owns its buffers and connection,
+ * and the strings its getters return are valid until vr_fetch_close. The
+ * HTTP status capture is thread-local. vr_fetch_to_fd may copy through
+ * lib/base/io's shared buffer: main thread only (vr-fetch); vr-cache reads
+ * with vr_fetch_read. */
 #ifndef VR_FETCH_H
 #define VR_FETCH_H
 

@@ -10,7 +10,10 @@
  *
  * To a file (path: a regular file, in practice lib/base/output's temporary),
  * libavformat opens it by name with only the file protocol allowed, so
- * that MP4 faststart can re-open it to move the index to the front. */
+ * that MP4 faststart can re-open it to move the index to the front.
+ *
+ * Contract: one vr_mux per thread; it owns its format context and AVIO
+ * buffer until vr_mux_free; the descriptor stays the caller's. */
 #ifndef VR_MUX_H
 #define VR_MUX_H
 

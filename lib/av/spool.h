@@ -5,7 +5,10 @@
  * The file is made with mkstemp in $TMPDIR (else /tmp), registered with
  * vr_cleanup_path for the instant it has a name, and unlinked at once: from
  * then on only the open descriptor holds it, so every exit path, SIGKILL
- * included, gives the space back. */
+ * included, gives the space back.
+ *
+ * Contract: the spool owns its descriptor (closed by vr_spool_close);
+ * any thread (the cleanup slot is taken atomically). */
 #ifndef VR_SPOOL_H
 #define VR_SPOOL_H
 

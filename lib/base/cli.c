@@ -75,7 +75,7 @@ enum { SH_HELP = 6, SH_VERSION = 7, SH_DUMP = 8 };
 static const struct vr_cli_prog *cur_prog;
 static const struct vr_cli_cmd *cur_cmd;
 
-void vr_print_version(void)
+static void print_version(void)
 {
 	printf("%s (vr) %s\n", vr_prog(), VR_VERSION);
 }
@@ -142,7 +142,7 @@ static int bound_error(const struct vr_opt *o, const char *arg, const char *what
 	return VR_EUSAGE;
 }
 
-int vr_cli_parse_value(const struct vr_opt *o, void *field, const char *arg, char *err,
+static int parse_value(const struct vr_opt *o, void *field, const char *arg, char *err,
 		       size_t errlen)
 {
 	uint64_t u;
@@ -473,7 +473,7 @@ static void apply_defaults(const struct vr_cli_table *t, void *opts)
 	for (int i = 0; i < VR_CLI_TABLES; i++)
 		for (const struct vr_opt *o = topts(&t[i]); o && o->name; o++)
 			if (o->def &&
-			    vr_cli_parse_value(o, (char *)opts + t[i].base + o->off, o->def, err,
+			    parse_value(o, (char *)opts + t[i].base + o->off, o->def, err,
 					       sizeof err)) {
 				fprintf(stderr, "%s: bad default of --%s: %s\n", vr_prog(), o->name,
 					err);
@@ -555,7 +555,7 @@ static int parse_pass(const struct vr_cli_prog *p, const struct vr_cli_cmd *c,
 			return DONE_OK;
 		}
 		if (e->shared == SH_VERSION) {
-			vr_print_version();
+			print_version();
 			return DONE_OK;
 		}
 		if (e->shared == SH_DUMP) {
@@ -564,7 +564,7 @@ static int parse_pass(const struct vr_cli_prog *p, const struct vr_cli_cmd *c,
 		}
 		char err[512];
 		void *field = (char *)opts + e->base + e->o->off;
-		int r = vr_cli_parse_value(e->o, field, optarg, err, sizeof err);
+		int r = parse_value(e->o, field, optarg, err, sizeof err);
 		if (r) {
 			vr_error("--%s: %s", e->o->name, err);
 			return r == VR_EUSAGE ? vr_usage_hint() : r;

@@ -132,8 +132,6 @@ __attribute__((noreturn)) void vr_cli_main(const struct vr_cli_prog *p, int argc
  * only when stderr is a terminal. */
 int vr_cli_progress(const struct vr_cli_common *c);
 
-/* "vr-range (vr) 0.1.0" on stdout. */
-void vr_print_version(void);
 /* "Try 'vr-range --help'." (or 'vr-chunk put --help') on stderr; returns
  * VR_EUSAGE. */
 int vr_usage_hint(void);
@@ -175,11 +173,5 @@ int vr_cli_set_multipart(void *field, const struct vr_opt *o, const char *arg, c
 			 size_t errlen);
 /* A fresh boundary when --multipart gave none. */
 void vr_cli_multipart_finish(struct vr_cli_multipart *m);
-
-/* Typed parsers the tables use, for callers that check a value the same
- * way (config keys, job lines): 0, or VR_EUSAGE with err saying what is
- * accepted. */
-int vr_cli_parse_value(const struct vr_opt *o, void *field, const char *arg, char *err,
-		       size_t errlen);
 
 #endif

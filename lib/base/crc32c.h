@@ -1,6 +1,9 @@
 /* CRC-32C (Castagnoli), used to check every chunk on every read: with the
  * SSE 4.2 instruction it runs at several GB/s, where SHA-256 runs at about
- * 0.4 GB/s, so reads can afford it and SHA-256 stays for verify. */
+ * 0.4 GB/s, so reads can afford it and SHA-256 stays for verify.
+ *
+ * Contract: pure over the caller's bytes; the tables are built once
+ * (pthread_once): any thread. */
 #ifndef VR_CRC32C_H
 #define VR_CRC32C_H
 

@@ -247,11 +247,6 @@ void vr_pipe_grow(int fd)
 		(void)fcntl(fd, F_SETPIPE_SZ, 1 << 20);
 }
 
-int vr_stdout_is_terminal(void)
-{
-	return isatty(STDOUT_FILENO);
-}
-
 int vr_open_input(const char *path, int *fd, char *err, size_t errlen)
 {
 	int f = open(path, O_RDONLY | O_CLOEXEC);

@@ -1,6 +1,13 @@
 /* Byte moving: full reads and writes with EINTR handled, EPIPE as a quiet
  * end, and the zero-copy paths (copy_file_range, sendfile, splice) chosen
- * from what the two descriptors are. */
+ * from what the two descriptors are.
+ *
+ * Contract: buffers and descriptors are the caller's. vr_io_buffer is one
+ * process-wide buffer, never freed: main thread only, and so are vr_copy and
+ * vr_skip, which fall back to it (vr_skip also keeps a static /dev/null
+ * descriptor). vr_read_some, vr_read_full, vr_write_full, vr_fd_kind,
+ * vr_pipe_grow and vr_open_input keep no state: any thread; the descriptor
+ * vr_open_input gives is the caller's to close. */
 #ifndef VR_IO_H
 #define VR_IO_H
 
@@ -55,8 +62,5 @@ void vr_pipe_grow(int fd);
  * "PATH: is a directory": a directory is no input) or VR_EIO, with err
  * saying so. */
 int vr_open_input(const char *path, int *fd, char *err, size_t errlen);
-
-/* Refuse to write binary data to a terminal unless the user forced it. */
-int vr_stdout_is_terminal(void);
 
 #endif

@@ -71,7 +71,7 @@ void vr_json_begin(struct vr_json *j)
 	put(j, "{");
 }
 
-void vr_json_strn(struct vr_json *j, const char *k, const char *v, size_t n)
+static void json_strn(struct vr_json *j, const char *k, const char *v, size_t n)
 {
 	char esc[4096];
 	key(j, k);
@@ -84,7 +84,7 @@ void vr_json_str(struct vr_json *j, const char *k, const char *v)
 	if (!v)
 		vr_json_null(j, k);
 	else
-		vr_json_strn(j, k, v, strlen(v));
+		json_strn(j, k, v, strlen(v));
 }
 
 void vr_json_int(struct vr_json *j, const char *k, int64_t v)

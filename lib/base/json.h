@@ -1,4 +1,7 @@
-/* A tiny JSON object writer into a fixed buffer (no allocation). */
+/* A tiny JSON object writer into a fixed buffer (no allocation).
+ *
+ * Contract: the writer is the caller's struct (no static state): any
+ * thread, one writer per thread. Keys and values are copied into buf. */
 #ifndef VR_JSON_H
 #define VR_JSON_H
 
@@ -14,7 +17,6 @@ struct vr_json {
 
 void vr_json_begin(struct vr_json *j);                  /* "{" */
 void vr_json_str(struct vr_json *j, const char *k, const char *v); /* v NULL: null */
-void vr_json_strn(struct vr_json *j, const char *k, const char *v, size_t n);
 void vr_json_int(struct vr_json *j, const char *k, int64_t v);
 void vr_json_uint(struct vr_json *j, const char *k, uint64_t v);
 void vr_json_bool(struct vr_json *j, const char *k, int v);

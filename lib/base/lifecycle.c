@@ -9,7 +9,6 @@
 #include <unistd.h>
 
 #define MAX_PATHS 64 /* outputs and spool files in flight: one or two per job */
-#define MAX_FNS 16
 
 static volatile sig_atomic_t stop_signal;
 /* A slot of the path table: FREE, CLAIMED (a thread is writing its path)
@@ -20,11 +19,6 @@ static volatile sig_atomic_t stop_signal;
 enum { SLOT_FREE, SLOT_CLAIMED, SLOT_ARMED };
 static char cleanup_paths[MAX_PATHS][PATH_MAX];
 static int path_state[MAX_PATHS];
-static struct {
-	void (*fn)(void *);
-	void *arg;
-} cleanup_fns[MAX_FNS];
-static int n_fns;
 static int open_streams;
 
 static void unlink_paths(void)
@@ -93,22 +87,8 @@ void vr_cleanup_forget(int id)
 		__atomic_store_n(&path_state[id], SLOT_FREE, __ATOMIC_RELEASE);
 }
 
-int vr_cleanup_fn(void (*fn)(void *), void *arg)
-{
-	if (n_fns == MAX_FNS)
-		return -1;
-	cleanup_fns[n_fns].fn = fn;
-	cleanup_fns[n_fns].arg = arg;
-	n_fns++;
-	return 0;
-}
-
 void vr_exit(int status)
 {
-	while (n_fns > 0) {
-		n_fns--;
-		cleanup_fns[n_fns].fn(cleanup_fns[n_fns].arg);
-	}
 	unlink_paths();
 	int sig = stop_signal;
 	if (sig) {

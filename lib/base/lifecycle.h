@@ -23,10 +23,6 @@ int vr_stop_requested(void);
 int vr_cleanup_path(const char *path);
 void vr_cleanup_forget(int id);
 
-/* A callback run by vr_exit(), last registered first (never from a signal
- * handler). At most 16. Main thread only, before other threads start. */
-int vr_cleanup_fn(void (*fn)(void *), void *arg);
-
 /* The one out-of-memory policy: an allocation that fails is reported as
  * "out of memory" and the process ends with status 1 (VR_EFAIL) after the
  * cleanups (partial outputs removed), from any thread. Functions that can

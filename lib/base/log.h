@@ -1,4 +1,9 @@
-/* Diagnostics on stderr, prefixed with the program name. */
+/* Diagnostics on stderr, prefixed with the program name.
+ *
+ * Contract: vr_log_init keeps prog (borrowed: pass argv[0] or a literal);
+ * it and vr_log_set_verbosity run on the main thread before other threads
+ * start. The message functions keep no state (one fprintf a line): any
+ * thread. */
 #ifndef VR_LOG_H
 #define VR_LOG_H
 

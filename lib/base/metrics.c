@@ -47,11 +47,6 @@ void vr_metrics_start(const char *program, const char *path)
 {
 	m.program = program;
 	m.start_ms = vr_now_ms();
-	vr_metrics_set_path(path);
-}
-
-void vr_metrics_set_path(const char *path)
-{
 	if (!path)
 		path = getenv("VR_METRICS");
 	snprintf(m.path, sizeof m.path, "%s", path ? path : "");

@@ -1,6 +1,11 @@
 /* Run metrics: one JSON line per run appended to --metrics FILE or
  * $VR_METRICS, with at least program, bytes_in, bytes_out, wall_ms,
- * peak_rss_kb, open_streams and exit. Programs add their own fields. */
+ * peak_rss_kb, open_streams and exit. Programs add their own fields.
+ *
+ * Contract: one process-wide line in unlocked static state: main thread
+ * only (warm's workers write their per-job lines themselves, to
+ * vr_metrics_path()). Keys and values are copied; program and path
+ * are kept as given (borrowed: argv or literals). */
 #ifndef VR_METRICS_H
 #define VR_METRICS_H
 
@@ -8,7 +13,6 @@
 
 /* path NULL: $VR_METRICS; neither set: nothing is written. */
 void vr_metrics_start(const char *program, const char *path);
-void vr_metrics_set_path(const char *path);
 /* The path lines go to ("" when none): for commands that append lines of
  * their own (vr-cache warm's per-job lines). */
 const char *vr_metrics_path(void);

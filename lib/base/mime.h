@@ -1,5 +1,8 @@
 /* Content types from file names, for Content-Type when none is given, and
- * multipart boundaries (RFC 2046). */
+ * multipart boundaries (RFC 2046).
+ *
+ * Contract: vr_mime_from_path returns a string literal (static, never
+ * freed); nothing here keeps state: any thread. */
 #ifndef VR_MIME_H
 #define VR_MIME_H
 

@@ -1,4 +1,6 @@
-/* Strict parsing of numbers, sizes and durations from options and config. */
+/* Strict parsing of numbers, sizes and durations from options and config.
+ *
+ * Contract: pure: any thread. */
 #ifndef VR_NUM_H
 #define VR_NUM_H
 

@@ -1,6 +1,9 @@
 /* Where a program's data goes: stdout, or -o FILE written to a temporary
  * name beside it and renamed into place only on success, so a failed or
- * interrupted run never leaves a truncated file under the final name. */
+ * interrupted run never leaves a truncated file under the final name.
+ *
+ * Contract: the struct is the caller's; path is copied. Any thread: the
+ * temporary's cleanup slot comes from lib/base/lifecycle's atomic table. */
 #ifndef VR_OUTPUT_H
 #define VR_OUTPUT_H
 

@@ -7,7 +7,10 @@
  * when more than fail_high of the recent jobs failed; raise one step at a
  * time when every signal is well clear again. Decreases halve (memory) or
  * step down by one (failures); changes are spaced by hold times so that
- * the effect of one change is measured before the next. */
+ * the effect of one change is measured before the next.
+ *
+ * Contract: the decision is pure and the sampler reads /proc with no
+ * shared state: any thread (warm's monitor thread calls them). */
 #ifndef VR_PRESSURE_H
 #define VR_PRESSURE_H
 

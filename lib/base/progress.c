@@ -35,7 +35,9 @@ static void clock_text(char *buf, size_t cap, double s)
 		snprintf(buf, cap, "%lu:%02lu", t / 60, t % 60);
 }
 
-size_t vr_progress_format(char *buf, size_t cap, const struct vr_progress *p, int width)
+/* The line, without "\r" or newline, at most width columns (>= 20);
+ * returns its length. */
+static size_t progress_format(char *buf, size_t cap, const struct vr_progress *p, int width)
 {
 	char counts[160], tail[96], sz[32], eta[24];
 	double rate = p->elapsed_s > 0 ? (double)p->done / p->elapsed_s : 0;
@@ -122,7 +124,7 @@ void vr_progress_draw(int fd, const struct vr_progress *p)
 {
 	char line[640];
 	line[0] = '\r';
-	size_t n = 1 + vr_progress_format(line + 1, sizeof line - 8, p, term_width(fd));
+	size_t n = 1 + progress_format(line + 1, sizeof line - 8, p, term_width(fd));
 	memcpy(line + n, "\033[K", 3);
 	write_all(fd, line, n + 3);
 }

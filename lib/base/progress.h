@@ -2,8 +2,10 @@
  *
  *   [#########-----------]  45%  450/1000  hit 200 miss 220 fail 10  12.3 MiB  35.2/s  ETA 0:15
  *
- * Formatting is a pure function (for tests); drawing rewrites the line in
- * place with one write. */
+ * Drawing rewrites the line in place with one write to fd. No shared
+ * state (stack buffers only): any thread may call these, but two threads
+ * drawing on one fd interleave lines, so warm draws and clears under its
+ * own mutex. */
 #ifndef VR_PROGRESS_H
 #define VR_PROGRESS_H
 
@@ -17,10 +19,6 @@ struct vr_progress {
 	double elapsed_s;
 	int concurrency;             /* 0: not shown */
 };
-
-/* The line, without "\r" or newline, at most width columns (>= 20);
- * returns its length. */
-size_t vr_progress_format(char *buf, size_t cap, const struct vr_progress *p, int width);
 
 /* "\r" + the line + clear to the end of the line, one write to fd. */
 void vr_progress_draw(int fd, const struct vr_progress *p);

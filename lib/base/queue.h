@@ -4,7 +4,12 @@
  * million-line job list) is held back instead of filling memory: that is
  * the backpressure. The number of jobs running at once can be changed at
  * any time between 1 and the pool size (a controller lowers it under
- * memory pressure); workers above the limit finish their job and wait. */
+ * memory pressure); workers above the limit finish their job and wait.
+ *
+ * Contract: one mutex guards the queue: push, set_concurrency and stats
+ * from any thread; fn runs on the worker threads with ctx and the job
+ * (pointers handed over as they are, never copied or freed here).
+ * vr_queue_finish once, from the producer, after its last push. */
 #ifndef VR_QUEUE_H
 #define VR_QUEUE_H
 

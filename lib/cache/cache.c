@@ -1019,29 +1019,3 @@ int vr_cache_fresh(struct vr_cache *c, const struct vr_cache_request *r)
 	plan_free(pl);
 	return fresh;
 }
-
-int vr_cache_invalidate(struct vr_cache *c, const char *source, char *err, size_t errlen)
-{
-	char canon[VR_KEY_SOURCE_MAX];
-	int rc = vr_cache_canonical_source(c->o.cfg, source, canon, sizeof canon, err, errlen);
-	if (rc)
-		return rc;
-	if (!cache_store(c)) {
-		snprintf(err, errlen, "%s", c->store_err);
-		return VR_EIO;
-	}
-	int64_t v = 0;
-	if ((rc = vr_store_source_bump(c->st, canon, &v))) {
-		snprintf(err, errlen, "%s", vr_store_error(c->st));
-		return rc;
-	}
-	vr_info("%s: now at version %lld", canon, (long long)v);
-	return 0;
-}
-
-struct vr_store *vr_cache_store(struct vr_cache *c, char *err, size_t errlen)
-{
-	if (!cache_store(c))
-		snprintf(err, errlen, "%s", c->store_err);
-	return c->st;
-}

@@ -20,7 +20,11 @@
  *           client-error TTL, a transient failure for its server-error
  *           TTL, in a bounded in-process map and in the store
  *
- * One struct vr_cache per thread: it owns a store connection. */
+ * One struct vr_cache per thread: it owns a store connection, and the
+ * cfg and store path in its options are borrowed (they must outlive it).
+ * The in-process negative map is process-wide and locked (one mutex):
+ * every vr_cache of every thread shares it, as does
+ * vr_cache_negative_stats. */
 #ifndef VR_CACHE_H
 #define VR_CACHE_H
 
@@ -99,9 +103,6 @@ int vr_cache_get(struct vr_cache *c, const struct vr_cache_request *r,
  * warm to skip hits without opening them. */
 int vr_cache_fresh(struct vr_cache *c, const struct vr_cache_request *r);
 
-/* Every variant of a source misses from now on (its version goes up). */
-int vr_cache_invalidate(struct vr_cache *c, const char *source, char *err, size_t errlen);
-
 const char *vr_cache_result_name(enum vr_cache_result r);
 
 /* The transform part of SOURCE's query (for a command that merges it with
@@ -115,10 +116,5 @@ int vr_cache_canonical_source(const struct vr_config *cfg, const char *source, c
 /* The remembered-failures map of this process (size, evictions). */
 struct vr_lru_stats;
 void vr_cache_negative_stats(struct vr_lru_stats *s);
-
-/* The cache's store connection, opened on first use (for purge, gc,
- * stats); NULL with err when it cannot be opened. */
-struct vr_store;
-struct vr_store *vr_cache_store(struct vr_cache *c, char *err, size_t errlen);
 
 #endif

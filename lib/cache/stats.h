@@ -6,7 +6,9 @@
  * per-job lines write them (flat: no nested objects; strings escaped).
  * Lines of a command that served no request (no "result": gc, stats, a
  * warm batch line) are metrics lines that count nothing; lines that are
- * not metrics lines at all are counted as skipped. */
+ * not metrics lines at all are counted as skipped.
+ *
+ * Contract: pure over the caller's buffers and structs: any thread. */
 #ifndef VR_STATS_H
 #define VR_STATS_H
 

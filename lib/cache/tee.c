@@ -101,12 +101,3 @@ void vr_tee_abort(struct vr_tee *t)
 		vr_stream_closed();
 	}
 }
-
-void vr_tee_tick(struct vr_tee *t)
-{
-	if (t->w) {
-		int rc = vr_store_writer_tick(t->w);
-		if (rc)
-			store_failed(t, rc, t->st ? vr_store_error(t->st) : NULL);
-	}
-}

@@ -5,7 +5,10 @@
  * The two sides fail independently. A closed output (EPIPE) stops the
  * output side quietly and the store side goes on to the end, so the entry
  * is still complete; a failed store write aborts the writer (releasing the
- * key's lock for another process at once) and the output goes on. */
+ * key's lock for another process at once) and the output goes on.
+ *
+ * Contract: the tee borrows out_fd, slicer and st; it owns w once given
+ * (commit or abort releases it). One tee per request, on one thread. */
 #ifndef VR_TEE_H
 #define VR_TEE_H
 
@@ -45,7 +48,5 @@ int vr_tee_commit(struct vr_tee *t, struct vr_entry *published);
 /* Drop the stored generation (the producer failed: partial output is never
  * stored). */
 void vr_tee_abort(struct vr_tee *t);
-/* Renew the writer's lease while the producer is slow (cheap when not due). */
-void vr_tee_tick(struct vr_tee *t);
 
 #endif

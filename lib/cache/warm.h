@@ -12,7 +12,12 @@
  *
  * Metrics: one JSON line per job (written by the worker with a single
  * write() on an O_APPEND descriptor, so lines never interleave) and the
- * batch line through lib/base/metrics, to --metrics FILE or $VR_METRICS. */
+ * batch line through lib/base/metrics, to --metrics FILE or $VR_METRICS.
+ *
+ * Contract: one batch per process (its state is static), run from the main
+ * thread; its workers each own a vr_cache (a store connection) and a
+ * monitor thread steers the concurrency. cfg and the options are shared
+ * read-only. */
 #ifndef VR_WARM_H
 #define VR_WARM_H
 

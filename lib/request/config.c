@@ -20,7 +20,6 @@ struct vr_config {
 	char *source;
 	struct entry *e;
 	size_t n, cap;
-	char where[64 + 4096];
 };
 
 static char *dupn(const char *s, size_t n)
@@ -328,12 +327,14 @@ const char *vr_config_get_nth(const struct vr_config *c, const char *section, co
 const char *vr_config_where(const struct vr_config *c, const char *section, const char *sub,
 			    const char *key)
 {
+	/* per thread: warm's workers share one config and may all be
+	 * reporting a bad value at once */
+	static _Thread_local char where[64 + 4096];
 	const struct entry *e = find_last(c, section, sub, key);
-	struct vr_config *m = (struct vr_config *)c;
 	if (!e)
 		return "";
-	snprintf(m->where, sizeof m->where, "%s:%d", c->source ? c->source : "config", e->line);
-	return m->where;
+	snprintf(where, sizeof where, "%s:%d", c->source ? c->source : "config", e->line);
+	return where;
 }
 
 size_t vr_config_names(const struct vr_config *c, const char *section, const char **names,

@@ -7,7 +7,12 @@
  *
  * Lookup: --config FILE, else $VR_CONFIG, else $XDG_CONFIG_HOME/vr/vr.conf
  * (~/.config/vr/vr.conf). A missing default file means built-in defaults;
- * a file named explicitly must exist. */
+ * a file named explicitly must exist.
+ *
+ * Contract: the config owns every string it returns (values, names,
+ * source): valid until vr_config_free. Loaded once, it is read-only, so
+ * threads may share it; vr_config_where's text is per thread, valid until
+ * that thread's next vr_config_where. */
 #ifndef VR_CONFIG_H
 #define VR_CONFIG_H
 

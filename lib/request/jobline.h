@@ -10,7 +10,10 @@
  * next character, and an unquoted word starting with '#' begins a comment.
  * Options are vr-resize's long transform options (--name value or
  * --name=value, passed to vr_params_set), --query/-Q Q, and the short
- * forms -w -m -t -d -f. */
+ * forms -w -m -t -d -f.
+ *
+ * Contract: the words, source and path point into the caller's buf and
+ * live as long as it; params is a copy. No shared state: any thread. */
 #ifndef VR_JOBLINE_H
 #define VR_JOBLINE_H
 

@@ -7,7 +7,10 @@
  * matched (the query dropped), the URL without its cache-busting `v`, its
  * bypass flags and its transform parameters for http(s) sources, and the
  * real path for local files. The version is the source's invalidation
- * count (vr_store_source_version). */
+ * count (vr_store_source_version).
+ *
+ * Contract: results go into the caller's buffers; res, when given, owns
+ * its strings (vr_resolved_free). No shared state: any thread. */
 #ifndef VR_KEY_H
 #define VR_KEY_H
 

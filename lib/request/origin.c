@@ -6,6 +6,8 @@
 #include "status.h"
 
 #include <ctype.h>
+#include <errno.h>
+#include <limits.h>
 #include <stdarg.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -514,6 +516,37 @@ int vr_header_check(const char *line, char *err, size_t errlen)
 				     (int)(colon - line), line);
 	if (colon - line == 5 && !strncasecmp(line, "Range", 5))
 		return failf(err, errlen, "header 'Range' is managed by vr-fetch; use -r/--range");
+	return 0;
+}
+
+/* ---- confinement of local sources ---- */
+
+static int inside(const char *path, const char *root)
+{
+	size_t n = strlen(root);
+	if (!strcmp(root, "/"))
+		return 1;
+	return !strncmp(path, root, n) && (path[n] == '/' || path[n] == '\0');
+}
+
+int vr_origin_confine(const char *root, const char *path, char real[PATH_MAX], char *err,
+		      size_t errlen)
+{
+	char rroot[PATH_MAX];
+	if (!realpath(root, rroot)) {
+		snprintf(err, errlen, "origin root %s: %s", root, strerror(errno));
+		return VR_ENOTFOUND;
+	}
+	if (!realpath(path, real)) {
+		int e = errno;
+		snprintf(err, errlen, "%s", strerror(e));
+		return e == ENOENT || e == ENOTDIR ? VR_ENOTFOUND : VR_EIO;
+	}
+	if (!inside(real, rroot)) {
+		snprintf(err, errlen, "refused: resolves to %.480s, outside the origin root %.480s", real,
+			 rroot);
+		return VR_ENOTFOUND;
+	}
 	return 0;
 }
 

@@ -26,11 +26,17 @@
  * part in the match expands to nothing. Captures are percent-encoded where
  * a URL needs it for http sources and percent-decoded for local ones.
  *
- * Everything here is pure (no I/O but getenv); opening and confinement
- * checks belong to lib/av/fetch. */
+ * Resolution is pure (no I/O but getenv); opening belongs to lib/av (fetch,
+ * demux), which both confine an origin's local source with
+ * vr_origin_confine, the one filesystem-touching function here.
+ *
+ * Contract: a vr_resolved owns copies of its strings (free them with
+ * vr_resolved_free); cfg and source are only read. Any thread: there is no
+ * shared state. */
 #ifndef VR_ORIGIN_H
 #define VR_ORIGIN_H
 
+#include <limits.h>
 #include <regex.h>
 #include <stddef.h>
 
@@ -79,6 +85,15 @@ int vr_origin_resolve(const struct vr_config *cfg, const char *source,
 		      const struct vr_origin_params *params, struct vr_resolved *out, char *err,
 		      size_t errlen);
 void vr_resolved_free(struct vr_resolved *r);
+
+/* Confinement of an origin's local source: path, links followed
+ * (realpath), must lie under root, also resolved. Returns 0 with the
+ * resolved path in real (open it with O_NOFOLLOW), or VR_ENOTFOUND (root
+ * unresolvable, path missing, or outside the root) or VR_EIO (path
+ * unresolvable otherwise) with err saying why, without naming path: the
+ * caller prefixes "PATH: ". Touches only its arguments: any thread. */
+int vr_origin_confine(const char *root, const char *path, char real[PATH_MAX], char *err,
+		      size_t errlen);
 
 /* ---- building blocks (exposed for reuse and unit tests) ---- */
 

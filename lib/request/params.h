@@ -1,6 +1,11 @@
 /* Transform parameters: from long options or URL query strings (with the
  * Akamai and IMQuery aliases), validated, with derivatives expanded, and
- * their canonical form — the one text that cache keys are built from. */
+ * their canonical form — the one text that cache keys are built from.
+ *
+ * Contract: vr_params holds copies (fixed arrays), not pointers into the
+ * query or config; vr_settings borrows its names and values (argv); the *_name functions return string literals. Any
+ * thread, except vr_params_options, which builds its table in static
+ * storage on first use: main thread (option parsing). */
 #ifndef VR_PARAMS_H
 #define VR_PARAMS_H
 

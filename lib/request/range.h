@@ -1,6 +1,10 @@
 /* RFC 9110 byte ranges: parsing a range set, resolving it against a size,
  * Content-Range and multipart/byteranges framing, and the one-pass slicer
- * that cuts ranges out of a stream of unknown length. */
+ * that cuts ranges out of a stream of unknown length.
+ *
+ * Contract: pure over the caller's structs: any thread. A slicer owns its
+ * ring (allocated by vr_slicer_init, freed by vr_slicer_free, which is safe
+ * after any init result). */
 #ifndef VR_RANGE_H
 #define VR_RANGE_H
 

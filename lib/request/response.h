@@ -1,6 +1,11 @@
 /* The HTTP response that goes with a ranged body: planning it from a range
  * set and a size, and printing its head (--headers) or facts (--json) on
- * stderr. Shared by every program that answers range requests. */
+ * stderr. Shared by every program that answers range requests.
+ *
+ * Contract: a vr_response borrows content_type, boundary and the extra
+ * strings (they must outlive it). vr_response_print with json set formats
+ * in static buffers: one thread at a time (the programs call it from the
+ * main thread; warm never asks for it). */
 #ifndef VR_RESPONSE_H
 #define VR_RESPONSE_H
 

@@ -1,4 +1,7 @@
-/* SHA-256 through libavutil's hash API (loaded on first use). */
+/* SHA-256 through libavutil's hash API (loaded on first use).
+ *
+ * Contract: one vr_digest per user, freed with vr_digest_free; libavutil
+ * is loaded once (pthread_once): any thread. */
 #ifndef VR_DIGEST_H
 #define VR_DIGEST_H
 

@@ -395,5 +395,4 @@ void vr_store_close(struct vr_store *st)
 	free(st);
 }
 
-const char *vr_store_path(const struct vr_store *st) { return st->path; }
 const char *vr_store_error(const struct vr_store *st) { return st->err; }

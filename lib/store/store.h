@@ -5,7 +5,13 @@
  * can see, one chunk-sized buffer at a time, and publishes it in one
  * transaction that also drops the previous generation. Writers of one key
  * are serialised by a row in `locks` (owner, lease, heartbeat); readers read
- * one snapshot and touch only the chunks a range needs. */
+ * one snapshot and touch only the chunks a range needs.
+ *
+ * Contract: a vr_store is one SQLite connection: use it from one thread at
+ * a time (warm's workers each open their own, through their vr_cache).
+ * Readers and writers use their store's connection: close them first.
+ * vr_store_error's text lives in the store, valid until its next call.
+ * Keys, tags and messages passed in are only read during the call. */
 #ifndef VR_STORE_H
 #define VR_STORE_H
 
@@ -54,7 +60,6 @@ int vr_store_open(struct vr_store **st, const char *path, char *err, size_t errl
  * path is an error rather than a new empty store. */
 int vr_store_open_existing(struct vr_store **st, const char *path, char *err, size_t errlen);
 void vr_store_close(struct vr_store *st);
-const char *vr_store_path(const struct vr_store *st);
 /* The last error text of a failed call. */
 const char *vr_store_error(const struct vr_store *st);
 

@@ -1,11 +1,15 @@
-/* Unit tests of lib/request/origin: regex rewriting, templates, resolution. */
+/* Unit tests of lib/request/origin: regex rewriting, templates, resolution,
+ * confinement of local sources. */
 #include "config.h"
 #include "origin.h"
 #include "status.h"
 
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 static int failures, checks;
 
@@ -336,6 +340,68 @@ static void test_resolve(void)
 	CHECK(vr_origin_resolve(NULL, "", &pp, &r, err, sizeof err) == VR_EUSAGE);
 }
 
+/* vr_origin_confine: a file under the root is accepted (through a link
+ * that stays inside too); a link out of the root, a ".." out of it, a
+ * missing file and a missing root are refused. */
+static void test_confine(void)
+{
+	char dir[] = "/tmp/vr-test-origin-XXXXXX";
+	char root[64], in[128], out[128], link_in[128], link_out[128], dotdot[128];
+	char real[PATH_MAX], want[PATH_MAX], err[1024];
+	CHECK(mkdtemp(dir) != NULL);
+	snprintf(root, sizeof root, "%s/root", dir);
+	snprintf(in, sizeof in, "%s/a.mp4", root);
+	snprintf(out, sizeof out, "%s/secret", dir);
+	snprintf(link_in, sizeof link_in, "%s/in.mp4", root);
+	snprintf(link_out, sizeof link_out, "%s/out.mp4", root);
+	snprintf(dotdot, sizeof dotdot, "%s/../secret", root);
+	CHECK(mkdir(root, 0700) == 0);
+	FILE *f = fopen(in, "w");
+	CHECK(f != NULL);
+	if (f)
+		fclose(f);
+	f = fopen(out, "w");
+	CHECK(f != NULL);
+	if (f)
+		fclose(f);
+	CHECK(symlink(in, link_in) == 0);
+	CHECK(symlink(out, link_out) == 0);
+	CHECK(realpath(in, want) != NULL);
+
+	CHECK(vr_origin_confine(root, in, real, err, sizeof err) == 0);
+	CHECK_STR(real, want);
+	CHECK(vr_origin_confine(root, link_in, real, err, sizeof err) == 0);
+	CHECK_STR(real, want);
+	CHECK(vr_origin_confine(dir, link_out, real, err, sizeof err) == 0); /* a wider root */
+
+	CHECK(vr_origin_confine(root, link_out, real, err, sizeof err) == VR_ENOTFOUND);
+	CHECK(strstr(err, "refused: resolves to ") == err);
+	CHECK(strstr(err, ", outside the origin root ") != NULL);
+	CHECK(vr_origin_confine(root, dotdot, real, err, sizeof err) == VR_ENOTFOUND);
+	CHECK(strstr(err, "outside the origin root") != NULL);
+	/* a sibling sharing the root's name as a prefix is outside it */
+	char sibling[128];
+	snprintf(sibling, sizeof sibling, "%s2", root);
+	CHECK(mkdir(sibling, 0700) == 0);
+	CHECK(vr_origin_confine(root, sibling, real, err, sizeof err) == VR_ENOTFOUND);
+	CHECK(vr_origin_confine("/", out, real, err, sizeof err) == 0);
+
+	snprintf(real, sizeof real, "%s/none.mp4", root);
+	CHECK(vr_origin_confine(root, real, real, err, sizeof err) == VR_ENOTFOUND);
+	char noroot[128];
+	snprintf(noroot, sizeof noroot, "%s/nowhere", dir);
+	CHECK(vr_origin_confine(noroot, in, real, err, sizeof err) == VR_ENOTFOUND);
+	CHECK(strstr(err, "origin root ") == err);
+
+	unlink(link_in);
+	unlink(link_out);
+	unlink(in);
+	unlink(out);
+	rmdir(sibling);
+	rmdir(root);
+	rmdir(dir);
+}
+
 int main(void)
 {
 	test_rewrite();
@@ -343,6 +409,7 @@ int main(void)
 	test_env();
 	test_helpers();
 	test_resolve();
+	test_confine();
 	if (failures) {
 		fprintf(stderr, "test_origin: %d of %d checks failed\n", failures, checks);
 		return 1;
