@@ -15,6 +15,7 @@
 #include "lru.h"
 #include "metrics.h"
 #include "num.h"
+#include "origin.h"
 #include "output.h"
 #include "params.h"
 #include "range.h"
@@ -321,6 +322,8 @@ static int cmd_get(void *opts, int argc, char **argv)
 	const char *source = argv[0];
 	struct vr_range_set *rs = NULL;
 	struct vr_cache *cache = NULL;
+	char shown[4096];
+	vr_metrics_str("source", vr_url_redact(source, shown, sizeof shown));
 	struct vr_params p;
 	int have_params = o->settings.n > 0;
 	int rc = load_config(o);

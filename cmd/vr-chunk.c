@@ -668,22 +668,27 @@ static int cmd_verify(struct ctx *c, struct opts *o, int argc, char **argv)
 
 static struct ctx ctx;
 
-#define RUN(name)                                                                             \
+/* keyed: the first operand is a KEY, which the metrics line names (also
+ * when the command fails) */
+#define RUN(name, keyed)                                                                      \
 	static int run_##name(void *opts, int argc, char **argv)                              \
 	{                                                                                     \
 		struct opts *o = opts;                                                        \
 		ctx.store_path = o->common.store;                                             \
+		if (keyed && argc > 0)                                                        \
+			vr_metrics_str("key", show_key((const unsigned char *)argv[0],        \
+						       strlen(argv[0])));                     \
 		return cmd_##name(&ctx, o, argc, argv);                                       \
 	}
-RUN(put)
-RUN(get)
-RUN(stat)
-RUN(ls)
-RUN(rm)
-RUN(purge)
-RUN(touch)
-RUN(gc)
-RUN(verify)
+RUN(put, 1)
+RUN(get, 1)
+RUN(stat, 1)
+RUN(ls, 0)
+RUN(rm, 1)
+RUN(purge, 0)
+RUN(touch, 1)
+RUN(gc, 0)
+RUN(verify, 1)
 #undef RUN
 
 static void finish(void *opts, int *rc)

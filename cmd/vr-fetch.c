@@ -179,10 +179,14 @@ static int run_fetch(const struct opts *o)
 		vr_error("out of memory");
 	if (rc == VR_OK && o->info)
 		rc = print_info(f, o->output); /* prints its own errors */
+	/* the line names its source, also when it failed: what answered, or
+	 * SOURCE as given (without credentials) */
+	char shown[1024];
+	const char *src = f ? vr_fetch_source(f) : NULL;
+	vr_metrics_str("source", src && *src ? src : vr_url_redact(o->source, shown, sizeof shown));
 	if (f) {
 		vr_metrics_bytes_in(vr_fetch_bytes_in(f));
 		vr_metrics_bytes_out(o->info ? 0 : vr_fetch_bytes_out(f));
-		vr_metrics_str("source", vr_fetch_source(f));
 		vr_metrics_int("attempts", vr_fetch_attempts(f));
 		if (vr_fetch_origin(f))
 			vr_metrics_str("origin", vr_fetch_origin(f));

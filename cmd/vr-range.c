@@ -352,6 +352,7 @@ static int run(void *opts, int argc, char **argv)
 	struct opts *o = opts;
 	o->range_text = argv[0];
 	o->file = argc > 1 ? argv[1] : NULL;
+	vr_metrics_str("source", o->file && strcmp(o->file, "-") ? o->file : "stdin");
 	vr_cli_multipart_finish(&o->mp);
 	return run_range(o);
 }

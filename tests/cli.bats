@@ -209,3 +209,25 @@ manopts() {
 		done
 	done
 }
+
+@test "a failing run's metrics line names what it was about (credentials hidden)" {
+	local m=$BATS_TEST_TMPDIR/m.jsonl S=$BATS_TEST_TMPDIR/s.db
+	run "$BIN/vr-fetch" --metrics "$m" "http://user:secret@127.0.0.1:1/x.mp4" --retries 0
+	assert_failure
+	run "$BIN/vr-range" --metrics "$m" 0-1 "$BATS_TEST_TMPDIR/none.bin"
+	assert_failure 5
+	run "$BIN/vr-resize" --metrics "$m" "$BATS_TEST_TMPDIR/none.mp4"
+	assert_failure 5
+	run "$BIN/vr-chunk" --store "$S" --metrics "$m" get nokey
+	assert_failure 5
+	run "$BIN/vr-cache" --store "$S" --metrics "$m" get "$BATS_TEST_TMPDIR/none.mp4"
+	assert_failure 5
+	[ "$(wc -l <"$m")" -eq 5 ]
+	[ "$(jq -r 'select(.program == "vr-fetch") | .source' "$m")" = "http://***@127.0.0.1:1/x.mp4" ]
+	[ "$(jq -r 'select(.program == "vr-range") | .source' "$m")" = "$BATS_TEST_TMPDIR/none.bin" ]
+	[ "$(jq -r 'select(.program == "vr-resize") | .source' "$m")" = "$BATS_TEST_TMPDIR/none.mp4" ]
+	[ "$(jq -r 'select(.program == "vr-chunk") | .key' "$m")" = nokey ]
+	[ "$(jq -r 'select(.program == "vr-cache") | .source' "$m")" = "$BATS_TEST_TMPDIR/none.mp4" ]
+	run grep -c secret "$m"
+	assert_output 0
+}

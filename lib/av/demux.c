@@ -454,10 +454,7 @@ int vr_demux_open(struct vr_demux *d, const struct vr_demux_opts *o, char *err, 
 	const char *in = o->input && strcmp(o->input, "-") ? o->input : NULL;
 	snprintf(d->what, sizeof d->what, "%s", in ? in : "stdin");
 	if (in && is_url(in)) {
-		/* never print credentials of a URL */
-		const char *h = strstr(in, "://") + 3, *at = strchr(h, '@'), *sl = strchr(h, '/');
-		if (at && (!sl || at < sl))
-			snprintf(d->what, sizeof d->what, "%.*s***%s", (int)(h - in), in, at);
+		vr_url_redact(in, d->what, sizeof d->what); /* never print credentials */
 	}
 	int rc = in && is_url(in) ? open_url(d, s, in, o->headers, err, errlen)
 				  : open_local(d, s, in, o->root, err, errlen);

@@ -1,4 +1,5 @@
 #include "fetch.h"
+#include "origin.h"
 #include "demux.h"
 #include "num.h"
 #include "response.h"
@@ -167,20 +168,7 @@ static int interrupted(void *opaque)
 /* ---- small helpers ---- */
 
 /* A URL for messages, "user:password@" hidden. */
-static void redact(const char *in, char *out, size_t outlen)
-{
-	const char *p = strstr(in, "://");
-	if (p) {
-		const char *host = p + 3;
-		size_t hl = strcspn(host, "/?#");
-		const char *at = memrchr(host, '@', hl);
-		if (at) {
-			snprintf(out, outlen, "%.*s***%s", (int)(host - in), in, at);
-			return;
-		}
-	}
-	snprintf(out, outlen, "%s", in);
-}
+static void redact(const char *in, char *out, size_t outlen) { vr_url_redact(in, out, outlen); }
 
 static const char *shown(const struct vr_fetch *f, char *buf, size_t len)
 {

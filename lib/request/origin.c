@@ -882,3 +882,19 @@ void vr_resolved_free(struct vr_resolved *r)
 	free(r->origin);
 	memset(r, 0, sizeof *r);
 }
+
+const char *vr_url_redact(const char *in, char *out, size_t outlen)
+{
+	const char *p = strstr(in, "://");
+	if (p) {
+		const char *host = p + 3;
+		size_t hl = strcspn(host, "/?#");
+		const char *at = memrchr(host, '@', hl);
+		if (at) {
+			snprintf(out, outlen, "%.*s***%s", (int)(host - in), in, at);
+			return out;
+		}
+	}
+	snprintf(out, outlen, "%s", in);
+	return out;
+}

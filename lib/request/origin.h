@@ -142,4 +142,10 @@ void vr_template_root(const char *tmpl, char *out, size_t outlen);
  * not a header vr-fetch manages itself (Range). 0 or -1 with err. */
 int vr_header_check(const char *line, char *err, size_t errlen);
 
+/* in with the user information of a URL (user:password@) shown as "***",
+ * so that credentials reach no message, metrics field or listing; other
+ * text is copied as it is. Returns out. The one redaction every module
+ * uses. */
+const char *vr_url_redact(const char *in, char *out, size_t outlen);
+
 #endif
