@@ -204,12 +204,13 @@ static void metrics_outcome(const struct vr_cache_outcome *o)
 /* get, in stages: the range, the transform parameters, the cache, then
  * the key (--print-key) or the answer. */
 
-/* --range parsed; *out stays NULL without one. */
+/* --range parsed; *out stays NULL without one, or with an empty one (the
+ * whole body, as in vr-range and vr-chunk get). */
 static int get_range(const struct opts *o, struct vr_range_set **out)
 {
 	char err[1024];
 	*out = NULL;
-	if (!o->range_text)
+	if (!o->range_text || !o->range_text[strspn(o->range_text, " \t")])
 		return 0;
 	struct vr_range_set *rs = calloc(1, sizeof *rs);
 	if (!rs) {

@@ -231,3 +231,19 @@ manopts() {
 	run grep -c secret "$m"
 	assert_output 0
 }
+
+@test "an empty range is the whole body in every program that takes one" {
+	local f=$BATS_TEST_TMPDIR/in.bin S=$BATS_TEST_TMPDIR/s.db r
+	head -c 100000 /dev/urandom >"$f"
+	"$BIN/vr-chunk" --store "$S" put k "$f"
+	for r in '' ' '; do
+		run bash -c '"$0" "$1" "$2" | cmp - "$2"' "$BIN/vr-range" "$r" "$f"
+		assert_success
+		run bash -c '"$0" -r "$1" "$2" | cmp - "$2"' "$BIN/vr-fetch" "$r" "$f"
+		assert_success
+		run bash -c '"$0" --store "$1" get k --range "$2" | cmp - "$3"' "$BIN/vr-chunk" "$S" "$r" "$f"
+		assert_success
+		run bash -c '"$0" --store "$1" get "$3" --range "$2" | cmp - "$3"' "$BIN/vr-cache" "$S" "$r" "$f"
+		assert_success
+	done
+}
