@@ -870,8 +870,11 @@ static void delivered(struct vr_fetch *f, size_t n)
 	f->item_done += n;
 }
 
-/* Raw bytes from the body. Returns > 0, 0 at the end, -1 on a failure
- * (kind/why set) or -2 when fatal. */
+/* What body_read returns besides a byte count (> 0) or 0 at the end. */
+enum { READ_FAILED = -1, /* the source failed: kind and why say how */
+       READ_FATAL = -2   /* the fetch is over: f->failed holds the status */ };
+
+/* Raw bytes from the body: > 0, 0 at the end, READ_FAILED or READ_FATAL. */
 static long body_read(struct vr_fetch *f, void *p, size_t n, enum fail_kind *kind, char *why,
 		      size_t wl)
 {
@@ -879,7 +882,7 @@ static long body_read(struct vr_fetch *f, void *p, size_t n, enum fail_kind *kin
 		n = INT_MAX;
 	if (deadline_passed(f)) {
 		deadline_fatal(f);
-		return -2;
+		return READ_FATAL;
 	}
 	if (f->body == B_AVIO) {
 		for (;;) {
@@ -898,8 +901,8 @@ static long body_read(struct vr_fetch *f, void *p, size_t n, enum fail_kind *kin
 			snprintf(doing, sizeof doing, "body broken off after %" PRIu64 " bytes of this range",
 				 f->item_done);
 			if (classify_av(f, r, tl_http_code, doing, kind, why, wl))
-				return -2;
-			return -1;
+				return READ_FATAL;
+			return READ_FAILED;
 		}
 	}
 	for (;;) {
@@ -914,11 +917,11 @@ static long body_read(struct vr_fetch *f, void *p, size_t n, enum fail_kind *kin
 			continue;
 		if (vr_stop_requested()) {
 			fatal(f, VR_EFAIL, "interrupted");
-			return -2;
+			return READ_FATAL;
 		}
 		*kind = FK_OTHER;
 		snprintf(why, wl, "read: %s", strerror(errno));
-		return -1;
+		return READ_FAILED;
 	}
 }
 
@@ -989,7 +992,7 @@ static enum step_result step_file(struct vr_fetch *f, unsigned char *buf, size_t
 	if (outfd < 0) {
 		size_t n = want < cap ? (size_t)want : cap;
 		long r = body_read(f, buf, n, kind, why, wl);
-		if (r == -2) {
+		if (r == READ_FATAL) {
 			*status = f->failed;
 			return STEP_END;
 		}
@@ -1057,7 +1060,7 @@ static enum step_result step_pass(struct vr_fetch *f, unsigned char *buf, size_t
 	}
 	size_t n = f->pass_left < cap ? (size_t)f->pass_left : cap;
 	long r = body_read(f, buf, n, kind, why, wl);
-	if (r == -2) {
+	if (r == READ_FATAL) {
 		*status = f->failed;
 		return STEP_END;
 	}
@@ -1107,7 +1110,7 @@ static enum step_result step_slice(struct vr_fetch *f, unsigned char *buf, size_
 	f->dst = buf;
 	f->dst_cap = cap;
 	f->dst_len = 0;
-	if (r == -2) {
+	if (r == READ_FATAL) {
 		*status = f->failed;
 		return STEP_END;
 	}

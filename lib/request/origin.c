@@ -423,7 +423,7 @@ int vr_template_expand(const char *tmpl, const struct vr_pattern *p, const char 
 			t += 2;
 		} else if (isdigit((unsigned char)t[1])) {
 			if (put_group(&s, (size_t)(t[1] - '0'), p, subject, m, flags, tmpl, err, errlen) < 0)
-				return -1;
+				return VR_EXPAND_BAD;
 			t += 2;
 		} else if (t[1] == '{') {
 			const char *a = t + 2, *close = strchr(a, '}');
@@ -449,7 +449,7 @@ int vr_template_expand(const char *tmpl, const struct vr_pattern *p, const char 
 				if (!v) {
 					failf(err, errlen, "environment variable %s is not set (used in '%s')", var,
 					      tmpl);
-					return -2;
+					return VR_EXPAND_UNSET;
 				}
 				sink_put(&s, v, strlen(v), 0);
 			} else if (n > 0 && strspn(a, "0123456789") == n) {
@@ -457,7 +457,7 @@ int vr_template_expand(const char *tmpl, const struct vr_pattern *p, const char 
 				for (size_t i = 0; i < n && g <= VR_ORIGIN_MAX_GROUPS; i++)
 					g = g * 10 + (size_t)(a[i] - '0');
 				if (put_group(&s, g, p, subject, m, flags, tmpl, err, errlen) < 0)
-					return -1;
+					return VR_EXPAND_BAD;
 			} else if (n > 0 && is_name_start(a[0])) {
 				size_t g = 0;
 				for (size_t i = 1; p && i <= p->ngroups && !g; i++)
@@ -467,7 +467,7 @@ int vr_template_expand(const char *tmpl, const struct vr_pattern *p, const char 
 					return failf(err, errlen, "template '%s': no group named '%.*s'", tmpl,
 						     (int)n, a);
 				if (put_group(&s, g, p, subject, m, flags, tmpl, err, errlen) < 0)
-					return -1;
+					return VR_EXPAND_BAD;
 			} else {
 				return failf(err, errlen, "template '%s': '${%.*s}' is not a group or ${env:NAME}",
 					     tmpl, (int)n, a);
@@ -679,7 +679,7 @@ static int resolve_origin(const struct vr_config *cfg, const char *name, const s
 					   sizeof why);
 		if (x < 0 || append_header(&headers, buf, why, sizeof why) < 0) {
 			failf(err, errlen, "%s: [origin \"%s\"] header: %s", cfg_name(cfg), name, why);
-			rc = x == -2 ? VR_EUSAGE : VR_EDATA; /* an unset variable is the caller's */
+			rc = x == VR_EXPAND_UNSET ? VR_EUSAGE : VR_EDATA; /* the caller's environment */
 			goto out;
 		}
 	}

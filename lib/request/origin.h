@@ -122,9 +122,12 @@ enum vr_expand_flags {
 	VR_EXPAND_PCT_DECODE = 4, /* percent-decode captures for a path */
 };
 
+/* What vr_template_expand returns besides 0. */
+enum { VR_EXPAND_BAD = -1,   /* unknown group, stray '$', output longer than outlen */
+       VR_EXPAND_UNSET = -2  /* an unset ${env:NAME}: the caller's environment */ };
+
 /* Expand a template. p/subject/m may be NULL when there are no captures.
- * Returns 0, -2 with err for an unset ${env:NAME}, or -1 with err (unknown
- * group, stray '$', output longer than outlen). */
+ * Returns 0, or VR_EXPAND_BAD or VR_EXPAND_UNSET with err. */
 int vr_template_expand(const char *tmpl, const struct vr_pattern *p, const char *subject,
 		       const regmatch_t *m, int flags, char *out, size_t outlen, char *err,
 		       size_t errlen);
