@@ -101,8 +101,8 @@ EOF
 	assert_output --regexp '^vr-resize[-a-z]* \(vr\) [0-9]'
 	run "$VR_RESIZE" --no-such-option
 	assert_failure 2
-	run "$VR_RESIZE" --width 5 "$FX/h264-aac.mp4"
-	assert_failure 2
+	run "$VR_RESIZE" --width 5 "$FX/h264-aac.mp4" # under [limits] min-dimension: a limit
+	assert_failure 8
 	assert_output --partial "width"
 	run "$VR_RESIZE" --fit stretch "$FX/h264-aac.mp4"
 	assert_failure 2
