@@ -21,26 +21,23 @@
 # Globs in corpus() and word splitting of its output are meant.
 # shellcheck disable=SC2016,SC2012,SC2046,SC2086
 
-bats_require_minimum_version 1.5.0
-
-VR=${VR_RESIZE:-$BATS_TEST_DIRNAME/../bin/vr-resize}
-VC=${VR_CACHE:-$BATS_TEST_DIRNAME/../bin/vr-cache}
+load helpers/common
 
 setup_file() {
 	local t
-	for t in "$VR" "$VC"; do
+	for t in "$VR_RESIZE" "$VR_CACHE"; do
 		[ -x "$t" ] || { echo "build first: make ($t)" >&2; return 1; }
 	done
 	for t in ffmpeg ffprobe python3 timeout; do
 		command -v "$t" >/dev/null || { echo "$t is needed" >&2; return 1; }
 	done
-	"$BATS_TEST_DIRNAME/../scripts/fixtures-bad" "$BATS_FILE_TMPDIR/bad"
+	"$ROOT/scripts/fixtures-bad" "$BATS_FILE_TMPDIR/bad"
 }
 
 setup() {
 	BAD=$BATS_FILE_TMPDIR/bad
 	cd "$BATS_TEST_TMPDIR" || return 1
-	export VR VC BAD BATS_TEST_TMPDIR
+	export VR_RESIZE VR_CACHE BAD BATS_TEST_TMPDIR
 	export VR_CONFIG=/dev/null VR_METRICS="" XDG_CONFIG_HOME=$BATS_TEST_TMPDIR/xdg
 	export XDG_CACHE_HOME=$BATS_TEST_TMPDIR/xdg-cache
 }
@@ -62,9 +59,9 @@ try() {
 		esac
 		t0=$(date +%s%N)
 		case $cmd in
-		video) (cd "$d/w" && timeout 30 "$VR" -q -w 64 -o "$out" "$in") 2>"$d/err" ;;
-		frame) (cd "$d/w" && timeout 30 "$VR" -q -m frame -t 3 -w 64 -o "$out" "$in") 2>"$d/err" ;;
-		cache) (cd "$d/w" && VR_STORE=$d/s.db timeout 30 "$VC" get "$in" -q -w 64 -o "$out") 2>"$d/err" ;;
+		video) (cd "$d/w" && timeout 30 "$VR_RESIZE" -q -w 64 -o "$out" "$in") 2>"$d/err" ;;
+		frame) (cd "$d/w" && timeout 30 "$VR_RESIZE" -q -m frame -t 3 -w 64 -o "$out" "$in") 2>"$d/err" ;;
+		cache) (cd "$d/w" && VR_STORE=$d/s.db timeout 30 "$VR_CACHE" get "$in" -q -w 64 -o "$out") 2>"$d/err" ;;
 		esac
 		st=$?
 		secs=$((($(date +%s%N) - t0) / 1000000))
@@ -170,7 +167,7 @@ peak_kb() {
 	check -- $(corpus 'trunc-*.webm')
 	# a spritesheet whose later tiles lie past the cut (repeating the last
 	# picture with exit 0 was the bug)
-	run timeout 30 "$VR" -q -m spritesheet -w 32 --height 18 -o s.jpg "$BAD/trunc-07.webm"
+	run timeout 30 "$VR_RESIZE" -q -m spritesheet -w 32 --height 18 -o s.jpg "$BAD/trunc-07.webm"
 	[ "$status" -eq 3 ]
 	[[ $output == *truncated* ]]
 	[ ! -e s.jpg ]
@@ -191,7 +188,7 @@ peak_kb() {
 
 @test "empty, text, random and raw H.264 files: exit 3 with a message" {
 	check -- empty.mp4 text.mp4 random.mp4 raw.h264
-	run "$VR" -q -w 64 "$BAD/raw.h264"
+	run "$VR_RESIZE" -q -w 64 "$BAD/raw.h264"
 	[ "$status" -eq 3 ]
 	[[ $output == *"not an allowed media format"* ]]
 }
@@ -202,7 +199,7 @@ peak_kb() {
 	# probing decoders never allocate it (one picture alone is 206 MiB;
 	# before the fix the peak was 440 MiB)
 	local kb
-	kb=$(peak_kb "$VR" -q -w 64 -o o.mp4 "$BAD/huge-sps.mp4")
+	kb=$(peak_kb "$VR_RESIZE" -q -w 64 -o o.mp4 "$BAD/huge-sps.mp4")
 	echo "peak RSS ${kb} KiB" >&2
 	[ "$(head -n 1 rss.out)" = "exit 8" ]
 	grep -q '12000x11994 is larger than the limit' rss.out
@@ -214,7 +211,7 @@ peak_kb() {
 
 @test "a huge claimed duration: video is exit 8, the frame at 3 s exists" {
 	check frame-ok -- long-duration.mp4
-	run "$VR" -q -w 64 -o o.mp4 "$BAD/long-duration.mp4"
+	run "$VR_RESIZE" -q -w 64 -o o.mp4 "$BAD/long-duration.mp4"
 	[ "$status" -eq 8 ]
 	[[ $output == *"longer than the limit"* ]]
 }
@@ -222,17 +219,17 @@ peak_kb() {
 @test "HLS playlists and ffconcat lists: refused, and what they name is never opened" {
 	local f
 	check -- playlist.m3u8 playlist-m3u8.mp4 list.ffconcat list-ffconcat.mp4
-	command -v strace >/dev/null || skip "strace is not installed"
+	command -v strace >/dev/null || fail "strace is needed: run scripts/setup"
 	# LeakSanitizer (SAN=1 builds) cannot run under ptrace: leaks are
 	# checked by the runs above, here only the file accesses matter
 	local lsan=${ASAN_OPTIONS:+$ASAN_OPTIONS:}detect_leaks=0
 	for f in playlist.m3u8 playlist-m3u8.mp4 list.ffconcat list-ffconcat.mp4; do
 		run strace -f -qq -e trace=open,openat,openat2,stat,newfstatat,statx,access \
-			-o trace-vr.txt env ASAN_OPTIONS="$lsan" "$VR" -q -w 64 -o o.mp4 "$BAD/$f"
+			-o trace-vr.txt env ASAN_OPTIONS="$lsan" "$VR_RESIZE" -q -w 64 -o o.mp4 "$BAD/$f"
 		[ "$status" -eq 3 ]
 		[[ $output == *"not an allowed media format"* ]]
 		run strace -f -qq -e trace=open,openat,openat2,stat,newfstatat,statx,access \
-			-o trace-vc.txt env ASAN_OPTIONS="$lsan" VR_STORE="$BATS_TEST_TMPDIR/s.db" "$VC" get "$BAD/$f" -q -w 64
+			-o trace-vc.txt env ASAN_OPTIONS="$lsan" VR_STORE="$BATS_TEST_TMPDIR/s.db" "$VR_CACHE" get "$BAD/$f" -q -w 64
 		[ "$status" -eq 3 ]
 		# the list itself was read: the trace works
 		grep -q "$f" trace-vr.txt

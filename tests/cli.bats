@@ -7,38 +7,26 @@
 # conventions every program shares: --help of every command, diagnostics
 # prefixed with the program's name, usage errors exit 2.
 
-bats_require_minimum_version 1.5.0
+load helpers/common
 
-load_lib() {
-	local name=$1 d
-	for d in "${BATS_LIB_PATH:-}" /usr/lib/bats /usr/local/lib/bats "$BATS_TEST_DIRNAME/../node_modules"; do
-		[ -n "$d" ] && [ -f "$d/$name/load.bash" ] && { load "$d/$name/load.bash"; return; }
-	done
-	echo "cannot find $name" >&2
-	return 1
-}
-load_lib bats-support
-load_lib bats-assert
-
-BIN=${VR_BIN:-"$BATS_TEST_DIRNAME/../bin"}
-MAN="$BATS_TEST_DIRNAME/../man"
+MAN="$ROOT/man"
 PROGS=${VR_CLI_PROGS:-"vr-range vr-fetch vr-chunk vr-resize vr-cache"}
 
 # table PROG [CMD]: "name letter" of the options at one level (CMD "-":
 # the program's own and the global ones), sorted
 table() {
-	"$BIN/$1" --dump-options | awk -v c="${2:--}" '$1 == "opt" && ($2 == c || $2 == "-") {
+	"$VR_BIN/$1" --dump-options | awk -v c="${2:--}" '$1 == "opt" && ($2 == c || $2 == "-") {
 		l = $4 == "-" ? "-" : substr($4, 2); print substr($3, 3), l }' | sort -u
 }
 
 # commands PROG: its command names
 commands() {
-	"$BIN/$1" --dump-options | awk '$1 == "cmd" { print $2 }'
+	"$VR_BIN/$1" --dump-options | awk '$1 == "cmd" { print $2 }'
 }
 
 # helpopts PROG [CMD]: "name letter" of the option lines of --help
 helpopts() {
-	if [ -n "${2:-}" ]; then "$BIN/$1" "$2" --help; else "$BIN/$1" --help; fi |
+	if [ -n "${2:-}" ]; then "$VR_BIN/$1" "$2" --help; else "$VR_BIN/$1" --help; fi |
 		sed -nE 's/^  (-([A-Za-z]), )?    ?--([a-z0-9][a-z0-9-]*).*/\3 \2/p; s/^  -([A-Za-z]), --([a-z0-9][a-z0-9-]*).*/\2 \1/p' |
 		awk '{ print $1, ($2 == "" ? "-" : $2) }' | sort -u
 }
@@ -48,7 +36,7 @@ helpopts() {
 # another page defines its options, as vr-resize(1) does the transform
 # options of vr-cache get)
 alltable() {
-	"$BIN/$1" --dump-options | awk -v m="${2:-$1}" -v p="$1" '$1 == "opt" {
+	"$VR_BIN/$1" --dump-options | awk -v m="${2:-$1}" -v p="$1" '$1 == "opt" {
 		page = $7 == "-" ? p : $7
 		if (page != m) next
 		l = $4 == "-" ? "-" : substr($4, 2); print substr($3, 3), l }' | sort -u
@@ -93,7 +81,7 @@ manopts() {
 		out=$(diff <(alltable "$p") <(manopts "$p")) || { echo "$p(1) differs from the tables (< table, > man page):"; echo "$out"; fail=1; }
 		# options another page defines for it are all there
 		local m
-		for m in $("$BIN/$p" --dump-options | awk '$1 == "opt" && $7 != "-" { print $7 }' | sort -u); do
+		for m in $("$VR_BIN/$p" --dump-options | awk '$1 == "opt" && $7 != "-" { print $7 }' | sort -u); do
 			out=$(comm -23 <(alltable "$p" "$m") <(manopts "$m")) || true
 			[ -z "$out" ] || { echo "$p: options it says $m(1) defines are not there:"; echo "$out"; fail=1; }
 		done
@@ -104,12 +92,12 @@ manopts() {
 @test "every command of every program accepts --help: exit 0, usage on stdout, nothing on stderr" {
 	local p c
 	for p in $PROGS; do
-		run --separate-stderr "$BIN/$p" --help
+		run --separate-stderr "$VR_BIN/$p" --help
 		assert_success
 		assert_output --partial "Usage: $p"
 		[ -z "$stderr" ]
 		for c in $(commands "$p"); do
-			run --separate-stderr "$BIN/$p" "$c" --help
+			run --separate-stderr "$VR_BIN/$p" "$c" --help
 			assert_success
 			assert_output --partial "Usage: $p $c"
 			[ -z "$stderr" ]
@@ -120,11 +108,11 @@ manopts() {
 @test "an unknown option is exit 2 and the message starts with the program's name, in every command" {
 	local p c
 	for p in $PROGS; do
-		run --separate-stderr "$BIN/$p" --no-such-option
+		run --separate-stderr "$VR_BIN/$p" --no-such-option
 		assert_failure 2
 		[[ "$stderr" == "$p: error: unknown option '--no-such-option'"* ]]
 		for c in $(commands "$p"); do
-			run --separate-stderr "$BIN/$p" "$c" --no-such-option
+			run --separate-stderr "$VR_BIN/$p" "$c" --no-such-option
 			assert_failure 2
 			[[ "$stderr" == "$p: error: unknown option '--no-such-option'"* ]]
 			[[ "$stderr" == *"Try '$p $c --help'."* ]]
@@ -133,22 +121,22 @@ manopts() {
 }
 
 @test "a missing argument and an argument to a flag are usage errors named after the option" {
-	run --separate-stderr "$BIN/vr-range" --max-buffer
+	run --separate-stderr "$VR_BIN/vr-range" --max-buffer
 	assert_failure 2
 	[[ "$stderr" == "vr-range: error: option '--max-buffer' needs an argument"* ]]
-	run --separate-stderr "$BIN/vr-range" --json=yes 0-1 /dev/null
+	run --separate-stderr "$VR_BIN/vr-range" --json=yes 0-1 /dev/null
 	assert_failure 2
 	[[ "$stderr" == "vr-range: error: option '--json' takes no argument"* ]]
-	run --separate-stderr "$BIN/vr-resize" -w
+	run --separate-stderr "$VR_BIN/vr-resize" -w
 	assert_failure 2
 	[[ "$stderr" == "vr-resize: error: option '-w' needs an argument"* ]]
 }
 
 @test "a value out of its bounds names the option, the value and the accepted range" {
-	run --separate-stderr "$BIN/vr-range" --max-buffer 0 0-1 /dev/null
+	run --separate-stderr "$VR_BIN/vr-range" --max-buffer 0 0-1 /dev/null
 	assert_failure 2
 	[[ "$stderr" == "vr-range: error: --max-buffer: '0' is not a size"*"from 1 to 1T"* ]]
-	run --separate-stderr "$BIN/vr-resize" --timeout 2d --print-key
+	run --separate-stderr "$VR_BIN/vr-resize" --timeout 2d --print-key
 	assert_failure 2
 	[[ "$stderr" == "vr-resize: error: --timeout: '2d' is not a duration"*"from 0 to 86400"* ]]
 }
@@ -156,7 +144,7 @@ manopts() {
 @test "--version prints the program's name and the version on stdout" {
 	local p
 	for p in $PROGS; do
-		run --separate-stderr "$BIN/$p" --version
+		run --separate-stderr "$VR_BIN/$p" --version
 		assert_success
 		assert_output --regexp "^$p \(vr\) [0-9]+\.[0-9]+\.[0-9]+$"
 	done
@@ -177,7 +165,7 @@ manopts() {
 	local c
 	for c in "${cmds[@]}"; do
 		# shellcheck disable=SC2086 # words of the command
-		run --separate-stderr "$BIN"/$c
+		run --separate-stderr "$VR_BIN"/$c
 		echo "$c: $status $stderr"
 		assert_failure 5
 		[[ "$stderr" == "${c%% *}: error: $d: is a directory"* ]]
@@ -196,7 +184,7 @@ manopts() {
 			sleep 30 >"$f" &
 			local holder=$!
 			# shellcheck disable=SC2086
-			bash -c 'trap "" INT; exec "$@" <"$0" >/dev/null 2>&1' "$f" "$BIN"/$c &
+			bash -c 'trap "" INT; exec "$@" <"$0" >/dev/null 2>&1' "$f" "$VR_BIN"/$c &
 			pid=$!
 			sleep 0.5
 			kill -s "$sig" "$pid"

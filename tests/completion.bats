@@ -5,28 +5,15 @@
 # and the function that `complete -p` names is called — and checked against
 # what the tables say (an option, a command, an enum's values, file names).
 
-bats_require_minimum_version 1.5.0
+load helpers/common
 
-load_lib() {
-	local name=$1 d
-	for d in "${BATS_LIB_PATH:-}" /usr/lib/bats /usr/local/lib/bats "$BATS_TEST_DIRNAME/../node_modules"; do
-		[ -n "$d" ] && [ -f "$d/$name/load.bash" ] && { load "$d/$name/load.bash"; return; }
-	done
-	echo "cannot find $name" >&2
-	return 1
-}
-load_lib bats-support
-load_lib bats-assert
-
-ROOT="$BATS_TEST_DIRNAME/.."
-BIN=${VR_BIN:-"$ROOT/bin"}
 PROGS=${VR_CLI_PROGS:-"vr-range vr-fetch vr-chunk vr-resize vr-cache"}
 
 setup_file() {
 	local p
 	mkdir -p "$BATS_FILE_TMPDIR/comp"
 	for p in $PROGS; do
-		"$ROOT/scripts/completion" "$BIN/$p" >"$BATS_FILE_TMPDIR/comp/$p"
+		"$ROOT/scripts/completion" "$VR_BIN/$p" >"$BATS_FILE_TMPDIR/comp/$p"
 	done
 }
 
@@ -94,9 +81,9 @@ comp() {
 @test "commands, their options and the global ones complete for programs with commands" {
 	local p
 	for p in $PROGS; do
-		"$BIN/$p" --dump-options | grep -q '^cmd ' || continue
+		"$VR_BIN/$p" --dump-options | grep -q '^cmd ' || continue
 		local first
-		first=$("$BIN/$p" --dump-options | awk '$1 == "cmd" { print $2; exit }')
+		first=$("$VR_BIN/$p" --dump-options | awk '$1 == "cmd" { print $2; exit }')
 		comp "$p" "$p "
 		assert_line "$first"
 		comp "$p" "$p --store s $first --"

@@ -11,37 +11,22 @@
 # no abandoned generation, and a retry gives the right bytes.
 # VR_CHUNK, VR_CACHE and VR_FETCH point at other builds (build/rel/bin/...).
 
-bats_require_minimum_version 1.5.0
-
-if [ -f /usr/lib/bats/bats-support/src/output.bash ] && [ -f /usr/lib/bats/bats-assert/src/assert.bash ]; then
-	for _f in /usr/lib/bats/bats-support/src/{output,error,lang}.bash /usr/lib/bats/bats-assert/src/*.bash; do
-		# shellcheck disable=SC1090
-		source "$_f"
-	done
-	unset _f
-else
-	load '/usr/lib/bats/bats-support/load'
-	load '/usr/lib/bats/bats-assert/load'
-fi
+load helpers/common
 load helpers/store
 load helpers/nginx
 load helpers/faults
 
-VC=${VR_CHUNK:-"$BATS_TEST_DIRNAME/../bin/vr-chunk"}
-VCA=${VR_CACHE:-"$BATS_TEST_DIRNAME/../bin/vr-cache"}
-VF=${VR_FETCH:-"$BATS_TEST_DIRNAME/../bin/vr-fetch"}
-FX=${VR_VIDEO_FIXTURES:-${XDG_CACHE_HOME:-$HOME/.cache}/vr/fixtures-video}
 Q=(-w 80 --compression low)
 
 setup_file() {
 	local t
-	for t in "$VC" "$VCA" "$VF"; do
+	for t in "$VR_CHUNK" "$VR_CACHE" "$VR_FETCH"; do
 		[ -x "$t" ] || { echo "build first: make ($t)" >&2; return 1; }
 	done
 	for t in openssl sqlite3 jq nc perl setsid ffmpeg; do
 		command -v "$t" >/dev/null || { echo "$t is needed" >&2; return 1; }
 	done
-	"$BATS_TEST_DIRNAME/../scripts/fixtures-video" "$FX" >/dev/null
+	"$ROOT/scripts/fixtures-video" "$FX" >/dev/null
 	local d=$BATS_FILE_TMPDIR
 	gen $((4 << 20)) >"$d/A"              # two different 4 MiB inputs
 	gen2 $((4 << 20)) >"$d/B"
@@ -61,7 +46,7 @@ EOF
 	# the clean reference runs, never stored, and how long a miss takes
 	local t0
 	t0=$(now_ms)
-	VR_CONFIG=$d/vr.conf "$VCA" --store "$d/none.db" get /videos/a.mp4 "${Q[@]}" --no-store -o "$d/ref80.mp4"
+	VR_CONFIG=$d/vr.conf "$VR_CACHE" --store "$d/none.db" get /videos/a.mp4 "${Q[@]}" --no-store -o "$d/ref80.mp4"
 	echo $(($(now_ms) - t0)) >"$d/miss_ms"
 	[ -s "$d/ref80.mp4" ]
 	nginx_start "$d/web"
@@ -75,7 +60,7 @@ setup() {
 	D=$BATS_FILE_TMPDIR
 	S=$BATS_TEST_TMPDIR/s.db
 	export OUT=$BATS_TEST_TMPDIR/out ERR=$BATS_TEST_TMPDIR/err EXP=$BATS_TEST_TMPDIR/exp
-	export S VC D
+	export S VR_CHUNK D
 	export VR_CONFIG=$D/vr.conf XDG_CONFIG_HOME=$BATS_TEST_TMPDIR/xdg XDG_CACHE_HOME=$BATS_TEST_TMPDIR/xdg-cache
 	unset VR_STORE VR_METRICS
 	BG_PIDS=()
@@ -98,7 +83,7 @@ teardown() {
 # cache ARGS...: vr-cache with stdout in $OUT, stderr in $ERR and $stderr
 cache() {
 	status=0
-	"$VCA" "$@" >"$OUT" 2>"$ERR" 3>&- || status=$?
+	"$VR_CACHE" "$@" >"$OUT" 2>"$ERR" 3>&- || status=$?
 	stderr=$(cat "$ERR")
 }
 
@@ -107,7 +92,7 @@ cache() {
 # in $ERR, $stderr and $output, status in $status
 vc() {
 	status=0
-	"$VC" --store "$S" "$@" >"$OUT" 2>"$ERR" 3>&- || status=$?
+	"$VR_CHUNK" --store "$S" "$@" >"$OUT" 2>"$ERR" 3>&- || status=$?
 	stderr=$(cat "$ERR")
 	output=$stderr
 }
@@ -135,16 +120,16 @@ one_of() {
 	head -c $((1 << 20)) "$D/B" >B2
 	# how long one clean put of 1 MiB from a pipe in 8 KiB chunks takes here
 	t0=$(now_ms)
-	cat A2 | "$VC" --store "$S" put probe --chunk-size 8K
+	cat A2 | "$VR_CHUNK" --store "$S" put probe --chunk-size 8K
 	dur=$(($(now_ms) - t0))
-	"$VC" --store "$S" rm probe
+	"$VR_CHUNK" --store "$S" rm probe
 	for i in $(seq 1 25); do
 		if ((i % 5 == 0)); then key=new$i; else key=k; fi # a key never stored, now and then
 		prev=${have[$key]:-none}
 		if [ "$prev" = A2 ]; then next=B2; else next=A2; fi
 		gen0=$(q "SELECT coalesce(max(id), 0) FROM entries WHERE key = CAST('$key' AS BLOB) AND state = 'ready'")
 		delay=$(rand_ms 3 $((dur / 2))) # the rest of its time is start-up, exit and the checkpoint
-		cat "$next" | "$VC" --store "$S" put "$key" --chunk-size 8K 2>put.err 3>&- &
+		cat "$next" | "$VR_CHUNK" --store "$S" put "$key" --chunk-size 8K 2>put.err 3>&- &
 		pid=$!
 		BG_PIDS+=("$pid")
 		ms_sleep "$delay"
@@ -183,7 +168,7 @@ one_of() {
 		store_clean
 		# the retry stores the whole input; its time spreads the next kill
 		t0=$(now_ms)
-		cat "$next" | "$VC" --store "$S" put "$key" --chunk-size 8K 2>put.err 3>&-
+		cat "$next" | "$VR_CHUNK" --store "$S" put "$key" --chunk-size 8K 2>put.err 3>&-
 		dur=$(($(now_ms) - t0))
 		[ "$dur" -gt "$dmax" ] && dmax=$dur
 		vc get "$key"
@@ -205,11 +190,11 @@ one_of() {
 		mkfifo "f$i"
 	done
 	for i in 1 2 3; do
-		"$VC" --store "$S" put "live$i" --chunk-size 16K <"f$i" 2>"live$i.err" 3>&- &
+		"$VR_CHUNK" --store "$S" put "live$i" --chunk-size 16K <"f$i" 2>"live$i.err" 3>&- &
 		pids+=($!)
 		BG_PIDS+=($!)
 	done
-	"$VC" --store "$S" put dead --chunk-size 16K <f4 2>dead.err 3>&- &
+	"$VR_CHUNK" --store "$S" put dead --chunk-size 16K <f4 2>dead.err 3>&- &
 	local dead=$!
 	BG_PIDS+=("$dead")
 	exec 6>f1 7>f2 8>f3 9>f4
@@ -252,7 +237,7 @@ one_of() {
 	local -a args
 	miss=$(cat "$D/miss_ms")
 	t0=$(now_ms)
-	"$VCA" --store "$D/none.db" get /videos/big.bin --no-store -o /dev/null
+	"$VR_CACHE" --store "$D/none.db" get /videos/big.bin --no-store -o /dev/null
 	raw_ms=$(($(now_ms) - t0))
 	for i in $(seq 1 16); do
 		if ((i % 2)); then
@@ -262,8 +247,8 @@ one_of() {
 			args=(/videos/big.bin) ref=$D/big3
 			delay=$(rand_ms 3 "$raw_ms")
 		fi
-		key=$("$VCA" --store "$S" get "${args[@]}" --print-key)
-		"$VCA" --store "$S" get "${args[@]}" -o killed.out 2>kill.err 3>&- &
+		key=$("$VR_CACHE" --store "$S" get "${args[@]}" --print-key)
+		"$VR_CACHE" --store "$S" get "${args[@]}" -o killed.out 2>kill.err 3>&- &
 		pid=$!
 		BG_PIDS+=("$pid")
 		ms_sleep "$delay"
@@ -274,7 +259,7 @@ one_of() {
 		# an -o file is there only whole (killed after its rename)
 		[ ! -e killed.out ] || cmp killed.out "$ref" || { echo "round $i: a partial -o file"; return 1; }
 		rm -f killed.out
-		run "$VC" --store "$S" verify
+		run "$VR_CHUNK" --store "$S" verify
 		[ "$status" -eq 0 ] || [ "$status" -eq 5 ] || { echo "round $i ($delay ms): verify $status: $output"; return 1; }
 		if [ "$status" -eq 5 ]; then
 			[[ $output == *"no store at"* ]] # killed before the store was made
@@ -283,7 +268,7 @@ one_of() {
 		[ -e "$S" ] && wr=$(writing_rows)
 		if [ -e "$S" ] && [ "$(q "SELECT count(*) FROM entries WHERE key = CAST('$key' AS BLOB) AND state = 'ready'")" -eq 1 ]; then
 			n_pub=$((n_pub + 1)) # killed after publishing: must be whole
-			"$VC" --store "$S" get "$key" >pub.out
+			"$VR_CHUNK" --store "$S" get "$key" >pub.out
 			cmp pub.out "$ref"
 		elif [ "$wr" -gt 0 ]; then
 			n_mid=$((n_mid + 1))
@@ -297,13 +282,13 @@ one_of() {
 		cache --store "$S" --metrics m.jsonl get "${args[@]}" -o hit.out
 		assert_equal "$(result_of m.jsonl)" hit
 		cmp hit.out "$ref"
-		run "$VCA" --store "$S" gc
+		run "$VR_CACHE" --store "$S" gc
 		assert_success
 		store_clean
-		run "$VC" --store "$S" verify
+		run "$VR_CHUNK" --store "$S" verify
 		assert_success
 		# the next round misses again
-		"$VC" --store "$S" rm "$key"
+		"$VR_CHUNK" --store "$S" rm "$key"
 	done
 	echo "# vr-cache kills: 16 (transform delays 3-$miss ms, raw 3-$raw_ms ms): $n_mid with a generation" \
 		"being written, $n_pub after publishing; $reclaimed abandoned generations reclaimed" >&3
@@ -319,7 +304,7 @@ one_of() {
 			vc put k "$D/old" --chunk-size 64K
 			vc put other "$D/mid"
 			run bash -c 'ulimit -f "$1"; head -c 3000000 "$2" | "$0" --store "$S" put k --chunk-size "$3"' \
-				"$VC" "$lim" "$D/A" "$cs"
+				"$VR_CHUNK" "$lim" "$D/A" "$cs"
 			[ "$status" -eq 6 ] || { echo "limit ${lim}K, chunks $cs: exit $status: $output"; return 1; }
 			[[ $output == *"vr-chunk: error:"* ]]
 			vc get k
@@ -349,7 +334,7 @@ one_of() {
 	local lim strict n=0
 	for lim in 256 512 1024 2048 transform; do
 		for strict in --strict ""; do
-			"$VC" --store "$S" gc >/dev/null # the WAL folded back, so it grows from 0
+			"$VR_CHUNK" --store "$S" gc >/dev/null # the WAL folded back, so it grows from 0
 			if [ "$lim" = transform ]; then
 				set -- /videos/a.mp4 "${Q[@]}"
 				ref=$D/ref80.mp4 l=128
@@ -359,7 +344,7 @@ one_of() {
 			fi
 			# the output is a pipe to a cat outside the limit
 			run --separate-stderr bash -c '(ulimit -f "$1"; exec "$0" --store "$S" get "${@:2}") | cat >served; exit ${PIPESTATUS[0]}' \
-				"$VCA" "$l" "$@" $strict
+				"$VR_CACHE" "$l" "$@" $strict
 			if [ -n "$strict" ]; then
 				[ "$status" -eq 6 ] || { echo "limit $lim --strict: exit $status: $stderr"; return 1; }
 				[[ $stderr == *"the store failed"* ]]
@@ -368,16 +353,16 @@ one_of() {
 				[[ $stderr == *"served but not stored"* ]]
 			fi
 			cmp served "$ref" # the request was still answered in full
-			"$VC" --store "$S" stat "$("$VCA" --store "$S" get "$@" --print-key)" >/dev/null 2>&1 && {
+			"$VR_CHUNK" --store "$S" stat "$("$VR_CACHE" --store "$S" get "$@" --print-key)" >/dev/null 2>&1 && {
 				echo "limit $lim: the key was stored"
 				return 1
 			}
 			cache --store "$S" --metrics m.jsonl get /videos/b.mp4 -o again.mp4
 			assert_equal "$(result_of m.jsonl)" hit
 			cmp again.mp4 early.mp4
-			run "$VC" --store "$S" verify
+			run "$VR_CHUNK" --store "$S" verify
 			assert_success
-			run "$VCA" --store "$S" gc
+			run "$VR_CACHE" --store "$S" gc
 			assert_success
 			store_clean
 			n=$((n + 1))
@@ -387,7 +372,7 @@ one_of() {
 		assert_equal "$status" 0
 		assert_equal "$(result_of m.jsonl)" miss
 		cmp ok.out "$ref"
-		"$VC" --store "$S" rm "$("$VCA" --store "$S" get "$@" --print-key)"
+		"$VR_CHUNK" --store "$S" rm "$("$VR_CACHE" --store "$S" get "$@" --print-key)"
 	done
 	echo "# RLIMIT_FSIZE vr-cache faults: $n" >&3
 }
@@ -460,7 +445,7 @@ one_of() {
 	mount -o remount,size=32m "$MNT"
 	vc verify
 	assert_success
-	run "$VCA" --store "$S" gc
+	run "$VR_CACHE" --store "$S" gc
 	assert_success
 	store_clean
 	vc get early
@@ -517,12 +502,12 @@ FAULTS=(404 500 reset stall short badlength)
 	local f n=0
 	for f in "${FAULTS[@]}"; do
 		fault_setup "$f"
-		run "$VF" --retries 0 --timeout 0.5 -o got.mp4 "$URL/a.mp4"
+		run "$VR_FETCH" --retries 0 --timeout 0.5 -o got.mp4 "$URL/a.mp4"
 		[ "$status" -eq "$WANT" ] || { echo "$f: exit $status, expected $WANT: $output"; return 1; }
 		[[ $output =~ $MSG ]] || { echo "$f: message '$output' does not match /$MSG/"; return 1; }
 		[ ! -e got.mp4 ]
 		[ -z "$(find . -mindepth 1 ! -name resp.http)" ] || { echo "$f: left $(ls -A)"; return 1; }
-		run "$VF" --retries 0 --timeout 0.5 -o got.mp4 "$NGINX_URL/a.mp4"
+		run "$VR_FETCH" --retries 0 --timeout 0.5 -o got.mp4 "$NGINX_URL/a.mp4"
 		assert_success
 		cmp got.mp4 "$D/web/a.mp4"
 		rm -f got.mp4
@@ -532,11 +517,11 @@ FAULTS=(404 500 reset stall short badlength)
 	# is not part of the response
 	http_response resp.http '200 OK' 'Content-Length: 1000' "$D/web/a.mp4" 5000
 	fault_listen resp.http
-	run "$VF" --retries 0 -o got.bin "http://127.0.0.1:$FPORT/a.mp4"
+	run "$VR_FETCH" --retries 0 -o got.bin "http://127.0.0.1:$FPORT/a.mp4"
 	assert_success
 	cmp got.bin <(head -c 1000 "$D/web/a.mp4")
 	# the slow location with a time limit on the run
-	run "$VF" --max-time 0.5 -o got.slow "$NGINX_URL/slow/a.mp4"
+	run "$VR_FETCH" --max-time 0.5 -o got.slow "$NGINX_URL/slow/a.mp4"
 	assert_failure 7
 	[ ! -e got.slow ]
 	echo "# vr-fetch origin faults: $((n + 2))" >&3
@@ -556,19 +541,19 @@ FAULTS=(404 500 reset stall short badlength)
 			else
 				args=(/o/a.mp4 "${Q[@]}") ref=$D/ref80.mp4
 			fi
-			key=$("$VCA" --config bad.conf get "${args[@]}" --print-key)
+			key=$("$VR_CACHE" --config bad.conf get "${args[@]}" --print-key)
 			cache --config bad.conf --store "$S" get "${args[@]}" --timeout 0.5 -o got.mp4
 			[ "$status" -eq "$WANT" ] || { echo "$f $mode: exit $status, expected $WANT: $stderr"; return 1; }
 			[[ $stderr =~ $MSG ]] || { echo "$f $mode: message '$stderr' does not match /$MSG/"; return 1; }
 			[ ! -e got.mp4 ]
 			[ ! -s "$OUT" ]
 			# nothing stored, nothing half-written, the failure remembered
-			run "$VC" --store "$S" ls --json
+			run "$VR_CHUNK" --store "$S" ls --json
 			assert_success
 			assert_output ''
 			store_clean
 			assert_equal "$(q 'SELECT status FROM negative')" "$WANT"
-			run "$VC" --store "$S" verify
+			run "$VR_CHUNK" --store "$S" verify
 			assert_success
 			# remembered: the same status at once, without the origin
 			cache --config bad.conf --store "$S" get "${args[@]}" -o got.mp4
@@ -581,7 +566,7 @@ FAULTS=(404 500 reset stall short badlength)
 			cache --config good.conf --store "$S" --metrics m.jsonl get "${args[@]}" -o hit.mp4
 			assert_equal "$(result_of m.jsonl)" hit
 			cmp hit.mp4 "$ref"
-			assert_equal "$("$VC" --store "$S" ls --json | jq -r .key)" "$key"
+			assert_equal "$("$VR_CHUNK" --store "$S" ls --json | jq -r .key)" "$key"
 			rm -f got.mp4 hit.mp4 m.jsonl
 			n=$((n + 1))
 		done
@@ -626,8 +611,8 @@ FAULTS=(404 500 reset stall short badlength)
 	assert_equal "$status" 0
 	cmp first.bin "$D/big3"
 	local key
-	key=$("$VCA" get /videos/big.bin --print-key)
-	"$VC" --store "$S" gc --vacuum # no WAL: every byte is in the file
+	key=$("$VR_CACHE" get /videos/big.bin --print-key)
+	"$VR_CHUNK" --store "$S" gc --vacuum # no WAL: every byte is in the file
 	[ ! -e "$S-wal" ]
 	# 32 bytes from the middle of chunk 1 (one of a few places, in case one
 	# straddles the end of an overflow page)
@@ -669,7 +654,7 @@ FAULTS=(404 500 reset stall short badlength)
 	cache --store "$S" get /videos/a.mp4 "${Q[@]}" -o first.mp4
 	assert_equal "$status" 0
 	local key
-	key=$("$VCA" get /videos/a.mp4 "${Q[@]}" --print-key)
+	key=$("$VR_CACHE" get /videos/a.mp4 "${Q[@]}" --print-key)
 	flip_byte_sql "$key" 0 $(($(stat -c %s first.mp4) / 2))
 	cache --store "$S" get /videos/a.mp4 "${Q[@]}" -o hit.mp4
 	assert_equal "$status" 6
@@ -678,7 +663,7 @@ FAULTS=(404 500 reset stall short badlength)
 	cache --store "$S" get /videos/a.mp4 "${Q[@]}" --range 0-99
 	assert_equal "$status" 6
 	[ ! -s "$OUT" ]
-	run "$VC" --store "$S" verify
+	run "$VR_CHUNK" --store "$S" verify
 	assert_failure 6
 }
 
@@ -698,8 +683,8 @@ bad_store() {
 }
 
 @test "store files that are not databases (text, random, SQLite header only, half or one page of a store, a folder): exit 6, a message, untouched" {
-	"$VC" --store "$D/good.db" put k "$D/mid" --chunk-size 64K
-	"$VC" --store "$D/good.db" gc --vacuum
+	"$VR_CHUNK" --store "$D/good.db" put k "$D/mid" --chunk-size 64K
+	"$VR_CHUNK" --store "$D/good.db" gc --vacuum
 	local kind c fp n=0 st
 	for kind in text random header half onepage dir; do
 		st=$BATS_TEST_TMPDIR/bad/store.db
@@ -708,7 +693,7 @@ bad_store() {
 		fp=$(fingerprint "$st")
 		for c in ls 'get k' "put k $D/old" 'verify' 'gc' 'rm k'; do
 			# shellcheck disable=SC2086
-			run --separate-stderr "$VC" --store "$st" $c
+			run --separate-stderr "$VR_CHUNK" --store "$st" $c
 			[ "$status" -eq 6 ] || { echo "$kind, vr-chunk $c: exit $status: $stderr"; return 1; }
 			[[ $stderr =~ "vr-chunk: error: $st: "(not a vr store|store is corrupt|open: unable to open) ]] ||
 				{ echo "$kind, vr-chunk $c: '$stderr'"; return 1; }
@@ -716,7 +701,7 @@ bad_store() {
 		done
 		for c in stats gc 'invalidate /videos/a.mp4'; do
 			# shellcheck disable=SC2086
-			run --separate-stderr "$VCA" --store "$st" $c
+			run --separate-stderr "$VR_CACHE" --store "$st" $c
 			[ "$status" -eq 6 ] || { echo "$kind, vr-cache $c: exit $status: $stderr"; return 1; }
 			[[ $stderr == *"vr-cache: error: $st: "* ]] || { echo "$kind, vr-cache $c: '$stderr'"; return 1; }
 			n=$((n + 1))

@@ -11,31 +11,9 @@
 # Config templates and regexes are written in single quotes on purpose.
 # shellcheck disable=SC2016
 
-bats_require_minimum_version 1.5.0
+load helpers/common
 
-load_assert_libs() {
-	local d
-	for d in ${BATS_LIB_PATH//:/ } /usr/lib/bats /usr/local/lib/bats /usr/lib/node_modules; do
-		if [ -f "$d/bats-support/src/output.bash" ] && [ -f "$d/bats-assert/src/assert.bash" ]; then
-			local f
-			for f in "$d"/bats-support/src/{output,error,lang}.bash "$d"/bats-assert/src/*.bash; do
-				# shellcheck disable=SC1090
-				source "$f"
-			done
-			return 0
-		fi
-	done
-	bats_load_library bats-support && bats_load_library bats-assert
-}
-load_assert_libs
-
-ROOT=$BATS_TEST_DIRNAME/..
 FUZZ=$BATS_TEST_DIRNAME/fuzz
-VR_RANGE=${VR_RANGE:-$ROOT/bin/vr-range}
-VR_CHUNK=${VR_CHUNK:-$ROOT/bin/vr-chunk}
-VR_RESIZE=${VR_RESIZE:-$ROOT/bin/vr-resize}
-VR_FETCH=${VR_FETCH:-$ROOT/bin/vr-fetch}
-VR_CACHE=${VR_CACHE:-$ROOT/bin/vr-cache}
 TARGETS=(range params config origin store transform)
 
 setup_file() {

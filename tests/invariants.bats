@@ -4,23 +4,10 @@
 # per-job metrics lines). Every test has its own store. VR_CACHE=path runs
 # another build (e.g. build/san/bin/vr-cache) without touching bin/.
 
-bats_require_minimum_version 1.5.0
-
-load_lib() {
-	local name=$1 d
-	for d in "${BATS_LIB_PATH:-}" /usr/lib/bats /usr/local/lib/bats "$BATS_TEST_DIRNAME/../node_modules"; do
-		[ -n "$d" ] && [ -f "$d/$name/load.bash" ] && { load "$d/$name/load.bash"; return; }
-	done
-	echo "cannot find $name" >&2
-	return 1
-}
-load_lib bats-support
-load_lib bats-assert
-
-VC=${VR_CACHE:-"$BATS_TEST_DIRNAME/../bin/vr-cache"}
+load helpers/common
 
 setup_file() {
-	[ -x "$VC" ] || { echo "build first: make" >&2; return 1; }
+	[ -x "$VR_CACHE" ] || { echo "build first: make" >&2; return 1; }
 	local t
 	for t in sqlite3 jq cmp; do
 		command -v "$t" >/dev/null || { echo "$t is needed" >&2; return 1; }
@@ -41,21 +28,21 @@ q() { sqlite3 "$S" "$1"; }
 
 @test "forget: a success forgets the remembered failure, in the store too, so the next get is a hit" {
 	local src=$BATS_TEST_TMPDIR/late.bin
-	run "$VC" --store "$S" get "$src" -o got
+	run "$VR_CACHE" --store "$S" get "$src" -o got
 	assert_equal "$status" 5
 	assert_equal "$(q 'SELECT count(*) FROM negative')" 1
 	# the source appears; the failure is still remembered until a success
 	head -c 70000 /dev/urandom >"$src"
-	run "$VC" --store "$S" get "$src" -o got
+	run "$VR_CACHE" --store "$S" get "$src" -o got
 	assert_equal "$status" 5
 	# a success (past the remembered failure) forgets it
-	run "$VC" --store "$S" get "$src" --bypass -o got
+	run "$VR_CACHE" --store "$S" get "$src" --bypass -o got
 	assert_success
 	cmp got "$src"
 	assert_equal "$(q 'SELECT count(*) FROM negative')" 0
 	assert_equal "$(q "SELECT count(*) FROM entries WHERE state = 'ready'")" 1
 	# so the next get is served from the store
-	run "$VC" --store "$S" --metrics "$M" get "$src" -o hit
+	run "$VR_CACHE" --store "$S" --metrics "$M" get "$src" -o hit
 	assert_success
 	cmp hit "$src"
 	assert_equal "$(jq -r .result "$M")" hit
@@ -73,7 +60,7 @@ q() { sqlite3 "$S" "$1"; }
 		echo "$PWD/src/f3.bin"
 		echo "$PWD/src/f2.bin"
 	} >list
-	run bash -c '"$0" --store "$S" --metrics "$M" warm --json --jobs 2 list >summary.json 2>err' "$VC"
+	run bash -c '"$0" --store "$S" --metrics "$M" warm --json --jobs 2 list >summary.json 2>err' "$VR_CACHE"
 	assert_equal "$status" 1 # the missing source
 	s() { jq -r ".$1" summary.json; }
 	# per-job lines, counted by result
@@ -93,7 +80,7 @@ q() { sqlite3 "$S" "$1"; }
 	# three entries, each byte for byte its source
 	assert_equal "$(q "SELECT count(*) FROM entries WHERE state = 'ready'")" 3
 	for i in 1 2 3; do
-		"$VC" --store "$S" get "$PWD/src/f$i.bin" -o "got$i"
+		"$VR_CACHE" --store "$S" get "$PWD/src/f$i.bin" -o "got$i"
 		cmp "got$i" "src/f$i.bin"
 	done
 }

@@ -5,25 +5,13 @@
 # the first miss). VR_AV_PLUGIN=path and VR_CACHE=path check another build
 # (e.g. build/san/bin/) without touching bin/.
 
-bats_require_minimum_version 1.5.0
+load helpers/common
 
-load_lib() {
-	local name=$1 d
-	for d in "${BATS_LIB_PATH:-}" /usr/lib/bats /usr/local/lib/bats "$BATS_TEST_DIRNAME/../node_modules"; do
-		[ -n "$d" ] && [ -f "$d/$name/load.bash" ] && { load "$d/$name/load.bash"; return; }
-	done
-	echo "cannot find $name" >&2
-	return 1
-}
-load_lib bats-support
-load_lib bats-assert
-
-PLUGIN=${VR_AV_PLUGIN:-"$BATS_TEST_DIRNAME/../bin/vr-av.so"}
-VC=${VR_CACHE:-"$BATS_TEST_DIRNAME/../bin/vr-cache"}
-IMPORTS=$BATS_TEST_DIRNAME/../lib/av/IMPORTS
+PLUGIN=${VR_AV_PLUGIN:-"$ROOT/bin/vr-av.so"}
+IMPORTS=$ROOT/lib/av/IMPORTS
 
 setup_file() {
-	[ -f "$PLUGIN" ] && [ -x "$VC" ] || { echo "build first: make" >&2; return 1; }
+	[ -f "$PLUGIN" ] && [ -x "$VR_CACHE" ] || { echo "build first: make" >&2; return 1; }
 	command -v nm >/dev/null || { echo "nm is needed (binutils)" >&2; return 1; }
 }
 
@@ -53,7 +41,7 @@ imported() { nm -D --undefined-only "$PLUGIN" | awk '$NF ~ /^vr_/ {print $NF}' |
 
 @test "vr-cache exports every symbol the plugin imports" {
 	local exported
-	exported=$(nm -D --defined-only "$VC" | awk '{print $NF}' | LC_ALL=C sort -u)
+	exported=$(nm -D --defined-only "$VR_CACHE" | awk '{print $NF}' | LC_ALL=C sort -u)
 	run comm -23 <(imported | LC_ALL=C sort -u) <(printf '%s\n' "$exported")
 	assert_success
 	assert_output ''

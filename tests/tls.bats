@@ -4,12 +4,8 @@
 # every program that fetches: vr-fetch, vr-resize and vr-cache. curl with
 # the certificate as its CA shows the server itself works.
 
-bats_require_minimum_version 1.5.0
-load 'helpers/nginx'
-
-VF=${VR_FETCH:-$BATS_TEST_DIRNAME/../bin/vr-fetch}
-VRZ=${VR_RESIZE:-$BATS_TEST_DIRNAME/../bin/vr-resize}
-VC=${VR_CACHE:-$BATS_TEST_DIRNAME/../bin/vr-cache}
+load helpers/common
+load helpers/nginx
 
 setup_file() {
 	local d=$BATS_FILE_TMPDIR/tls port
@@ -64,14 +60,14 @@ teardown_file() {
 }
 
 @test "vr-fetch refuses an untrusted certificate" {
-	run --separate-stderr "$VF" "$TLS_URL/hello.txt"
+	run --separate-stderr "$VR_FETCH" "$TLS_URL/hello.txt"
 	[ "$status" -ne 0 ]
 	[ -z "$output" ]
 	[[ $stderr == *certificate* ]]
 }
 
 @test "vr-resize refuses an untrusted certificate" {
-	run --separate-stderr "$VRZ" --mode frame --format png "$TLS_URL/v.mp4"
+	run --separate-stderr "$VR_RESIZE" --mode frame --format png "$TLS_URL/v.mp4"
 	[ "$status" -ne 0 ]
 	[ "$status" -lt 128 ]
 	[ -z "$output" ]
@@ -80,11 +76,11 @@ teardown_file() {
 
 @test "vr-cache refuses an untrusted certificate, raw and transformed, and stores nothing" {
 	local s=$BATS_TEST_TMPDIR/s.db
-	run --separate-stderr "$VC" --store "$s" get "$TLS_URL/hello.txt"
+	run --separate-stderr "$VR_CACHE" --store "$s" get "$TLS_URL/hello.txt"
 	[ "$status" -ne 0 ]
 	[ "$status" -lt 128 ]
 	[ -z "$output" ]
-	run --separate-stderr "$VC" --store "$s" get "$TLS_URL/v.mp4" -w 32
+	run --separate-stderr "$VR_CACHE" --store "$s" get "$TLS_URL/v.mp4" -w 32
 	[ "$status" -ne 0 ]
 	[ "$status" -lt 128 ]
 	[ -z "$output" ]

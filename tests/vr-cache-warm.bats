@@ -6,30 +6,10 @@
 # every test has its own store. VR_CACHE=path runs another build (e.g.
 # build/san/bin/vr-cache) without touching bin/.
 
-bats_require_minimum_version 1.5.0
-
-load_assert_libs() {
-	local d
-	for d in ${BATS_LIB_PATH//:/ } /usr/lib/bats /usr/local/lib/bats /usr/lib/node_modules; do
-		if [ -f "$d/bats-support/src/output.bash" ] && [ -f "$d/bats-assert/src/assert.bash" ]; then
-			local f
-			for f in "$d"/bats-support/src/{output,error,lang}.bash "$d"/bats-assert/src/*.bash; do
-				# shellcheck disable=SC1090
-				source "$f"
-			done
-			return 0
-		fi
-	done
-	bats_load_library bats-support && bats_load_library bats-assert
-}
-load_assert_libs
-
-VC=${VR_CACHE:-$BATS_TEST_DIRNAME/../bin/vr-cache}
-
-is_asan() { grep -qa __asan_init "$VC"; }
+load helpers/common
 
 setup_file() {
-	[ -x "$VC" ] || { echo "build first: make" >&2; return 1; }
+	[ -x "$VR_CACHE" ] || { echo "build first: make" >&2; return 1; }
 	local t
 	for t in jq ffmpeg sqlite3; do
 		command -v "$t" >/dev/null || { echo "$t is needed" >&2; return 1; }
@@ -62,7 +42,7 @@ setup() {
 # warm ARGS...: vr-cache warm on the test's store with metrics; stdout in
 # $OUT (and $output), stderr in $ERR (and $stderr), status in $status
 warm() {
-	run bash -c '"$0" --store "$S" --metrics "$M" warm "$@" >"$OUT" 2>"$ERR"' "$VC" "$@"
+	run bash -c '"$0" --store "$S" --metrics "$M" warm "$@" >"$OUT" 2>"$ERR"' "$VR_CACHE" "$@"
 	output=$(cat "$OUT")
 	stderr=$(cat "$ERR")
 }
@@ -77,7 +57,7 @@ jobs_for() {
 }
 
 @test "--help prints the usage on stdout and exits 0" {
-	run "$VC" warm --help
+	run "$VR_CACHE" warm --help
 	assert_success
 	assert_output --partial "--shard K/N"
 	assert_output --partial "--memory-limit"
@@ -87,10 +67,10 @@ jobs_for() {
 	for a in "--jobs 0" "--shard 4/3" "--shard 0/3" "--shard x" "--queue 0" \
 		"--memory-limit lots" "--job-timeout -1" "--min-jobs 4 --max-jobs 2" "a b" "--bogus"; do
 		# shellcheck disable=SC2086
-		run "$VC" --store "$S" warm $a </dev/null
+		run "$VR_CACHE" --store "$S" warm $a </dev/null
 		[ "$status" -eq 2 ] || { echo "warm $a: status $status"; return 1; }
 	done
-	run "$VC" --store "$S" warm "$D/nonexistent-list"
+	run "$VR_CACHE" --store "$S" warm "$D/nonexistent-list"
 	[ "$status" -eq 5 ]
 }
 
@@ -109,7 +89,7 @@ jobs_for() {
 	# fresh entries are skipped without opening them
 	[ "$(jq -s '[.[] | select(.type=="job" and .fresh==1)] | length' "$M")" -eq 20 ]
 	# and get serves what warm stored
-	run bash -c '"$0" --store "$S" get "$1" | cmp - "$1"' "$VC" "$D/src/f7.bin"
+	run bash -c '"$0" --store "$S" get "$1" | cmp - "$1"' "$VR_CACHE" "$D/src/f7.bin"
 	assert_success
 }
 
@@ -241,7 +221,7 @@ EOF
 @test "backpressure: the queue never holds more than --queue jobs" {
 	jobs_for $(seq 1 120) >list
 	# through a pipe: the length is unknown and the reader must wait
-	run bash -c 'cat list | "$0" --store "$S" --metrics "$M" warm --json --queue 3 --jobs 1 >"$OUT" 2>"$ERR"' "$VC"
+	run bash -c 'cat list | "$0" --store "$S" --metrics "$M" warm --json --queue 3 --jobs 1 >"$OUT" 2>"$ERR"' "$VR_CACHE"
 	assert_success
 	[ "$(j jobs)" -eq 120 ]
 	[ "$(j queue_capacity)" -eq 3 ]
@@ -314,13 +294,13 @@ EOF
 	[ -z "$stderr" ]
 	# stdin by default, and "-"
 	rm -f "$S"
-	run bash -c 'jobs() { for i in 1 2 3; do echo "$D/src/f$i.bin"; done; }; jobs | "$0" --store "$S" warm --json - >"$OUT" 2>"$ERR"' "$VC"
+	run bash -c 'jobs() { for i in 1 2 3; do echo "$D/src/f$i.bin"; done; }; jobs | "$0" --store "$S" warm --json - >"$OUT" 2>"$ERR"' "$VR_CACHE"
 	assert_success
 	[ "$(j misses)" -eq 3 ]
 }
 
 @test "peak RSS stays flat from job 20 to job 200" {
-	is_asan && skip "ASan build: RSS is not representative (freed memory sits in quarantine)"
+	is_asan "$VR_CACHE" && skip "ASan build: RSS is not representative (freed memory sits in quarantine)"
 	jobs_for $(seq 1 200) >list
 	warm --json --jobs 2 list
 	assert_success
@@ -364,7 +344,7 @@ known_list() {
 
 @test "FILE before the options: warm FILE --json" {
 	jobs_for 1 2 3 >list
-	run bash -c '"$0" --store "$S" warm list --json --jobs 2 >"$OUT" 2>"$ERR"' "$VC"
+	run bash -c '"$0" --store "$S" warm list --json --jobs 2 >"$OUT" 2>"$ERR"' "$VR_CACHE"
 	assert_success
 	[ "$(j jobs)" -eq 3 ]
 	[ "$(j misses)" -eq 3 ]
@@ -373,19 +353,19 @@ known_list() {
 
 @test "global options after the command and after FILE" {
 	jobs_for 1 2 >list
-	run bash -c '"$0" warm list --json --store "$S" --metrics "$M" -q >"$OUT" 2>"$ERR"' "$VC"
+	run bash -c '"$0" warm list --json --store "$S" --metrics "$M" -q >"$OUT" 2>"$ERR"' "$VR_CACHE"
 	assert_success
 	[ "$(j misses)" -eq 2 ]
 	[ "$(sqlite3 "$S" "select count(*) from entries")" -eq 2 ]
 	[ "$(batch jobs)" -eq 2 ]
 	[ ! -s "$ERR" ]
 	# and before the command: the same store, now fresh
-	run bash -c '"$0" --store "$S" --metrics "$M" warm --json list >"$OUT" 2>"$ERR"' "$VC"
+	run bash -c '"$0" --store "$S" --metrics "$M" warm --json list >"$OUT" 2>"$ERR"' "$VR_CACHE"
 	assert_success
 	[ "$(j hits)" -eq 2 ]
 	# a global option's value is checked wherever it stands
-	run -2 "$VC" warm list --bogus --store "$S"
-	run -2 "$VC" warm list --store
+	run -2 "$VR_CACHE" warm list --bogus --store "$S"
+	run -2 "$VR_CACHE" warm list --store
 }
 
 @test "--json counts match the known job list" {

@@ -8,31 +8,16 @@
 # VR_CACHE=path runs another build (e.g. build/san/bin/vr-cache); VR_CHUNK
 # likewise for the store checks. warm has its own file (vr-cache-warm.bats).
 
-bats_require_minimum_version 1.5.0
-
-load_lib() {
-	local name=$1 d
-	for d in "${BATS_LIB_PATH:-}" /usr/lib/bats /usr/local/lib/bats "$BATS_TEST_DIRNAME/../node_modules"; do
-		[ -n "$d" ] && [ -f "$d/$name/load.bash" ] && { load "$d/$name/load.bash"; return; }
-	done
-	echo "cannot find $name" >&2
-	return 1
-}
-load_lib bats-support
-load_lib bats-assert
+load helpers/common
 load helpers/nginx
 
-VC=${VR_CACHE:-"$BATS_TEST_DIRNAME/../bin/vr-cache"}
-VK=${VR_CHUNK:-"$BATS_TEST_DIRNAME/../bin/vr-chunk"}
-FX=${VR_VIDEO_FIXTURES:-${XDG_CACHE_HOME:-$HOME/.cache}/vr/fixtures-video}
-
 setup_file() {
-	[ -x "$VC" ] || { echo "build first: make" >&2; return 1; }
+	[ -x "$VR_CACHE" ] || { echo "build first: make" >&2; return 1; }
 	local t
 	for t in sqlite3 jq ffprobe; do
 		command -v "$t" >/dev/null || { echo "$t is needed" >&2; return 1; }
 	done
-	"$BATS_TEST_DIRNAME/../scripts/fixtures-video" "$FX" >/dev/null
+	"$ROOT/scripts/fixtures-video" "$FX" >/dev/null
 	local d=$BATS_FILE_TMPDIR
 	mkdir -p "$d/root/v" "$d/web"
 	cp "$FX/short-90p.mp4" "$d/root/v/a.mp4"    # 10 s 160x90: quick to transform
@@ -86,25 +71,25 @@ last() { jq -r "select(.command == \"get\") | .$1" "$M" | tail -n 1; }
 Q=(-w 80 --compression low)
 
 @test "--help, --version, usage errors" {
-	run "$VC" --help
+	run "$VR_CACHE" --help
 	assert_success
 	assert_output --partial "invalidate SOURCE"
-	run "$VC" --version
+	run "$VR_CACHE" --version
 	assert_success
-	run -2 "$VC"
-	run -2 "$VC" frobnicate
-	run -2 "$VC" get
-	run -2 "$VC" get /videos/a.mp4 --wait abc
-	run -3 "$VC" get '/videos/a.mp4?width=abc'
-	run -8 "$VC" get '/videos/a.mp4?width=5' # under [limits] min-dimension
-	run -3 "$VC" get /videos/a.mp4 --range bytes=x
-	run -2 "$VC" get -
+	run -2 "$VR_CACHE"
+	run -2 "$VR_CACHE" frobnicate
+	run -2 "$VR_CACHE" get
+	run -2 "$VR_CACHE" get /videos/a.mp4 --wait abc
+	run -3 "$VR_CACHE" get '/videos/a.mp4?width=abc'
+	run -8 "$VR_CACHE" get '/videos/a.mp4?width=5' # under [limits] min-dimension
+	run -3 "$VR_CACHE" get /videos/a.mp4 --range bytes=x
+	run -2 "$VR_CACHE" get -
 }
 
 @test "a miss then a hit give identical bytes; metrics say miss then hit" {
-	run "$VC" get /videos/a.mp4 "${Q[@]}" -o miss.mp4
+	run "$VR_CACHE" get /videos/a.mp4 "${Q[@]}" -o miss.mp4
 	assert_success
-	run "$VC" get /videos/a.mp4 "${Q[@]}" -o hit.mp4
+	run "$VR_CACHE" get /videos/a.mp4 "${Q[@]}" -o hit.mp4
 	assert_success
 	cmp miss.mp4 hit.mp4
 	[ -s hit.mp4 ]
@@ -117,54 +102,54 @@ Q=(-w 80 --compression low)
 }
 
 @test "a hit does not load the FFmpeg plugin; a miss without it fails clearly" {
-	run "$VC" get /videos/a.mp4 "${Q[@]}" -o miss.mp4
+	run "$VR_CACHE" get /videos/a.mp4 "${Q[@]}" -o miss.mp4
 	assert_success
 	# the plugin is looked up only when a miss needs it
-	VR_AV_PLUGIN=/nonexistent/vr-av.so run "$VC" get /videos/a.mp4 "${Q[@]}" -o hit.mp4
+	VR_AV_PLUGIN=/nonexistent/vr-av.so run "$VR_CACHE" get /videos/a.mp4 "${Q[@]}" -o hit.mp4
 	assert_success
 	cmp miss.mp4 hit.mp4
-	VR_AV_PLUGIN=/nonexistent/vr-av.so run --separate-stderr "$VC" get /videos/a.mp4 -w 48 -o other.mp4
+	VR_AV_PLUGIN=/nonexistent/vr-av.so run --separate-stderr "$VR_CACHE" get /videos/a.mp4 -w 48 -o other.mp4
 	assert_failure 1
 	[[ $stderr == *"cannot load the transform plugin vr-av.so"* ]]
 	[ ! -e other.mp4 ]
 	assert_equal "$(results)" "miss hit error"
 	# and no FFmpeg library is mapped by a hit
-	run ldd "$VC"
+	run ldd "$VR_CACHE"
 	refute_output --partial libavcodec
 }
 
 @test "the query of a request path is the transform, the same key as the options" {
-	run "$VC" get '/videos/a.mp4?width=80&compression=low&v=3' --print-key
+	run "$VR_CACHE" get '/videos/a.mp4?width=80&compression=low&v=3' --print-key
 	assert_success
 	local k1=$output
-	run "$VC" get /videos/a.mp4 --compression low -w 80 --print-key
+	run "$VR_CACHE" get /videos/a.mp4 --compression low -w 80 --print-key
 	assert_output "$k1"
-	run "$VC" get '/videos/a.mp4?w=80&compression=low&nocache=1' --print-key
+	run "$VR_CACHE" get '/videos/a.mp4?w=80&compression=low&nocache=1' --print-key
 	assert_output "$k1"
-	run "$VC" get '/videos/a.mp4?w=80' --compression low --print-key
+	run "$VR_CACHE" get '/videos/a.mp4?w=80' --compression low --print-key
 	assert_output "$k1"
 	[[ $k1 == "vr1|origin:local:/videos/a.mp4|0|mode=video&width=80&"* ]]
 	# different outputs, different keys
-	run "$VC" get /videos/a.mp4 -w 80 --compression low --fit cover --height 40 --print-key
+	run "$VR_CACHE" get /videos/a.mp4 -w 80 --compression low --fit cover --height 40 --print-key
 	[ "$output" != "$k1" ]
-	run "$VC" get /videos/a.mp4 -w 80 --print-key
+	run "$VR_CACHE" get /videos/a.mp4 -w 80 --print-key
 	[ "$output" != "$k1" ]
-	run "$VC" get /videos/b.mp4 -w 80 --compression low --print-key
+	run "$VR_CACHE" get /videos/b.mp4 -w 80 --compression low --print-key
 	[ "$output" != "$k1" ]
-	run "$VC" get /videos/a.mp4 --print-key
+	run "$VR_CACHE" get /videos/a.mp4 --print-key
 	assert_output "vr1|origin:local:/videos/a.mp4|0|raw"
 	# local files by their real path, URLs without v and the transform
-	run "$VC" get "$D/root/v/../v/a.mp4" --print-key
+	run "$VR_CACHE" get "$D/root/v/../v/a.mp4" --print-key
 	assert_output "vr1|$D/root/v/a.mp4|0|raw"
-	run "$VC" get "$NGINX_URL/a.mp4?x=1&v=9&width=80" --compression low --print-key
+	run "$VR_CACHE" get "$NGINX_URL/a.mp4?x=1&v=9&width=80" --compression low --print-key
 	assert_output "vr1|$NGINX_URL/a.mp4?x=1|0|${k1#*|*|*|}"
 	# the query is checked: no silently ignored parameter
-	run -3 "$VC" get '/videos/a.mp4?widht=80' --print-key
+	run -3 "$VR_CACHE" get '/videos/a.mp4?widht=80' --print-key
 }
 
 @test "a range on a hit is the slice of the whole entry; the head says HIT" {
-	"$VC" get /videos/a.mp4 "${Q[@]}" -o full.mp4
-	run --separate-stderr "$VC" get /videos/a.mp4 "${Q[@]}" --range bytes=100-1099 --headers -o part
+	"$VR_CACHE" get /videos/a.mp4 "${Q[@]}" -o full.mp4
+	run --separate-stderr "$VR_CACHE" get /videos/a.mp4 "${Q[@]}" --range bytes=100-1099 --headers -o part
 	assert_success
 	cmp part <(dd if=full.mp4 bs=1 skip=100 count=1000 status=none)
 	[[ $stderr == *"HTTP/1.1 206 Partial Content"* ]]
@@ -172,15 +157,15 @@ Q=(-w 80 --compression low)
 	[[ $stderr == *"X-Cache: HIT"* ]]
 	[[ $stderr == *"Cache-Control: max-age="* ]]
 	[[ $stderr == *"X-Cache-Key: vr1|origin:local:/videos/a.mp4|0|mode=video"* ]]
-	run "$VC" get /videos/a.mp4 "${Q[@]}" --range -500 -o tail
+	run "$VR_CACHE" get /videos/a.mp4 "${Q[@]}" --range -500 -o tail
 	cmp tail <(tail -c 500 full.mp4)
 	local n
 	n=$(stat -c %s full.mp4)
-	run -4 "$VC" get /videos/a.mp4 "${Q[@]}" --range "bytes=$n-" -o x
+	run -4 "$VR_CACHE" get /videos/a.mp4 "${Q[@]}" --range "bytes=$n-" -o x
 }
 
 @test "a range on a miss serves the slice and stores the whole entry" {
-	run --separate-stderr "$VC" get /videos/a.mp4 "${Q[@]}" --range bytes=-700 --json -o part
+	run --separate-stderr "$VR_CACHE" get /videos/a.mp4 "${Q[@]}" --range bytes=-700 --json -o part
 	assert_success
 	assert_equal "$(last result)" miss
 	[ "$(stat -c %s part)" -eq 700 ]
@@ -189,20 +174,20 @@ Q=(-w 80 --compression low)
 	size=$(echo "$stderr" | jq -r .size)
 	assert_equal "$(echo "$stderr" | jq -r .cache)" MISS
 	assert_equal "$(sqlite3 "$S" "select size from entries where state = 'ready'")" "$size"
-	"$VC" get /videos/a.mp4 "${Q[@]}" -o full.mp4
+	"$VR_CACHE" get /videos/a.mp4 "${Q[@]}" -o full.mp4
 	assert_equal "$(last result)" hit
 	cmp part <(tail -c 700 full.mp4)
-	"$VK" --store "$S" verify
+	"$VR_CHUNK" --store "$S" verify
 }
 
 @test "--headers on a miss and a hit" {
-	run --separate-stderr "$VC" get /videos/b.mp4 "${Q[@]}" --headers -o o1
+	run --separate-stderr "$VR_CACHE" get /videos/b.mp4 "${Q[@]}" --headers -o o1
 	assert_success
 	[[ $stderr == *"HTTP/1.1 200 OK"* ]]
 	[[ $stderr == *"X-Cache: MISS"* ]]
 	[[ $stderr == *"Content-Length: $(stat -c %s o1)"* ]]
 	[[ $stderr == *"Cache-Control: max-age=86400"* ]]
-	run --separate-stderr "$VC" get /videos/b.mp4 "${Q[@]}" --headers -o o2
+	run --separate-stderr "$VR_CACHE" get /videos/b.mp4 "${Q[@]}" --headers -o o2
 	[[ $stderr == *"X-Cache: HIT"* ]]
 	[[ $stderr == *"Age: "* ]]
 	[[ $stderr == *"Content-Type: video/mp4"* ]]
@@ -211,7 +196,7 @@ Q=(-w 80 --compression low)
 @test "8 concurrent gets of one key run exactly one transform" {
 	local i
 	for i in 1 2 3 4 5 6 7 8; do
-		"$VC" get /videos/b.mp4 "${Q[@]}" -o "o$i" &
+		"$VR_CACHE" get /videos/b.mp4 "${Q[@]}" -o "o$i" &
 		BG_PIDS+=($!)
 	done
 	for i in "${BG_PIDS[@]}"; do wait "$i"; done
@@ -223,7 +208,7 @@ Q=(-w 80 --compression low)
 }
 
 @test "a leader killed with SIGKILL mid-transform is taken over by a waiting follower" {
-	"$VC" get /videos/slow.mp4 -w 320 --compression low -o lead &
+	"$VR_CACHE" get /videos/slow.mp4 -w 320 --compression low -o lead &
 	local leader=$!
 	BG_PIDS+=($leader)
 	# the leader holds the key's lock once the store has its row
@@ -233,166 +218,166 @@ Q=(-w 80 --compression low)
 		n=$((n + 1))
 		[ $n -lt 200 ]
 	done
-	"$VC" get /videos/slow.mp4 -w 320 --compression low -o follow &
+	"$VR_CACHE" get /videos/slow.mp4 -w 320 --compression low -o follow &
 	local follower=$!
 	BG_PIDS+=($follower)
 	sleep 0.3
 	kill -9 "$leader"
 	wait "$follower"
 	assert_equal "$(results)" miss
-	"$VK" --store "$S" verify
-	"$VC" get /videos/slow.mp4 -w 320 --compression low -o again
+	"$VR_CHUNK" --store "$S" verify
+	"$VR_CACHE" get /videos/slow.mp4 -w 320 --compression low -o again
 	cmp follow again
 }
 
 @test "EPIPE on stdout still stores a complete, verifiable entry" {
-	"$VC" get /videos/b.mp4 "${Q[@]}" | head -c 100 >/dev/null
+	"$VR_CACHE" get /videos/b.mp4 "${Q[@]}" | head -c 100 >/dev/null
 	assert_equal "$(last result)" miss
 	assert_equal "$(last exit)" 0
-	"$VK" --store "$S" verify
-	"$VC" get /videos/b.mp4 "${Q[@]}" -o hit
+	"$VR_CHUNK" --store "$S" verify
+	"$VR_CACHE" get /videos/b.mp4 "${Q[@]}" -o hit
 	assert_equal "$(last result)" hit
-	"$VC" get /videos/b.mp4 "${Q[@]}" --no-store -o fresh
+	"$VR_CACHE" get /videos/b.mp4 "${Q[@]}" --no-store -o fresh
 	cmp hit fresh
 }
 
 @test "a store that fails still serves: exit 0 with a warning, 6 with --strict" {
-	"$VC" get /videos/a.mp4 --range 0-0 >/dev/null # the store exists, small
+	"$VR_CACHE" get /videos/a.mp4 --range 0-0 >/dev/null # the store exists, small
 	# a file size limit the chunk cannot fit under (the output is a pipe)
-	run --separate-stderr bash -c '(ulimit -f 200; exec "$0" get /videos/slow.mp4 -w 320 --compression low) | cat >out1; exit ${PIPESTATUS[0]}' "$VC"
+	run --separate-stderr bash -c '(ulimit -f 200; exec "$0" get /videos/slow.mp4 -w 320 --compression low) | cat >out1; exit ${PIPESTATUS[0]}' "$VR_CACHE"
 	assert_success
 	[[ $stderr == *"warning: the result was served but not stored"* ]]
-	run --separate-stderr bash -c '(ulimit -f 200; exec "$0" get /videos/slow.mp4 -w 320 --compression low --strict) | cat >out2; exit ${PIPESTATUS[0]}' "$VC"
+	run --separate-stderr bash -c '(ulimit -f 200; exec "$0" get /videos/slow.mp4 -w 320 --compression low --strict) | cat >out2; exit ${PIPESTATUS[0]}' "$VR_CACHE"
 	assert_failure 6
 	cmp out1 out2
-	"$VC" get /videos/slow.mp4 -w 320 --compression low --no-store -o ref
+	"$VR_CACHE" get /videos/slow.mp4 -w 320 --compression low --no-store -o ref
 	cmp out1 ref
 	assert_equal "$(jq -s 'map(.open_streams) | add' "$M")" 0
 	# a store that cannot be opened at all
 	mkdir -p dir.db
-	run --separate-stderr "$VC" --store dir.db get /videos/b.mp4 "${Q[@]}" -o out3
+	run --separate-stderr "$VR_CACHE" --store dir.db get /videos/b.mp4 "${Q[@]}" -o out3
 	assert_success
 	[[ $stderr == *"not stored"* ]]
-	run -6 "$VC" --store dir.db get /videos/b.mp4 "${Q[@]}" --strict -o out4
+	run -6 "$VR_CACHE" --store dir.db get /videos/b.mp4 "${Q[@]}" --strict -o out4
 }
 
 @test "a 404 origin is remembered: the second request does not reach nginx" {
 	local before after
 	before=$(wc -l <"$NGINX_DIR/access.log")
-	run -5 "$VC" get /gone/x.mp4 "${Q[@]}" -o o
+	run -5 "$VR_CACHE" get /gone/x.mp4 "${Q[@]}" -o o
 	after=$(wc -l <"$NGINX_DIR/access.log")
 	[ "$after" -gt "$before" ]
-	run --separate-stderr -5 "$VC" get /gone/x.mp4 "${Q[@]}" -o o
+	run --separate-stderr -5 "$VR_CACHE" get /gone/x.mp4 "${Q[@]}" -o o
 	[[ $stderr == *"remembered"* ]]
-	run -5 "$VC" get /gone/x.mp4 -w 120 -o o # another variant of the same source
+	run -5 "$VR_CACHE" get /gone/x.mp4 -w 120 -o o # another variant of the same source
 	assert_equal "$(wc -l <"$NGINX_DIR/access.log")" "$after"
 	assert_equal "$(results)" "error negative negative"
 	assert_equal "$(sqlite3 "$S" 'select status from negative')" 5
 	# --bypass asks again
-	run -5 "$VC" get /gone/x.mp4 "${Q[@]}" --bypass -o o
+	run -5 "$VR_CACHE" get /gone/x.mp4 "${Q[@]}" --bypass -o o
 	[ "$(wc -l <"$NGINX_DIR/access.log")" -gt "$after" ]
 	assert_equal "$(jq -s 'map(.open_streams) | add' "$M")" 0
 }
 
 @test "an http origin: raw caching with ranges, then a hit without nginx" {
-	run "$VC" get /web/a.mp4 --range bytes=10-19 -o r1
+	run "$VR_CACHE" get /web/a.mp4 --range bytes=10-19 -o r1
 	assert_success
 	cmp r1 <(dd if="$D/web/a.mp4" bs=1 skip=10 count=10 status=none)
 	local n
 	n=$(wc -l <"$NGINX_DIR/access.log")
-	run "$VC" get /web/a.mp4 -o whole
+	run "$VR_CACHE" get /web/a.mp4 -o whole
 	cmp whole "$D/web/a.mp4"
-	run "$VC" get /web/a.mp4 --range -1000 -o r2
+	run "$VR_CACHE" get /web/a.mp4 --range -1000 -o r2
 	cmp r2 <(tail -c 1000 "$D/web/a.mp4")
 	assert_equal "$(wc -l <"$NGINX_DIR/access.log")" "$n"
 	assert_equal "$(results)" "miss hit hit"
 	# the origin's ttl-ok
-	run --separate-stderr "$VC" get /web/a.mp4 --headers -o /dev/null
+	run --separate-stderr "$VR_CACHE" get /web/a.mp4 --headers -o /dev/null
 	[[ $stderr == *"Cache-Control: max-age=3"[56]* ]]
 }
 
 @test "raw caching of local source bytes with ranges" {
-	run "$VC" get /videos/b.mp4 --range 1000-1999,5000-5099 -o two
+	run "$VR_CACHE" get /videos/b.mp4 --range 1000-1999,5000-5099 -o two
 	assert_success
 	cat <(dd if="$D/root/v/b.mp4" bs=1 skip=1000 count=1000 status=none) \
 		<(dd if="$D/root/v/b.mp4" bs=1 skip=5000 count=100 status=none) | cmp two -
-	run "$VC" get /videos/b.mp4 -o all
+	run "$VR_CACHE" get /videos/b.mp4 -o all
 	cmp all "$D/root/v/b.mp4"
 	assert_equal "$(results)" "miss hit"
 	assert_equal "$(sqlite3 "$S" "select content_type from entries")" video/mp4
 	# several ranges as multipart, on a hit
-	run --separate-stderr "$VC" get /videos/b.mp4 --range 0-9,20-29 --multipart --headers -o mp
+	run --separate-stderr "$VR_CACHE" get /videos/b.mp4 --range 0-9,20-29 --multipart --headers -o mp
 	[[ $stderr == *"multipart/byteranges"* ]]
 	grep -q "Content-Range: bytes 20-29/" mp
 }
 
 @test "invalidate: every variant misses next time, gc drops the old versions" {
-	"$VC" get /videos/a.mp4 "${Q[@]}" -o a1
-	"$VC" get /videos/a.mp4 -o raw1
-	"$VC" get /videos/b.mp4 "${Q[@]}" -o b1
-	run "$VC" invalidate '/videos/a.mp4?v=2'
+	"$VR_CACHE" get /videos/a.mp4 "${Q[@]}" -o a1
+	"$VR_CACHE" get /videos/a.mp4 -o raw1
+	"$VR_CACHE" get /videos/b.mp4 "${Q[@]}" -o b1
+	run "$VR_CACHE" invalidate '/videos/a.mp4?v=2'
 	assert_success
-	"$VC" get /videos/a.mp4 "${Q[@]}" -o a2
-	"$VC" get /videos/a.mp4 -o raw2
-	"$VC" get /videos/b.mp4 "${Q[@]}" -o b2
+	"$VR_CACHE" get /videos/a.mp4 "${Q[@]}" -o a2
+	"$VR_CACHE" get /videos/a.mp4 -o raw2
+	"$VR_CACHE" get /videos/b.mp4 "${Q[@]}" -o b2
 	assert_equal "$(results)" "miss miss miss miss miss hit"
 	cmp a1 a2
 	[[ $(last key) == "vr1|origin:local:/videos/b.mp4|0|"* ]]
-	[[ $("$VC" get /videos/a.mp4 --print-key) == "vr1|origin:local:/videos/a.mp4|1|raw" ]]
+	[[ $("$VR_CACHE" get /videos/a.mp4 --print-key) == "vr1|origin:local:/videos/a.mp4|1|raw" ]]
 	assert_equal "$(sqlite3 "$S" "select count(*) from entries where state = 'ready'")" 5
-	run "$VC" gc
+	run "$VR_CACHE" gc
 	assert_success
 	assert_equal "$(sqlite3 "$S" "select count(*) from entries where state = 'ready'")" 3
 	assert_equal "$(jq -r 'select(.command == "gc") | .old_versions' "$M")" 2
-	"$VC" get /videos/a.mp4 "${Q[@]}" -o a3
+	"$VR_CACHE" get /videos/a.mp4 "${Q[@]}" -o a3
 	assert_equal "$(last result)" hit
 }
 
 @test "purge --tag and --source remove at once" {
-	"$VC" get /videos/a.mp4 "${Q[@]}" --tag campaign -o o
-	"$VC" get /videos/a.mp4 -o o
-	"$VC" get /videos/b.mp4 "${Q[@]}" --tag campaign -o o
-	"$VC" get /videos/b.mp4 -m frame -f png -w 64 -o o
-	run "$VC" purge --tag mode:frame
+	"$VR_CACHE" get /videos/a.mp4 "${Q[@]}" --tag campaign -o o
+	"$VR_CACHE" get /videos/a.mp4 -o o
+	"$VR_CACHE" get /videos/b.mp4 "${Q[@]}" --tag campaign -o o
+	"$VR_CACHE" get /videos/b.mp4 -m frame -f png -w 64 -o o
+	run "$VR_CACHE" purge --tag mode:frame
 	assert_success
 	assert_equal "$(sqlite3 "$S" "select count(*) from entries")" 3
-	run "$VC" purge --tag campaign
+	run "$VR_CACHE" purge --tag campaign
 	assert_equal "$(sqlite3 "$S" "select count(*) from entries")" 1
-	"$VC" get /videos/b.mp4 -o o
-	run "$VC" purge --source '/videos/a.mp4?width=640'
+	"$VR_CACHE" get /videos/b.mp4 -o o
+	run "$VR_CACHE" purge --source '/videos/a.mp4?width=640'
 	assert_success
 	assert_equal "$(sqlite3 "$S" "select count(*) from entries")" 1
-	run "$VC" get /videos/b.mp4 -o o
+	run "$VR_CACHE" get /videos/b.mp4 -o o
 	assert_equal "$(last result)" hit
-	run -2 "$VC" purge
-	run -2 "$VC" purge --tag a --source b
+	run -2 "$VR_CACHE" purge
+	run -2 "$VR_CACHE" purge --tag a --source b
 	# tags say what an entry is
-	run "$VK" --store "$S" ls
+	run "$VR_CHUNK" --store "$S" ls
 	assert_output --partial "vr1|origin:local:/videos/b.mp4|0|raw"
 	assert_equal "$(sqlite3 "$S" "select group_concat(tag, ' ') from (select tag from tags order by tag)")" \
 		"mode:raw source:origin:local:/videos/b.mp4 srcver:origin:local:/videos/b.mp4#0"
 }
 
 @test "stats: the store's entries and a metrics file's hit ratio and latency" {
-	"$VC" get /videos/b.mp4 -o o
-	"$VC" get /videos/b.mp4 -o o
-	"$VC" get /videos/b.mp4 -o o
-	run -5 "$VC" get /videos/none.mp4 -o o
-	run "$VC" stats --json --metrics-file "$M"
+	"$VR_CACHE" get /videos/b.mp4 -o o
+	"$VR_CACHE" get /videos/b.mp4 -o o
+	"$VR_CACHE" get /videos/b.mp4 -o o
+	run -5 "$VR_CACHE" get /videos/none.mp4 -o o
+	run "$VR_CACHE" stats --json --metrics-file "$M"
 	assert_success
 	assert_equal "$(echo "$output" | jq -c '[.entries, .requests, .hits, .misses, .errors, .hit_ratio]')" \
 		"[1,4,2,1,1,0.5]"
 	assert_equal "$(echo "$output" | jq .bytes)" "$(stat -c %s "$D/root/v/b.mp4")"
 	[ "$(echo "$output" | jq .p95_wall_ms)" -ge "$(echo "$output" | jq .p50_wall_ms)" ]
-	run "$VC" stats
+	run "$VR_CACHE" stats
 	assert_output --partial "entries      1"
-	run -5 "$VC" --store nowhere.db stats
+	run -5 "$VR_CACHE" --store nowhere.db stats
 }
 
 @test "open_streams is 0 and no temporary is left on error and SIGTERM paths" {
-	run -3 "$VC" get "$FX/garbage.bin" -w 80 -o bad
+	run -3 "$VR_CACHE" get "$FX/garbage.bin" -w 80 -o bad
 	[ ! -e bad ]
-	"$VC" get /videos/slow.mp4 -w 320 --compression low -o term &
+	"$VR_CACHE" get /videos/slow.mp4 -w 320 --compression low -o term &
 	local p=$! n=0
 	BG_PIDS+=($p)
 	# in the middle of the miss: it holds the key's lock
@@ -414,10 +399,10 @@ Q=(-w 80 --compression low)
 }
 
 @test "--no-store neither reads nor writes; --wait past a live leader exits 7 or falls back" {
-	"$VC" get /videos/b.mp4 "${Q[@]}" --no-store -o o
+	"$VR_CACHE" get /videos/b.mp4 "${Q[@]}" --no-store -o o
 	assert_equal "$(last result)" bypass
 	[ ! -e "$S" ] || assert_equal "$(sqlite3 "$S" 'select count(*) from entries')" 0
-	"$VC" get /videos/slow.mp4 -w 320 --compression low -o lead &
+	"$VR_CACHE" get /videos/slow.mp4 -w 320 --compression low -o lead &
 	BG_PIDS+=($!)
 	local n=0
 	until [ "$(sqlite3 "$S" 'select count(*) from locks' 2>/dev/null)" = 1 ]; do
@@ -425,18 +410,18 @@ Q=(-w 80 --compression low)
 		n=$((n + 1))
 		[ $n -lt 200 ]
 	done
-	run -7 "$VC" get /videos/slow.mp4 -w 320 --compression low --wait 0.2 -o o
-	run "$VC" get /videos/slow.mp4 -w 320 --compression low --wait 0.2 --no-wait-fallback -o fb
+	run -7 "$VR_CACHE" get /videos/slow.mp4 -w 320 --compression low --wait 0.2 -o o
+	run "$VR_CACHE" get /videos/slow.mp4 -w 320 --compression low --wait 0.2 --no-wait-fallback -o fb
 	assert_success
 	wait "${BG_PIDS[0]}"
 	cmp fb lead
 }
 
 @test "--bypass and ?nocache skip the lookup but store the fresh result" {
-	"$VC" get /videos/b.mp4 "${Q[@]}" -o o1
-	"$VC" get /videos/b.mp4 "${Q[@]}" --bypass -o o2
-	"$VC" get '/videos/b.mp4?nocache=1' "${Q[@]}" -o o3
-	"$VC" get /videos/b.mp4 "${Q[@]}" -o o4
+	"$VR_CACHE" get /videos/b.mp4 "${Q[@]}" -o o1
+	"$VR_CACHE" get /videos/b.mp4 "${Q[@]}" --bypass -o o2
+	"$VR_CACHE" get '/videos/b.mp4?nocache=1' "${Q[@]}" -o o3
+	"$VR_CACHE" get /videos/b.mp4 "${Q[@]}" -o o4
 	assert_equal "$(results)" "miss bypass bypass hit"
 	assert_equal "$(jq -s 'map(.transformed) | add' "$M")" 3
 	cmp o1 o4
@@ -446,55 +431,55 @@ Q=(-w 80 --compression low)
 @test "every command's --help exits 0 with its usage on stdout" {
 	local c
 	for c in get invalidate purge gc stats warm; do
-		run --separate-stderr "$VC" "$c" --help
+		run --separate-stderr "$VR_CACHE" "$c" --help
 		assert_success
 		assert_line --index 0 --regexp "^Usage: vr-cache $c( |\$)"
 		assert_equal "$stderr" ""
 		# -h too, and after the global options
-		run --separate-stderr "$VC" --store nowhere.db "$c" -h
+		run --separate-stderr "$VR_CACHE" --store nowhere.db "$c" -h
 		assert_success
 		assert_line --index 0 --regexp "^Usage: vr-cache $c( |\$)"
 	done
 }
 
 @test "diagnostics name the program; a command's usage error points at its --help" {
-	run --separate-stderr -2 "$VC" get
+	run --separate-stderr -2 "$VR_CACHE" get
 	assert_equal "$stderr" "vr-cache: error: missing SOURCE
 Try 'vr-cache get --help'."
-	run --separate-stderr -2 "$VC" get /videos/a.mp4 --wait 86401
+	run --separate-stderr -2 "$VR_CACHE" get /videos/a.mp4 --wait 86401
 	[[ $stderr == "vr-cache: error: --wait: "* ]]
-	run -2 "$VC" get /videos/a.mp4 --wait -1
-	run -2 "$VC" get /videos/a.mp4 --timeout 86401
-	run -2 "$VC" get /videos/a.mp4 --multipart='bad boundary '
-	run -2 "$VC" gc extra
-	run -2 "$VC" purge --tag a extra
-	run -2 "$VC" invalidate
-	run -2 "$VC" stats --bogus
+	run -2 "$VR_CACHE" get /videos/a.mp4 --wait -1
+	run -2 "$VR_CACHE" get /videos/a.mp4 --timeout 86401
+	run -2 "$VR_CACHE" get /videos/a.mp4 --multipart='bad boundary '
+	run -2 "$VR_CACHE" gc extra
+	run -2 "$VR_CACHE" purge --tag a extra
+	run -2 "$VR_CACHE" invalidate
+	run -2 "$VR_CACHE" stats --bogus
 }
 
 @test "global options after the command and after the operand" {
-	run "$VC" get /videos/b.mp4 -o o --store other.db --metrics other.jsonl -q
+	run "$VR_CACHE" get /videos/b.mp4 -o o --store other.db --metrics other.jsonl -q
 	assert_success
 	[ ! -e "$S" ]
 	[ ! -e "$M" ]
 	assert_equal "$(sqlite3 other.db "select count(*) from entries where state = 'ready'")" 1
 	assert_equal "$(jq -r .result other.jsonl)" miss
-	run "$VC" stats --json --store other.db
+	run "$VR_CACHE" stats --json --store other.db
 	assert_success
 	assert_equal "$(echo "$output" | jq .entries)" 1
-	run "$VC" gc --vacuum --store other.db
+	run "$VR_CACHE" gc --vacuum --store other.db
 	assert_success
-	run "$VC" invalidate /videos/b.mp4 --store other.db
+	run "$VR_CACHE" invalidate /videos/b.mp4 --store other.db
 	assert_success
-	run "$VC" purge --store other.db --tag mode:raw
+	run "$VR_CACHE" purge --store other.db --tag mode:raw
 	assert_success
 	assert_equal "$(sqlite3 other.db "select count(*) from entries")" 0
 }
 
 @test "-r and --multipart=BOUNDARY: the boundary given is the one used" {
-	run "$VC" get /videos/b.mp4 -r 0-9,20-29 -o warm-up
+	run "$VR_CACHE" get /videos/b.mp4 -r 0-9,20-29 -o warm-up
 	assert_success
-	run --separate-stderr "$VC" get /videos/b.mp4 -r 0-9,20-29 --multipart=vr-test-boundary --headers -o mp
+	run --separate-stderr "$VR_CACHE" get /videos/b.mp4 -r 0-9,20-29 --multipart=vr-test-boundary --headers -o mp
 	assert_success
 	[[ $stderr == *"multipart/byteranges; boundary=vr-test-boundary"* ]]
 	grep -q -- "--vr-test-boundary" mp
@@ -503,10 +488,10 @@ Try 'vr-cache get --help'."
 }
 
 @test "stats says how many lines of a metrics file are not metrics lines" {
-	"$VC" get /videos/b.mp4 -o o
-	"$VC" get /videos/b.mp4 -o o
+	"$VR_CACHE" get /videos/b.mp4 -o o
+	"$VR_CACHE" get /videos/b.mp4 -o o
 	printf 'not a metrics line\n{"half":\n\n{"result":"hit"}\n' >>"$M"
-	run --separate-stderr "$VC" stats --json --metrics-file "$M"
+	run --separate-stderr "$VR_CACHE" stats --json --metrics-file "$M"
 	assert_success
 	assert_equal "$(echo "$output" | jq .skipped)" 3
 	assert_equal "$(echo "$output" | jq .requests)" 2
@@ -515,7 +500,7 @@ Try 'vr-cache get --help'."
 	[[ $stderr == *"vr-cache: warning: $M: skipped 3 lines that are not metrics lines"* ]]
 	# none skipped: no warning, and 0 in --json
 	grep '"command":"get"' "$M" >clean.jsonl
-	run --separate-stderr "$VC" stats --json --metrics-file clean.jsonl
+	run --separate-stderr "$VR_CACHE" stats --json --metrics-file clean.jsonl
 	assert_success
 	assert_equal "$(echo "$output" | jq .skipped)" 0
 	assert_equal "$stderr" ""

@@ -7,25 +7,13 @@
 # test has its own store. VR_CHUNK=path runs another build (e.g.
 # build/san/bin/vr-chunk) without touching bin/.
 
-bats_require_minimum_version 1.5.0
-
-load_lib() {
-	local name=$1 d
-	for d in "${BATS_LIB_PATH:-}" /usr/lib/bats /usr/local/lib/bats "$BATS_TEST_DIRNAME/../node_modules"; do
-		[ -n "$d" ] && [ -f "$d/$name/load.bash" ] && { load "$d/$name/load.bash"; return; }
-	done
-	echo "cannot find $name" >&2
-	return 1
-}
-load_lib bats-support
-load_lib bats-assert
+load helpers/common
 load helpers/store
 
-VC=${VR_CHUNK:-"$BATS_TEST_DIRNAME/../bin/vr-chunk"}
 K64=65536
 
 setup_file() {
-	[ -x "$VC" ] || { echo "build first: make" >&2; return 1; }
+	[ -x "$VR_CHUNK" ] || { echo "build first: make" >&2; return 1; }
 	local t
 	for t in openssl sqlite3 jq timeout /usr/bin/time; do
 		command -v "$t" >/dev/null || { echo "$t is needed" >&2; return 1; }
@@ -52,7 +40,7 @@ setup() {
 	D=$BATS_FILE_TMPDIR
 	S="$BATS_TEST_TMPDIR/cache dir/store.db" # a space, and a folder that does not exist yet
 	export OUT="$BATS_TEST_TMPDIR/out" ERR="$BATS_TEST_TMPDIR/err" EXP="$BATS_TEST_TMPDIR/exp"
-	export S VC D
+	export S VR_CHUNK D
 	# no test may touch the real cache
 	unset VR_STORE VR_METRICS
 	export XDG_CACHE_HOME="$BATS_TEST_TMPDIR/xdg-default"
@@ -70,15 +58,13 @@ teardown() {
 	exec 6<&- || true
 }
 
-is_asan() { grep -qa __asan_init "$VC"; }
-
 # start_put KEY ARGS...: a put reading from a FIFO that this shell holds
 # open on fd 5 (feed with >&5, end with `exec 5>&-`); its pid in $PUT_PID,
 # its stderr in put.err
 start_put() {
 	rm -f fifo
 	mkfifo fifo
-	"$VC" --store "$S" put "$@" <fifo 2>put.err 3>&- &
+	"$VR_CHUNK" --store "$S" put "$@" <fifo 2>put.err 3>&- &
 	PUT_PID=$!
 	BG_PIDS="${BG_PIDS:-} $PUT_PID"
 	exec 5>fifo
@@ -95,17 +81,17 @@ put_old() {
 json() {
 	local f=$1
 	[[ $f == [a-z]* ]] && f=".$f"
-	"$VC" --store "$S" stat --json "${2:-k}" | jq -r "$f"
+	"$VR_CHUNK" --store "$S" stat --json "${2:-k}" | jq -r "$f"
 }
 
 # ------------------------------------------------------------------ usage
 
 @test "--help, --version, unknown command and missing command" {
-	run "$VC" --help
+	run "$VR_CHUNK" --help
 	assert_success
 	assert_output --partial "Usage: vr-chunk"
 	assert_output --partial "put KEY"
-	run "$VC" --version
+	run "$VR_CHUNK" --version
 	assert_success
 	assert_output --regexp '^vr-chunk .*[0-9]+\.[0-9]+\.[0-9]+'
 	vc frobnicate
@@ -114,7 +100,7 @@ json() {
 	vc
 	assert_failure 2
 	[[ "$stderr" == *"missing COMMAND"* ]]
-	run "$VC" --no-such-option ls
+	run "$VR_CHUNK" --no-such-option ls
 	assert_failure 2
 	[ ! -e "$S" ] # usage errors never create the store
 }
@@ -206,28 +192,28 @@ json() {
 }
 
 @test "global options after the command, options after the operands" {
-	run "$VC" put k "$D/mid" --store "$S" --chunk-size 64K --tag t
+	run "$VR_CHUNK" put k "$D/mid" --store "$S" --chunk-size 64K --tag t
 	assert_success
 	assert_equal "$(json '"\(.chunk_size) \(.tags)"')" '65536 ["t"]'
-	run "$VC" get k --range bytes=70000-70099 --store "$S" -o got.bin
+	run "$VR_CHUNK" get k --range bytes=70000-70099 --store "$S" -o got.bin
 	assert_success
 	slice "$D/mid" 70000 70099 | cmp - got.bin
-	run --separate-stderr "$VC" get k --store "$S" -q --range bytes=0-99,200-299 --multipart=B
+	run --separate-stderr "$VR_CHUNK" get k --store "$S" -q --range bytes=0-99,200-299 --multipart=B
 	assert_success
 	[ -z "$stderr" ]
-	run --separate-stderr "$VC" put k2 "$D/one" --store "$S" -v
+	run --separate-stderr "$VR_CHUNK" put k2 "$D/one" --store "$S" -v
 	assert_success
 	[[ "$stderr" == *"stored k2: 1 bytes in 1 chunks"* ]]
-	run "$VC" stat k --json --store "$S" --metrics m.jsonl
+	run "$VR_CHUNK" stat k --json --store "$S" --metrics m.jsonl
 	assert_success
 	assert_equal "$(jq -c '[.command,.exit]' m.jsonl)" '["stat",0]'
-	run "$VC" ls --store "$S" --json
+	run "$VR_CHUNK" ls --store "$S" --json
 	assert_success
 	assert_equal "$(printf '%s\n' "$output" | jq -sc 'map(.key)')" '["k","k2"]'
 	# -- ends the options: a key that looks like one
-	run "$VC" put --store "$S" -- --json "$D/one"
+	run "$VR_CHUNK" put --store "$S" -- --json "$D/one"
 	assert_success
-	run "$VC" get --store "$S" -- --json
+	run "$VR_CHUNK" get --store "$S" -- --json
 	assert_success
 	assert_output x
 }
@@ -237,31 +223,31 @@ json() {
 	# path is an error, not a new empty store
 	for cmd in "ls" "get k" "stat k" "rm k" "touch --ttl 5 k" "gc" "verify" "purge --tag t"; do
 		# shellcheck disable=SC2086
-		run "$VC" --store "$S" $cmd
+		run "$VR_CHUNK" --store "$S" $cmd
 		assert_failure 5
 		assert_output --partial "no store at $S"
 	done
 	[ ! -e "$S" ]
-	run "$VC" --store "$BATS_TEST_TMPDIR/new/dir/s.db" put k "$D/one"
+	run "$VR_CHUNK" --store "$BATS_TEST_TMPDIR/new/dir/s.db" put k "$D/one"
 	assert_success
 	[ -f "$BATS_TEST_TMPDIR/new/dir/s.db" ]
-	run "$VC" --store "$S" put seed "$D/one"
+	run "$VR_CHUNK" --store "$S" put seed "$D/one"
 	vc ls
 	assert_success
 	[ -f "$S" ]
 	assert_equal "$(sqlite3 "$S" 'PRAGMA user_version')" 2
 	assert_equal "$(sqlite3 "$S" 'PRAGMA journal_mode')" wal
-	run env VR_STORE="$BATS_TEST_TMPDIR/env/a/b.db" "$VC" put k "$D/one"
+	run env VR_STORE="$BATS_TEST_TMPDIR/env/a/b.db" "$VR_CHUNK" put k "$D/one"
 	assert_success
 	[ -f "$BATS_TEST_TMPDIR/env/a/b.db" ]
-	run env -u VR_STORE XDG_CACHE_HOME="$BATS_TEST_TMPDIR/xdg" "$VC" put k "$D/one"
+	run env -u VR_STORE XDG_CACHE_HOME="$BATS_TEST_TMPDIR/xdg" "$VR_CHUNK" put k "$D/one"
 	assert_success
 	[ -f "$BATS_TEST_TMPDIR/xdg/vr/store.db" ]
-	run env -u VR_STORE XDG_CACHE_HOME="$BATS_TEST_TMPDIR/xdg" "$VC" get k
+	run env -u VR_STORE XDG_CACHE_HOME="$BATS_TEST_TMPDIR/xdg" "$VR_CHUNK" get k
 	assert_success
 	assert_output x
 	# --store wins over VR_STORE
-	run env VR_STORE="$BATS_TEST_TMPDIR/env/a/b.db" "$VC" --store "$S" get k
+	run env VR_STORE="$BATS_TEST_TMPDIR/env/a/b.db" "$VR_CHUNK" --store "$S" get k
 	assert_failure 5
 }
 
@@ -513,7 +499,7 @@ json() {
 
 @test "--if-absent does not read stdin when the key is present, and stores when it is not" {
 	vc put k "$D/mid"
-	run timeout 10 "$VC" --store "$S" put --if-absent k </dev/zero
+	run timeout 10 "$VR_CHUNK" --store "$S" put --if-absent k </dev/zero
 	assert_success
 	vc get k
 	same "$D/mid"
@@ -534,7 +520,7 @@ json() {
 	start_put k --chunk-size 64K
 	head -c 1000 "$D/mid" >&5
 	wait_for_chunks 0
-	timeout 20 "$VC" --store "$S" put --if-absent k </dev/zero 2>ifa.err 3>&- 5>&- &
+	timeout 20 "$VR_CHUNK" --store "$S" put --if-absent k </dev/zero 2>ifa.err 3>&- 5>&- &
 	local ifa=$!
 	BG_PIDS="$BG_PIDS $ifa"
 	sleep 0.5
@@ -644,13 +630,13 @@ kill9_at() {
 
 @test "a file size limit (ulimit -f) during put: exit 6, the previous version stays readable" {
 	put_old k
-	run bash -c 'ulimit -f 2048; exec "$0" --store "$S" put k "$1" --chunk-size 64K' "$VC" "$D/big"
+	run bash -c 'ulimit -f 2048; exec "$0" --store "$S" put k "$1" --chunk-size 64K' "$VR_CHUNK" "$D/big"
 	assert_failure 6
 	[[ "$output" == *"vr-chunk: error:"* ]]
 	vc get k
 	assert_success
 	same "$D/old"
-	run bash -c 'ulimit -f 2048; exec "$0" --store "$S" put new "$1"' "$VC" "$D/big"
+	run bash -c 'ulimit -f 2048; exec "$0" --store "$S" put new "$1"' "$VR_CHUNK" "$D/big"
 	assert_failure 6
 	vc get new
 	assert_failure 5
@@ -666,7 +652,7 @@ kill9_at() {
 @test "8 writers of different keys on a new store, then 8 more with readers: all succeed, no busy" {
 	local i pids=() rc=0
 	for i in 1 2 3 4 5 6 7 8; do
-		"$VC" --store "$S" put "w$i" "$D/w$i" --chunk-size 256K 2>"w$i.err" 3>&- &
+		"$VR_CHUNK" --store "$S" put "w$i" "$D/w$i" --chunk-size 256K 2>"w$i.err" 3>&- &
 		pids+=($!)
 	done
 	for i in "${pids[@]}"; do wait "$i" || rc=$?; done
@@ -674,16 +660,16 @@ kill9_at() {
 	vc put seed "$D/mid" --chunk-size 64K
 	pids=()
 	for i in 1 2 3 4 5 6 7 8; do
-		"$VC" --store "$S" put "w$i" "$D/w$((9 - i))" --chunk-size 64K 2>"v$i.err" 3>&- &
+		"$VR_CHUNK" --store "$S" put "w$i" "$D/w$((9 - i))" --chunk-size 64K 2>"v$i.err" 3>&- &
 		pids+=($!)
 	done
 	for i in 1 2 3 4; do
 		(
 			for _ in 1 2 3 4 5; do
-				"$VC" --store "$S" get seed | cmp -s - "$D/mid" || exit 1
-				"$VC" --store "$S" get seed --range bytes=65000-140000 >/dev/null || exit 1
-				"$VC" --store "$S" ls >/dev/null || exit 1
-				"$VC" --store "$S" stat "w$i" >/dev/null 2>&1 # present or being replaced
+				"$VR_CHUNK" --store "$S" get seed | cmp -s - "$D/mid" || exit 1
+				"$VR_CHUNK" --store "$S" get seed --range bytes=65000-140000 >/dev/null || exit 1
+				"$VR_CHUNK" --store "$S" ls >/dev/null || exit 1
+				"$VR_CHUNK" --store "$S" stat "w$i" >/dev/null 2>&1 # present or being replaced
 			done
 		) 2>"r$i.err" 3>&- &
 		pids+=($!)
@@ -704,9 +690,9 @@ kill9_at() {
 @test "2 writers of one key: both succeed, the entry is exactly one of the inputs, never a mix" {
 	local round a b rc
 	for round in 1 2 3; do
-		"$VC" --store "$S" put k "$D/x1" --chunk-size 64K 2>a.err 3>&- &
+		"$VR_CHUNK" --store "$S" put k "$D/x1" --chunk-size 64K 2>a.err 3>&- &
 		a=$!
-		"$VC" --store "$S" put k "$D/x2" --chunk-size 4K 2>b.err 3>&- &
+		"$VR_CHUNK" --store "$S" put k "$D/x2" --chunk-size 4K 2>b.err 3>&- &
 		b=$!
 		rc=0
 		wait "$a" || rc=$?
@@ -732,7 +718,7 @@ slow_get_during_put() {
 	assert_success
 	rm -f gfifo got
 	mkfifo gfifo
-	"$VC" --store "$S" get k "$@" >gfifo 2>get.err 3>&- &
+	"$VR_CHUNK" --store "$S" get k "$@" >gfifo 2>get.err 3>&- &
 	local g=$! rc=0
 	BG_PIDS="${BG_PIDS:-} $g"
 	exec 6<gfifo
@@ -768,7 +754,7 @@ slow_get_during_put() {
 	start_put k --chunk-size 64K
 	head -c 100000 "$D/x1" >&5
 	wait_for_chunks 1
-	"$VC" --store "$S" put k "$D/mid" 2>b.err 3>&- 5>&- &
+	"$VR_CHUNK" --store "$S" put k "$D/mid" 2>b.err 3>&- 5>&- &
 	local b=$!
 	BG_PIDS="$BG_PIDS $b"
 	sleep 1
@@ -796,7 +782,7 @@ slow_get_during_put() {
 	vc put k "$D/mid" --wait 0
 	assert_failure 7
 	# a waiter stopped by SIGTERM dies by it and leaves the holder alone
-	"$VC" --store "$S" put k "$D/mid" --wait 60 2>w.err 3>&- 5>&- &
+	"$VR_CHUNK" --store "$S" put k "$D/mid" --wait 60 2>w.err 3>&- 5>&- &
 	local waiter=$! rc=0
 	BG_PIDS="$BG_PIDS $waiter"
 	sleep 0.5
@@ -910,7 +896,7 @@ slow_get_during_put() {
 @test "touch changes the expiry only, never the data" {
 	vc put k "$D/mid" --ttl 100 --tag t --content-type video/webm --chunk-size 64K
 	local before created sha now
-	before=$("$VC" --store "$S" get k | sha256sum)
+	before=$("$VR_CHUNK" --store "$S" get k | sha256sum)
 	created=$(json created)
 	sha=$(json sha256)
 	now=$(date +%s)
@@ -918,7 +904,7 @@ slow_get_during_put() {
 	assert_success
 	[ "$(json expires)" -ge $((now + 5000)) ]
 	[ "$(json expires)" -le $((now + 5002)) ]
-	assert_equal "$("$VC" --store "$S" get k | sha256sum)" "$before"
+	assert_equal "$("$VR_CHUNK" --store "$S" get k | sha256sum)" "$before"
 	assert_equal "$(json created) $(json sha256) $(json 'tags|tojson') $(json content_type)" "$created $sha [\"t\"] video/webm"
 	vc touch k --ttl 0
 	assert_success
@@ -983,7 +969,7 @@ slow_get_during_put() {
 	done
 	# a valid SQLite header followed by garbage
 	vc --store good.db put k "$D/mid"
-	"$VC" --store good.db gc --vacuum
+	"$VR_CHUNK" --store good.db gc --vacuum
 	{ head -c 100 good.db; gen 300000; } >"$S"
 	for c in ls 'get k' 'verify'; do
 		# shellcheck disable=SC2086
@@ -1023,7 +1009,7 @@ slow_get_during_put() {
 
 @test "a store with a newer schema version is refused with a clear message" {
 	vc put k "$D/one"
-	"$VC" --store "$S" gc --vacuum
+	"$VR_CHUNK" --store "$S" gc --vacuum
 	sqlite3 "$S" 'PRAGMA user_version = 99'
 	local c
 	for c in ls 'get k' 'put k /dev/null' 'gc'; do
@@ -1275,7 +1261,7 @@ slow_get_during_put() {
 	assert_equal "$(sed -n 2p m.jsonl | jq -c '[.command,.bytes_out,.exit]')" '["get",100,0]'
 	assert_equal "$(sed -n 3p m.jsonl | jq -c '[.command,.exit]')" '["get",5]'
 	assert_equal "$(jq -sc 'map((.wall_ms|type) + (.peak_rss_kb|type)) | unique' m.jsonl)" '["numbernumber"]'
-	run env VR_METRICS=env.jsonl "$VC" --store "$S" stat k
+	run env VR_METRICS=env.jsonl "$VR_CHUNK" --store "$S" stat k
 	assert_success
 	assert_equal "$(jq -c '[.command,.exit]' env.jsonl)" '["stat",0]'
 }
@@ -1283,21 +1269,21 @@ slow_get_during_put() {
 # --------------------------------------------------------------- memory
 
 @test "peak RSS: put of 256 MiB from a pipe stays within chunk size + 16 MiB; a 1 MiB ranged get under 16 MiB" {
-	is_asan && skip "ASan build: RSS is not representative"
+	is_asan "$VR_CHUNK" && skip "ASan build: RSS is not representative"
 	local kb cs
 	for cs in 1 16; do
-		head -c 256M /dev/zero | /usr/bin/time -o rss -f %M "$VC" --store "$S" put "big$cs" --chunk-size "${cs}M"
+		head -c 256M /dev/zero | /usr/bin/time -o rss -f %M "$VR_CHUNK" --store "$S" put "big$cs" --chunk-size "${cs}M"
 		kb=$(tail -1 rss)
 		echo "# put of 256 MiB, ${cs}M chunks: $kb KiB" >&3
 		[ "$kb" -le $(((cs + 16) * 1024)) ] || { echo "put with ${cs}M chunks: $kb KiB"; return 1; }
 		assert_equal "$(json size "big$cs")" 268435456
-		/usr/bin/time -o rss -f %M "$VC" --store "$S" get "big$cs" --range bytes=100000000-101048575 >"$OUT"
+		/usr/bin/time -o rss -f %M "$VR_CHUNK" --store "$S" get "big$cs" --range bytes=100000000-101048575 >"$OUT"
 		kb=$(tail -1 rss)
 		echo "# 1 MiB ranged get, ${cs}M chunks: $kb KiB" >&3
 		[ "$kb" -lt 16384 ] || { echo "1 MiB ranged get with ${cs}M chunks: $kb KiB"; return 1; }
 		assert_equal "$(stat -c %s "$OUT")" 1048576
 	done
-	/usr/bin/time -o rss -f %M "$VC" --store "$S" get big16 | cmp - <(head -c 256M /dev/zero)
+	/usr/bin/time -o rss -f %M "$VR_CHUNK" --store "$S" get big16 | cmp - <(head -c 256M /dev/zero)
 	kb=$(tail -1 rss)
 	echo "# whole get of 256 MiB, 16M chunks: $kb KiB" >&3
 	[ "$kb" -lt 16384 ] || { echo "whole get: $kb KiB"; return 1; }

@@ -4,37 +4,20 @@
 # timeouts against a listener that never answers, and a one-shot nc server
 # that breaks a body off mid-way. Exact bytes (cmp) and exact statuses.
 
-bats_require_minimum_version 1.5.0
-
-# bats-support and bats-assert from /usr/lib/bats. Their src files are
-# sourced directly: load.bash costs a third of a second per test on a
-# slow-forking machine, which is most of this file's run time.
-if [ -f /usr/lib/bats/bats-support/src/output.bash ] && [ -f /usr/lib/bats/bats-assert/src/assert.bash ]; then
-	for _f in /usr/lib/bats/bats-support/src/{output,error,lang}.bash /usr/lib/bats/bats-assert/src/*.bash; do
-		# shellcheck disable=SC1090
-		source "$_f"
-	done
-	unset _f
-else
-	load '/usr/lib/bats/bats-support/load'
-	load '/usr/lib/bats/bats-assert/load'
-fi
-load 'helpers/nginx'
-
-# VR_FETCH=/path/to/vr-fetch tests another build (an installed one, say)
-VR=${VR_FETCH:-$BATS_TEST_DIRNAME/../bin/vr-fetch}
+load helpers/common
+load helpers/nginx
 
 setup_file() {
-	[ -x "$VR" ] || { echo "build first: make" >&2; return 1; }
-	export DOC=$BATS_FILE_TMPDIR/doc ROOT=$BATS_FILE_TMPDIR/root CONF=$BATS_FILE_TMPDIR/vr.conf
-	"$BATS_TEST_DIRNAME/../scripts/fixtures" "$DOC"
+	[ -x "$VR_FETCH" ] || { echo "build first: make" >&2; return 1; }
+	export DOC=$BATS_FILE_TMPDIR/doc LROOT=$BATS_FILE_TMPDIR/root CONF=$BATS_FILE_TMPDIR/vr.conf
+	"$ROOT/scripts/fixtures" "$DOC"
 	head -c 1024 "$DOC/bytes-1M.bin" >"$DOC/k.bin"
 	truncate -s 1G "$DOC/big.bin" # sparse: costs no disk
-	mkdir -p "$ROOT/media"
-	printf 'secret' >"$ROOT/secret.bin"
-	cp "$DOC/bytes-10.bin" "$ROOT/media/bytes-10.bin"
-	ln -s bytes-10.bin "$ROOT/media/inlink.bin"
-	ln -s ../secret.bin "$ROOT/media/outlink.bin"
+	mkdir -p "$LROOT/media"
+	printf 'secret' >"$LROOT/secret.bin"
+	cp "$DOC/bytes-10.bin" "$LROOT/media/bytes-10.bin"
+	ln -s bytes-10.bin "$LROOT/media/inlink.bin"
+	ln -s ../secret.bin "$LROOT/media/outlink.bin"
 	nginx_start "$DOC"
 	blackhole_start
 	cat >"$CONF" <<EOF
@@ -51,7 +34,7 @@ source = $NGINX_URL/\$1
 [origin "allmissing"]
 match = ^/allmissing/(.*)\$
 source = $NGINX_URL/missing/\$1
-source = $ROOT/media/nope-\$1
+source = $LROOT/media/nope-\$1
 
 [origin "mixed"]
 match = ^/mixed/(.*)\$
@@ -60,11 +43,11 @@ source = $NGINX_URL/err503/\$1
 
 [origin "named"]
 match = ^/n/(?<dir>[a-z]+)/(?<file>[^/]+)\$
-source = $ROOT/\${dir}/\${file}
+source = $LROOT/\${dir}/\${file}
 
 [origin "videos"]
 match = ^/videos/(.*)\$
-source = $ROOT/media/\$1
+source = $LROOT/media/\$1
 
 [origin "auth"]
 match = ^/auth/(.*)\$
@@ -97,7 +80,7 @@ teardown() {
 # fetch ARGS...: vr-fetch with stdout in $OUT, stderr in $ERR and $output
 fetch() {
 	status=0
-	"$VR" "$@" >"$OUT" 2>"$ERR" || status=$?
+	"$VR_FETCH" "$@" >"$OUT" 2>"$ERR" || status=$?
 	output=$(cat "$ERR")
 }
 
@@ -136,54 +119,54 @@ oneshot_start() {
 }
 
 @test "--help and --version" {
-	run "$VR" --help
+	run "$VR_FETCH" --help
 	assert_success
 	assert_line --index 0 'Usage: vr-fetch [OPTIONS] SOURCE'
 	assert_output --partial '--range RANGE'
 	assert_output --partial 'Exit status:'
-	run "$VR" --version
+	run "$VR_FETCH" --version
 	assert_success
 	assert_output --regexp '^vr-fetch \(vr\) [0-9]+\.[0-9]+\.[0-9]+$'
 }
 
 @test "usage errors exit 2" {
-	run "$VR"
+	run "$VR_FETCH"
 	assert_failure 2
 	assert_output --partial 'missing SOURCE'
-	run "$VR" a b
+	run "$VR_FETCH" a b
 	assert_failure 2
-	run "$VR" --no-such-option x
+	run "$VR_FETCH" --no-such-option x
 	assert_failure 2
-	run "$VR" --timeout soon "$F1M"
+	run "$VR_FETCH" --timeout soon "$F1M"
 	assert_failure 2
-	run "$VR" --max-bytes 0 "$F1M"
+	run "$VR_FETCH" --max-bytes 0 "$F1M"
 	assert_failure 2
-	run "$VR" --retries -1 "$F1M"
+	run "$VR_FETCH" --retries -1 "$F1M"
 	assert_failure 2
-	run "$VR" ftp://example.com/x
+	run "$VR_FETCH" ftp://example.com/x
 	assert_failure 2
 	assert_output --partial "unsupported scheme 'ftp'"
-	run "$VR" -H 'Range: bytes=0-1' "$F1M"
+	run "$VR_FETCH" -H 'Range: bytes=0-1' "$F1M"
 	assert_failure 2
 	assert_output --partial 'use -r/--range'
-	run "$VR" -H 'No colon' "$F1M"
+	run "$VR_FETCH" -H 'No colon' "$F1M"
 	assert_failure 2
 }
 
 @test "config: a named file must exist (5); a bad file or value is bad data (3)" {
-	run "$VR" --config "$BATS_TEST_TMPDIR/nope.conf" "$F1M"
+	run "$VR_FETCH" --config "$BATS_TEST_TMPDIR/nope.conf" "$F1M"
 	assert_failure 5
 	assert_output --partial 'nope.conf'
 	printf '[origin "x"]\nmatch = ^/x/((\nsource = /srv/$1\n' >bad.conf
-	run "$VR" --config bad.conf /x/a
+	run "$VR_FETCH" --config bad.conf /x/a
 	assert_failure 3
 	assert_output --partial 'bad.conf:2'
 	printf '[fetch]\ntimeout = soon\n' >bad.conf
-	VR_CONFIG=bad.conf run "$VR" "$F1M"
+	VR_CONFIG=bad.conf run "$VR_FETCH" "$F1M"
 	assert_failure 3
 	assert_output --partial 'timeout'
 	printf 'key = outside\n' >bad.conf
-	run "$VR" --config bad.conf "$F1M"
+	run "$VR_FETCH" --config bad.conf "$F1M"
 	assert_failure 3
 }
 
@@ -229,11 +212,11 @@ oneshot_start() {
 	assert_equal "$status" 0
 	cmp "$OUT" "$F1M"
 	status=0
-	"$VR" -r -2000000 - <"$F1M" >"$OUT" 2>"$ERR" || status=$?
+	"$VR_FETCH" -r -2000000 - <"$F1M" >"$OUT" 2>"$ERR" || status=$?
 	assert_equal "$status" 0
 	cmp "$OUT" "$F1M"
 	status=0
-	cat "$F1M" | "$VR" -r -2000000 - >"$OUT" 2>"$ERR" || status=$?
+	cat "$F1M" | "$VR_FETCH" -r -2000000 - >"$OUT" 2>"$ERR" || status=$?
 	assert_equal "$status" 0
 	cmp "$OUT" "$F1M"
 	# http: an origin that answers 206, and one that ignores Range (200)
@@ -264,7 +247,7 @@ oneshot_start() {
 	ONESHOT_PID=
 	# the same as vr-range, the program that defines it
 	status=0
-	"$BATS_TEST_DIRNAME/../bin/vr-range" -o want.bin -- -2000000 "$F1M" || status=$?
+	"$VR_RANGE" -o want.bin -- -2000000 "$F1M" || status=$?
 	assert_equal "$status" 0
 	cmp want.bin "$F1M"
 }
@@ -299,10 +282,10 @@ oneshot_start() {
 
 @test "stdin as SOURCE: whole and ranged in one pass" {
 	status=0
-	"$VR" - <"$F1M" >"$OUT" || status=$?
+	"$VR_FETCH" - <"$F1M" >"$OUT" || status=$?
 	assert_equal "$status" 0
 	cmp "$OUT" "$F1M"
-	cat "$F1M" | "$VR" -r 10-19,-5 - >"$OUT"
+	cat "$F1M" | "$VR_FETCH" -r 10-19,-5 - >"$OUT"
 	cmp "$OUT" <(slice "$F1M" 10 10; tail -c 5 "$F1M")
 }
 
@@ -415,7 +398,7 @@ oneshot_start() {
 }
 
 @test "https: a certificate that does not verify is refused" {
-	command -v openssl >/dev/null || skip "openssl is needed"
+	command -v openssl >/dev/null || fail "openssl is needed: run scripts/setup"
 	openssl req -x509 -newkey rsa:2048 -nodes -keyout key.pem -out cert.pem -days 1 \
 		-subj /CN=localhost >/dev/null 2>&1
 	cp "$DOC/bytes-10.bin" ten.bin
@@ -465,7 +448,7 @@ oneshot_start() {
 	assert_equal "$status" 5
 	assert_output --partial 'all 2 sources of origin "allmissing" failed'
 	assert_output --partial "$NGINX_URL/missing/x.bin: HTTP 404"
-	assert_output --partial "$ROOT/media/nope-x.bin: No such file or directory"
+	assert_output --partial "$LROOT/media/nope-x.bin: No such file or directory"
 	fetch --config "$CONF" /mixed/x.bin
 	assert_equal "$status" 6
 	assert_output --partial 'HTTP 404'
@@ -548,11 +531,11 @@ oneshot_start() {
 
 @test "--max-bytes: an unknown size stops at the limit" {
 	status=0
-	cat "$F1M" | "$VR" --max-bytes 1000 - >"$OUT" 2>"$ERR" || status=$?
+	cat "$F1M" | "$VR_FETCH" --max-bytes 1000 - >"$OUT" 2>"$ERR" || status=$?
 	assert_equal "$status" 8
 	cmp "$OUT" <(head -c 1000 "$F1M")
 	status=0
-	cat "$DOC/bytes-10.bin" | "$VR" --max-bytes 1000 - >"$OUT" 2>"$ERR" || status=$?
+	cat "$DOC/bytes-10.bin" | "$VR_FETCH" --max-bytes 1000 - >"$OUT" 2>"$ERR" || status=$?
 	assert_equal "$status" 0
 }
 
@@ -606,7 +589,7 @@ oneshot_start() {
 	local t0
 	t0=$(now_ms)
 	run bash -c '"$0" "$1" 2>"$2" | head -c 10 | wc -c; echo "vr-fetch=${PIPESTATUS[0]}"' \
-		"$VR" "$NGINX_URL/big.bin" "$ERR"
+		"$VR_FETCH" "$NGINX_URL/big.bin" "$ERR"
 	assert_success
 	assert_line --index 0 10
 	assert_line --index 1 vr-fetch=0
@@ -614,7 +597,7 @@ oneshot_start() {
 	# it stopped reading: 1 GiB would take longer than this
 	[ $(($(now_ms) - t0)) -lt 3000 ]
 	run bash -c '"$0" "$1" 2>"$2" | head -c 10 | wc -c; echo "vr-fetch=${PIPESTATUS[0]}"' \
-		"$VR" "$DOC/big.bin" "$ERR"
+		"$VR_FETCH" "$DOC/big.bin" "$ERR"
 	assert_line --index 1 vr-fetch=0
 	[ ! -s "$ERR" ]
 }
@@ -689,8 +672,8 @@ oneshot_start() {
 }
 
 @test "memory: a 1 GiB source over http peaks at the RSS of a 1 KiB one" {
-	"$VR" --metrics small.json "$NGINX_URL/k.bin" >/dev/null
-	"$VR" --metrics big.json "$NGINX_URL/big.bin" >/dev/null
+	"$VR_FETCH" --metrics small.json "$NGINX_URL/k.bin" >/dev/null
+	"$VR_FETCH" --metrics big.json "$NGINX_URL/big.bin" >/dev/null
 	assert_equal "$(json_field big.json bytes_out)" 1073741824
 	local small big
 	small=$(json_field small.json peak_rss_kb)

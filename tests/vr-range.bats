@@ -3,29 +3,7 @@
 # cut with dd) and exact exit statuses. Inputs are generated once per file
 # run into $BATS_FILE_TMPDIR from a fixed AES-CTR key stream (deterministic).
 
-bats_require_minimum_version 1.5.0
-
-# bats-support and bats-assert. Their src files are sourced directly: going
-# through load.bash costs two dozen subshells per test, which is most of the
-# run time on a slow-forking machine.
-load_assert_libs() {
-	local d
-	for d in ${BATS_LIB_PATH//:/ } /usr/lib/bats /usr/local/lib/bats /usr/lib/node_modules; do
-		if [ -f "$d/bats-support/src/output.bash" ] && [ -f "$d/bats-assert/src/assert.bash" ]; then
-			local f
-			for f in "$d"/bats-support/src/{output,error,lang}.bash "$d"/bats-assert/src/*.bash; do
-				# shellcheck disable=SC1090
-				source "$f"
-			done
-			return 0
-		fi
-	done
-	bats_load_library bats-support && bats_load_library bats-assert
-}
-load_assert_libs
-
-# VR_RANGE=/path/to/vr-range tests another build (an installed one, say)
-VR=${VR_RANGE:-$BATS_TEST_DIRNAME/../bin/vr-range}
+load helpers/common
 
 # gen N: N deterministic pseudo-random bytes on stdout
 gen() {
@@ -35,7 +13,7 @@ gen() {
 }
 
 setup_file() {
-	[ -x "$VR" ] || { echo "build first: make" >&2; return 1; }
+	[ -x "$VR_RANGE" ] || { echo "build first: make" >&2; return 1; }
 	command -v openssl >/dev/null || { echo "openssl is needed to make inputs" >&2; return 1; }
 	local d=$BATS_FILE_TMPDIR
 	gen 1000 >"$d/small"
@@ -54,7 +32,7 @@ setup_file() {
 setup() {
 	D=$BATS_FILE_TMPDIR
 	export OUT="$BATS_TEST_TMPDIR/out" ERR="$BATS_TEST_TMPDIR/err" EXP="$BATS_TEST_TMPDIR/exp"
-	export VR D
+	export VR_RANGE D
 	cd "$BATS_TEST_TMPDIR"
 }
 
@@ -62,7 +40,7 @@ setup() {
 # (also $output, which bats-assert shows on failure), exit in $status
 vrr() {
 	status=0
-	"$VR" "$@" >"$OUT" 2>"$ERR" || status=$?
+	"$VR_RANGE" "$@" >"$OUT" 2>"$ERR" || status=$?
 	stderr=$(<"$ERR")
 	output=$stderr
 }
@@ -72,7 +50,7 @@ vrp() {
 	local in=$1
 	shift
 	status=0
-	cat "$in" | "$VR" "$@" >"$OUT" 2>"$ERR" || status=$?
+	cat "$in" | "$VR_RANGE" "$@" >"$OUT" 2>"$ERR" || status=$?
 	stderr=$(<"$ERR")
 	output=$stderr
 }
@@ -85,7 +63,7 @@ vrfifo() {
 		sleep 20 >fifo 3>&- & p=$!
 		timeout 10 "$0" "$@" <fifo >"$OUT" 2>"$ERR"; rc=$?
 		kill $p 2>/dev/null; wait $p 2>/dev/null; rm -f fifo
-		exit $rc' "$VR" "$@"
+		exit $rc' "$VR_RANGE" "$@"
 	stderr=$(cat "$ERR")
 }
 
@@ -120,8 +98,6 @@ expect_out() {
 out_empty() {
 	[ ! -s "$OUT" ] || { echo "stdout not empty: $(stat -c %s "$OUT") bytes"; return 1; }
 }
-
-is_asan() { grep -qa __asan_init "$VR"; }
 
 # ---------------------------------------------------------------- basics
 
@@ -533,23 +509,23 @@ is_asan() { grep -qa __asan_init "$VR"; }
 }
 
 @test "stdin as a regular file and FILE '-' are served like files" {
-	run bash -c '"$0" 500-599,0-9 <"$1" >"$OUT"' "$VR" "$D/small"
+	run bash -c '"$0" 500-599,0-9 <"$1" >"$OUT"' "$VR_RANGE" "$D/small"
 	assert_success
 	expect_out "$D/small" 500 599 0 9
-	run bash -c '"$0" 0-9 - <"$1" >"$OUT"' "$VR" "$D/small"
+	run bash -c '"$0" 0-9 - <"$1" >"$OUT"' "$VR_RANGE" "$D/small"
 	assert_success
 	expect_out "$D/small" 0 9
-	run bash -c 'cat "$1" | "$0" 10-19 - >"$OUT"' "$VR" "$D/small"
+	run bash -c 'cat "$1" | "$0" 10-19 - >"$OUT"' "$VR_RANGE" "$D/small"
 	assert_success
 	expect_out "$D/small" 10 19
 }
 
 @test "a character device as input (neither file nor pipe)" {
-	run bash -c '"$0" 5-14 /dev/zero >"$OUT"' "$VR"
+	run bash -c '"$0" 5-14 /dev/zero >"$OUT"' "$VR_RANGE"
 	assert_success
 	head -c 10 /dev/zero >"$EXP"
 	cmp "$OUT" "$EXP"
-	run bash -c '"$0" 5-14 /dev/zero | cat >"$OUT"' "$VR"
+	run bash -c '"$0" 5-14 /dev/zero | cat >"$OUT"' "$VR_RANGE"
 	assert_success
 	cmp "$OUT" "$EXP"
 }
@@ -794,30 +770,30 @@ mp_part() {
 # ------------------------------------------------------ stopping, EPIPE
 
 @test "it stops reading once the last range is out: yes | vr-range bytes=0-9" {
-	run bash -c 'yes | timeout 10 "$0" bytes=0-9 >"$OUT"; echo "${PIPESTATUS[@]}"' "$VR"
+	run bash -c 'yes | timeout 10 "$0" bytes=0-9 >"$OUT"; echo "${PIPESTATUS[@]}"' "$VR_RANGE"
 	assert_success
 	assert_output "141 0"
 	printf 'y\ny\ny\ny\ny\n' >"$EXP"
 	cmp "$OUT" "$EXP"
-	run bash -c 'yes | timeout 10 "$0" bytes=0-9,100-109 >"$OUT"; echo "${PIPESTATUS[@]}"' "$VR"
+	run bash -c 'yes | timeout 10 "$0" bytes=0-9,100-109 >"$OUT"; echo "${PIPESTATUS[@]}"' "$VR_RANGE"
 	assert_output "141 0"
 	printf 'y\ny\ny\ny\ny\ny\ny\ny\ny\ny\n' >"$EXP"
 	cmp "$OUT" "$EXP"
 }
 
 @test "EPIPE on stdout is a quiet exit 0" {
-	run bash -c '"$0" 0- "$1" 2>"$ERR" | head -c 10 >"$OUT"; echo "${PIPESTATUS[0]}"' "$VR" "$D/big"
+	run bash -c '"$0" 0- "$1" 2>"$ERR" | head -c 10 >"$OUT"; echo "${PIPESTATUS[0]}"' "$VR_RANGE" "$D/big"
 	assert_output 0
 	[ ! -s "$ERR" ]
 	expect_out "$D/big" 0 9
-	run bash -c 'cat "$1" | "$0" 0- 2>"$ERR" | head -c 10 >"$OUT"; echo "${PIPESTATUS[1]}"' "$VR" "$D/big"
+	run bash -c 'cat "$1" | "$0" 0- 2>"$ERR" | head -c 10 >"$OUT"; echo "${PIPESTATUS[1]}"' "$VR_RANGE" "$D/big"
 	assert_output 0
 	[ ! -s "$ERR" ]
-	run bash -c 'cat "$1" | "$0" -- 5-99,-8388608 2>"$ERR" | head -c 10 >"$OUT"; echo "${PIPESTATUS[1]}"' "$VR" "$D/big"
+	run bash -c 'cat "$1" | "$0" -- 5-99,-8388608 2>"$ERR" | head -c 10 >"$OUT"; echo "${PIPESTATUS[1]}"' "$VR_RANGE" "$D/big"
 	assert_output 0
 	[ ! -s "$ERR" ]
 	expect_out "$D/big" 5 14
-	run bash -c '"$0" --multipart=B 0-99999,200000- "$1" 2>"$ERR" | head -c 10 >/dev/null; echo "${PIPESTATUS[0]}"' "$VR" "$D/big"
+	run bash -c '"$0" --multipart=B 0-99999,200000- "$1" 2>"$ERR" | head -c 10 >/dev/null; echo "${PIPESTATUS[0]}"' "$VR_RANGE" "$D/big"
 	assert_output 0
 	[ ! -s "$ERR" ]
 }
@@ -876,14 +852,14 @@ mp_part() {
 		ls -A o | grep -q "^x\.vr-tmp-" || echo "no temporary seen"
 		kill -TERM $p; wait $p; rc=$?
 		kill $w 2>/dev/null; wait $w 2>/dev/null
-		echo "$rc $(ls -A o | wc -l)"' "$VR"
+		echo "$rc $(ls -A o | wc -l)"' "$VR_RANGE"
 	assert_success
 	assert_output "143 0"
 }
 
 @test "stdout opened for appending (>>) gets the range after what is there" {
 	printf 'HEAD' >app
-	run bash -c '"$0" 0-9 "$1" >>app && cat "$1" | "$0" 20-29 >>app' "$VR" "$D/small"
+	run bash -c '"$0" 0-9 "$1" >>app && cat "$1" | "$0" 20-29 >>app' "$VR_RANGE" "$D/small"
 	assert_success
 	{ printf 'HEAD'; slice "$D/small" 0 9; slice "$D/small" 20 29; } >"$EXP"
 	cmp app "$EXP"
@@ -895,11 +871,11 @@ mp_part() {
 }
 
 @test "refuses to write to a terminal without -o -" {
-	command -v script >/dev/null || skip "script(1) not installed"
-	run script -qec "'$VR' 0-9 '$D/small'" /dev/null
+	command -v script >/dev/null || fail "script(1) is needed (bsdutils): run scripts/setup"
+	run script -qec "'$VR_RANGE' 0-9 '$D/small'" /dev/null
 	assert_failure 2
 	assert_output --partial terminal
-	run script -qec "'$VR' -o - 0-1 '$D/one'" /dev/null
+	run script -qec "'$VR_RANGE' -o - 0-1 '$D/one'" /dev/null
 	assert_success
 }
 
@@ -915,12 +891,12 @@ mp_part() {
 }
 
 @test "--help and --version exit 0 on stdout" {
-	run "$VR" --help
+	run "$VR_RANGE" --help
 	assert_success
 	assert_output --partial Usage
-	run "$VR" -h
+	run "$VR_RANGE" -h
 	assert_success
-	run "$VR" --version
+	run "$VR_RANGE" --version
 	assert_success
 	assert_output --regexp '^vr-range \(vr\) [0-9]'
 }
@@ -962,7 +938,7 @@ mp_part() {
 	assert_failure 4
 	assert_equal "$(wc -l <m.jsonl)" 2
 	assert_equal "$(tail -1 m.jsonl | jq -c '[.bytes_out,.open_streams,.exit]')" '[0,0,4]'
-	run bash -c 'VR_METRICS=env.jsonl "$0" 0-9 "$1" >/dev/null' "$VR" "$D/small"
+	run bash -c 'VR_METRICS=env.jsonl "$0" 0-9 "$1" >/dev/null' "$VR_RANGE" "$D/small"
 	assert_success
 	assert_equal "$(jq -c '[.bytes_in,.exit]' env.jsonl)" '[10,0]'
 	# multipart: bytes_out counts the framing too
@@ -986,27 +962,27 @@ mp_part() {
 # ------------------------------------------------------ memory, fast paths
 
 @test "peak RSS stays under 4 MiB for 64 MiB through a pipe and from a file" {
-	is_asan && skip "ASan build: RSS is not representative"
+	is_asan "$VR_RANGE" && skip "ASan build: RSS is not representative"
 	local kb
-	run bash -c 'cat "$1" | /usr/bin/time -o rss -f %M "$0" 0- | cat >/dev/null && cat rss' "$VR" "$D/big"
+	run bash -c 'cat "$1" | /usr/bin/time -o rss -f %M "$0" 0- | cat >/dev/null && cat rss' "$VR_RANGE" "$D/big"
 	assert_success
 	kb=${output##*$'\n'}
 	[ "$kb" -le 4096 ] || { echo "pipe: $kb KiB"; return 1; }
-	run bash -c '/usr/bin/time -o rss -f %M "$0" 0- "$1" | cat >/dev/null && cat rss' "$VR" "$D/big"
+	run bash -c '/usr/bin/time -o rss -f %M "$0" 0- "$1" | cat >/dev/null && cat rss' "$VR_RANGE" "$D/big"
 	kb=${output##*$'\n'}
 	[ "$kb" -le 4096 ] || { echo "file: $kb KiB"; return 1; }
-	run bash -c '/usr/bin/time -o rss -f %M "$0" 0- "$1" >out.bin && cat rss' "$VR" "$D/big"
+	run bash -c '/usr/bin/time -o rss -f %M "$0" 0- "$1" >out.bin && cat rss' "$VR_RANGE" "$D/big"
 	kb=${output##*$'\n'}
 	[ "$kb" -le 4096 ] || { echo "file to file: $kb KiB"; return 1; }
-	run bash -c 'cat "$1" | /usr/bin/time -o rss -f %M "$0" 0-9,100000-100009,-5 >/dev/null && cat rss' "$VR" "$D/big"
+	run bash -c 'cat "$1" | /usr/bin/time -o rss -f %M "$0" 0-9,100000-100009,-5 >/dev/null && cat rss' "$VR_RANGE" "$D/big"
 	kb=${output##*$'\n'}
 	[ "$kb" -le 4096 ] || { echo "pipe, small ring: $kb KiB"; return 1; }
 }
 
 @test "the suffix ring costs its size, no more" {
-	is_asan && skip "ASan build: RSS is not representative"
+	is_asan "$VR_RANGE" && skip "ASan build: RSS is not representative"
 	local kb
-	run bash -c 'cat "$1" | /usr/bin/time -o rss -f %M "$0" -- -8388608 >"$OUT" && cat rss' "$VR" "$D/big"
+	run bash -c 'cat "$1" | /usr/bin/time -o rss -f %M "$0" -- -8388608 >"$OUT" && cat rss' "$VR_RANGE" "$D/big"
 	assert_success
 	kb=${output##*$'\n'}
 	[ "$kb" -le $((4096 + 8192)) ] || { echo "ring of 8 MiB: $kb KiB"; return 1; }
@@ -1014,18 +990,18 @@ mp_part() {
 }
 
 @test "a 1 MiB range of a 64 MiB file reads only that range (strace)" {
-	command -v strace >/dev/null || skip "strace not installed"
-	strace -o /dev/null true 2>/dev/null || skip "strace cannot trace here"
+	command -v strace >/dev/null || fail "strace is needed: run scripts/setup"
+	strace -o /dev/null true 2>/dev/null || skip "strace is installed but cannot trace here (ptrace refused: a container or seccomp)"
 	local total
 	# LeakSanitizer cannot run under ptrace
 	export ASAN_OPTIONS=${ASAN_OPTIONS:+$ASAN_OPTIONS:}detect_leaks=0
 	for dest in pipe file; do
 		if [ $dest = pipe ]; then
 			strace -o trace -e trace=read,pread64,sendfile,copy_file_range,splice \
-				"$VR" 1048576-2097151 "$D/big" | cat >"$OUT"
+				"$VR_RANGE" 1048576-2097151 "$D/big" | cat >"$OUT"
 		else
 			strace -o trace -e trace=read,pread64,sendfile,copy_file_range,splice \
-				"$VR" 1048576-2097151 "$D/big" >"$OUT"
+				"$VR_RANGE" 1048576-2097151 "$D/big" >"$OUT"
 		fi
 		expect_out "$D/big" 1048576 2097151
 		total=$(awk '/^(read|pread64|sendfile|copy_file_range|splice)\(/ { n = $NF; if (n ~ /^[0-9]+$/) s += n } END { print s + 0 }' trace)
@@ -1035,11 +1011,11 @@ mp_part() {
 }
 
 @test "large inputs finish promptly (generous guard)" {
-	run bash -c 'cat "$1" | timeout 20 "$0" 0- >/dev/null' "$VR" "$D/big"
+	run bash -c 'cat "$1" | timeout 20 "$0" 0- >/dev/null' "$VR_RANGE" "$D/big"
 	assert_success
-	run timeout 20 bash -c '"$0" 0- "$1" >/dev/null' "$VR" "$D/big"
+	run timeout 20 bash -c '"$0" 0- "$1" >/dev/null' "$VR_RANGE" "$D/big"
 	assert_success
-	run bash -c 'cat "$1" | timeout 20 "$0" -- -1 >"$OUT"' "$VR" "$D/big"
+	run bash -c 'cat "$1" | timeout 20 "$0" -- -1 >"$OUT"' "$VR_RANGE" "$D/big"
 	assert_success
 	expect_out "$D/big" $((64 * 1048576 - 1)) $((64 * 1048576 - 1))
 }

@@ -12,32 +12,13 @@
 # Single quotes in 'bash -c' bodies keep variables for the inner shell.
 # shellcheck disable=SC2002,SC2016 source-path=SCRIPTDIR
 
-bats_require_minimum_version 1.5.0
+load helpers/common
 
-load_assert_libs() {
-	local d
-	for d in ${BATS_LIB_PATH//:/ } /usr/lib/bats /usr/local/lib/bats /usr/lib/node_modules; do
-		if [ -f "$d/bats-support/src/output.bash" ] && [ -f "$d/bats-assert/src/assert.bash" ]; then
-			local f
-			for f in "$d"/bats-support/src/{output,error,lang}.bash "$d"/bats-assert/src/*.bash; do
-				# shellcheck disable=SC1090
-				source "$f"
-			done
-			return 0
-		fi
-	done
-	bats_load_library bats-support && bats_load_library bats-assert
-}
-load_assert_libs
-# shellcheck source=helpers/nginx.bash
-source "$BATS_TEST_DIRNAME/helpers/nginx.bash"
-
-VR=${VR_RESIZE:-$BATS_TEST_DIRNAME/../bin/vr-resize}
-FX=${VR_VIDEO_FIXTURES:-${XDG_CACHE_HOME:-$HOME/.cache}/vr/fixtures-video}
+load helpers/nginx
 
 setup_file() {
-	[ -x "$VR" ] || { echo "build first: make" >&2; return 1; }
-	"$BATS_TEST_DIRNAME/../scripts/fixtures-video" "$FX"
+	[ -x "$VR_RESIZE" ] || { echo "build first: make" >&2; return 1; }
+	"$ROOT/scripts/fixtures-video" "$FX"
 	nginx_start "$FX"
 	blackhole_start
 }
@@ -48,7 +29,7 @@ teardown_file() {
 }
 
 setup() {
-	export VR FX
+	export VR_RESIZE FX
 	cd "$BATS_TEST_TMPDIR" || return 1
 	# no user config or metrics file leaks in
 	export VR_CONFIG=/dev/null XDG_CONFIG_HOME="$BATS_TEST_TMPDIR/xdg" VR_METRICS=
@@ -112,64 +93,64 @@ EOF
 # ---- options, queries, keys ----
 
 @test "help, version and bad options" {
-	run "$VR" --help
+	run "$VR_RESIZE" --help
 	assert_success
 	assert_output --partial "Usage: vr-resize"
-	run "$VR" --version
+	run "$VR_RESIZE" --version
 	assert_success
 	assert_output --regexp '^vr-resize[-a-z]* \(vr\) [0-9]'
-	run "$VR" --no-such-option
+	run "$VR_RESIZE" --no-such-option
 	assert_failure 2
-	run "$VR" --width 5 "$FX/h264-aac.mp4"
-	assert_failure 2
+	run "$VR_RESIZE" --width 5 "$FX/h264-aac.mp4" # under [limits] min-dimension: a limit
+	assert_failure 8
 	assert_output --partial "width"
-	run "$VR" --fit stretch "$FX/h264-aac.mp4"
+	run "$VR_RESIZE" --fit stretch "$FX/h264-aac.mp4"
 	assert_failure 2
-	run "$VR" --timeout soon "$FX/h264-aac.mp4"
+	run "$VR_RESIZE" --timeout soon "$FX/h264-aac.mp4"
 	assert_failure 2
 }
 
 @test "bad values in --query are exit 3 and name the parameter" {
-	run "$VR" --query 'width=abc' "$FX/h264-aac.mp4"
+	run "$VR_RESIZE" --query 'width=abc' "$FX/h264-aac.mp4"
 	assert_failure 3
 	assert_output --partial "width"
-	run "$VR" --query 'colour=red' "$FX/h264-aac.mp4"
+	run "$VR_RESIZE" --query 'colour=red' "$FX/h264-aac.mp4"
 	assert_failure 3
 	assert_output --partial "colour"
-	run "$VR" --query 'mode=spritesheet&width=100' "$FX/h264-aac.mp4"
+	run "$VR_RESIZE" --query 'mode=spritesheet&width=100' "$FX/h264-aac.mp4"
 	assert_failure 3
-	run "$VR" --query 'mode=frame&format=mp4' "$FX/h264-aac.mp4"
+	run "$VR_RESIZE" --query 'mode=frame&format=mp4' "$FX/h264-aac.mp4"
 	assert_failure 3
 }
 
 @test "--print-key: equal for equivalent option sets, different for different output" {
-	run "$VR" --print-key -w 640 --fit cover --height 360
+	run "$VR_RESIZE" --print-key -w 640 --fit cover --height 360
 	assert_success
 	local a=$output
-	run "$VR" --print-key --query 'w=640&h=360&obj-fit=crop'
+	run "$VR_RESIZE" --print-key --query 'w=640&h=360&obj-fit=crop'
 	assert_success
 	assert_equal "$output" "$a"
-	run "$VR" --print-key --query 'height=360&fit=cover&width=640&mode=video'
+	run "$VR_RESIZE" --print-key --query 'height=360&fit=cover&width=640&mode=video'
 	assert_equal "$output" "$a"
-	run "$VR" --print-key -w 640 --height 360 --fit contain
+	run "$VR_RESIZE" --print-key -w 640 --height 360 --fit contain
 	assert [ "$output" != "$a" ]
-	run "$VR" --print-key -w 640 --height 360 --fit cover --audio false
+	run "$VR_RESIZE" --print-key -w 640 --height 360 --fit cover --audio false
 	assert [ "$output" != "$a" ]
-	run "$VR" --print-key --query 'w=640&h=360&obj-fit=crop&mute=true'
+	run "$VR_RESIZE" --print-key --query 'w=640&h=360&obj-fit=crop&mute=true'
 	assert [ "$output" != "$a" ]
 	assert_output --partial "audio=0"
-	run "$VR" --print-key --derivative thumbnail
+	run "$VR_RESIZE" --print-key --derivative thumbnail
 	assert_output --partial "mode=frame"
 	assert_output --partial "width=640"
 	assert_output --partial "format=png"
-	run "$VR" --print-key --query 'imwidth=800'
+	run "$VR_RESIZE" --print-key --query 'imwidth=800'
 	assert_output --partial "width=854"
 }
 
 # ---- video mode ----
 
 @test "video to a file: H.264 + AAC, faststart, every frame, full duration" {
-	run "$VR" -w 320 -o out.mp4 "$FX/h264-aac.mp4"
+	run "$VR_RESIZE" -w 320 -o out.mp4 "$FX/h264-aac.mp4"
 	assert_success
 	run streams out.mp4
 	assert_output $'h264,320,180,yuv420p\naac'
@@ -182,7 +163,7 @@ EOF
 }
 
 @test "video to a pipe: fragmented MP4 that ffprobe and ffmpeg accept" {
-	"$VR" -w 320 --compression low "$FX/h264-aac.mp4" | cat >out.mp4
+	"$VR_RESIZE" -w 320 --compression low "$FX/h264-aac.mp4" | cat >out.mp4
 	run atoms out.mp4
 	assert_output --partial "moof"
 	run streams out.mp4
@@ -193,22 +174,22 @@ EOF
 }
 
 @test "webm: VP9 + Opus to a pipe and to a file" {
-	"$VR" -f webm -w 160 -d 2 "$FX/h264-aac.mp4" | cat >out.webm
+	"$VR_RESIZE" -f webm -w 160 -d 2 "$FX/h264-aac.mp4" | cat >out.webm
 	run streams out.webm
 	assert_output $'vp9,160,90,yuv420p\nopus'
 	clean out.webm
-	run "$VR" -f webm -w 160 -d 1 --quality low --compression low -o file.webm "$FX/h264-aac.mp4"
+	run "$VR_RESIZE" -f webm -w 160 -d 1 --quality low --compression low -o file.webm "$FX/h264-aac.mp4"
 	assert_success
 	[ "$(frames file.webm)" -eq 25 ]
 	clean file.webm
 }
 
 @test "fits: contain, cover, scale-down, one side" {
-	"$VR" -w 200 --height 200 --fit contain -d 0.2 "$FX/h264-aac.mp4" >c.mp4
-	"$VR" -w 200 --height 200 --fit cover -d 0.2 "$FX/h264-aac.mp4" >v.mp4
-	"$VR" -w 1280 --height 1000 --fit scale-down -d 0.2 "$FX/h264-aac.mp4" >s.mp4
-	"$VR" -w 320 --height 100 --fit scale-down -d 0.2 "$FX/h264-aac.mp4" >s2.mp4
-	"$VR" --height 90 -d 0.2 "$FX/h264-aac.mp4" >h.mp4
+	"$VR_RESIZE" -w 200 --height 200 --fit contain -d 0.2 "$FX/h264-aac.mp4" >c.mp4
+	"$VR_RESIZE" -w 200 --height 200 --fit cover -d 0.2 "$FX/h264-aac.mp4" >v.mp4
+	"$VR_RESIZE" -w 1280 --height 1000 --fit scale-down -d 0.2 "$FX/h264-aac.mp4" >s.mp4
+	"$VR_RESIZE" -w 320 --height 100 --fit scale-down -d 0.2 "$FX/h264-aac.mp4" >s2.mp4
+	"$VR_RESIZE" --height 90 -d 0.2 "$FX/h264-aac.mp4" >h.mp4
 	run streams c.mp4
 	assert_line --index 0 "h264,200,112,yuv420p"
 	run streams v.mp4
@@ -223,7 +204,7 @@ EOF
 }
 
 @test "cover crops the centre: the middle of the picture matches" {
-	"$VR" --mode frame -f png -w 100 --height 100 --fit cover -t 1 "$FX/h264-aac.mp4" >mine.png
+	"$VR_RESIZE" --mode frame -f png -w 100 --height 100 --fit cover -t 1 "$FX/h264-aac.mp4" >mine.png
 	ffmpeg -nostdin -v error -ss 1 -i "$FX/h264-aac.mp4" -frames:v 1 \
 		-vf 'scale=178:100:flags=bicubic,crop=100:100' -pix_fmt rgb24 ref.png
 	run psnr mine.png ref.png
@@ -231,11 +212,11 @@ EOF
 }
 
 @test "portrait phone video stays portrait, the right way up" {
-	"$VR" -w 180 -d 1 "$FX/portrait.mp4" >p.mp4
+	"$VR_RESIZE" -w 180 -d 1 "$FX/portrait.mp4" >p.mp4
 	run streams p.mp4
 	assert_line --index 0 "h264,180,320,yuv420p"
 	clean p.mp4
-	"$VR" --mode frame -f png -t 1 "$FX/portrait.mp4" >mine.png
+	"$VR_RESIZE" --mode frame -f png -t 1 "$FX/portrait.mp4" >mine.png
 	ffmpeg -nostdin -v error -ss 1 -i "$FX/portrait.mp4" -frames:v 1 -pix_fmt rgb24 ref.png
 	run streams mine.png
 	assert_output "png,360,640,rgb24"
@@ -245,10 +226,10 @@ EOF
 
 @test "odd size and 4:4:4 input: even output in yuv420p" {
 	# 641x359: even sides, rounded down on ties, never larger
-	"$VR" -o o.mp4 "$FX/odd.mp4"
+	"$VR_RESIZE" -o o.mp4 "$FX/odd.mp4"
 	run streams o.mp4
 	assert_output "h264,640,358,yuv420p"
-	"$VR" -w 301 -o o2.mp4 "$FX/odd.mp4"
+	"$VR_RESIZE" -w 301 -o o2.mp4 "$FX/odd.mp4"
 	run streams o2.mp4
 	assert_output "h264,300,168,yuv420p"
 	clean o.mp4
@@ -256,7 +237,7 @@ EOF
 }
 
 @test "10-bit input gives 8-bit yuv420p H.264" {
-	"$VR" -w 160 "$FX/10bit.mp4" >o.mp4
+	"$VR_RESIZE" -w 160 "$FX/10bit.mp4" >o.mp4
 	run streams o.mp4
 	assert_output $'h264,160,120,yuv420p\naac'
 	clean o.mp4
@@ -265,11 +246,11 @@ EOF
 @test "VFR input keeps its frames and timing; --fps makes it constant" {
 	local n
 	n=$(frames "$FX/vfr.mkv")
-	"$VR" -w 160 "$FX/vfr.mkv" >o.mp4
+	"$VR_RESIZE" -w 160 "$FX/vfr.mkv" >o.mp4
 	[ "$(frames o.mp4)" -eq "$n" ]
 	near "$(sdur o.mp4 v)" 4 0.1
 	clean o.mp4
-	"$VR" -w 160 --fps 10 -d 2 "$FX/vfr.mkv" >f.mp4
+	"$VR_RESIZE" -w 160 --fps 10 -d 2 "$FX/vfr.mkv" >f.mp4
 	[ "$(frames f.mp4)" -eq 20 ]
 	run ffprobe -v error -select_streams v -show_entries stream=r_frame_rate -of csv=p=0 f.mp4
 	assert_output "10/1"
@@ -278,37 +259,37 @@ EOF
 
 @test "--fps takes a rational: 30000/1001 is the output's exact frame rate" {
 	# a 25 fps input
-	"$VR" -w 160 --fps 30000/1001 -d 2 -o r.mp4 "$FX/h264-aac.mp4"
+	"$VR_RESIZE" -w 160 --fps 30000/1001 -d 2 -o r.mp4 "$FX/h264-aac.mp4"
 	run ffprobe -v error -select_streams v -show_entries stream=r_frame_rate -of csv=p=0 r.mp4
 	assert_output "30000/1001"
 	run ffprobe -v error -select_streams v -show_entries stream=avg_frame_rate -of csv=p=0 r.mp4
 	assert_output "30000/1001"
 	clean r.mp4
 	# the same rate spelled twice over, in a query: the same key
-	run "$VR" --print-key --fps 60000/2002
+	run "$VR_RESIZE" --print-key --fps 60000/2002
 	assert_success
 	assert_output --partial '&fps=30000/1001&'
 	local key=$output
-	run "$VR" --print-key --query 'fps=30000/1001'
+	run "$VR_RESIZE" --print-key --query 'fps=30000/1001'
 	assert_output "$key"
 	# a decimal stays a decimal: 29.97 is 2997/100, not 30000/1001
-	"$VR" -w 160 --fps 29.97 -d 1 -o d.mp4 "$FX/h264-aac.mp4"
+	"$VR_RESIZE" -w 160 --fps 29.97 -d 1 -o d.mp4 "$FX/h264-aac.mp4"
 	run ffprobe -v error -select_streams v -show_entries stream=r_frame_rate -of csv=p=0 d.mp4
 	assert_output "2997/100"
-	run "$VR" --print-key --fps 30000/0
+	run "$VR_RESIZE" --print-key --fps 30000/0
 	assert_failure 2
 	assert_output --partial 'fps'
 }
 
 @test "inputs without audio, and --audio false" {
-	"$VR" -w 160 "$FX/noaudio.mp4" >n.mp4
+	"$VR_RESIZE" -w 160 "$FX/noaudio.mp4" >n.mp4
 	run streams n.mp4
 	assert_output "h264,160,120,yuv420p"
 	clean n.mp4
-	"$VR" -w 160 -d 1 --audio false "$FX/h264-aac.mp4" >m.mp4
+	"$VR_RESIZE" -w 160 -d 1 --audio false "$FX/h264-aac.mp4" >m.mp4
 	run streams m.mp4
 	assert_output "h264,160,90,yuv420p"
-	"$VR" -w 160 -d 1 --query 'mute=true' "$FX/h264-aac.mp4" >q.mp4
+	"$VR_RESIZE" -w 160 -d 1 --query 'mute=true' "$FX/h264-aac.mp4" >q.mp4
 	run streams q.mp4
 	assert_output "h264,160,90,yuv420p"
 }
@@ -316,9 +297,9 @@ EOF
 @test "MPEG-TS, WebM and MKV inputs, from files and from pipes" {
 	local f
 	for f in ts.ts vp9.webm mkv.mkv; do
-		"$VR" -w 160 -d 2 --compression low "$FX/$f" >file.mp4
-		"$VR" -w 160 -d 2 --compression low <"$FX/$f" >redir.mp4
-		cat "$FX/$f" | "$VR" -w 160 -d 2 --compression low >pipe.mp4
+		"$VR_RESIZE" -w 160 -d 2 --compression low "$FX/$f" >file.mp4
+		"$VR_RESIZE" -w 160 -d 2 --compression low <"$FX/$f" >redir.mp4
+		cat "$FX/$f" | "$VR_RESIZE" -w 160 -d 2 --compression low >pipe.mp4
 		for o in file redir pipe; do
 			run streams $o.mp4
 			assert_line --index 0 --regexp '^h264,160,(120|90),yuv420p$'
@@ -331,33 +312,33 @@ EOF
 }
 
 @test "MPEG-TS timestamps that jump back (concatenated files) make one timeline" {
-	cat "$FX/ts.ts" "$FX/ts.ts" | "$VR" -w 160 --compression low >o.mp4
+	cat "$FX/ts.ts" "$FX/ts.ts" | "$VR_RESIZE" -w 160 --compression low >o.mp4
 	near "$(sdur o.mp4 v)" 8 0.2
 	clean o.mp4
 }
 
 @test "a picture size change mid-stream keeps the output size" {
-	"$VR" -w 200 "$FX/sizechange.ts" >o.mp4
+	"$VR_RESIZE" -w 200 "$FX/sizechange.ts" >o.mp4
 	run streams o.mp4
 	assert_output "h264,200,150,yuv420p"
 	near "$(sdur o.mp4 v)" 4 0.1
 	[ "$(frames o.mp4)" -eq 100 ]
 	clean o.mp4
-	"$VR" --mode spritesheet -w 64 --height 64 --columns 4 --rows 1 -d 4 "$FX/sizechange.ts" >s.jpg
+	"$VR_RESIZE" --mode spritesheet -w 64 --height 64 --columns 4 --rows 1 -d 4 "$FX/sizechange.ts" >s.jpg
 	clean s.jpg
 }
 
 @test "moov at the end from a pipe works (spooled to disk), where the ffmpeg command fails" {
 	run bash -c 'cat "$FX/moov-end.mp4" | ffmpeg -v error -i - -f null - 2>&1'
 	assert_output --partial "Invalid data"
-	cat "$FX/moov-end.mp4" | VR_METRICS=m.jsonl "$VR" -w 160 --compression low >o.mp4
+	cat "$FX/moov-end.mp4" | VR_METRICS=m.jsonl "$VR_RESIZE" -w 160 --compression low >o.mp4
 	[ "$(frames o.mp4)" -eq 250 ]
 	clean o.mp4
 	grep -q '"spooled":1' m.jsonl
 }
 
 @test "trim: timestamps start at 0, durations match, A/V in sync" {
-	"$VR" -w 160 -t 2.5 -d 3 "$FX/h264-aac.mp4" >t.mp4
+	"$VR_RESIZE" -w 160 -t 2.5 -d 3 "$FX/h264-aac.mp4" >t.mp4
 	near "$(sstart t.mp4 v)" 0 0.03
 	near "$(sstart t.mp4 a)" 0 0.03
 	near "$(sdur t.mp4 v)" 3 0.05
@@ -365,12 +346,12 @@ EOF
 	[ "$(frames t.mp4)" -eq 75 ]
 	clean t.mp4
 	# same cut from the MPEG-TS input (which starts at 1.4 s) and from a pipe
-	cat "$FX/ts.ts" | "$VR" -w 160 -t 1 -d 2 >ts.mp4
+	cat "$FX/ts.ts" | "$VR_RESIZE" -w 160 -t 1 -d 2 >ts.mp4
 	near "$(sstart ts.mp4 v)" 0 0.03
 	near "$(sdur ts.mp4 v)" 2 0.05
 	near "$(sdur ts.mp4 a)" 2 0.05
 	# the picture at output 0 is the input's picture at 2.5 s
-	"$VR" --mode frame -f png -w 160 -t 2.5 "$FX/h264-aac.mp4" >at.png
+	"$VR_RESIZE" --mode frame -f png -w 160 -t 2.5 "$FX/h264-aac.mp4" >at.png
 	ffmpeg -nostdin -v error -i t.mp4 -frames:v 1 -pix_fmt rgb24 first.png
 	# (lossy at 160x90: ~27 dB for the same picture, ~20 for its neighbour)
 	run psnr at.png first.png
@@ -378,22 +359,22 @@ EOF
 }
 
 @test "quality, compression and a bitrate cap change the encoding" {
-	"$VR" -w 320 -d 2 --quality low --compression low "$FX/h264-aac.mp4" >low.mp4
-	"$VR" -w 320 -d 2 --quality high --compression low "$FX/h264-aac.mp4" >high.mp4
-	"$VR" -w 320 -d 2 --compression low --bitrate 100k "$FX/h264-aac.mp4" >cap.mp4
+	"$VR_RESIZE" -w 320 -d 2 --quality low --compression low "$FX/h264-aac.mp4" >low.mp4
+	"$VR_RESIZE" -w 320 -d 2 --quality high --compression low "$FX/h264-aac.mp4" >high.mp4
+	"$VR_RESIZE" -w 320 -d 2 --compression low --bitrate 100k "$FX/h264-aac.mp4" >cap.mp4
 	[ "$(stat -c %s low.mp4)" -lt "$(stat -c %s high.mp4)" ]
 	[ "$(stat -c %s cap.mp4)" -lt "$(stat -c %s high.mp4)" ]
 	for f in low high cap; do clean $f.mp4; done
 }
 
 @test "http input through libavformat; 404 is exit 5, a silent server exit 7" {
-	run "$VR" -w 160 -d 1 -o u.mp4 "$NGINX_URL/moov-end.mp4"
+	run "$VR_RESIZE" -w 160 -d 1 -o u.mp4 "$NGINX_URL/moov-end.mp4"
 	assert_success
 	run streams u.mp4
 	assert_output $'h264,160,90,yuv420p\naac'
-	run "$VR" -w 160 "$NGINX_URL/missing/h264-aac.mp4"
+	run "$VR_RESIZE" -w 160 "$NGINX_URL/missing/h264-aac.mp4"
 	assert_failure 5
-	run timeout 20 "$VR" --timeout 1 -w 160 "http://127.0.0.1:$BLACKHOLE_PORT/a.mp4"
+	run timeout 20 "$VR_RESIZE" --timeout 1 -w 160 "http://127.0.0.1:$BLACKHOLE_PORT/a.mp4"
 	assert_failure 7
 }
 
@@ -409,30 +390,30 @@ source = $NGINX_URL/missing/\$1
 source = $PWD/media/\$1
 root = $PWD
 EOF
-	run "$VR" --config o.conf --metrics m.jsonl -w 160 -o b.mp4 /v/b.mp4
+	run "$VR_RESIZE" --config o.conf --metrics m.jsonl -w 160 -o b.mp4 /v/b.mp4
 	assert_success
 	run streams b.mp4
 	assert_output "h264,160,120,yuv420p"
 	grep -qF "\"source\":\"$PWD/media/b.mp4\"" m.jsonl
-	run "$VR" --config o.conf -w 160 /v/p.mp4
+	run "$VR_RESIZE" --config o.conf -w 160 /v/p.mp4
 	assert_failure 5
 	assert_output --partial "outside the origin root"
-	run "$VR" --config o.conf -w 160 /v/none.mp4
+	run "$VR_RESIZE" --config o.conf -w 160 /v/none.mp4
 	assert_failure 5
 }
 
 # ---- frame mode ----
 
 @test "frame: jpg, png and webp at a time, the exact frame ffmpeg gives" {
-	"$VR" --mode frame -t 5 -w 320 "$FX/h264-aac.mp4" >f.jpg
+	"$VR_RESIZE" --mode frame -t 5 -w 320 "$FX/h264-aac.mp4" >f.jpg
 	run streams f.jpg
 	assert_output "mjpeg,320,180,yuvj420p"
-	"$VR" --mode frame -t 5 -f webp -w 320 "$FX/h264-aac.mp4" >f.webp
+	"$VR_RESIZE" --mode frame -t 5 -f webp -w 320 "$FX/h264-aac.mp4" >f.webp
 	run streams f.webp
 	assert_output "webp,320,180,yuv420p"
 	local t
 	for t in 0 3.3 7.96; do
-		"$VR" --mode frame -t $t -f png "$FX/h264-aac.mp4" >m.png
+		"$VR_RESIZE" --mode frame -t $t -f png "$FX/h264-aac.mp4" >m.png
 		ffmpeg -nostdin -v error -y -ss $t -i "$FX/h264-aac.mp4" -frames:v 1 -pix_fmt rgb24 r.png
 		run psnr m.png r.png
 		assert_output inf
@@ -441,13 +422,13 @@ EOF
 	assert_output "png,640,360,rgb24"
 	# B-frames (not decoded on the way unless referenced), between frames
 	for t in 0.5 1.37 2.5 2.9; do
-		"$VR" --mode frame -t $t -f png "$FX/bframes.mp4" >b.png
+		"$VR_RESIZE" --mode frame -t $t -f png "$FX/bframes.mp4" >b.png
 		ffmpeg -nostdin -v error -y -ss $t -i "$FX/bframes.mp4" -frames:v 1 -pix_fmt rgb24 r.png
 		run psnr b.png r.png
 		assert_output inf
 	done
 	# after the last frame's time but before the end: the last frame
-	"$VR" --mode frame -t 2.99 -f png "$FX/bframes.mp4" >b.png
+	"$VR_RESIZE" --mode frame -t 2.99 -f png "$FX/bframes.mp4" >b.png
 	ffmpeg -nostdin -v error -y -i "$FX/bframes.mp4" -vf 'select=eq(n\,89)' -frames:v 1 \
 		-pix_fmt rgb24 r.png
 	run psnr b.png r.png
@@ -457,28 +438,28 @@ EOF
 }
 
 @test "frame: seeks instead of decoding from the start; past the end is exit 3" {
-	VR_METRICS=m.jsonl "$VR" --mode frame -t 9 "$FX/h264-aac.mp4" >f.jpg
+	VR_METRICS=m.jsonl "$VR_RESIZE" --mode frame -t 9 "$FX/h264-aac.mp4" >f.jpg
 	grep -q '"seeks":1' m.jsonl
 	# decoded: from the keyframe at 8 s on, not 225 frames
 	local n
 	n=$(sed -n 's/.*"frames_in":\([0-9]*\).*/\1/p' m.jsonl)
 	[ "$n" -le 60 ]
-	run "$VR" --mode frame -t 20 "$FX/h264-aac.mp4"
+	run "$VR_RESIZE" --mode frame -t 20 "$FX/h264-aac.mp4"
 	assert_failure 3
 	assert_output --partial "past the end"
-	run "$VR" --mode frame -f png "$FX/audio.m4a"
+	run "$VR_RESIZE" --mode frame -f png "$FX/audio.m4a"
 	assert_failure 3
 	assert_output --partial "no video"
 }
 
 @test "frame from a pipe (moov at the end) and from VFR, 10-bit, odd inputs" {
-	cat "$FX/moov-end.mp4" | "$VR" --mode frame -t 4 -f png >p.png
-	"$VR" --mode frame -t 4 -f png "$FX/h264-aac.mp4" >f.png
+	cat "$FX/moov-end.mp4" | "$VR_RESIZE" --mode frame -t 4 -f png >p.png
+	"$VR_RESIZE" --mode frame -t 4 -f png "$FX/h264-aac.mp4" >f.png
 	run psnr p.png f.png
 	assert_output inf
 	local f
 	for f in vfr.mkv 10bit.mp4 odd.mp4 ts.ts vp9.webm; do
-		"$VR" --mode frame -t 1 -w 100 "$FX/$f" >x.jpg
+		"$VR_RESIZE" --mode frame -t 1 -w 100 "$FX/$f" >x.jpg
 		clean x.jpg
 	done
 	run streams x.jpg
@@ -486,7 +467,7 @@ EOF
 }
 
 @test "derivative thumbnail: a 640x360 png at 2 s" {
-	"$VR" --derivative thumbnail "$FX/portrait.mp4" >t.png
+	"$VR_RESIZE" --derivative thumbnail "$FX/portrait.mp4" >t.png
 	run streams t.png
 	assert_output "png,640,360,rgb24"
 }
@@ -494,17 +475,17 @@ EOF
 # ---- spritesheet ----
 
 @test "spritesheet: a JPEG grid, default 10 s, one tile a second" {
-	VR_METRICS=m.jsonl "$VR" --mode spritesheet -w 160 --height 90 "$FX/h264-aac.mp4" >s.jpg
+	VR_METRICS=m.jsonl "$VR_RESIZE" --mode spritesheet -w 160 --height 90 "$FX/h264-aac.mp4" >s.jpg
 	run streams s.jpg
 	assert_output "mjpeg,640,270,yuvj420p"
 	clean s.jpg
-	"$VR" --mode spritesheet -w 100 --height 100 --columns 5 --rows 2 -t 1 -d 5 \
+	"$VR_RESIZE" --mode spritesheet -w 100 --height 100 --columns 5 --rows 2 -t 1 -d 5 \
 		"$FX/h264-aac.mp4" >g.jpg
 	run streams g.jpg
 	assert_output "mjpeg,500,200,yuvj420p"
 	clean g.jpg
 	# tile 0 is the frame at the start time
-	"$VR" --mode spritesheet -w 160 --height 90 --columns 2 --rows 1 -t 3 -d 4 \
+	"$VR_RESIZE" --mode spritesheet -w 160 --height 90 --columns 2 --rows 1 -t 3 -d 4 \
 		-q "$FX/h264-aac.mp4" >two.jpg
 	ffmpeg -nostdin -v error -i two.jpg -vf crop=160:90:0:0 -pix_fmt rgb24 t0.png
 	ffmpeg -nostdin -v error -ss 3 -i "$FX/h264-aac.mp4" -frames:v 1 -vf scale=160:90 \
@@ -515,40 +496,40 @@ EOF
 }
 
 @test "spritesheet seeks per tile and pads contain tiles; portrait and pipe inputs" {
-	VR_METRICS=m.jsonl "$VR" --mode spritesheet -w 100 --height 100 --fit contain --columns 2 \
+	VR_METRICS=m.jsonl "$VR_RESIZE" --mode spritesheet -w 100 --height 100 --fit contain --columns 2 \
 		--rows 2 -d 8 "$FX/h264-aac.mp4" >s.jpg
 	run streams s.jpg
 	assert_output "mjpeg,200,200,yuvj420p"
 	grep -q '"seeks":[1-9]' m.jsonl
 	n=$(sed -n 's/.*"frames_in":\([0-9]*\).*/\1/p' m.jsonl)
 	[ "$n" -lt 150 ]
-	"$VR" --mode spritesheet -w 90 --height 160 --columns 3 --rows 1 "$FX/portrait.mp4" >p.jpg
+	"$VR_RESIZE" --mode spritesheet -w 90 --height 160 --columns 3 --rows 1 "$FX/portrait.mp4" >p.jpg
 	clean p.jpg
-	cat "$FX/moov-end.mp4" | "$VR" --mode spritesheet -w 64 --height 36 >q.jpg
+	cat "$FX/moov-end.mp4" | "$VR_RESIZE" --mode spritesheet -w 64 --height 36 >q.jpg
 	clean q.jpg
-	cat "$FX/ts.ts" | "$VR" --mode spritesheet -w 64 --height 36 >t.jpg
+	cat "$FX/ts.ts" | "$VR_RESIZE" --mode spritesheet -w 64 --height 36 >t.jpg
 	clean t.jpg
 }
 
 # ---- audio mode ----
 
 @test "audio: AAC is copied, not re-encoded" {
-	VR_METRICS=m.jsonl "$VR" --mode audio -o a.m4a "$FX/h264-aac.mp4"
+	VR_METRICS=m.jsonl "$VR_RESIZE" --mode audio -o a.m4a "$FX/h264-aac.mp4"
 	grep -q '"out_audio_codec":"copy"' m.jsonl
 	run streams a.m4a
 	assert_output aac
 	near "$(sdur a.m4a a)" 10 0.05
 	clean a.m4a
-	"$VR" --mode audio -o b.m4a "$FX/audio.m4a"
+	"$VR_RESIZE" --mode audio -o b.m4a "$FX/audio.m4a"
 	ffmpeg -nostdin -v error -i b.m4a -f s16le b.raw
 	ffmpeg -nostdin -v error -i "$FX/audio.m4a" -f s16le o.raw
 	cmp b.raw o.raw
 }
 
 @test "audio: MP3, WAV and trims are encoded to AAC; pipes both ways" {
-	"$VR" --mode audio "$FX/audio.mp3" >a.m4a
-	cat "$FX/audio.wav" | "$VR" --mode audio -t 1 -d 1.5 >w.m4a
-	"$VR" --mode audio -t 2 -d 3 "$FX/h264-aac.mp4" >t.m4a
+	"$VR_RESIZE" --mode audio "$FX/audio.mp3" >a.m4a
+	cat "$FX/audio.wav" | "$VR_RESIZE" --mode audio -t 1 -d 1.5 >w.m4a
+	"$VR_RESIZE" --mode audio -t 2 -d 3 "$FX/h264-aac.mp4" >t.m4a
 	for f in a w t; do
 		run streams $f.m4a
 		assert_output aac
@@ -557,10 +538,10 @@ EOF
 	near "$(sdur a.m4a a)" 5 0.1
 	near "$(sdur w.m4a a)" 1.5 0.05
 	near "$(sdur t.m4a a)" 3 0.05
-	run "$VR" --mode audio "$FX/noaudio.mp4"
+	run "$VR_RESIZE" --mode audio "$FX/noaudio.mp4"
 	assert_failure 3
 	assert_output --partial "no audio"
-	run "$VR" -w 160 "$FX/audio.m4a"
+	run "$VR_RESIZE" -w 160 "$FX/audio.m4a"
 	assert_failure 3
 	assert_output --partial "no video"
 }
@@ -570,73 +551,73 @@ EOF
 @test "truncated, cut, garbage and empty inputs: exit 3 quickly, no output file" {
 	local f
 	for f in truncated.mp4 cut.mp4 garbage.bin; do
-		run timeout 30 "$VR" -w 160 -o o.mp4 "$FX/$f"
+		run timeout 30 "$VR_RESIZE" -w 160 -o o.mp4 "$FX/$f"
 		assert_failure 3
-		run timeout 30 bash -c 'cat "$1" | "$VR" -w 160 >/dev/null' _ "$FX/$f"
+		run timeout 30 bash -c 'cat "$1" | "$VR_RESIZE" -w 160 >/dev/null' _ "$FX/$f"
 		assert_failure 3
-		run timeout 30 "$VR" --mode frame -t 8 "$FX/$f"
+		run timeout 30 "$VR_RESIZE" --mode frame -t 8 "$FX/$f"
 		assert_failure 3
 	done
 	[ ! -e o.mp4 ]
 	[ -z "$(ls)" ]
-	run "$VR" -w 160 </dev/null
+	run "$VR_RESIZE" -w 160 </dev/null
 	assert_failure 3
 	assert_output --partial "empty"
 	: >empty.mp4
-	run "$VR" -w 160 empty.mp4
+	run "$VR_RESIZE" -w 160 empty.mp4
 	assert_failure 3
 }
 
 @test "not found is exit 5; a playlist format is refused" {
-	run "$VR" -w 160 no-such-file.mp4
+	run "$VR_RESIZE" -w 160 no-such-file.mp4
 	assert_failure 5
 	printf '#EXTM3U\n#EXT-X-TARGETDURATION:10\n#EXTINF:10,\n%s\n#EXT-X-ENDLIST\n' \
 		"$FX/h264-aac.mp4" >list.m3u8
-	run "$VR" -w 160 list.m3u8
+	run "$VR_RESIZE" -w 160 list.m3u8
 	assert_failure 3
 	printf "ffconcat version 1.0\nfile '%s'\n" "$FX/h264-aac.mp4" >list.ffconcat
-	run "$VR" -w 160 list.ffconcat
+	run "$VR_RESIZE" -w 160 list.ffconcat
 	assert_failure 3
 }
 
 @test "limits: input pixels, output pixels, bytes and duration are exit 8" {
 	printf '[limits]\nmax-input-pixels = 100000\n' >px.conf
-	run "$VR" --config px.conf -w 160 "$FX/h264-aac.mp4"
+	run "$VR_RESIZE" --config px.conf -w 160 "$FX/h264-aac.mp4"
 	assert_failure 8
 	printf '[limits]\nmax-input-bytes = 100K\n' >bytes.conf
-	run "$VR" --config bytes.conf -w 160 "$FX/h264-aac.mp4"
+	run "$VR_RESIZE" --config bytes.conf -w 160 "$FX/h264-aac.mp4"
 	assert_failure 8
-	run bash -c 'cat "$FX/moov-end.mp4" | "$VR" --config bytes.conf -w 160 >/dev/null'
+	run bash -c 'cat "$FX/moov-end.mp4" | "$VR_RESIZE" --config bytes.conf -w 160 >/dev/null'
 	assert_failure 8
-	run bash -c 'cat "$FX/ts.ts" | "$VR" --config bytes.conf -w 160 >/dev/null'
+	run bash -c 'cat "$FX/ts.ts" | "$VR_RESIZE" --config bytes.conf -w 160 >/dev/null'
 	assert_failure 8
 	printf '[limits]\nmax-duration = 5\n' >dur.conf
-	run "$VR" --config dur.conf -w 160 "$FX/h264-aac.mp4"
+	run "$VR_RESIZE" --config dur.conf -w 160 "$FX/h264-aac.mp4"
 	assert_failure 8
-	run bash -c 'cat "$FX/ts.ts" "$FX/ts.ts" | "$VR" --config dur.conf -w 160 >/dev/null'
+	run bash -c 'cat "$FX/ts.ts" "$FX/ts.ts" | "$VR_RESIZE" --config dur.conf -w 160 >/dev/null'
 	assert_failure 8
-	run "$VR" --config dur.conf -w 160 -d 2 -o ok.mp4 "$FX/h264-aac.mp4"
+	run "$VR_RESIZE" --config dur.conf -w 160 -d 2 -o ok.mp4 "$FX/h264-aac.mp4"
 	assert_success
 	printf '[limits]\nmax-output-pixels = 10000\n' >out.conf
-	run "$VR" --config out.conf -w 160 "$FX/h264-aac.mp4"
+	run "$VR_RESIZE" --config out.conf -w 160 "$FX/h264-aac.mp4"
 	assert_failure 8
 	# limits a request names itself, as an option or in a query: a side past
 	# max-dimension, a duration past max-duration, a grid past max-tiles
-	run "$VR" -w 2001 --print-key
+	run "$VR_RESIZE" -w 2001 --print-key
 	assert_failure 8
 	assert_output --partial "width: '2001' is out of range 10-2000"
-	run "$VR" -Q 'h=5000' --print-key
+	run "$VR_RESIZE" -Q 'h=5000' --print-key
 	assert_failure 8
-	run "$VR" --config dur.conf -d 6 --print-key
+	run "$VR_RESIZE" --config dur.conf -d 6 --print-key
 	assert_failure 8
 	printf '[limits]\nmax-tiles = 4\n' >tiles.conf
-	run "$VR" --config tiles.conf -m spritesheet -w 100 --height 100 --columns 3 --rows 3 --print-key
+	run "$VR_RESIZE" --config tiles.conf -m spritesheet -w 100 --height 100 --columns 3 --rows 3 --print-key
 	assert_failure 8
 	assert_output --partial "more than max-tiles 4"
 	# a value that is not one at all stays a usage error (2), or bad data (3) in a query
-	run "$VR" -w abc --print-key
+	run "$VR_RESIZE" -w abc --print-key
 	assert_failure 2
-	run "$VR" -Q 'w=abc' --print-key
+	run "$VR_RESIZE" -Q 'w=abc' --print-key
 	assert_failure 3
 }
 
@@ -650,7 +631,7 @@ EOF
 		sleep 20
 	) >in.fifo 3>&- &
 	local feeder=$!
-	TMPDIR=$PWD/tmp "$VR" -w 160 -o out.mp4 <in.fifo 3>&- &
+	TMPDIR=$PWD/tmp "$VR_RESIZE" -w 160 -o out.mp4 <in.fifo 3>&- &
 	local pid=$!
 	local _
 	for _ in $(seq 50); do
@@ -672,26 +653,26 @@ EOF
 
 @test "a stalled pipe is exit 7 after --timeout" {
 	# (the feeder outlives vr-resize: keep its sleep short)
-	run timeout 20 bash -c '(head -c 100000 "$FX/moov-end.mp4"; sleep 2.5) | "$VR" --timeout 1 -w 160 >/dev/null'
+	run timeout 20 bash -c '(head -c 100000 "$FX/moov-end.mp4"; sleep 2.5) | "$VR_RESIZE" --timeout 1 -w 160 >/dev/null'
 	assert_failure 7
-	run timeout 20 bash -c '(head -c 100000 "$FX/ts.ts"; sleep 2.5) | "$VR" --timeout 1 -w 160 >/dev/null'
+	run timeout 20 bash -c '(head -c 100000 "$FX/ts.ts"; sleep 2.5) | "$VR_RESIZE" --timeout 1 -w 160 >/dev/null'
 	assert_failure 7
 }
 
 @test "a reader that leaves early is a quiet end" {
-	run bash -c '"$VR" -w 320 "$FX/h264-aac.mp4" | head -c 5000 | wc -c'
+	run bash -c '"$VR_RESIZE" -w 320 "$FX/h264-aac.mp4" | head -c 5000 | wc -c'
 	assert_success
 	assert_output 5000
-	run bash -c 'set -o pipefail; "$VR" -w 320 "$FX/h264-aac.mp4" 2>err | head -c 5000 >/dev/null; echo $?; cat err'
+	run bash -c 'set -o pipefail; "$VR_RESIZE" -w 320 "$FX/h264-aac.mp4" 2>err | head -c 5000 >/dev/null; echo $?; cat err'
 	assert_output "0"
 }
 
 @test "progress: --progress forces it, --quiet silences it; metrics have the fields" {
-	run bash -c '"$VR" --progress -w 160 -d 2 "$FX/h264-aac.mp4" 2>&1 >/dev/null'
+	run bash -c '"$VR_RESIZE" --progress -w 160 -d 2 "$FX/h264-aac.mp4" 2>&1 >/dev/null'
 	assert_output --partial "/ 00:00:02.0"
-	run bash -c '"$VR" --quiet -w 160 -d 2 "$FX/h264-aac.mp4" 2>&1 >/dev/null'
+	run bash -c '"$VR_RESIZE" --quiet -w 160 -d 2 "$FX/h264-aac.mp4" 2>&1 >/dev/null'
 	assert_output ""
-	"$VR" --metrics m.jsonl -w 160 -d 2 "$FX/h264-aac.mp4" >/dev/null
+	"$VR_RESIZE" --metrics m.jsonl -w 160 -d 2 "$FX/h264-aac.mp4" >/dev/null
 	local k
 	for k in frames_in frames_out in_width in_height out_width out_height in_codec out_codec \
 		peak_rss_kb bytes_in bytes_out wall_ms; do
@@ -705,11 +686,9 @@ EOF
 
 @test "memory does not grow with input length: 10 s and 5 min peak within 10 MiB" {
 	# ASan's allocator keeps freed blocks in quarantine and per-size caches
-	if ldd "$VR" 2>/dev/null | grep -q libasan; then
-		skip "peak RSS is not meaningful under ASan"
-	fi
-	"$VR" --metrics m.jsonl -w 64 --compression low --quality low "$FX/short-90p.mp4" >/dev/null
-	cat "$FX/long-90p.mp4" | "$VR" --metrics m.jsonl -w 64 --compression low --quality low >/dev/null
+	is_asan "$VR_RESIZE" && skip "peak RSS is not meaningful under ASan"
+	"$VR_RESIZE" --metrics m.jsonl -w 64 --compression low --quality low "$FX/short-90p.mp4" >/dev/null
+	cat "$FX/long-90p.mp4" | "$VR_RESIZE" --metrics m.jsonl -w 64 --compression low --quality low >/dev/null
 	local a b
 	a=$(sed -n '1s/.*"peak_rss_kb":\([0-9]*\).*/\1/p' m.jsonl)
 	b=$(sed -n '2s/.*"peak_rss_kb":\([0-9]*\).*/\1/p' m.jsonl)

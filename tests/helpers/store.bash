@@ -19,7 +19,7 @@ gen2() {
 # vc ARGS...: run vr-chunk on the test's store ($S); stdout in $OUT, stderr
 # in $ERR and $stderr, status in $status
 vc() {
-	run bash -c '"$0" --store "$S" "$@" >"$OUT" 2>"$ERR"' "$VC" "$@"
+	run bash -c '"$0" --store "$S" "$@" >"$OUT" 2>"$ERR"' "$VR_CHUNK" "$@"
 	stderr=$(cat "$ERR")
 }
 
@@ -27,7 +27,7 @@ vc() {
 vcin() {
 	local in=$1
 	shift
-	run bash -c 'cat "$1" | "$0" --store "$S" "${@:2}" >"$OUT" 2>"$ERR"' "$VC" "$in" "$@"
+	run bash -c 'cat "$1" | "$0" --store "$S" "${@:2}" >"$OUT" 2>"$ERR"' "$VR_CHUNK" "$in" "$@"
 	stderr=$(cat "$ERR")
 }
 

@@ -44,6 +44,8 @@
 #undef LLVMFuzzerTestOneInput
 #undef FAIL
 
+#include "check.h"
+
 static const struct {
 	const char *name;
 	int (*one)(const uint8_t *, size_t);
@@ -57,8 +59,9 @@ static int names_cmp(const void *a, const void *b)
 	return strcmp(*(char *const *)a, *(char *const *)b);
 }
 
-/* Every regular file of dir through one(), in name order; the count, or -1
- * when a file cannot be read. A missing folder counts 0. */
+/* Every regular file of dir through one(), in name order (one check a
+ * file: it was read whole); the count, or -1 when a file cannot be read. A
+ * missing folder counts 0. */
 static long replay_dir(const char *dir, int (*one)(const uint8_t *, size_t))
 {
 	DIR *d = opendir(dir);
@@ -90,7 +93,7 @@ static long replay_dir(const char *dir, int (*one)(const uint8_t *, size_t))
 			FILE *f = fopen(p, "rb");
 			unsigned char *buf = malloc((size_t)sb.st_size + 1);
 			size_t got = f && buf ? fread(buf, 1, (size_t)sb.st_size, f) : 0;
-			if (!f || !buf || got != (size_t)sb.st_size) {
+			if (!CHECK(f && buf && got == (size_t)sb.st_size)) {
 				fprintf(stderr, "test_fuzz_regressions: cannot read %s\n", p);
 				count = -1;
 			} else {
@@ -111,7 +114,7 @@ static long replay_dir(const char *dir, int (*one)(const uint8_t *, size_t))
 /* What the fuzzers found in lib/request/origin, checked directly: regexes that
  * glibc's regcomp needs minutes and gigabytes for, or whose matching
  * backtracks on the request path, are refused; ordinary ones compile. */
-static int check_regex_bounds(void)
+static void check_regex_bounds(void)
 {
 	static const char *const refused[] = {
 		"^/videos/(?<path>.*+++++++++++++++++++++++++++++++)$",
@@ -142,24 +145,18 @@ static int check_regex_bounds(void)
 		"^/a(b?){1}(c|d?)$",
 		"^/a(x*y){3}$",
 	};
-	int bad = 0;
 	char err[512];
 	struct vr_pattern p;
 	for (size_t i = 0; i < sizeof refused / sizeof *refused; i++) {
-		if (vr_pattern_compile(&p, refused[i], err, sizeof err) == 0) {
+		if (!CHECK(vr_pattern_compile(&p, refused[i], err, sizeof err) != 0))
 			fprintf(stderr, "test_fuzz_regressions: '%s' compiled\n", refused[i]);
-			bad++;
-		}
 		vr_pattern_free(&p);
 	}
 	for (size_t i = 0; i < sizeof accepted / sizeof *accepted; i++) {
-		if (vr_pattern_compile(&p, accepted[i], err, sizeof err) != 0) {
+		if (!CHECK(vr_pattern_compile(&p, accepted[i], err, sizeof err) == 0))
 			fprintf(stderr, "test_fuzz_regressions: '%s' refused: %s\n", accepted[i], err);
-			bad++;
-		}
 		vr_pattern_free(&p);
 	}
-	return bad;
 }
 
 int main(void)
@@ -167,7 +164,7 @@ int main(void)
 	const char *base = getenv("VR_FUZZ_DIR");
 	if (!base || !*base)
 		base = "tests/fuzz";
-	int failures = check_regex_bounds();
+	check_regex_bounds();
 	long total = 0, regressions = 0;
 	for (size_t i = 0; i < sizeof targets / sizeof *targets; i++) {
 		char dir[1024];
@@ -175,17 +172,14 @@ int main(void)
 		long seeds = replay_dir(dir, targets[i].one);
 		snprintf(dir, sizeof dir, "%s/regressions/%s", base, targets[i].name);
 		long regs = replay_dir(dir, targets[i].one);
-		if (seeds <= 0) {
+		if (!CHECK(seeds > 0))
 			fprintf(stderr, "test_fuzz_regressions: no seeds read for %s in %s/%s\n",
 				targets[i].name, base, targets[i].name);
-			failures++;
-		}
-		if (regs < 0)
-			failures++;
+		CHECK(regs >= 0);
 		total += seeds > 0 ? seeds : 0;
 		regressions += regs > 0 ? regs : 0;
 	}
-	printf("test_fuzz_regressions: %ld seeds and %ld regression inputs replayed through %zu targets%s\n",
-	       total, regressions, sizeof targets / sizeof *targets, failures ? "" : ", passed");
-	return failures ? 1 : 0;
+	printf("test_fuzz_regressions: %ld seeds and %ld regression inputs replayed through %zu targets\n",
+	       total, regressions, sizeof targets / sizeof *targets);
+	return check_done();
 }

@@ -11,27 +11,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-static int failures, checks;
-
-#define CHECK(cond)                                                                    \
-	do {                                                                           \
-		checks++;                                                              \
-		if (!(cond)) {                                                         \
-			failures++;                                                    \
-			fprintf(stderr, "%s:%d: CHECK failed: %s\n", __FILE__, __LINE__, #cond); \
-		}                                                                      \
-	} while (0)
-
-#define CHECK_STR(got, want)                                                           \
-	do {                                                                           \
-		const char *g_ = (got), *w_ = (want);                                  \
-		checks++;                                                              \
-		if (!g_ || !w_ || strcmp(g_, w_)) {                                    \
-			failures++;                                                    \
-			fprintf(stderr, "%s:%d: got '%s', want '%s'\n", __FILE__, __LINE__, \
-				g_ ? g_ : "(null)", w_ ? w_ : "(null)");               \
-		}                                                                      \
-	} while (0)
+#include "check.h"
 
 static void test_rewrite(void)
 {
@@ -39,19 +19,19 @@ static void test_rewrite(void)
 	struct vr_pattern p;
 
 	CHECK(vr_pattern_rewrite("^/v/(?<id>[0-9]+)/(.*)$", out, sizeof out, &p, err, sizeof err) == 0);
-	CHECK_STR(out, "^/v/([0-9]+)/(.*)$");
+	CHECK_EQ_STR(out, "^/v/([0-9]+)/(.*)$");
 	CHECK(p.ngroups == 2);
-	CHECK_STR(p.names[1], "id");
-	CHECK_STR(p.names[2], "");
+	CHECK_EQ_STR(p.names[1], "id");
+	CHECK_EQ_STR(p.names[2], "");
 
 	/* (?:...) is a plain group too; escaped and bracketed parens are not groups */
 	CHECK(vr_pattern_rewrite("(?:a|b)\\((?<x>[()])[]()]", out, sizeof out, &p, err, sizeof err) == 0);
-	CHECK_STR(out, "(a|b)\\(([()])[]()]");
+	CHECK_EQ_STR(out, "(a|b)\\(([()])[]()]");
 	CHECK(p.ngroups == 2);
-	CHECK_STR(p.names[2], "x");
+	CHECK_EQ_STR(p.names[2], "x");
 	CHECK(vr_pattern_rewrite("[[:alpha:]()](?<n>x)", out, sizeof out, &p, err, sizeof err) == 0);
 	CHECK(p.ngroups == 1);
-	CHECK_STR(p.names[1], "n");
+	CHECK_EQ_STR(p.names[1], "n");
 
 	CHECK(vr_pattern_rewrite("(?=x)", out, sizeof out, NULL, err, sizeof err) < 0);
 	CHECK(strstr(err, "(?<name>") != NULL);
@@ -76,17 +56,17 @@ static void test_match_and_expand(void)
 	CHECK(vr_pattern_match(&p, subj, m) == 1);
 
 	CHECK(vr_template_expand("/srv/$1/$2", &p, subj, m, 0, out, sizeof out, err, sizeof err) == 0);
-	CHECK_STR(out, "/srv/abc/clip one.mp4");
+	CHECK_EQ_STR(out, "/srv/abc/clip one.mp4");
 	CHECK(vr_template_expand("/srv/${dir}/${2}x$$1", &p, subj, m, 0, out, sizeof out, err,
 				 sizeof err) == 0);
-	CHECK_STR(out, "/srv/abc/clip one.mp4x$1");
+	CHECK_EQ_STR(out, "/srv/abc/clip one.mp4x$1");
 	/* $0 is the whole match; a single digit after '$' */
 	CHECK(vr_template_expand("$0|$10", &p, subj, m, 0, out, sizeof out, err, sizeof err) == 0);
-	CHECK_STR(out, "/videos/abc/clip one.mp4|abc0");
+	CHECK_EQ_STR(out, "/videos/abc/clip one.mp4|abc0");
 	/* URLs get captures percent-encoded, literals untouched */
 	CHECK(vr_template_expand("http://h/a b/$2", &p, subj, m, VR_EXPAND_URL_ENCODE, out, sizeof out,
 				 err, sizeof err) == 0);
-	CHECK_STR(out, "http://h/a b/clip%20one.mp4");
+	CHECK_EQ_STR(out, "http://h/a b/clip%20one.mp4");
 
 	CHECK(vr_template_expand("$3", &p, subj, m, 0, out, sizeof out, err, sizeof err) < 0);
 	CHECK(strstr(err, "no group 3") != NULL);
@@ -104,7 +84,7 @@ static void test_match_and_expand(void)
 	CHECK(vr_pattern_compile(&p, "^/a(/x)?/(.*)$", err, sizeof err) == 0);
 	CHECK(vr_pattern_match(&p, "/a/b", m) == 1);
 	CHECK(vr_template_expand("[$1][$2]", &p, "/a/b", m, 0, out, sizeof out, err, sizeof err) == 0);
-	CHECK_STR(out, "[][b]");
+	CHECK_EQ_STR(out, "[][b]");
 	vr_pattern_free(&p);
 
 	/* captures are decoded for local paths */
@@ -112,7 +92,7 @@ static void test_match_and_expand(void)
 	CHECK(vr_pattern_match(&p, "/v/a%20b%2F..", m) == 1);
 	CHECK(vr_template_expand("/srv/$1", &p, "/v/a%20b%2F..", m, VR_EXPAND_PCT_DECODE, out, sizeof out,
 				 err, sizeof err) == 0);
-	CHECK_STR(out, "/srv/a b/..");
+	CHECK_EQ_STR(out, "/srv/a b/..");
 	vr_pattern_free(&p);
 
 	CHECK(vr_pattern_compile(&p, "^(unclosed$", err, sizeof err) < 0);
@@ -125,7 +105,7 @@ static void test_env(void)
 	unsetenv("VR_TEST_ORIGIN_UNSET");
 	CHECK(vr_template_expand("Bearer ${env:VR_TEST_ORIGIN_TOKEN}", NULL, NULL, NULL, VR_EXPAND_ENV, out,
 				 sizeof out, err, sizeof err) == 0);
-	CHECK_STR(out, "Bearer s3cr3t");
+	CHECK_EQ_STR(out, "Bearer s3cr3t");
 	CHECK(vr_template_expand("${env:VR_TEST_ORIGIN_UNSET}", NULL, NULL, NULL, VR_EXPAND_ENV, out,
 				 sizeof out, err, sizeof err) == -2);
 	CHECK(strstr(err, "VR_TEST_ORIGIN_UNSET") != NULL);
@@ -138,28 +118,28 @@ static void test_env(void)
 	CHECK(vr_template_expand("$1", NULL, NULL, NULL, VR_EXPAND_ENV, out, sizeof out, err, sizeof err) < 0);
 	CHECK(vr_template_expand("cost: $$5", NULL, NULL, NULL, VR_EXPAND_ENV, out, sizeof out, err,
 				 sizeof err) == 0);
-	CHECK_STR(out, "cost: $5");
+	CHECK_EQ_STR(out, "cost: $5");
 }
 
 static void test_helpers(void)
 {
 	char out[64], err[256];
 	CHECK(vr_percent_decode("a%20b%2fc%00%zz%4", 17, out, sizeof out) == 13);
-	CHECK_STR(out, "a b/c%00%zz%4");
+	CHECK_EQ_STR(out, "a b/c%00%zz%4");
 	CHECK(vr_percent_decode("abcdef", 6, out, 4) < 0);
 
 	vr_template_root("/srv/media/$1", out, sizeof out);
-	CHECK_STR(out, "/srv/media");
+	CHECK_EQ_STR(out, "/srv/media");
 	vr_template_root("/srv/media/v$1.mp4", out, sizeof out);
-	CHECK_STR(out, "/srv/media");
+	CHECK_EQ_STR(out, "/srv/media");
 	vr_template_root("/srv//$1", out, sizeof out);
-	CHECK_STR(out, "/srv");
+	CHECK_EQ_STR(out, "/srv");
 	vr_template_root("/$1", out, sizeof out);
-	CHECK_STR(out, "/");
+	CHECK_EQ_STR(out, "/");
 	vr_template_root("$1", out, sizeof out);
-	CHECK_STR(out, ".");
+	CHECK_EQ_STR(out, ".");
 	vr_template_root("media/x.mp4", out, sizeof out);
-	CHECK_STR(out, "media");
+	CHECK_EQ_STR(out, "media");
 
 	CHECK(vr_header_check("Authorization: Bearer x", err, sizeof err) == 0);
 	CHECK(vr_header_check("X-Empty:", err, sizeof err) == 0);
@@ -211,36 +191,36 @@ static void test_resolve(void)
 	CHECK(vr_config_parse(&cfg, conf, strlen(conf), "test.conf", err, sizeof err) == 0);
 
 	CHECK(vr_origin_resolve(cfg, "/v/clip.mp4?width=5", &pp, &r, err, sizeof err) == 0);
-	CHECK_STR(r.origin, "first");
+	CHECK_EQ_STR(r.origin, "first");
 	CHECK(r.n == 3);
 	if (r.n == 3) {
 		CHECK(r.src[0].kind == VR_SOURCE_LOCAL);
-		CHECK_STR(r.src[0].location, "/srv/a/clip.mp4");
-		CHECK_STR(r.src[0].root, "/srv/a");
+		CHECK_EQ_STR(r.src[0].location, "/srv/a/clip.mp4");
+		CHECK_EQ_STR(r.src[0].root, "/srv/a");
 		CHECK(r.src[0].timeout == 2.0);
 		CHECK(r.src[0].retries == 3);
 		CHECK(r.src[1].kind == VR_SOURCE_HTTP);
-		CHECK_STR(r.src[1].location, "http://h1/m/clip.mp4");
-		CHECK_STR(r.src[1].headers, "X-Token: tok\r\n");
+		CHECK_EQ_STR(r.src[1].location, "http://h1/m/clip.mp4");
+		CHECK_EQ_STR(r.src[1].headers, "X-Token: tok\r\n");
 		CHECK(r.src[1].root == NULL);
 		CHECK(r.src[2].kind == VR_SOURCE_LOCAL);
-		CHECK_STR(r.src[2].location, "/srv/b/clip.mp4");
-		CHECK_STR(r.src[2].root, "/srv/b");
+		CHECK_EQ_STR(r.src[2].location, "/srv/b/clip.mp4");
+		CHECK_EQ_STR(r.src[2].root, "/srv/b");
 	}
 	vr_resolved_free(&r);
 
 	/* first match in file order wins; the second only gets other paths */
 	CHECK(vr_origin_resolve(cfg, "/v/a/b", &pp, &r, err, sizeof err) == 0);
-	CHECK_STR(r.origin, "second");
+	CHECK_EQ_STR(r.origin, "second");
 	CHECK(r.n == 1 && r.src[0].retries == 0 && r.src[0].timeout == 7.0);
 	if (r.n == 1)
-		CHECK_STR(r.src[0].location, "http://h2//v/");
+		CHECK_EQ_STR(r.src[0].location, "http://h2//v/");
 	vr_resolved_free(&r);
 
 	CHECK(vr_origin_resolve(cfg, "/r/x/y", &pp, &r, err, sizeof err) == 0);
 	CHECK(r.n == 1);
 	if (r.n == 1)
-		CHECK_STR(r.src[0].root, "/data");
+		CHECK_EQ_STR(r.src[0].root, "/data");
 	vr_resolved_free(&r);
 
 	/* the command line wins */
@@ -249,19 +229,19 @@ static void test_resolve(void)
 	CHECK(vr_origin_resolve(cfg, "/v/z", &cli, &r, err, sizeof err) == 0);
 	CHECK(r.n == 3 && r.src[1].timeout == 0.5 && r.src[1].retries == 9);
 	if (r.n == 3)
-		CHECK_STR(r.src[1].headers, "X-Token: tok\r\nX-Cli: tok!\r\n");
+		CHECK_EQ_STR(r.src[1].headers, "X-Token: tok\r\nX-Cli: tok!\r\n");
 	vr_resolved_free(&r);
 
 	/* direct sources */
 	CHECK(vr_origin_resolve(cfg, "https://example.com/a.mp4", &cli, &r, err, sizeof err) == 0);
 	CHECK(r.origin == NULL && r.n == 1 && r.src[0].kind == VR_SOURCE_HTTP);
 	if (r.n == 1)
-		CHECK_STR(r.src[0].headers, "X-Cli: tok!\r\n");
+		CHECK_EQ_STR(r.src[0].headers, "X-Cli: tok!\r\n");
 	vr_resolved_free(&r);
 	CHECK(vr_origin_resolve(cfg, "file:///tmp/a%20b.mp4", &pp, &r, err, sizeof err) == 0);
 	CHECK(r.n == 1 && r.src[0].kind == VR_SOURCE_LOCAL && r.src[0].root == NULL);
 	if (r.n == 1)
-		CHECK_STR(r.src[0].location, "/tmp/a b.mp4");
+		CHECK_EQ_STR(r.src[0].location, "/tmp/a b.mp4");
 	CHECK(r.n == 1 && r.src[0].timeout == 7.0 && r.src[0].retries == 3);
 	vr_resolved_free(&r);
 	CHECK(vr_origin_resolve(cfg, "file://localhost/tmp/x", &pp, &r, err, sizeof err) == 0);
@@ -308,13 +288,13 @@ static void test_resolve(void)
 	CHECK(vr_origin_resolve(cfg, "/tmp/x?y", &pp, &r, err, sizeof err) == 0);
 	CHECK(r.origin == NULL && r.n == 1 && r.src[0].kind == VR_SOURCE_LOCAL);
 	if (r.n == 1)
-		CHECK_STR(r.src[0].location, "/tmp/x?y");
+		CHECK_EQ_STR(r.src[0].location, "/tmp/x?y");
 	vr_resolved_free(&r);
 	/* the query is not part of the path an origin sees */
 	CHECK(vr_origin_resolve(cfg, "/v/a?b=/c", &pp, &r, err, sizeof err) == 0);
 	CHECK(r.n == 1);
 	if (r.n == 1)
-		CHECK_STR(r.src[0].location, "/srv/a");
+		CHECK_EQ_STR(r.src[0].location, "/srv/a");
 	vr_resolved_free(&r);
 	vr_config_free(cfg);
 
@@ -369,9 +349,9 @@ static void test_confine(void)
 	CHECK(realpath(in, want) != NULL);
 
 	CHECK(vr_origin_confine(root, in, real, err, sizeof err) == 0);
-	CHECK_STR(real, want);
+	CHECK_EQ_STR(real, want);
 	CHECK(vr_origin_confine(root, link_in, real, err, sizeof err) == 0);
-	CHECK_STR(real, want);
+	CHECK_EQ_STR(real, want);
 	CHECK(vr_origin_confine(dir, link_out, real, err, sizeof err) == 0); /* a wider root */
 
 	CHECK(vr_origin_confine(root, link_out, real, err, sizeof err) == VR_ENOTFOUND);
@@ -410,10 +390,5 @@ int main(void)
 	test_helpers();
 	test_resolve();
 	test_confine();
-	if (failures) {
-		fprintf(stderr, "test_origin: %d of %d checks failed\n", failures, checks);
-		return 1;
-	}
-	printf("test_origin: %d checks passed\n", checks);
-	return 0;
+	return check_done();
 }

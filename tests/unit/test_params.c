@@ -9,15 +9,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-static int checks, failures;
-#define CHECK(e)                                                                         \
-	do {                                                                             \
-		checks++;                                                                \
-		if (!(e)) {                                                              \
-			failures++;                                                      \
-			fprintf(stderr, "%s:%d: CHECK failed: %s\n", __FILE__, __LINE__, #e); \
-		}                                                                        \
-	} while (0)
+#include "check.h"
+
 
 static struct vr_limits L;
 static struct vr_config *CFG; /* used by finalize in the helpers; NULL mostly */
@@ -1129,10 +1122,5 @@ int main(void)
 	test_canonical_buffer();
 	test_limits();
 	vr_config_free(CFG);
-	if (failures) {
-		printf("test_params: %d of %d checks FAILED\n", failures, checks);
-		return 1;
-	}
-	printf("test_params: %d checks passed\n", checks);
-	return 0;
+	return check_done();
 }

@@ -7,15 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-static int checks, failures;
-#define CHECK(e)                                                                         \
-	do {                                                                             \
-		checks++;                                                                \
-		if (!(e)) {                                                              \
-			failures++;                                                      \
-			fprintf(stderr, "%s:%d: CHECK failed: %s\n", __FILE__, __LINE__, #e); \
-		}                                                                        \
-	} while (0)
+#include "check.h"
 
 static int field_is(const char *line, const char *name, const char *want)
 {
@@ -150,10 +142,5 @@ int main(void)
 	test_metrics_line();
 	test_hist();
 	test_lines();
-	if (failures) {
-		printf("test_stats: %d of %d checks FAILED\n", failures, checks);
-		return 1;
-	}
-	printf("test_stats: %d checks passed\n", checks);
-	return 0;
+	return check_done();
 }
