@@ -164,8 +164,16 @@ unit: $(UNITS)
 lint-man:
 	@scripts/lint-man
 
+# The bats files run BATS_JOBS at a time (GNU parallel), the slowest first
+# so that the quick ones fill in around them; the tests of one file run in
+# order, as they share its fixtures.
+BATS_JOBS ?= 3
+BATS_SLOW := tests/bad-video.bats tests/faults.bats tests/vr-resize.bats tests/vr-cache.bats \
+	tests/vr-cache-warm.bats tests/vr-chunk.bats
+BATS_FILES := $(BATS_SLOW) $(filter-out $(BATS_SLOW),$(wildcard tests/*.bats))
+
 bats: all
-	@bats tests/*.bats
+	@bats --jobs $(BATS_JOBS) --no-parallelize-within-files $(BATS_FILES)
 
 demo: deps
 	@$(MAKE) --no-print-directory all

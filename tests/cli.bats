@@ -200,15 +200,15 @@ manopts() {
 
 @test "a failing run's metrics line names what it was about (credentials hidden)" {
 	local m=$BATS_TEST_TMPDIR/m.jsonl S=$BATS_TEST_TMPDIR/s.db
-	run "$BIN/vr-fetch" --metrics "$m" "http://user:secret@127.0.0.1:1/x.mp4" --retries 0
+	run "$VR_BIN/vr-fetch" --metrics "$m" "http://user:secret@127.0.0.1:1/x.mp4" --retries 0
 	assert_failure
-	run "$BIN/vr-range" --metrics "$m" 0-1 "$BATS_TEST_TMPDIR/none.bin"
+	run "$VR_BIN/vr-range" --metrics "$m" 0-1 "$BATS_TEST_TMPDIR/none.bin"
 	assert_failure 5
-	run "$BIN/vr-resize" --metrics "$m" "$BATS_TEST_TMPDIR/none.mp4"
+	run "$VR_BIN/vr-resize" --metrics "$m" "$BATS_TEST_TMPDIR/none.mp4"
 	assert_failure 5
-	run "$BIN/vr-chunk" --store "$S" --metrics "$m" get nokey
+	run "$VR_BIN/vr-chunk" --store "$S" --metrics "$m" get nokey
 	assert_failure 5
-	run "$BIN/vr-cache" --store "$S" --metrics "$m" get "$BATS_TEST_TMPDIR/none.mp4"
+	run "$VR_BIN/vr-cache" --store "$S" --metrics "$m" get "$BATS_TEST_TMPDIR/none.mp4"
 	assert_failure 5
 	[ "$(wc -l <"$m")" -eq 5 ]
 	[ "$(jq -r 'select(.program == "vr-fetch") | .source' "$m")" = "http://***@127.0.0.1:1/x.mp4" ]
@@ -223,15 +223,15 @@ manopts() {
 @test "an empty range is the whole body in every program that takes one" {
 	local f=$BATS_TEST_TMPDIR/in.bin S=$BATS_TEST_TMPDIR/s.db r
 	head -c 100000 /dev/urandom >"$f"
-	"$BIN/vr-chunk" --store "$S" put k "$f"
+	"$VR_BIN/vr-chunk" --store "$S" put k "$f"
 	for r in '' ' '; do
-		run bash -c '"$0" "$1" "$2" | cmp - "$2"' "$BIN/vr-range" "$r" "$f"
+		run bash -c '"$0" "$1" "$2" | cmp - "$2"' "$VR_BIN/vr-range" "$r" "$f"
 		assert_success
-		run bash -c '"$0" -r "$1" "$2" | cmp - "$2"' "$BIN/vr-fetch" "$r" "$f"
+		run bash -c '"$0" -r "$1" "$2" | cmp - "$2"' "$VR_BIN/vr-fetch" "$r" "$f"
 		assert_success
-		run bash -c '"$0" --store "$1" get k --range "$2" | cmp - "$3"' "$BIN/vr-chunk" "$S" "$r" "$f"
+		run bash -c '"$0" --store "$1" get k --range "$2" | cmp - "$3"' "$VR_BIN/vr-chunk" "$S" "$r" "$f"
 		assert_success
-		run bash -c '"$0" --store "$1" get "$3" --range "$2" | cmp - "$3"' "$BIN/vr-cache" "$S" "$r" "$f"
+		run bash -c '"$0" --store "$1" get "$3" --range "$2" | cmp - "$3"' "$VR_BIN/vr-cache" "$S" "$r" "$f"
 		assert_success
 	done
 }
