@@ -210,127 +210,174 @@ static int serve_stream(int in, const struct opts *o, int multipart, struct vr_s
 	return VR_OK;
 }
 
+/* One run, in the stages run_range() calls top to bottom: the range set,
+ * the input and its size, the response plan (all of it for a known size),
+ * the slicer for a stream, the output, serving, and for a stream of unknown
+ * size the facts known only at its end. */
+struct job {
+	struct opts *o;
+	struct vr_range_set *set;
+	struct vr_slicer *slicer;
+	struct vr_response *r;
+	int whole;            /* no range: the whole input, an HTTP 200 */
+	int in;
+	const char *what;     /* the input, for messages */
+	int64_t size;         /* -1 unknown */
+	int seekable;
+	char err[512];
+};
+
+/* The range set; an empty one is the whole input. */
+static int job_range(struct job *j)
+{
+	j->whole = j->o->range_text[strspn(j->o->range_text, " \t")] == '\0';
+	if (j->whole) { /* no Range header: the whole representation */
+		j->set->n = 1;
+		j->set->spec[0].kind = VR_SPEC_INT;
+		j->set->spec[0].first = 0;
+		j->set->spec[0].last = VR_RANGE_OPEN;
+		return 0;
+	}
+	if (vr_range_parse(j->o->range_text, j->set, j->err, sizeof j->err) != VR_RANGE_OK) {
+		vr_error("%s", j->err);
+		return VR_EDATA;
+	}
+	return 0;
+}
+
+/* FILE or stdin, and its size: a regular file's own, else --size. */
+static int job_input(struct job *j)
+{
+	struct opts *o = j->o;
+	if (o->file && strcmp(o->file, "-")) {
+		int rc = vr_open_input(o->file, &j->in, j->err, sizeof j->err);
+		if (rc) {
+			vr_error("%s", j->err);
+			return rc;
+		}
+	}
+	int64_t fsize;
+	enum vr_fd_kind kind = vr_fd_kind(j->in, &fsize);
+	j->seekable = kind == VR_FD_FILE;
+	j->size = j->seekable ? fsize : o->size;
+	if (j->seekable && o->size >= 0 && o->size != fsize)
+		vr_warn("--size %" PRId64 " ignored: %s has %" PRId64 " bytes", o->size, j->what, fsize);
+	if (!o->content_type)
+		o->content_type = vr_mime_from_path(o->file);
+	if (kind == VR_FD_PIPE)
+		vr_pipe_grow(j->in);
+	return 0;
+}
+
+/* The response: planned whole for a known size (a 416 said here), else
+ * the facts a stream of unknown size starts with. */
+static int job_plan(struct job *j)
+{
+	struct opts *o = j->o;
+	struct vr_response *r = j->r;
+	r->total = j->size;
+	r->status = j->whole ? 200 : 206;
+	r->content_type = o->content_type;
+	r->boundary = o->mp.boundary;
+	if (j->size >= 0) {
+		if (vr_response_plan(r, j->whole ? NULL : j->set, (uint64_t)j->size, o->mp.on,
+				     o->content_type, o->mp.boundary) != VR_RANGE_OK) {
+			vr_response_print(r, o->headers, o->json);
+			vr_error("%s", vr_unsatisfiable_text(j->err, sizeof j->err, j->set, "the input",
+							     j->size, 0));
+			return VR_ERANGE;
+		}
+	} else if (o->mp.on && j->set->n > 1) {
+		vr_error("--multipart needs the total size: give --size N or a regular file");
+		return VR_EUSAGE;
+	}
+	return 0;
+}
+
+/* A stream is cut in one pass: the slicer, bounded by --max-buffer. */
+static int job_slicer(struct job *j)
+{
+	struct opts *o = j->o;
+	if (j->seekable)
+		return 0;
+	int s = vr_slicer_init(j->slicer, j->set, j->size, o->max_buffer, j->err, sizeof j->err);
+	if (s == VR_RANGE_NEEDS_SEEK) {
+		vr_error("%s: %s", o->range_text, j->err);
+		return VR_EUSAGE;
+	}
+	if (s == VR_RANGE_TOO_BIG) {
+		vr_error("%s: %s (%" PRIu64 " bytes)", o->range_text, j->err, o->max_buffer);
+		return VR_ELIMIT;
+	}
+	return 0;
+}
+
+/* After a stream: what it held against --size, and for an unknown size
+ * the spans, the total and the head (or the 416) known only now. */
+static int job_stream_end(struct job *j)
+{
+	struct opts *o = j->o;
+	struct vr_response *r = j->r;
+	int64_t seen;
+	r->n = vr_slicer_spans(j->slicer, r->spans, &seen);
+	if (j->size >= 0 && seen >= 0 && seen < j->size && j->slicer->at_eof) {
+		vr_error("%s ended at byte %" PRId64 ", before the %" PRId64 " bytes given by --size",
+			 j->what, seen, j->size);
+		return VR_EDATA;
+	}
+	if (j->size >= 0)
+		return 0;
+	r->total = seen;
+	if (r->n == 0 && !j->whole) {
+		r->status = 416;
+		vr_response_print(r, o->headers, o->json);
+		vr_error("%s",
+			 vr_unsatisfiable_text(j->err, sizeof j->err, j->set, "the input", seen, 0));
+		return VR_ERANGE;
+	}
+	r->length_known = 1;
+	r->content_length = vr_metrics_get_bytes_out();
+	vr_response_print(r, o->headers, o->json);
+	return 0;
+}
+
 static int run_range(struct opts *o)
 {
-	struct vr_range_set *set = calloc(1, sizeof *set);
-	struct vr_slicer *slicer = calloc(1, sizeof *slicer);
-	struct vr_response *r = calloc(1, sizeof *r);
-	char err[512];
-	int whole = o->range_text[strspn(o->range_text, " \t")] == '\0';
-	int rc = VR_OK;
-	int in = STDIN_FILENO;
-	const char *what = o->file && strcmp(o->file, "-") ? o->file : "stdin";
+	struct job j = {
+		.o = o,
+		.set = calloc(1, sizeof *j.set),
+		.slicer = calloc(1, sizeof *j.slicer),
+		.r = calloc(1, sizeof *j.r),
+		.in = STDIN_FILENO,
+		.what = o->file && strcmp(o->file, "-") ? o->file : "stdin",
+	};
 	struct vr_output out;
-	int out_open = 0;
-
-	if (!set || !slicer || !r) {
+	int out_open = 0, rc;
+	if (!j.set || !j.slicer || !j.r) {
 		vr_error("out of memory");
 		rc = VR_EFAIL;
 		goto done;
 	}
-	if (!whole && vr_range_parse(o->range_text, set, err, sizeof err) != VR_RANGE_OK) {
-		vr_error("%s", err);
-		rc = VR_EDATA;
-		goto done;
-	}
-	if (whole) { /* no Range header: the whole representation */
-		set->n = 1;
-		set->spec[0].kind = VR_SPEC_INT;
-		set->spec[0].first = 0;
-		set->spec[0].last = VR_RANGE_OPEN;
-	}
-	if (o->file && strcmp(o->file, "-")) {
-		if ((rc = vr_open_input(o->file, &in, err, sizeof err))) {
-			vr_error("%s", err);
-			goto done;
-		}
-	}
-	int64_t fsize;
-	enum vr_fd_kind kind = vr_fd_kind(in, &fsize);
-	int64_t size = kind == VR_FD_FILE ? fsize : o->size;
-	if (kind == VR_FD_FILE && o->size >= 0 && o->size != fsize)
-		vr_warn("--size %" PRId64 " ignored: %s has %" PRId64 " bytes", o->size, what, fsize);
-	if (!o->content_type)
-		o->content_type = vr_mime_from_path(o->file);
-	if (kind == VR_FD_PIPE)
-		vr_pipe_grow(in);
-
-	/* the facts a stream of unknown size starts with; a known size plans
-	 * them all */
-	r->total = size;
-	r->status = whole ? 200 : 206;
-	r->content_type = o->content_type;
-	r->boundary = o->mp.boundary;
-	int seekable = kind == VR_FD_FILE;
-	if (size >= 0) {
-		if (vr_response_plan(r, whole ? NULL : set, (uint64_t)size, o->mp.on, o->content_type,
-				     o->mp.boundary) != VR_RANGE_OK) {
-			vr_response_print(r, o->headers, o->json);
-			vr_error("%s", vr_unsatisfiable_text(err, sizeof err, set, "the input", size, 0));
-			rc = VR_ERANGE;
-			goto done;
-		}
-	} else if (o->mp.on && set->n > 1) {
-		vr_error("--multipart needs the total size: give --size N or a regular file");
-		rc = VR_EUSAGE;
-		goto done;
-	}
-	if (!seekable) {
-		int s = vr_slicer_init(slicer, set, size, o->max_buffer, err, sizeof err);
-		if (s == VR_RANGE_NEEDS_SEEK) {
-			vr_error("%s: %s", o->range_text, err);
-			rc = VR_EUSAGE;
-			goto done;
-		}
-		if (s == VR_RANGE_TOO_BIG) {
-			vr_error("%s: %s (%" PRIu64 " bytes)", o->range_text, err, o->max_buffer);
-			rc = VR_ELIMIT;
-			goto done;
-		}
-	}
-	rc = vr_output_open(&out, o->output);
-	if (rc)
+	if ((rc = job_range(&j)) || (rc = job_input(&j)) || (rc = job_plan(&j)) ||
+	    (rc = job_slicer(&j)) || (rc = vr_output_open(&out, o->output)))
 		goto done;
 	out_open = 1;
 	/* the head comes once the output is known to be writable */
-	if (size >= 0)
-		vr_response_print(r, o->headers, o->json);
+	if (j.size >= 0)
+		vr_response_print(j.r, o->headers, o->json);
 	out_fd = out.fd;
 	vr_pipe_grow(out_fd);
 	vr_stream_opened();
-	if (seekable) {
-		rc = serve_file(in, r, what);
+	if (j.seekable) {
+		rc = serve_file(j.in, j.r, j.what);
 	} else {
-		rc = serve_stream(in, o, r->multipart, slicer, what, size);
-		if (rc == VR_OK) {
-			int64_t seen;
-			struct vr_span *got = r->spans;
-			r->n = vr_slicer_spans(slicer, got, &seen);
-			if (size >= 0 && seen >= 0 && seen < size && slicer->at_eof) {
-				vr_error("%s ended at byte %" PRId64 ", before the %" PRId64
-					 " bytes given by --size",
-					 what, seen, size);
-				rc = VR_EDATA;
-			} else if (size < 0) {
-				r->total = seen;
-				if (r->n == 0 && !whole) {
-					r->status = 416;
-					vr_response_print(r, o->headers, o->json);
-					vr_error("%s", vr_unsatisfiable_text(err, sizeof err, set,
-									     "the input", seen, 0));
-					rc = VR_ERANGE;
-				} else {
-					r->length_known = 1;
-					r->content_length = vr_metrics_get_bytes_out();
-					vr_response_print(r, o->headers, o->json);
-				}
-			}
-		}
+		rc = serve_stream(j.in, o, j.r->multipart, j.slicer, j.what, j.size);
+		if (rc == VR_OK)
+			rc = job_stream_end(&j);
 	}
 	vr_stream_closed();
 	if (rc == VR_OK && vr_stop_requested())
 		rc = VR_EFAIL;
-
 done:
 	if (out_open) {
 		if (rc == VR_OK)
@@ -338,12 +385,13 @@ done:
 		else
 			vr_output_abort(&out);
 	}
-	if (in != STDIN_FILENO)
-		close(in);
-	vr_slicer_free(slicer);
-	free(slicer);
-	free(set);
-	free(r);
+	if (j.in != STDIN_FILENO)
+		close(j.in);
+	if (j.slicer)
+		vr_slicer_free(j.slicer);
+	free(j.slicer);
+	free(j.set);
+	free(j.r);
 	return rc;
 }
 
