@@ -744,6 +744,21 @@ static int pump(struct run *r, frame_fn vfn, frame_fn afn)
 	return check_truncated(r, reached);
 }
 
+
+/* The audio encoder of the output, its filter chain and its stream in the
+ * muxer (video and audio modes). */
+static int open_audio_output(struct run *r, enum vr_format format, int64_t bitrate, int gh)
+{
+	int rc = vr_encode_open_audio(&r->aenc, format, r->p->quality, bitrate, r->adec->sample_rate,
+				      r->adec->ch_layout.nb_channels, gh, r->err, r->errlen);
+	if (rc || (rc = setup_audio_chain(r)))
+		return rc;
+	snprintf(r->st->out_audio_codec, sizeof r->st->out_audio_codec, "%s",
+		 avcodec_get_name(r->aenc->codec_id));
+	if (!(r->oast = vr_mux_add_encoder(&r->mux, r->aenc)))
+		return fail(r, VR_EFAIL, "out of memory");
+	return 0;
+}
 static int run_video(struct run *r)
 {
 	const struct vr_params *p = r->p;
@@ -798,16 +813,8 @@ static int run_video(struct run *r)
 	if (!(r->ovst = vr_mux_add_encoder(&r->mux, r->venc)))
 		return fail(r, VR_EFAIL, "out of memory");
 	if (r->adec) {
-		int ch = r->adec->ch_layout.nb_channels;
-		if ((rc = vr_encode_open_audio(&r->aenc, p->format, p->quality, 0, r->adec->sample_rate,
-					       ch, gh, r->err, r->errlen)))
+		if ((rc = open_audio_output(r, p->format, 0, gh)))
 			return rc;
-		if ((rc = setup_audio_chain(r)))
-			return rc;
-		snprintf(r->st->out_audio_codec, sizeof r->st->out_audio_codec, "%s",
-			 avcodec_get_name(r->aenc->codec_id));
-		if (!(r->oast = vr_mux_add_encoder(&r->mux, r->aenc)))
-			return fail(r, VR_EFAIL, "out of memory");
 	}
 	if ((rc = mux_open(r)) || r->st->output_closed)
 		return rc;
@@ -918,16 +925,8 @@ static int run_audio(struct run *r)
 		if ((rc = open_decoder(r, r->ast, &r->adec)))
 			return rc;
 		seek_to_start(r);
-		if ((rc = vr_encode_open_audio(&r->aenc, VR_FORMAT_M4A, p->quality, p->bitrate,
-					       r->adec->sample_rate, r->adec->ch_layout.nb_channels, gh,
-					       r->err, r->errlen)))
+		if ((rc = open_audio_output(r, VR_FORMAT_M4A, p->bitrate, gh)))
 			return rc;
-		if ((rc = setup_audio_chain(r)))
-			return rc;
-		snprintf(r->st->out_audio_codec, sizeof r->st->out_audio_codec, "%s",
-			 avcodec_get_name(r->aenc->codec_id));
-		if (!(r->oast = vr_mux_add_encoder(&r->mux, r->aenc)))
-			return fail(r, VR_EFAIL, "out of memory");
 		if ((rc = mux_open(r)) || r->st->output_closed)
 			return rc;
 		if ((rc = pump(r, NULL, audio_frame)) || r->st->output_closed)

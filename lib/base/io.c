@@ -1,5 +1,6 @@
 #include "io.h"
 #include "lifecycle.h"
+#include "metrics.h"
 #include "status.h"
 
 #include <errno.h>
@@ -264,3 +265,26 @@ int vr_open_input(const char *path, int *fd, char *err, size_t errlen)
 	*fd = f;
 	return 0;
 }
+
+int vr_sink_write(void *sink, const void *buf, size_t n)
+{
+	struct vr_sink *s = sink;
+	if (s->fd < 0 || n == 0)
+		return 0;
+	if (s->closed || s->error)
+		return VR_STOP;
+	if (!s->first_byte_ms)
+		s->first_byte_ms = vr_now_ms();
+	int w = vr_write_full(s->fd, buf, n);
+	if (w == VR_IO_OK) {
+		s->bytes += n;
+		return 0;
+	}
+	if (w == VR_IO_EPIPE)
+		s->closed = 1;
+	else
+		s->error = errno ? errno : EIO;
+	return VR_STOP; /* the sink says why: closed or error */
+}
+
+int vr_sink_open(const struct vr_sink *s) { return s->fd >= 0 && !s->closed && !s->error; }

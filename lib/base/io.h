@@ -63,4 +63,21 @@ void vr_pipe_grow(int fd);
  * saying so. */
 int vr_open_input(const char *path, int *fd, char *err, size_t errlen);
 
+/* An output where a reader that goes away is a quiet end, not a failure:
+ * the body of a cache hit, the output side of a miss's tee. It notes how
+ * it ended, so that its writer can stop producing and say why. One per
+ * output; not shared between threads. */
+struct vr_sink {
+	int fd;               /* -1: none (every byte is dropped) */
+	int closed;           /* the reader went away (EPIPE) */
+	int error;            /* errno of a failed write, 0 none */
+	uint64_t bytes;       /* written */
+	double first_byte_ms; /* vr_now_ms() of the first write, 0 none */
+};
+/* Write n bytes (a vr_emit_fn): 0, or VR_STOP once the sink is closed or
+ * failed (nothing more is written; closed and error say which). */
+int vr_sink_write(void *sink, const void *buf, size_t n);
+/* The sink still takes bytes. */
+int vr_sink_open(const struct vr_sink *s);
+
 #endif

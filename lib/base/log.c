@@ -67,3 +67,14 @@ void vr_debug(const char *fmt, ...)
 	log_emit("debug: ", fmt, ap);
 	va_end(ap);
 }
+
+int vr_errf(char *err, size_t errlen, int code, const char *fmt, ...)
+{
+	if (err && errlen) {
+		va_list ap;
+		va_start(ap, fmt);
+		vsnprintf(err, errlen, fmt, ap);
+		va_end(ap);
+	}
+	return code;
+}

@@ -7,6 +7,8 @@
 #ifndef VR_LOG_H
 #define VR_LOG_H
 
+#include <stddef.h>
+
 enum vr_verbosity { VR_QUIET = 0, VR_NORMAL = 1, VR_VERBOSE = 2, VR_DEBUG = 3 };
 
 void vr_log_init(const char *prog);
@@ -22,5 +24,10 @@ void vr_warn(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 void vr_info(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 /* "prog: debug: ..." — only with -vv. */
 void vr_debug(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+/* Format a message into err (may be NULL) and return code: the one way a
+ * library function says why it failed to its caller, which prints it. */
+int vr_errf(char *err, size_t errlen, int code, const char *fmt, ...)
+	__attribute__((format(printf, 4, 5)));
 
 #endif

@@ -158,3 +158,14 @@ const char *vr_duration_text(double seconds, char *buf, size_t len)
 		snprintf(buf, len, "%lldms", ms);
 	return buf;
 }
+
+int vr_hex_digit(char c)
+{
+	if (c >= '0' && c <= '9')
+		return c - '0';
+	if (c >= 'a' && c <= 'f')
+		return c - 'a' + 10;
+	if (c >= 'A' && c <= 'F')
+		return c - 'A' + 10;
+	return -1;
+}

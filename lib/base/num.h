@@ -18,4 +18,7 @@ int vr_parse_seconds(const char *s, double *out);
  * message that prints a duration uses this. Returns buf. */
 const char *vr_duration_text(double seconds, char *buf, size_t len);
 
+/* The value of a hex digit (0-9, a-f, A-F), or -1. */
+int vr_hex_digit(char c);
+
 #endif

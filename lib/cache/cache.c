@@ -345,64 +345,46 @@ int vr_cache_key(struct vr_cache *c, const struct vr_cache_request *r, char *key
 	return rc;
 }
 
+/* One field of what the key sees of a source (its query, its canonical
+ * name), copied out: 0 or a vr_status with err. */
+static int source_field(const struct vr_config *cfg, const char *source, int canonical, char *out,
+			size_t len, char *err, size_t errlen)
+{
+	struct vr_key_source *ks = malloc(sizeof *ks);
+	if (!ks)
+		return vr_errf(err, errlen, VR_EFAIL, "out of memory");
+	int rc = vr_key_source(cfg, source, ks, NULL, err, errlen);
+	if (!rc)
+		snprintf(out, len, "%s", canonical ? ks->canonical : ks->query);
+	free(ks);
+	return rc;
+}
+
 int vr_cache_source_query(const struct vr_config *cfg, const char *source, char *query, size_t len,
 			  char *err, size_t errlen)
 {
-	struct vr_key_source *ks = malloc(sizeof *ks);
-	if (!ks) {
-		snprintf(err, errlen, "out of memory");
-		return VR_EFAIL;
-	}
-	int rc = vr_key_source(cfg, source, ks, NULL, err, errlen);
-	if (!rc)
-		snprintf(query, len, "%s", ks->query);
-	free(ks);
-	return rc;
+	return source_field(cfg, source, 0, query, len, err, errlen);
 }
 
 int vr_cache_canonical_source(const struct vr_config *cfg, const char *source, char *out,
 			      size_t len, char *err, size_t errlen)
 {
-	struct vr_key_source *ks = malloc(sizeof *ks);
-	if (!ks) {
-		snprintf(err, errlen, "out of memory");
-		return VR_EFAIL;
-	}
-	int rc = vr_key_source(cfg, source, ks, NULL, err, errlen);
-	if (!rc)
-		snprintf(out, len, "%s", ks->canonical);
-	free(ks);
-	return rc;
+	return source_field(cfg, source, 1, out, len, err, errlen);
 }
 
 /* ---- serving a stored entry ---- */
 
+/* A hit's output: the shared sink (lib/base/io) and what it serves. */
 struct sink {
+	struct vr_sink out;
 	struct vr_cache *c;
 	const struct vr_entry *e;   /* the entry served (read snapshot open) */
-	int fd;
-	int closed, error;
-	uint64_t bytes;
-	double first_byte_ms;
 };
 
 static int sink_write(void *ctx, const void *buf, size_t n)
 {
 	struct sink *s = ctx;
-	if (s->fd < 0 || n == 0)
-		return 0;
-	if (!s->first_byte_ms)
-		s->first_byte_ms = vr_now_ms();
-	int w = vr_write_full(s->fd, buf, n);
-	if (w == VR_IO_OK) {
-		s->bytes += n;
-		return 0;
-	}
-	if (w == VR_IO_EPIPE)
-		s->closed = 1;
-	else
-		s->error = errno ? errno : EIO;
-	return VR_STOP; /* why is in s: the caller says it */
+	return vr_sink_write(&s->out, buf, n);
 }
 
 /* The bytes of one span of the entry, chunk by chunk. */
@@ -465,7 +447,7 @@ static int serve_entry(struct vr_cache *c, const struct vr_cache_request *r, con
 		resp->n = 0; /* an empty entry: a complete, empty 200 */
 	}
 	vr_response_print(resp, r->headers, r->json);
-	struct sink s = {.c = c, .e = e, .fd = r->out_fd};
+	struct sink s = {.out = {.fd = r->out_fd}, .c = c, .e = e};
 	if (r->out_fd >= 0) {
 		struct vr_serve sv = {sink_write, sink_span, &s};
 		int sr = vr_response_serve(resp, &sv);
@@ -474,13 +456,13 @@ static int serve_entry(struct vr_cache *c, const struct vr_cache_request *r, con
 			rc = sr;
 		}
 	}
-	if (!rc && s.error) {
-		snprintf(out->error, sizeof out->error, "writing the output: %s", strerror(s.error));
+	if (!rc && s.out.error) {
+		snprintf(out->error, sizeof out->error, "writing the output: %s", strerror(s.out.error));
 		rc = VR_EIO;
 	}
-	out->bytes_out += s.bytes;
-	if (s.first_byte_ms && !out->ttfb_ms)
-		out->ttfb_ms = s.first_byte_ms;
+	out->bytes_out += s.out.bytes;
+	if (s.out.first_byte_ms && !out->ttfb_ms)
+		out->ttfb_ms = s.out.first_byte_ms;
 done:
 	free(resp);
 	free(hdr);
@@ -581,7 +563,7 @@ static int miss_prepare(struct miss *m)
 			return miss_fail_early(m, VR_EUSAGE, "%s",
 					       "--multipart on a miss needs the store (the size is "
 					       "known only once the entry is stored)");
-		m->t.out_fd = -1;
+		m->t.out.fd = -1;
 	} else if (m->has_range && r->out_fd >= 0) {
 		char err[256];
 		m->slicer = calloc(1, sizeof *m->slicer);
@@ -763,7 +745,7 @@ static void miss_print_head(struct miss *m, int ended)
 			resp->spans[0].end = m->t.bytes_in - 1;
 		}
 		resp->length_known = ended;
-		resp->content_length = m->t.bytes_out;
+		resp->content_length = m->t.out.bytes;
 		vr_response_print(resp, m->r->headers, m->r->json);
 	}
 	free(resp);
@@ -776,16 +758,16 @@ static void miss_print_head(struct miss *m, int ended)
 static int miss_report(struct miss *m, int rc)
 {
 	struct vr_cache_outcome *out = m->out;
-	int ended = !m->prc && !m->t.out_closed && !m->t.out_errno;
+	int ended = !m->prc && !m->t.out.closed && !m->t.out.error;
 	out->store_ms = m->t.store_ms;
-	out->bytes_out = m->t.bytes_out;
+	out->bytes_out = m->t.out.bytes;
 	out->bytes_stored = m->committed ? m->t.bytes_in : 0;
-	if (m->t.first_byte_ms)
-		out->ttfb_ms = m->t.first_byte_ms;
-	if (!rc && m->t.out_errno) {
+	if (m->t.out.first_byte_ms)
+		out->ttfb_ms = m->t.out.first_byte_ms;
+	if (!rc && m->t.out.error) {
 		rc = VR_EIO;
 		snprintf(out->error, sizeof out->error, "writing the output: %s",
-			 strerror(m->t.out_errno));
+			 strerror(m->t.out.error));
 	}
 	if (m->t.store_rc) {
 		out->store_failed = 1;
@@ -830,7 +812,7 @@ static int run_miss(struct vr_cache *c, const struct vr_cache_request *r, struct
 		    struct vr_store_writer *w, struct vr_cache_outcome *out)
 {
 	struct miss m = {.c = c, .r = r, .pl = pl, .out = out,
-			 .t = {.out_fd = r->out_fd, .w = w, .st = c->st}};
+			 .t = {.out = {.fd = r->out_fd}, .w = w, .st = c->st}};
 	int rc = miss_prepare(&m);
 	if (rc)
 		return rc;

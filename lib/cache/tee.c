@@ -9,29 +9,6 @@
 #include <stdio.h>
 #include <string.h>
 
-static int out_write(struct vr_tee *t, const void *buf, size_t n)
-{
-	if (t->out_closed || t->out_errno || n == 0)
-		return 0;
-	if (!t->first_byte_ms)
-		t->first_byte_ms = vr_now_ms();
-	int w = vr_write_full(t->out_fd, buf, n);
-	if (w == VR_IO_OK) {
-		t->bytes_out += n;
-		return 0;
-	}
-	if (w == VR_IO_EPIPE)
-		t->out_closed = 1;
-	else
-		t->out_errno = errno ? errno : EIO;
-	return VR_STOP; /* stops the slicer's emit loop; the store side goes on */
-}
-
-static int emit(void *ctx, const void *buf, size_t n)
-{
-	return out_write(ctx, buf, n);
-}
-
 static void store_failed(struct vr_tee *t, int rc, const char *msg)
 {
 	if (!t->store_rc) {
@@ -48,12 +25,13 @@ static void store_failed(struct vr_tee *t, int rc, const char *msg)
 int vr_tee_feed(struct vr_tee *t, const void *buf, size_t n)
 {
 	t->bytes_in += n;
-	if (t->out_fd >= 0 && !t->out_closed && !t->out_errno) {
+	/* a closed output stops the slicer's emit loop; the store side goes on */
+	if (vr_sink_open(&t->out)) {
 		if (t->slicer) {
 			if (vr_slicer_wants_input(t->slicer) || t->slicer->suffix)
-				vr_slicer_feed(t->slicer, buf, n, emit, t);
+				vr_slicer_feed(t->slicer, buf, n, vr_sink_write, &t->out);
 		} else {
-			out_write(t, buf, n);
+			vr_sink_write(&t->out, buf, n);
 		}
 	}
 	if (t->w) {
@@ -65,15 +43,15 @@ int vr_tee_feed(struct vr_tee *t, const void *buf, size_t n)
 		if (rc)
 			store_failed(t, rc, t->st ? vr_store_error(t->st) : NULL);
 	}
-	int out_wants = t->out_fd >= 0 && !t->out_closed && !t->out_errno &&
+	int out_wants = vr_sink_open(&t->out) &&
 			(!t->slicer || vr_slicer_wants_input(t->slicer) || t->slicer->suffix);
 	return !out_wants && !t->w;
 }
 
 void vr_tee_finish_output(struct vr_tee *t)
 {
-	if (t->slicer && t->out_fd >= 0 && !t->out_closed && !t->out_errno)
-		vr_slicer_finish(t->slicer, emit, t);
+	if (t->slicer && vr_sink_open(&t->out))
+		vr_slicer_finish(t->slicer, vr_sink_write, &t->out);
 	else if (t->slicer)
 		t->slicer->at_eof = 1;
 }

@@ -15,6 +15,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "io.h"
 #include "range.h"
 
 struct vr_store;
@@ -23,12 +24,8 @@ struct vr_entry;
 
 struct vr_tee {
 	/* output side */
-	int out_fd;                 /* -1: none */
+	struct vr_sink out;         /* fd -1: none */
 	struct vr_slicer *slicer;   /* NULL: every byte goes out */
-	int out_closed;             /* the reader went away (EPIPE) */
-	int out_errno;              /* a failed write (not EPIPE), 0 none */
-	uint64_t bytes_out;
-	double first_byte_ms;       /* vr_now_ms() of the first byte out, 0 none */
 	/* store side: the tee owns the writer once given (and its stream count) */
 	struct vr_store_writer *w;  /* NULL: not storing (or failed) */
 	struct vr_store *st;        /* w's store, for the text of its failures */

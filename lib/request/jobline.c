@@ -1,4 +1,5 @@
 #include "jobline.h"
+#include "log.h"
 #include "status.h"
 
 #include <errno.h>
@@ -7,17 +8,6 @@
 #include <string.h>
 #include <unistd.h>
 
-__attribute__((format(printf, 4, 5))) static int fail(char *err, size_t errlen, int code,
-						      const char *fmt, ...)
-{
-	if (err && errlen) {
-		va_list ap;
-		va_start(ap, fmt);
-		vsnprintf(err, errlen, fmt, ap);
-		va_end(ap);
-	}
-	return code;
-}
 
 /* A word made safe to print in a message. */
 static const char *shown(const char *w, char *tmp, size_t cap)
@@ -50,24 +40,24 @@ static int split(const char *line, size_t len, char *buf, size_t buflen, char **
 	size_t o = 0, i = 0;
 	int n = 0;
 	if (buflen < len + 2)
-		return -fail(err, errlen, VR_EDATA, "longer than %d bytes", VR_JOBLINE_MAX);
+		return -vr_errf(err, errlen, VR_EDATA, "longer than %d bytes", VR_JOBLINE_MAX);
 	while (i < len) {
 		while (i < len && (line[i] == ' ' || line[i] == '\t' || line[i] == '\r'))
 			i++;
 		if (i == len || line[i] == '#')
 			break;
 		if (n == VR_JOBLINE_WORDS)
-			return -fail(err, errlen, VR_EDATA, "more than %d words", VR_JOBLINE_WORDS);
+			return -vr_errf(err, errlen, VR_EDATA, "more than %d words", VR_JOBLINE_WORDS);
 		words[n++] = buf + o;
 		while (i < len && line[i] != ' ' && line[i] != '\t' && line[i] != '\r') {
 			char c = line[i++];
 			if (c == '\0')
-				return -fail(err, errlen, VR_EDATA, "a NUL byte in the line");
+				return -vr_errf(err, errlen, VR_EDATA, "a NUL byte in the line");
 			if (c == '\'') {
 				while (i < len && line[i] != '\'')
 					buf[o++] = line[i++];
 				if (i == len)
-					return -fail(err, errlen, VR_EDATA, "unterminated ' quote");
+					return -vr_errf(err, errlen, VR_EDATA, "unterminated ' quote");
 				i++;
 			} else if (c == '"') {
 				while (i < len && line[i] != '"') {
@@ -77,11 +67,11 @@ static int split(const char *line, size_t len, char *buf, size_t buflen, char **
 					buf[o++] = line[i++];
 				}
 				if (i == len)
-					return -fail(err, errlen, VR_EDATA, "unterminated \" quote");
+					return -vr_errf(err, errlen, VR_EDATA, "unterminated \" quote");
 				i++;
 			} else if (c == '\\') {
 				if (i == len)
-					return -fail(err, errlen, VR_EDATA,
+					return -vr_errf(err, errlen, VR_EDATA,
 						     "a backslash at the end of the line");
 				buf[o++] = line[i++];
 			} else {
@@ -103,17 +93,17 @@ int vr_jobline_parse(const char *line, size_t len, const struct vr_limits *l,
 	memset(j, 0, sizeof *j);
 	vr_params_init(&j->params);
 	if (len > VR_JOBLINE_MAX)
-		return fail(err, errlen, VR_EDATA, "longer than %d bytes", VR_JOBLINE_MAX);
+		return vr_errf(err, errlen, VR_EDATA, "longer than %d bytes", VR_JOBLINE_MAX);
 	int n = split(line, len, buf, buflen, w, err, errlen);
 	if (n < 0)
 		return -n;
 	if (n == 0)
 		return VR_JOBLINE_SKIP;
 	if (w[0][0] == '-' && w[0][1])
-		return fail(err, errlen, VR_EUSAGE, "'%s': the line must start with a SOURCE",
+		return vr_errf(err, errlen, VR_EUSAGE, "'%s': the line must start with a SOURCE",
 			    shown(w[0], tmp, sizeof tmp));
 	if (!w[0][0])
-		return fail(err, errlen, VR_EDATA, "an empty SOURCE");
+		return vr_errf(err, errlen, VR_EDATA, "an empty SOURCE");
 	j->source = w[0];
 	j->has_options = n > 1;
 
@@ -125,12 +115,12 @@ int vr_jobline_parse(const char *line, size_t len, const struct vr_limits *l,
 		size_t used = (size_t)(w[n - 1] - buf) + strlen(w[n - 1]) + 1;
 		size_t plen = (size_t)(q - w[0]);
 		if (used + plen + 1 > buflen)
-			return fail(err, errlen, VR_EDATA, "longer than %d bytes", VR_JOBLINE_MAX);
+			return vr_errf(err, errlen, VR_EDATA, "longer than %d bytes", VR_JOBLINE_MAX);
 		memcpy(buf + used, w[0], plen);
 		buf[used + plen] = '\0';
 		j->path = buf + used;
 		if (!plen)
-			return fail(err, errlen, VR_EDATA, "an empty SOURCE before '?'");
+			return vr_errf(err, errlen, VR_EDATA, "an empty SOURCE before '?'");
 		int rc = vr_params_parse_query(&j->params, l, q + 1, &j->bypass, err, errlen);
 		if (rc)
 			return rc;
@@ -145,7 +135,7 @@ int vr_jobline_parse(const char *line, size_t len, const struct vr_limits *l,
 			const char *eq = strchr(w[i] + 2, '=');
 			size_t nl = eq ? (size_t)(eq - w[i] - 2) : strlen(w[i] + 2);
 			if (nl >= sizeof nbuf)
-				return fail(err, errlen, VR_EUSAGE, "unknown option '%s'",
+				return vr_errf(err, errlen, VR_EUSAGE, "unknown option '%s'",
 					    shown(w[i], tmp, sizeof tmp));
 			memcpy(nbuf, w[i] + 2, nl);
 			nbuf[nl] = '\0';
@@ -157,13 +147,13 @@ int vr_jobline_parse(const char *line, size_t len, const struct vr_limits *l,
 			if (w[i][2])
 				value = w[i] + 2;
 		} else {
-			return fail(err, errlen, VR_EUSAGE,
+			return vr_errf(err, errlen, VR_EUSAGE,
 				    "'%s': one SOURCE per line, then options (--width 640)",
 				    shown(w[i], tmp, sizeof tmp));
 		}
 		if (!value) {
 			if (i + 1 == n)
-				return fail(err, errlen, VR_EUSAGE, "option '%s' needs a value",
+				return vr_errf(err, errlen, VR_EUSAGE, "option '%s' needs a value",
 					    shown(w[i], tmp, sizeof tmp));
 			value = w[++i];
 		}

@@ -311,16 +311,6 @@ void vr_pattern_free(struct vr_pattern *p)
 
 /* ---- templates ---- */
 
-static int hexval(char c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
 
 long vr_percent_decode(const char *in, size_t n, char *out, size_t outlen)
 {
@@ -328,7 +318,7 @@ long vr_percent_decode(const char *in, size_t n, char *out, size_t outlen)
 	for (size_t i = 0; i < n; i++) {
 		char c = in[i];
 		if (c == '%' && i + 2 < n) {
-			int hi = hexval(in[i + 1]), lo = hexval(in[i + 2]);
+			int hi = vr_hex_digit(in[i + 1]), lo = vr_hex_digit(in[i + 2]);
 			if (hi >= 0 && lo >= 0 && (hi | lo) != 0) {
 				c = (char)(hi * 16 + lo);
 				i += 2;

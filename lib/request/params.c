@@ -43,6 +43,7 @@
  *
  * Decisions where the brief was silent are noted where they are made. */
 #include "params.h"
+#include "log.h"
 #include "defaults.h"
 #include "lifecycle.h"
 #include "cli.h"
@@ -96,17 +97,6 @@ const char *vr_format_name(enum vr_format f)
 
 /* ---------------------------------------------------------------- errors */
 
-__attribute__((format(printf, 4, 5))) static int fail(char *err, size_t errlen, int code,
-						      const char *fmt, ...)
-{
-	if (err && errlen) {
-		va_list ap;
-		va_start(ap, fmt);
-		vsnprintf(err, errlen, fmt, ap);
-		va_end(ap);
-	}
-	return code;
-}
 
 /* An untrusted value, made safe to print: at most 48 bytes, control and
  * non-ASCII bytes as '?', "..." when cut. */
@@ -149,7 +139,7 @@ static int limit_int(const struct vr_config *cfg, const char *key, int64_t lo, i
 		return 0;
 	uint64_t u;
 	if (vr_parse_u64(v, &u) < 0 || u < (uint64_t)lo || u > (uint64_t)hi)
-		return fail(err, errlen, VR_EDATA,
+		return vr_errf(err, errlen, VR_EDATA,
 			    "%s: [limits] %s: '%s' is not an integer in range %lld-%lld",
 			    vr_config_where(cfg, "limits", NULL, key), key, show(v).s, (long long)lo,
 			    (long long)hi);
@@ -187,7 +177,7 @@ int vr_limits_load(struct vr_limits *l, const struct vr_config *cfg, char *err, 
 	if (mind > maxd) {
 		const char *k = vr_config_get(cfg, "limits", NULL, "min-dimension") ? "min-dimension"
 										      : "max-dimension";
-		return fail(err, errlen, VR_EDATA,
+		return vr_errf(err, errlen, VR_EDATA,
 			    "%s: [limits] min-dimension %lld is more than max-dimension %lld",
 			    vr_config_where(cfg, "limits", NULL, k), (long long)mind, (long long)maxd);
 	}
@@ -199,7 +189,7 @@ int vr_limits_load(struct vr_limits *l, const struct vr_config *cfg, char *err, 
 	if (s) {
 		double d;
 		if (vr_parse_seconds(s, &d) < 0 || llround(d * 1e6) < 1 || d > VR_PARAMS_MAX_TIME)
-			return fail(err, errlen, VR_EDATA,
+			return vr_errf(err, errlen, VR_EDATA,
 				    "%s: [limits] max-duration: '%s' is not a duration in range (0-%g] seconds (like 3600, 90s, 1h)",
 				    vr_config_where(cfg, "limits", NULL, "max-duration"), show(s).s,
 				    VR_PARAMS_MAX_TIME);
@@ -768,22 +758,22 @@ static int set_one(struct vr_params *p, const struct vr_limits *l, const char *n
 	const struct pname *pn = find_name(name);
 	if (!pn || (pn->query_only && !from_query)) {
 		if (pn) /* an alias given as an option */
-			return fail(err, errlen, code,
+			return vr_errf(err, errlen, code,
 				    "unknown parameter '%s' (a query name only; the option is --%s)",
 				    show(name).s,
 				    pn->kind == K_MUTE	   ? "audio"
 				    : pn->kind == K_OBJFIT ? "fit"
 							   : bit_name(pn->bit));
-		return fail(err, errlen, code, "unknown parameter '%s'", show(name).s);
+		return vr_errf(err, errlen, code, "unknown parameter '%s'", show(name).s);
 	}
 	if (!value || !*value)
-		return fail(err, errlen, code, "%s: empty value", pn->name);
+		return vr_errf(err, errlen, code, "%s: empty value", pn->name);
 	char why[512];
 	struct shown sv = show(value);
 	struct setter_ctx c = {p, l, pn, value, sv.s, why, sizeof why};
 	int r = setters[pn->kind](&c);
 	if (r)
-		return fail(err, errlen, r == VR_ELIMIT ? VR_ELIMIT : code, "%s: %s", pn->name, why);
+		return vr_errf(err, errlen, r == VR_ELIMIT ? VR_ELIMIT : code, "%s: %s", pn->name, why);
 	p->set |= pn->bit;
 	if (from_query)
 		p->from_query |= pn->bit;
@@ -794,16 +784,6 @@ static int set_one(struct vr_params *p, const struct vr_limits *l, const char *n
 
 /* ---------------------------------------------------------------- queries */
 
-static int hexval(char c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
 
 /* Percent-decode s[0..n) into out (size VR_PARAMS_MAX_VALUE); '+' is a
  * space. -1 malformed or NUL, -2 too long. */
@@ -815,8 +795,8 @@ static int decode(const char *s, size_t n, char *out)
 		if (c == '+') {
 			c = ' ';
 		} else if (c == '%') {
-			int hi = i + 1 < n ? hexval(s[i + 1]) : -1;
-			int lo = i + 2 < n ? hexval(s[i + 2]) : -1;
+			int hi = i + 1 < n ? vr_hex_digit(s[i + 1]) : -1;
+			int lo = i + 2 < n ? vr_hex_digit(s[i + 2]) : -1;
 			if (hi < 0 || lo < 0)
 				return -1;
 			c = (char)(hi * 16 + lo);
@@ -892,7 +872,7 @@ int vr_params_parse_query(struct vr_params *p, const struct vr_limits *l, const 
 		if (r < 0) {
 			char raw[64];
 			snprintf(raw, sizeof raw, "%.*s", (int)(n < 60 ? n : 60), seg);
-			return fail(err, errlen, VR_EDATA, "query: '%s%s' %s", show(raw).s,
+			return vr_errf(err, errlen, VR_EDATA, "query: '%s%s' %s", show(raw).s,
 				    n < 60 ? "" : "...",
 				    r == -1 ? "has a malformed percent-encoding (%XX, not %00)"
 					    : "is longer than the limit of one parameter");
@@ -903,7 +883,7 @@ int vr_params_parse_query(struct vr_params *p, const struct vr_limits *l, const 
 			/* Decision: a bare flag ("nocache", "nocache=") means true */
 			int b = value[0] ? parse_bool(value) : 1;
 			if (b < 0)
-				return fail(err, errlen, VR_EDATA,
+				return vr_errf(err, errlen, VR_EDATA,
 					    "%s: '%s' is not one of true, false, 1, 0, yes, no", name,
 					    show(value).s);
 			if (b && bypass)
@@ -918,7 +898,7 @@ int vr_params_parse_query(struct vr_params *p, const struct vr_limits *l, const 
 		int bi = bit_index(pn->bit);
 		if (seen & pn->bit) {
 			if (!same_field(&before, p, pn->bit))
-				return fail(err, errlen, VR_EDATA,
+				return vr_errf(err, errlen, VR_EDATA,
 					    "%s: given twice with different values ('%s' and '%s=%s')",
 					    bit_name(pn->bit), first[bi], name, show(value).s);
 		} else {
@@ -1013,12 +993,12 @@ static int load_derivative(struct vr_params *d, const char *name, const struct v
 		for (size_t k = 0; k < N_DERIV_KEYS; k++) {
 			const char *v = vr_config_get(cfg, "derivative", name, deriv_keys[k]);
 			if (v && vr_params_set(d, l, deriv_keys[k], v, 0, e2, sizeof e2))
-				return fail(err, errlen, VR_EDATA, "%s: derivative \"%s\": %s",
+				return vr_errf(err, errlen, VR_EDATA, "%s: derivative \"%s\": %s",
 					    vr_config_where(cfg, "derivative", name, deriv_keys[k]),
 					    show(name).s, e2);
 		}
 		if (!(d->set & FIELD_BITS))
-			return fail(err, errlen, VR_EDATA,
+			return vr_errf(err, errlen, VR_EDATA,
 				    "%s: derivative \"%s\" sets none of mode, width, height, fit, time, duration, fps, quality, compression, bitrate, audio, format, columns, rows",
 				    vr_config_source(cfg) ? vr_config_source(cfg) : "config",
 				    show(name).s);
@@ -1031,14 +1011,14 @@ static int load_derivative(struct vr_params *d, const char *name, const struct v
 			if (vr_params_set(d, l, builtins[b].kv[k][0], builtins[b].kv[k][1], 0, e2,
 					  sizeof e2))
 				/* only when [limits] exclude a built-in's values */
-				return fail(err, errlen, VR_EDATA,
+				return vr_errf(err, errlen, VR_EDATA,
 					    "derivative \"%s\" (built in) does not fit the configured limits: %s",
 					    name, e2);
 		return 0;
 	}
 	char known[512];
 	list_known(cfg, known, sizeof known);
-	return fail(err, errlen, code, "derivative: '%s' is not one of %s", show(name).s, known);
+	return vr_errf(err, errlen, code, "derivative: '%s' is not one of %s", show(name).s, known);
 }
 
 /* Copy field `bit` from src to dst. */
@@ -1205,7 +1185,7 @@ int vr_params_finalize(struct vr_params *p, const struct vr_limits *l,
 	if (extra) {
 		unsigned b = extra & -extra;
 		const char *what = b == VR_P_AUDIO ? "audio (or mute)" : bit_name(b);
-		return fail(err, errlen, code_for(&f, b | VR_P_MODE),
+		return vr_errf(err, errlen, code_for(&f, b | VR_P_MODE),
 			    "%s%s: does not apply to mode %s (it is for %s)", what,
 			    origin_of(&f, b, o, sizeof o), mode,
 			    b == VR_P_COLUMNS || b == VR_P_ROWS ? "spritesheet"
@@ -1215,17 +1195,17 @@ int vr_params_finalize(struct vr_params *p, const struct vr_limits *l,
 								: "video, frame and spritesheet");
 	}
 	if (p->format != VR_FORMAT_AUTO && !format_fits(p->mode, p->format))
-		return fail(err, errlen, code_for(&f, VR_P_FORMAT | VR_P_MODE),
+		return vr_errf(err, errlen, code_for(&f, VR_P_FORMAT | VR_P_MODE),
 			    "format: '%s'%s does not fit mode %s (allowed: %s)", vr_format_name(p->format),
 			    origin_of(&f, VR_P_FORMAT, o, sizeof o), mode, mode_formats(p->mode));
 	if (p->mode == VR_MODE_AUDIO && (has & VR_P_AUDIO) && !p->audio)
-		return fail(err, errlen, code_for(&f, VR_P_AUDIO | VR_P_MODE),
+		return vr_errf(err, errlen, code_for(&f, VR_P_AUDIO | VR_P_MODE),
 			    "audio: false (or mute=true)%s contradicts mode audio",
 			    origin_of(&f, VR_P_AUDIO, o, sizeof o));
 
 	if (p->mode == VR_MODE_SPRITESHEET) {
 		if (!p->width || !p->height)
-			return fail(err, errlen, code_for(&f, VR_P_MODE | VR_P_WIDTH | VR_P_HEIGHT),
+			return vr_errf(err, errlen, code_for(&f, VR_P_MODE | VR_P_WIDTH | VR_P_HEIGHT),
 				    "mode spritesheet needs both width and height (the tile size); %s",
 				    !p->width && !p->height ? "neither is given"
 				    : p->width		    ? "height is missing"
@@ -1237,28 +1217,28 @@ int vr_params_finalize(struct vr_params *p, const struct vr_limits *l,
 					      : l->max_duration;
 		}
 		if (p->columns && p->rows && p->columns * p->rows > l->max_tiles)
-			return fail(err, errlen, VR_ELIMIT,
+			return vr_errf(err, errlen, VR_ELIMIT,
 				    "columns*rows: %dx%d is %d tiles, more than max-tiles %d",
 				    p->columns, p->rows, p->columns * p->rows, l->max_tiles);
 		if (p->columns && p->rows &&
 		    (int64_t)p->columns * p->width * p->rows * p->height > l->max_output_pixels)
-			return fail(err, errlen, VR_ELIMIT,
+			return vr_errf(err, errlen, VR_ELIMIT,
 				    "spritesheet of %dx%d tiles of %dx%d is %lld pixels, more than max-output-pixels %lld",
 				    p->columns, p->rows, p->width, p->height,
 				    (long long)p->columns * p->width * p->rows * p->height,
 				    (long long)l->max_output_pixels);
 	} else if (p->width && p->height &&
 		   (int64_t)p->width * p->height > l->max_output_pixels) {
-		return fail(err, errlen, VR_ELIMIT,
+		return vr_errf(err, errlen, VR_ELIMIT,
 			    "width*height: %dx%d is %lld pixels, more than max-output-pixels %lld",
 			    p->width, p->height, (long long)p->width * p->height,
 			    (long long)l->max_output_pixels);
 	}
 	if (p->duration > 0 && !(p->duration <= l->max_duration))
-		return fail(err, errlen, VR_ELIMIT, "duration: %.15g%s is more than max-duration %.15g seconds",
+		return vr_errf(err, errlen, VR_ELIMIT, "duration: %.15g%s is more than max-duration %.15g seconds",
 			    p->duration, origin_of(&f, VR_P_DURATION, o, sizeof o), l->max_duration);
 	if (p->duration > 0 && p->time + p->duration > VR_PARAMS_MAX_TIME)
-		return fail(err, errlen, code_for(&f, VR_P_TIME | VR_P_DURATION),
+		return vr_errf(err, errlen, code_for(&f, VR_P_TIME | VR_P_DURATION),
 			    "time + duration: %.15g + %.15g ends after %.0f seconds, the latest allowed",
 			    p->time, p->duration, VR_PARAMS_MAX_TIME);
 
