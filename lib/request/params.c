@@ -911,11 +911,18 @@ int vr_params_parse_query(struct vr_params *p, const struct vr_limits *l, const 
 
 /* ---------------------------------------------------------------- derivatives */
 
-static const char *const deriv_keys[] = {"mode",    "width",       "height",  "fit",
-					 "time",    "duration",    "fps",     "quality",
-					 "compression", "bitrate", "audio",   "format",
-					 "columns", "rows"};
-#define N_DERIV_KEYS (sizeof deriv_keys / sizeof *deriv_keys)
+/* The keys of a [derivative "NAME"] section: the long parameter names of
+ * the table that set output fields (every one but derivative itself).
+ * Returns their count; keys holds them and a NULL. */
+static size_t deriv_keys(const char *keys[NPNAMES + 1])
+{
+	size_t n = 0;
+	for (size_t i = 0; i < NPNAMES; i++)
+		if (!pnames[i].query_only && (pnames[i].bit & FIELD_BITS))
+			keys[n++] = pnames[i].name;
+	keys[n] = NULL;
+	return n;
+}
 
 static const struct builtin {
 	const char *name;
@@ -984,17 +991,15 @@ static int load_derivative(struct vr_params *d, const char *name, const struct v
 	if (in_config) {
 		/* a config section replaces a built-in of the same name whole */
 		*from_config = 1;
-		const char *known[N_DERIV_KEYS + 1];
-		for (size_t k = 0; k < N_DERIV_KEYS; k++)
-			known[k] = deriv_keys[k];
-		known[N_DERIV_KEYS] = NULL;
+		const char *known[NPNAMES + 1];
+		size_t nk = deriv_keys(known);
 		if (vr_config_check_keys(cfg, "derivative", name, known, err, errlen))
 			return VR_EDATA;
-		for (size_t k = 0; k < N_DERIV_KEYS; k++) {
-			const char *v = vr_config_get(cfg, "derivative", name, deriv_keys[k]);
-			if (v && vr_params_set(d, l, deriv_keys[k], v, 0, e2, sizeof e2))
+		for (size_t k = 0; k < nk; k++) {
+			const char *v = vr_config_get(cfg, "derivative", name, known[k]);
+			if (v && vr_params_set(d, l, known[k], v, 0, e2, sizeof e2))
 				return vr_errf(err, errlen, VR_EDATA, "%s: derivative \"%s\": %s",
-					    vr_config_where(cfg, "derivative", name, deriv_keys[k]),
+					    vr_config_where(cfg, "derivative", name, known[k]),
 					    show(name).s, e2);
 		}
 		if (!(d->set & FIELD_BITS))
