@@ -750,6 +750,25 @@ slow_get_during_put() {
 	assert_equal "$(q 'SELECT count(*) FROM chunks')" "$(ready_chunks)"
 }
 
+@test "four puts that create a new store at once all store their entry (WAL switch retried)" {
+	# SQLite may answer the switch of a new file to WAL with "busy" at once,
+	# without the busy handler, while other processes open it too
+	local round i
+	for round in $(seq 1 8); do
+		rm -f "$S" "$S-wal" "$S-shm"
+		for i in 1 2 3 4; do
+			"$VR_CHUNK" --store "$S" put "k$i" --chunk-size 16K "$D/mid" 2>"err$i" &
+		done
+		wait
+		for i in 1 2 3 4; do
+			[ ! -s "err$i" ] || { echo "round $round, put $i: $(cat "err$i")"; return 1; }
+			vc get "k$i"
+			assert_success
+			cmp "$OUT" "$D/mid"
+		done
+	done
+}
+
 @test "a second writer of one key waits for the first and then replaces it" {
 	start_put k --chunk-size 64K
 	head -c 100000 "$D/x1" >&5
