@@ -409,12 +409,8 @@ static int cmd_get(struct ctx *c, struct opts *o, int argc, char **argv)
 	rc = vr_response_serve(r, &sv) == VR_STOP ? g.status : VR_OK;
 	vr_stream_closed();
 done:
-	if (out_open) {
-		if (rc == VR_OK)
-			rc = vr_output_commit(&out);
-		else
-			vr_output_abort(&out);
-	}
+	if (out_open)
+		rc = vr_output_end(&out, rc);
 	if (reading)
 		vr_store_read_end(c->st);
 	free(set);

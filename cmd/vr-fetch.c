@@ -197,12 +197,8 @@ static int run_fetch(const struct opts *o)
 		rc = VR_EFAIL;
 done:
 	vr_fetch_close(f);
-	if (out_open) {
-		if (rc == VR_OK)
-			rc = vr_output_commit(&out);
-		else
-			vr_output_abort(&out);
-	}
+	if (out_open)
+		rc = vr_output_end(&out, rc);
 	vr_resolved_free(&res);
 	vr_config_free(cfg);
 	free(set);

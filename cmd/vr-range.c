@@ -379,12 +379,8 @@ static int run_range(struct opts *o)
 	if (rc == VR_OK && vr_stop_requested())
 		rc = VR_EFAIL;
 done:
-	if (out_open) {
-		if (rc == VR_OK)
-			rc = vr_output_commit(&out);
-		else
-			vr_output_abort(&out);
-	}
+	if (out_open)
+		rc = vr_output_end(&out, rc);
 	if (j.in != STDIN_FILENO)
 		close(j.in);
 	if (j.slicer)

@@ -156,12 +156,8 @@ static int run_resize(struct opts *o)
 	metrics_stats(&p, &st);
 
 done:
-	if (out_open) {
-		if (rc == VR_OK)
-			rc = vr_output_commit(&out);
-		else
-			vr_output_abort(&out);
-	}
+	if (out_open)
+		rc = vr_output_end(&out, rc);
 	vr_resolved_free(&sources);
 	vr_config_free(cfg);
 	return rc;

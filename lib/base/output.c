@@ -105,3 +105,11 @@ void vr_output_abort(struct vr_output *o)
 	unlink(o->tmp);
 	vr_cleanup_forget(o->cleanup_id);
 }
+
+int vr_output_end(struct vr_output *o, int rc)
+{
+	if (rc == VR_OK)
+		return vr_output_commit(o);
+	vr_output_abort(o);
+	return rc;
+}

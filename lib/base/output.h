@@ -26,5 +26,8 @@ int vr_output_open(struct vr_output *o, const char *path);
 int vr_output_commit(struct vr_output *o);
 /* Failure: remove the temporary. */
 void vr_output_abort(struct vr_output *o);
+/* The end of a run's output: committed when rc is VR_OK (its status, or a
+ * commit failure, returned), else dropped (rc returned). */
+int vr_output_end(struct vr_output *o, int rc);
 
 #endif
