@@ -37,14 +37,13 @@ static double mono_now(void *ctx)
 	return (double)ts.tv_sec + ts.tv_nsec / 1e9;
 }
 
-/* FNV-1a, 64-bit: keys are short and untrusted-but-local. */
-static uint64_t hash_key(const void *key, size_t n)
+uint64_t vr_hash64(const void *key, size_t n)
 {
 	const unsigned char *p = key;
-	uint64_t h = 1469598103934665603ull;
+	uint64_t h = 14695981039346656037ULL; /* the FNV offset basis */
 	for (size_t i = 0; i < n; i++) {
 		h ^= p[i];
-		h *= 1099511628211ull;
+		h *= 1099511628211ULL;
 	}
 	return h;
 }
@@ -166,7 +165,7 @@ void *vr_lru_get(struct vr_lru *m, const void *key, size_t keylen, uint64_t *id)
 	struct dropped d;
 	size_t nd = 0;
 	void *value = NULL;
-	uint64_t h = hash_key(key, keylen);
+	uint64_t h = vr_hash64(key, keylen);
 	pthread_mutex_lock(&m->mu);
 	struct node **slot = find_slot(m, key, keylen, h);
 	struct node *n = *slot;
@@ -194,7 +193,7 @@ uint64_t vr_lru_set(struct vr_lru *m, const void *key, size_t keylen, void *valu
 {
 	struct dropped d[2];
 	size_t nd = 0;
-	uint64_t h = hash_key(key, keylen);
+	uint64_t h = vr_hash64(key, keylen);
 	if (old)
 		*old = NULL;
 	struct node *fresh = malloc(sizeof *fresh + (keylen ? keylen : 1));
@@ -237,7 +236,7 @@ uint64_t vr_lru_set(struct vr_lru *m, const void *key, size_t keylen, void *valu
 
 int vr_lru_delete(struct vr_lru *m, const void *key, size_t keylen, uint64_t id, void **value)
 {
-	uint64_t h = hash_key(key, keylen);
+	uint64_t h = vr_hash64(key, keylen);
 	int removed = 0;
 	if (value)
 		*value = NULL;

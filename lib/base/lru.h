@@ -52,4 +52,8 @@ void vr_lru_stats(struct vr_lru *m, struct vr_lru_stats *s);
 /* For tests: a clock in seconds instead of CLOCK_MONOTONIC. */
 void vr_lru_set_clock(struct vr_lru *m, double (*now)(void *), void *ctx);
 
+/* FNV-1a, 64-bit, of n bytes: the one hash of the tree (the map's buckets,
+ * warm's --shard); stable across runs and machines, which --shard needs. */
+uint64_t vr_hash64(const void *p, size_t n);
+
 #endif

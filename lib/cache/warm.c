@@ -32,20 +32,9 @@
 #define TICK_MS 100           /* monitor period */
 #define MAX_WORKERS VR_WARM_MAX_WORKERS
 
-uint64_t vr_warm_hash(const void *s, size_t n)
-{
-	const unsigned char *p = s;
-	uint64_t h = 14695981039346656037ULL;
-	for (size_t i = 0; i < n; i++) {
-		h ^= p[i];
-		h *= 1099511628211ULL;
-	}
-	return h;
-}
-
 unsigned vr_warm_shard_of(const char *key, size_t len, unsigned n)
 {
-	return n ? (unsigned)(vr_warm_hash(key, len) % n) : 0;
+	return n ? (unsigned)(vr_hash64(key, len) % n) : 0;
 }
 
 int vr_warm_parse_shard(const char *s, unsigned *k, unsigned *n)

@@ -47,9 +47,6 @@ struct vr_warm_opts {
  * carries the store, config and limits. Returns the exit status. */
 int vr_warm_run(const struct vr_warm_opts *o, const struct vr_cache_opts *base);
 
-/* FNV-1a 64 of n bytes: the stable hash that --shard uses. */
-uint64_t vr_warm_hash(const void *s, size_t n);
-
 /* "K/N" with 1 <= K <= N <= 1000000: 0, or -1 on anything else. */
 int vr_warm_parse_shard(const char *s, unsigned *k, unsigned *n);
 
