@@ -186,7 +186,17 @@ manopts() {
 			# shellcheck disable=SC2086
 			bash -c 'trap "" INT; exec "$@" <"$0" >/dev/null 2>&1' "$f" "$VR_BIN"/$c &
 			pid=$!
-			sleep 0.5
+			# signal only once the program catches it (an ASan build under
+			# load takes a while to start; before that, the SIGINT a
+			# background job inherits as ignored would be lost)
+			local n mask signum
+			signum=$(kill -l "$sig")
+			for n in $(seq 200); do
+				mask=$(awk '/^SigCgt:/ { print $2 }' "/proc/$pid/status" 2>/dev/null || true)
+				[ -n "$mask" ] && (((16#$mask >> (signum - 1)) & 1)) && break
+				sleep 0.05
+			done
+			sleep 0.2
 			kill -s "$sig" "$pid"
 			local st=0
 			wait "$pid" || st=$?
