@@ -191,6 +191,15 @@ Q=(-w 80 --compression low)
 	[[ $stderr == *"X-Cache: HIT"* ]]
 	[[ $stderr == *"Age: "* ]]
 	[[ $stderr == *"Content-Type: video/mp4"* ]]
+	# RFC 9111 4.2.3: max-age is the whole lifetime and Age what has passed,
+	# so that a downstream cache that subtracts one from the other counts
+	# the age once
+	sleep 2
+	run --separate-stderr "$VR_CACHE" get /videos/b.mp4 "${Q[@]}" --json -o /dev/null
+	local js=${stderr##*$'\n'}
+	[ "$(jq -r .max_age <<<"$js")" -eq 86400 ]
+	[ "$(jq -r .age <<<"$js")" -ge 2 ]
+	[ "$(jq -r .age <<<"$js")" -lt 60 ]
 }
 
 @test "8 concurrent gets of one key run exactly one transform" {

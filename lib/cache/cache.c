@@ -426,7 +426,9 @@ static int serve_entry(struct vr_cache *c, const struct vr_cache_request *r, con
 	else
 		vr_mime_boundary(boundary, sizeof boundary);
 	int64_t now = time(NULL);
-	int64_t max_age = e->expires ? e->expires - now : (int64_t)pl->ttl_ok;
+	/* RFC 9111 4.2.3: a downstream cache subtracts Age from max-age, so
+	 * max-age is the whole lifetime from publication, not what is left */
+	int64_t max_age = e->expires ? e->expires - e->created : (int64_t)pl->ttl_ok;
 	if (max_age < 0)
 		max_age = 0;
 	cache_headers(hdr, VR_CACHE_KEY_MAX + 256, js, 2 * VR_CACHE_KEY_MAX + 256,
