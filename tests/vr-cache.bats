@@ -514,3 +514,21 @@ Try 'vr-cache get --help'."
 	assert_equal "$(echo "$output" | jq .skipped)" 0
 	assert_equal "$stderr" ""
 }
+
+@test "a hit on a damaged entry fails once (exit 6) and removes it: the next request makes it again" {
+	run "$VR_CACHE" get /videos/a.mp4 -o first
+	assert_success
+	cmp first "$D/root/v/a.mp4"
+	# every chunk's bytes changed in place, lengths kept: their CRC-32C no longer matches
+	sqlite3 -cmd '.timeout 10000' "$S" 'UPDATE chunks SET data = zeroblob(length(data))'
+	run --separate-stderr "$VR_CACHE" get /videos/a.mp4 -o second
+	assert_failure 6
+	[[ $stderr == *"does not match its checksum"* ]]
+	[[ $stderr == *"damaged"*"removed"* ]]
+	[ ! -e second ]
+	run "$VR_CACHE" get /videos/a.mp4 -o third
+	assert_success
+	cmp third "$D/root/v/a.mp4"
+	assert_equal "$(results)" "miss error miss"
+	"$VR_CHUNK" --store "$S" verify
+}

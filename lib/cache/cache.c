@@ -488,6 +488,11 @@ static int try_serve(struct vr_cache *c, const struct vr_cache_request *r, const
 	out->result = as;
 	*status = serve_entry(c, r, pl, e, out);
 	vr_store_read_end(c->st);
+	if (*status == VR_EIO && vr_store_read_damaged(c->st)) {
+		/* it can only fail again: gone, the next request makes it anew */
+		if (vr_store_drop_generation(c->st, e) == 0)
+			vr_warn("%s: the stored entry is damaged (%s); removed", pl->key, out->error);
+	}
 	free(e);
 	return 1;
 }
