@@ -191,6 +191,15 @@ Q=(-w 80 --compression low)
 	[[ $stderr == *"X-Cache: HIT"* ]]
 	[[ $stderr == *"Age: "* ]]
 	[[ $stderr == *"Content-Type: video/mp4"* ]]
+	# RFC 9111 4.2.3: max-age is the whole lifetime and Age what has passed,
+	# so that a downstream cache that subtracts one from the other counts
+	# the age once
+	sleep 2
+	run --separate-stderr "$VR_CACHE" get /videos/b.mp4 "${Q[@]}" --json -o /dev/null
+	local js=${stderr##*$'\n'}
+	[ "$(jq -r .max_age <<<"$js")" -eq 86400 ]
+	[ "$(jq -r .age <<<"$js")" -ge 2 ]
+	[ "$(jq -r .age <<<"$js")" -lt 60 ]
 }
 
 @test "8 concurrent gets of one key run exactly one transform" {
@@ -504,4 +513,22 @@ Try 'vr-cache get --help'."
 	assert_success
 	assert_equal "$(echo "$output" | jq .skipped)" 0
 	assert_equal "$stderr" ""
+}
+
+@test "a hit on a damaged entry fails once (exit 6) and removes it: the next request makes it again" {
+	run "$VR_CACHE" get /videos/a.mp4 -o first
+	assert_success
+	cmp first "$D/root/v/a.mp4"
+	# every chunk's bytes changed in place, lengths kept: their CRC-32C no longer matches
+	sqlite3 -cmd '.timeout 10000' "$S" 'UPDATE chunks SET data = zeroblob(length(data))'
+	run --separate-stderr "$VR_CACHE" get /videos/a.mp4 -o second
+	assert_failure 6
+	[[ $stderr == *"does not match its checksum"* ]]
+	[[ $stderr == *"damaged"*"removed"* ]]
+	[ ! -e second ]
+	run "$VR_CACHE" get /videos/a.mp4 -o third
+	assert_success
+	cmp third "$D/root/v/a.mp4"
+	assert_equal "$(results)" "miss error miss"
+	"$VR_CHUNK" --store "$S" verify
 }

@@ -426,7 +426,9 @@ static int serve_entry(struct vr_cache *c, const struct vr_cache_request *r, con
 	else
 		vr_mime_boundary(boundary, sizeof boundary);
 	int64_t now = time(NULL);
-	int64_t max_age = e->expires ? e->expires - now : (int64_t)pl->ttl_ok;
+	/* RFC 9111 4.2.3: a downstream cache subtracts Age from max-age, so
+	 * max-age is the whole lifetime from publication, not what is left */
+	int64_t max_age = e->expires ? e->expires - e->created : (int64_t)pl->ttl_ok;
 	if (max_age < 0)
 		max_age = 0;
 	cache_headers(hdr, VR_CACHE_KEY_MAX + 256, js, 2 * VR_CACHE_KEY_MAX + 256,
@@ -486,6 +488,11 @@ static int try_serve(struct vr_cache *c, const struct vr_cache_request *r, const
 	out->result = as;
 	*status = serve_entry(c, r, pl, e, out);
 	vr_store_read_end(c->st);
+	if (*status == VR_EIO && vr_store_read_damaged(c->st)) {
+		/* it can only fail again: gone, the next request makes it anew */
+		if (vr_store_drop_generation(c->st, e) == 0)
+			vr_warn("%s: the stored entry is damaged (%s); removed", pl->key, out->error);
+	}
 	free(e);
 	return 1;
 }

@@ -75,6 +75,21 @@ long_:
 	return VR_EUSAGE;
 }
 
+/* in without the "user:password@" of a URL's authority. */
+static void strip_userinfo(const char *in, char *out, size_t len)
+{
+	const char *p = strstr(in, "://");
+	if (p) {
+		const char *host = p + 3;
+		const char *at = memrchr(host, '@', strcspn(host, "/?#"));
+		if (at) {
+			snprintf(out, len, "%.*s%s", (int)(host - in), in, at + 1);
+			return;
+		}
+	}
+	snprintf(out, len, "%s", in);
+}
+
 int vr_key_source(const struct vr_config *cfg, const char *source, struct vr_key_source *ks,
 		  struct vr_resolved *res, char *err, size_t errlen)
 {
@@ -127,7 +142,11 @@ int vr_key_source(const struct vr_config *cfg, const char *source, struct vr_key
 		snprintf(err, errlen, "a cached SOURCE must be a path, URL or request path, not stdin");
 		return VR_EUSAGE;
 	} else {
-		memcpy(ks->canonical, ks->locator, sizeof ks->canonical);
+		/* a URL names its bytes without the user information: the same
+		 * object under other credentials is the same entry, and no
+		 * credential reaches a key (nor the tags, logs and listings
+		 * that show keys) */
+		strip_userinfo(ks->locator, ks->canonical, sizeof ks->canonical);
 	}
 	if (!res)
 		vr_resolved_free(&local);

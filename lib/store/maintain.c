@@ -401,3 +401,15 @@ int vr_store_totals(struct vr_store *st, uint64_t *entries, uint64_t *bytes)
 	sqlite3_finalize(s);
 	return step == SQLITE_ROW ? 0 : store_db_fail(st, "counting entries");
 }
+
+int vr_store_drop_generation(struct vr_store *st, const struct vr_entry *e)
+{
+	int rc = store_begin_write(st);
+	if (rc)
+		return rc;
+	if ((rc = store_drop_entry(st, e->id))) {
+		store_rollback(st);
+		return rc;
+	}
+	return store_commit(st);
+}

@@ -4,6 +4,7 @@
 #include "crc32c.h"
 #include "status.h"
 
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -59,9 +60,21 @@ int store_manifest_ok(const struct vr_entry *e)
 	return e->chunk_count == (e->size + e->chunk_size - 1) / e->chunk_size;
 }
 
+int store_damaged(struct vr_store *st, const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(st->err, sizeof st->err, fmt, ap);
+	va_end(ap);
+	st->damaged = 1;
+	return VR_EIO;
+}
+
+int vr_store_read_damaged(const struct vr_store *st) { return st->damaged; }
+
 int store_manifest_fail(struct vr_store *st, const struct vr_entry *e)
 {
-	return store_fail(st, VR_EIO,
+	return store_damaged(st,
 			  "%s: the manifest of the entry is damaged (size %lld, chunk size %u, %llu chunks)",
 			  st->path, (long long)e->size, e->chunk_size, (unsigned long long)e->chunk_count);
 }
@@ -96,6 +109,7 @@ int vr_store_read_begin(struct vr_store *st, const void *key, size_t keylen, str
 	 * pages, reused, touch less fresh memory than the writer's 2 MiB,
 	 * and first touches are what a small range mostly costs. */
 	store_exec(st, "PRAGMA cache_size = -512");
+	st->damaged = 0;
 	int rc = store_exec(st, "BEGIN");
 	if (rc)
 		return rc;
@@ -130,7 +144,7 @@ int store_open_chunk(struct vr_store *st, const struct vr_entry *e, uint64_t idx
 	if (step != SQLITE_ROW) {
 		sqlite3_finalize(s);
 		if (step == SQLITE_DONE)
-			return store_fail(st, VR_EIO, "chunk %llu of the entry is missing",
+			return store_damaged(st, "chunk %llu of the entry is missing",
 					  (unsigned long long)idx);
 		return store_db_fail(st, "reading a chunk");
 	}
@@ -148,7 +162,7 @@ int store_open_chunk(struct vr_store *st, const struct vr_entry *e, uint64_t idx
 	if (size != expect || actual != expect) {
 		sqlite3_blob_close(*blob);
 		*blob = NULL;
-		return store_fail(st, VR_EIO,
+		return store_damaged(st,
 				  "chunk %llu has %llu bytes (recorded %llu), the manifest says %llu",
 				  (unsigned long long)idx, (unsigned long long)actual,
 				  (unsigned long long)size, (unsigned long long)expect);
@@ -165,10 +179,10 @@ static int chunk_sums_ok(struct vr_store *st, uint64_t idx, uint32_t crc, uint32
 	if (d)
 		vr_digest_final(d, got);
 	if (crc != want_crc)
-		return store_fail(st, VR_EIO, "chunk %llu does not match its checksum (CRC-32C)",
+		return store_damaged(st, "chunk %llu does not match its checksum (CRC-32C)",
 				  (unsigned long long)idx);
 	if (d && memcmp(got, want, VR_DIGEST_LEN))
-		return store_fail(st, VR_EIO, "chunk %llu does not match its checksum (SHA-256)",
+		return store_damaged(st, "chunk %llu does not match its checksum (SHA-256)",
 				  (unsigned long long)idx);
 	return 0;
 }

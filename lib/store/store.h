@@ -104,6 +104,13 @@ int vr_store_read_begin(struct vr_store *st, const void *key, size_t keylen, str
  * overlap. Before any byte of a chunk is emitted, its presence, size and
  * CRC-32C are checked against the manifest, and with verify its SHA-256
  * too. 0, VR_EIO (corrupt or missing chunk), or emit()'s non-zero result. */
+/* Whether the last read of this handle failed because the entry is
+ * damaged (a chunk missing, of the wrong size or checksum; the manifest),
+ * not because of I/O: such an entry can only fail again. */
+int vr_store_read_damaged(const struct vr_store *st);
+/* Remove the generation e (from vr_store_read_begin or stat), and only it:
+ * a newer one published since under the same key stays. 0 or VR_EIO. */
+int vr_store_drop_generation(struct vr_store *st, const struct vr_entry *e);
 int vr_store_read_span(struct vr_store *st, const struct vr_entry *e, uint64_t start, uint64_t end,
 		       int verify, vr_emit_fn emit, void *ctx);
 void vr_store_read_end(struct vr_store *st);

@@ -31,10 +31,17 @@ struct vr_store {
 	char owner[320];  /* host:pid:start#n: this process, this handle */
 	char host[256];
 	int in_read;
+	int damaged;      /* the last read failed on a damaged entry (set by the reader) */
 	unsigned char *piece;
 	unsigned char *whole; /* one chunk, for the one-pass read (ONE_PASS_MAX) */
 	size_t whole_size;
 };
+
+/* An entry found damaged while read (a missing chunk, a chunk of the wrong
+ * size or checksum, a damaged manifest): the message, and the mark that
+ * vr_store_read_damaged() reports. Returns VR_EIO. */
+STORE_INTERNAL int store_damaged(struct vr_store *st, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
 
 /* ---- db helpers (open.c) ---- */
 

@@ -34,6 +34,10 @@ static void test_sources(void)
 	CHECK(!strcmp(ks.query, "w=10&nocache=1"));
 	CHECK(vr_key_source(cfg, "https://h/a.mp4?width=1", &ks, NULL, err, sizeof err) == 0);
 	CHECK(!strcmp(ks.canonical, "https://h/a.mp4"));
+	/* credentials fetch, but never reach the key; an '@' in the path stays */
+	CHECK(vr_key_source(cfg, "https://u:secret@h:8443/a@b.mp4", &ks, NULL, err, sizeof err) == 0);
+	CHECK_EQ_STR(ks.canonical, "https://h:8443/a@b.mp4");
+	CHECK_EQ_STR(ks.locator, "https://u:secret@h:8443/a@b.mp4");
 	/* local paths by their real path; a missing one as written */
 	CHECK(vr_key_source(cfg, "/tmp/../tmp", &ks, NULL, err, sizeof err) == 0);
 	CHECK(!strcmp(ks.canonical, "/tmp"));
