@@ -132,6 +132,7 @@ struct src {
 	uint64_t count, max;
 	int limit_hit, timed_out;
 	int io_error;              /* a read of the source itself failed */
+	int64_t short_at;          /* > 0: an http body ended here, before its size */
 	double last_ms, stall_ms;
 	struct vr_spool spool;
 };
@@ -187,6 +188,12 @@ static int src_read(void *opaque, uint8_t *buf, int size)
 		if (n < 0) {
 			if (n != AVERROR_EOF && n != AVERROR_EXIT && n != AVERROR(EAGAIN))
 				s->io_error = 1;
+			int64_t at = avio_tell(s->inner);
+			if (n != AVERROR_EXIT && n != AVERROR(EAGAIN) && s->size > 0 && at >= 0 &&
+			    at < s->size) {
+				s->short_at = at; /* the body was broken off */
+				s->io_error = 1;
+			}
 			return n;
 		}
 	} else {
@@ -561,6 +568,17 @@ void vr_demux_touch(struct vr_demux *d)
 	struct src *s = d->priv;
 	if (s)
 		s->last_ms = vr_now_ms();
+}
+
+const char *vr_demux_read_error(const struct vr_demux *d, int averr, char *buf, size_t len)
+{
+	const struct src *s = d->priv;
+	if (s && s->short_at > 0) {
+		snprintf(buf, len, "broken off at byte %lld of %lld", (long long)s->short_at,
+			 (long long)s->size);
+		return buf;
+	}
+	return vr_av_describe(averr, buf, len);
 }
 
 int vr_demux_status(struct vr_demux *d, int averr)

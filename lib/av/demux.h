@@ -79,6 +79,10 @@ void vr_demux_touch(struct vr_demux *d);
  * the watchdog's timeout (7), the byte limit (8), a signal (1), I/O (6),
  * else bad data (3). */
 int vr_demux_status(struct vr_demux *d, int averr);
+/* Why reading failed, in words: "broken off at byte N of M" when an http
+ * body ended before the size its server announced (whatever error the
+ * demuxer met first), else vr_av_describe. Returns buf. */
+const char *vr_demux_read_error(const struct vr_demux *d, int averr, char *buf, size_t len);
 /* Bytes read from the source so far. */
 uint64_t vr_demux_bytes(const struct vr_demux *d);
 

@@ -717,7 +717,8 @@ static int pump(struct run *r, frame_fn vfn, frame_fn afn)
 			if (st == VR_ELIMIT)
 				return fail(r, st, "%s is larger than the limit of %" PRIu64 " bytes",
 					    r->in.what, r->l->max_input_bytes);
-			return fail(r, st, "%s: reading: %s", r->in.what, averr(e, b, sizeof b));
+			return fail(r, st, "%s: reading: %s", r->in.what,
+				    vr_demux_read_error(&r->in, e, b, sizeof b));
 		}
 		vr_demux_touch(&r->in);
 		AVStream *s = r->ifmt->streams[r->pkt->stream_index];
@@ -856,7 +857,8 @@ static int audio_copy_packets(struct run *r)
 		if (e < 0) {
 			char b[600];
 			int st = vr_demux_status(&r->in, e);
-			return fail(r, st, "%s: reading: %s", r->in.what, averr(e, b, sizeof b));
+			return fail(r, st, "%s: reading: %s", r->in.what,
+				    vr_demux_read_error(&r->in, e, b, sizeof b));
 		}
 		vr_demux_touch(&r->in);
 		if (r->pkt->stream_index != r->ai) {
@@ -984,7 +986,8 @@ static int next_frame(struct run *r, struct grabber *g, int64_t skip_before)
 		if (e < 0) {
 			char b[600];
 			int st = vr_demux_status(&r->in, e);
-			fail(r, st, "%s: reading: %s", r->in.what, averr(e, b, sizeof b));
+			fail(r, st, "%s: reading: %s", r->in.what,
+				    vr_demux_read_error(&r->in, e, b, sizeof b));
 			return -st;
 		}
 		vr_demux_touch(&r->in);
