@@ -204,28 +204,6 @@ static void metrics_outcome(const struct vr_cache_outcome *o)
 /* get, in stages: the range, the transform parameters, the cache, then
  * the key (--print-key) or the answer. */
 
-/* --range parsed; *out stays NULL without one, or with an empty one (the
- * whole body, as in vr-range and vr-chunk get). */
-static int get_range(const struct opts *o, struct vr_range_set **out)
-{
-	char err[1024];
-	*out = NULL;
-	if (!o->range_text || !o->range_text[strspn(o->range_text, " \t")])
-		return 0;
-	struct vr_range_set *rs = calloc(1, sizeof *rs);
-	if (!rs) {
-		vr_error("out of memory");
-		return VR_EFAIL;
-	}
-	if (vr_range_parse(o->range_text, rs, err, sizeof err) != VR_RANGE_OK) {
-		vr_error("%s", err);
-		free(rs);
-		return VR_EDATA;
-	}
-	*out = rs;
-	return 0;
-}
-
 /* Transform options given: the source's query first, then the options,
  * then finalize. (None: lib/cache reads the query alone, or caches raw.) */
 static int get_params(const struct opts *o, const char *source, struct vr_params *p)
@@ -304,13 +282,10 @@ static int get_answer(struct vr_cache *cache, struct vr_cache_request *req, cons
 		vr_info("%s: %s", oc->key, vr_cache_result_name(oc->result));
 		metrics_outcome(oc);
 	}
-	if (rc == VR_OK || rc == VR_ERANGE) {
-		int crc = vr_output_commit(&out);
-		if (!rc)
-			rc = crc;
-	} else {
-		vr_output_abort(&out);
-	}
+	/* a 416 keeps its (empty) output, as an HTTP answer would */
+	int end = vr_output_end(&out, rc == VR_ERANGE ? VR_OK : rc);
+	if (!rc)
+		rc = end;
 	vr_stream_closed();
 	free(oc);
 	return rc;
@@ -328,8 +303,11 @@ static int cmd_get(void *opts, int argc, char **argv)
 	struct vr_params p;
 	int have_params = o->settings.n > 0;
 	int rc = load_config(o);
-	if (!rc)
-		rc = get_range(o, &rs);
+	if (!rc) {
+		char err[1024];
+		if ((rc = vr_range_option(o->range_text, &rs, err, sizeof err)))
+			vr_error("%s", err);
+	}
 	if (!rc && have_params)
 		rc = get_params(o, source, &p);
 	if (!rc)
@@ -395,20 +373,17 @@ static int cmd_purge(void *opts, int argc, char **argv)
 {
 	struct opts *o = opts;
 	(void)argc, (void)argv;
-	struct {
-		const char *tag, *source;
-	} a = {o->purge_tag, o->purge_source};
 	int rc;
-	if ((!a.tag) == (!a.source)) {
+	if (!o->purge_tag == !o->purge_source) {
 		vr_error("give --tag TAG or --source SOURCE");
 		return vr_usage_hint();
 	}
 	char tag[VR_STORE_TAG_MAX + 8 + 4096];
-	if (a.source) {
+	if (o->purge_source) {
 		char err[1024], canon[4096];
 		if ((rc = load_config(o)))
 			return rc;
-		if ((rc = vr_cache_canonical_source(o->cfg, a.source, canon, sizeof canon, err,
+		if ((rc = vr_cache_canonical_source(o->cfg, o->purge_source, canon, sizeof canon, err,
 						    sizeof err))) {
 			vr_error("%s", err);
 			return rc;
@@ -416,7 +391,7 @@ static int cmd_purge(void *opts, int argc, char **argv)
 		snprintf(tag, sizeof tag, "source:%s", canon);
 		tag[VR_STORE_TAG_MAX] = '\0'; /* as the tag was stored (cut to its bound) */
 	} else {
-		snprintf(tag, sizeof tag, "%s", a.tag);
+		snprintf(tag, sizeof tag, "%s", o->purge_tag);
 	}
 	struct vr_store *st;
 	if ((rc = open_store(o, &st, 0)))
@@ -545,13 +520,6 @@ static int cmd_stats(void *opts, int argc, char **argv)
 	return fflush(stdout) == 0 ? VR_OK : VR_EIO;
 }
 
-static double default_seconds(const char *text)
-{
-	double v = 0;
-	vr_parse_seconds(text, &v);
-	return v;
-}
-
 static int cmd_warm(void *opts, int argc, char **argv)
 {
 	struct opts *o = opts;
@@ -590,14 +558,14 @@ static int cmd_warm(void *opts, int argc, char **argv)
 	int rc = load_config(o);
 	if (rc)
 		return rc;
-	/* the same defaults as get's --wait and --timeout; warm bounds both by
-	 * --job-timeout */
+	/* get's --wait and --timeout at their defaults (the layer applies
+	 * every command's); warm bounds both by --job-timeout */
 	struct vr_cache_opts base = {
 		.store_path = o->common.store,
 		.cfg = o->cfg,
 		.limits = &o->lim,
-		.wait = default_seconds(VR_DEFAULT_CACHE_WAIT),
-		.transform_timeout = default_seconds(VR_DEFAULT_STALL_TIMEOUT),
+		.wait = o->wait,
+		.transform_timeout = o->timeout,
 	};
 	return vr_warm_run(&wo, &base);
 }

@@ -350,10 +350,7 @@ static int span_fd(void *ctx, const struct vr_span *sp)
 static int cmd_get(struct ctx *c, struct opts *o, int argc, char **argv)
 {
 	(void)argc;
-	const char *range_text = o->range_text, *output = o->output;
-	int multipart = o->mp.on, headers = o->headers, json = o->json, verify = o->verify;
 	vr_cli_multipart_finish(&o->mp);
-	const char *boundary = o->mp.boundary;
 	const char *key = argv[0];
 	size_t keylen = strlen(key);
 	if (key_too_long(key))
@@ -368,17 +365,9 @@ static int cmd_get(struct ctx *c, struct opts *o, int argc, char **argv)
 		rc = VR_EFAIL;
 		goto done;
 	}
-	if (range_text && range_text[strspn(range_text, " \t")]) {
-		set = malloc(sizeof *set);
-		if (!set) {
-			rc = VR_EFAIL;
-			goto done;
-		}
-		if (vr_range_parse(range_text, set, err, sizeof err) != VR_RANGE_OK) {
-			vr_error("%s", err);
-			rc = VR_EDATA;
-			goto done;
-		}
+	if ((rc = vr_range_option(o->range_text, &set, err, sizeof err))) {
+		vr_error("%s", err);
+		goto done;
 	}
 	if ((rc = open_store(c, 0)))
 		goto done;
@@ -391,20 +380,21 @@ static int cmd_get(struct ctx *c, struct opts *o, int argc, char **argv)
 		goto done;
 	}
 	reading = 1;
-	if (vr_response_plan(r, set, e->size, multipart, e->content_type, boundary) != VR_RANGE_OK) {
-		vr_response_print(r, headers, json);
+	if (vr_response_plan(r, set, e->size, o->mp.on, e->content_type, o->mp.boundary) !=
+	    VR_RANGE_OK) {
+		vr_response_print(r, o->headers, o->json);
 		vr_error("%s", vr_unsatisfiable_text(err, sizeof err, set, "the entry", (int64_t)e->size,
 						     0));
 		rc = VR_ERANGE;
 		goto done;
 	}
-	vr_response_print(r, headers, json);
-	if ((rc = vr_output_open(&out, output)))
+	vr_response_print(r, o->headers, o->json);
+	if ((rc = vr_output_open(&out, o->output)))
 		goto done;
 	out_open = 1;
 	vr_pipe_grow(out.fd);
 	vr_stream_opened();
-	struct get_out g = {c, e, out.fd, verify, VR_OK};
+	struct get_out g = {c, e, out.fd, o->verify, VR_OK};
 	struct vr_serve sv = {emit_fd, span_fd, &g};
 	rc = vr_response_serve(r, &sv) == VR_STOP ? g.status : VR_OK;
 	vr_stream_closed();

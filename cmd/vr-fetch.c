@@ -122,17 +122,9 @@ static int run_fetch(const struct opts *o)
 	char err[1024];
 	int rc;
 
-	if (o->range_text && o->range_text[strspn(o->range_text, " \t")]) {
-		set = calloc(1, sizeof *set);
-		if (!set) {
-			vr_error("out of memory");
-			return VR_EFAIL;
-		}
-		if (vr_range_parse(o->range_text, set, err, sizeof err) != VR_RANGE_OK) {
-			vr_error("%s", err);
-			rc = VR_EDATA;
-			goto done;
-		}
+	if ((rc = vr_range_option(o->range_text, &set, err, sizeof err))) {
+		vr_error("%s", err);
+		return rc;
 	}
 	rc = vr_config_load(&cfg, o->common.config, err, sizeof err);
 	if (rc) { /* 3 bad file, 5 a named file missing, 6 unreadable (vr.conf(5)) */

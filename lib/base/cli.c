@@ -14,7 +14,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 #include <unistd.h>
 
 #ifndef VR_VERSION
@@ -34,46 +33,63 @@ static int set_verbose(void *field, const struct vr_opt *o, const char *arg, cha
 	return 0;
 }
 
-/* Handled by the layer itself where it meets them. */
-static int set_special(void *field, const struct vr_opt *o, const char *arg, char *err,
-		       size_t errlen)
-{
-	(void)field, (void)o, (void)arg, (void)err, (void)errlen;
-	return 0;
-}
+/* Acted on by the layer itself where it meets them (parse_pass): told
+ * apart by their fn, never called. */
+#define ACTION(name)                                                                      \
+	static int name(void *f, const struct vr_opt *o, const char *a, char *e, size_t el)   \
+	{                                                                                 \
+		(void)f, (void)o, (void)a, (void)e, (void)el;                             \
+		return 0;                                                                 \
+	}
+ACTION(act_help)
+ACTION(act_version)
+ACTION(act_dump)
+#undef ACTION
+
+/* An option every program may take, and the vr_cli_prog.shared bit it
+ * needs (0: always). */
+struct shared_opt {
+	struct vr_opt o;
+	unsigned needs;
+};
 
 #define C(m) offsetof(struct vr_cli_common, m)
-static const struct vr_opt shared_opts[] = {
-	{.name = "store", .kind = VR_OPT_STR, .arg = "FILE", .off = C(store), .flags = VR_OPT_FILE,
-	 .help = "the store (default $VR_STORE, else\n$XDG_CACHE_HOME/vr/store.db)"},
-	{.name = "config", .kind = VR_OPT_STR, .arg = "FILE", .off = C(config), .flags = VR_OPT_FILE,
-	 .help = "config file (default $VR_CONFIG, else\n$XDG_CONFIG_HOME/vr/vr.conf)"},
-	{.name = "metrics", .kind = VR_OPT_STR, .arg = "FILE", .off = C(metrics),
-	 .flags = VR_OPT_FILE, .help = "append a JSON metrics line to FILE (default $VR_METRICS)"},
-	{.name = "progress", .kind = VR_OPT_FLAG, .off = C(progress),
-	 .help = "progress on stderr even when it is not a terminal"},
-	{.name = "quiet", .letter = 'q', .kind = VR_OPT_FLAG, .off = C(quiet),
-	 .help = "only errors on stderr"},
-	{.name = "verbose", .letter = 'v', .kind = VR_OPT_CALL, .off = C(verbose), .fn = set_verbose,
-	 .flags = VR_OPT_NOARG, .help = "say more (twice: debug detail)"},
-	{.name = "help", .letter = 'h', .kind = VR_OPT_CALL, .fn = set_special,
-	 .flags = VR_OPT_NOARG, .help = "this help"},
-	{.name = "version", .letter = 'V', .kind = VR_OPT_CALL, .fn = set_special,
-	 .flags = VR_OPT_NOARG, .help = "print the version"},
-	{.name = "dump-options", .kind = VR_OPT_CALL, .fn = set_special,
-	 .flags = VR_OPT_NOARG | VR_OPT_HIDDEN},
-	{0},
+static const struct shared_opt shared_opts[] = {
+	{{.name = "store", .kind = VR_OPT_STR, .arg = "FILE", .off = C(store), .flags = VR_OPT_FILE,
+	  .help = "the store (default $VR_STORE, else\n$XDG_CACHE_HOME/vr/store.db)"},
+	 VR_CLI_STORE},
+	{{.name = "config", .kind = VR_OPT_STR, .arg = "FILE", .off = C(config), .flags = VR_OPT_FILE,
+	  .help = "config file (default $VR_CONFIG, else\n$XDG_CONFIG_HOME/vr/vr.conf)"},
+	 VR_CLI_CONFIG},
+	{{.name = "metrics", .kind = VR_OPT_STR, .arg = "FILE", .off = C(metrics),
+	  .flags = VR_OPT_FILE, .help = "append a JSON metrics line to FILE (default $VR_METRICS)"},
+	 VR_CLI_METRICS},
+	{{.name = "progress", .kind = VR_OPT_FLAG, .off = C(progress),
+	  .help = "progress on stderr even when it is not a terminal"},
+	 VR_CLI_PROGRESS},
+	{{.name = "quiet", .letter = 'q', .kind = VR_OPT_FLAG, .off = C(quiet),
+	  .help = "only errors on stderr"}},
+	{{.name = "verbose", .letter = 'v', .kind = VR_OPT_CALL, .off = C(verbose), .fn = set_verbose,
+	  .flags = VR_OPT_NOARG, .help = "say more (twice: debug detail)"}},
+	{{.name = "help", .letter = 'h', .kind = VR_OPT_CALL, .fn = act_help, .flags = VR_OPT_NOARG,
+	  .help = "this help"}},
+	{{.name = "version", .letter = 'V', .kind = VR_OPT_CALL, .fn = act_version,
+	  .flags = VR_OPT_NOARG, .help = "print the version"}},
+	{{.name = "dump-options", .kind = VR_OPT_CALL, .fn = act_dump,
+	  .flags = VR_OPT_NOARG | VR_OPT_HIDDEN}},
+	{{0}},
 };
 #undef C
-/* which vr_cli_prog.shared bit each shared option needs (0: always) */
-static const unsigned shared_bits[] = {VR_CLI_STORE, VR_CLI_CONFIG, VR_CLI_METRICS,
-				       VR_CLI_PROGRESS, 0, 0, 0, 0, 0};
-enum { SH_HELP = 6, SH_VERSION = 7, SH_DUMP = 8 };
+
+/* The shared option is one that a program with these shared bits takes. */
+static int shared_on(const struct shared_opt *s, unsigned bits)
+{
+	return !s->needs || (bits & s->needs);
+}
 
 /* ------------------------------------------------------------- state */
 
-static const struct vr_cli_prog *cur_prog;
-static const struct vr_cli_cmd *cur_cmd;
+static const struct vr_cli_cmd *cur_cmd; /* for vr_usage_hint */
 
 static void print_version(void)
 {
@@ -247,7 +263,6 @@ static const struct vr_opt *topts(const struct vr_cli_table *t)
 struct ent {
 	const struct vr_opt *o;
 	size_t base;
-	int shared;               /* index into shared_opts, or -1 */
 };
 
 struct flat {
@@ -262,7 +277,7 @@ static void flat_add_table(struct flat *f, const struct vr_opt *t, size_t base)
 			fprintf(stderr, "%s: too many options (raise MAX_ENTS)\n", vr_prog());
 			abort();
 		}
-		f->e[f->n++] = (struct ent){t, base, -1};
+		f->e[f->n++] = (struct ent){t, base};
 	}
 }
 
@@ -274,11 +289,9 @@ static void flat_add_tables(struct flat *f, const struct vr_cli_table *t)
 
 static void flat_add_shared(struct flat *f, unsigned bits)
 {
-	for (int i = 0; shared_opts[i].name; i++)
-		if (!shared_bits[i] || (bits & shared_bits[i])) {
-			f->e[f->n] = (struct ent){&shared_opts[i], 0, i};
-			f->n++;
-		}
+	for (const struct shared_opt *s = shared_opts; s->o.name; s++)
+		if (shared_on(s, bits))
+			f->e[f->n++] = (struct ent){&s->o, 0};
 }
 
 /* The options at one level: the program's own (and, in a command, the
@@ -376,10 +389,9 @@ static void print_tables(const struct vr_cli_table *t, const char *fallback)
 
 static void print_shared(unsigned bits)
 {
-	for (int i = 0; shared_opts[i].name; i++)
-		if ((!shared_bits[i] || (bits & shared_bits[i])) &&
-		    !(shared_opts[i].flags & VR_OPT_HIDDEN))
-			print_opt(&shared_opts[i]);
+	for (const struct shared_opt *s = shared_opts; s->o.name; s++)
+		if (shared_on(s, bits) && !(s->o.flags & VR_OPT_HIDDEN))
+			print_opt(&s->o);
 }
 
 static void help_program(const struct vr_cli_prog *p)
@@ -419,45 +431,43 @@ static void help_command(const struct vr_cli_prog *p, const struct vr_cli_cmd *c
 
 /* ---------------------------------------------------------- dump-options */
 
-static void dump_table(const char *cmd, const struct vr_opt *t, unsigned bits, int shared,
-		       const char *man)
+static void dump_opt(const char *cmd, const struct vr_opt *o, const char *man)
 {
-	for (int i = 0; t[i].name; i++) {
-		const struct vr_opt *o = &t[i];
-		if ((o->flags & VR_OPT_HIDDEN) || (shared && shared_bits[i] && !(bits & shared_bits[i])))
-			continue;
-		int a = has_arg(o);
-		printf("opt %s --%s ", cmd, o->name);
-		if (o->letter)
-			printf("-%c ", o->letter);
-		else
-			printf("- ");
-		printf("%s ", a == no_argument ? "none" : a == required_argument ? "required" : "optional");
-		if (o->words) {
-			printf("words=");
-			for (int w = 0; o->words[w]; w++)
-				printf("%s%s", w ? "," : "", o->words[w]);
-		} else if (o->flags & VR_OPT_FILE) {
-			printf("file");
-		} else {
-			printf("-");
-		}
-		printf(" %s\n", man ? man : "-");
+	if (o->flags & VR_OPT_HIDDEN)
+		return;
+	int a = has_arg(o);
+	printf("opt %s --%s ", cmd, o->name);
+	if (o->letter)
+		printf("-%c ", o->letter);
+	else
+		printf("- ");
+	printf("%s ", a == no_argument ? "none" : a == required_argument ? "required" : "optional");
+	if (o->words) {
+		printf("words=");
+		for (int w = 0; o->words[w]; w++)
+			printf("%s%s", w ? "," : "", o->words[w]);
+	} else if (o->flags & VR_OPT_FILE) {
+		printf("file");
+	} else {
+		printf("-");
 	}
+	printf(" %s\n", man ? man : "-");
 }
 
 static void dump_tables(const char *cmd, const struct vr_cli_table *t)
 {
 	for (int i = 0; i < VR_CLI_TABLES; i++)
-		if (topts(&t[i]))
-			dump_table(cmd, topts(&t[i]), 0, 0, t[i].man);
+		for (const struct vr_opt *o = topts(&t[i]); o && o->name; o++)
+			dump_opt(cmd, o, t[i].man);
 }
 
 static void dump_options(const struct vr_cli_prog *p)
 {
 	printf("prog %s %s\n", p->name, p->complete & VR_CLI_COMPLETE_FILES ? "files" : "-");
 	dump_tables("-", p->tables);
-	dump_table("-", shared_opts, p->shared, 1, NULL);
+	for (const struct shared_opt *s = shared_opts; s->o.name; s++)
+		if (shared_on(s, p->shared))
+			dump_opt("-", &s->o, NULL);
 	for (const struct vr_cli_cmd *c = p->cmds; c && c->name; c++) {
 		printf("cmd %s %s\n", c->name, c->complete & VR_CLI_COMPLETE_FILES ? "files" : "-");
 		dump_tables(c->name, c->tables);
@@ -547,18 +557,18 @@ static int parse_pass(const struct vr_cli_prog *p, const struct vr_cli_cmd *c,
 		if (idx < 0)
 			return vr_usage_hint();
 		const struct ent *e = &f->e[idx];
-		if (e->shared == SH_HELP) {
+		if (e->o->fn == act_help) {
 			if (c)
 				help_command(p, c);
 			else
 				help_program(p);
 			return DONE_OK;
 		}
-		if (e->shared == SH_VERSION) {
+		if (e->o->fn == act_version) {
 			print_version();
 			return DONE_OK;
 		}
-		if (e->shared == SH_DUMP) {
+		if (e->o->fn == act_dump) {
 			dump_options(p);
 			return DONE_OK;
 		}
@@ -622,7 +632,6 @@ void vr_cli_main(const struct vr_cli_prog *p, int argc, char **argv, void *opts)
 {
 	vr_log_init(argv[0]);
 	vr_lifecycle_init();
-	cur_prog = p;
 	struct vr_cli_common *common = opts;
 	static struct flat f; /* MAX_ENTS entries: off the stack */
 
@@ -676,7 +685,6 @@ void vr_cli_main(const struct vr_cli_prog *p, int argc, char **argv, void *opts)
 	if (rc)
 		exit(rc);
 	set_verbosity(common);
-	common->cmd = cmd;
 
 	vr_metrics_start(p->name, common->metrics);
 	if (cmd)

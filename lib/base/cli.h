@@ -119,7 +119,6 @@ struct vr_cli_common {
 	const char *store;        /* --store FILE (NULL: $VR_STORE, else XDG) */
 	int progress;             /* --progress given */
 	int quiet, verbose;       /* -q given, -v count */
-	const struct vr_cli_cmd *cmd; /* the command being run, or NULL */
 };
 
 /* The whole main(): parse, run, finish, exit. opts is the program's

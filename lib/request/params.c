@@ -97,7 +97,6 @@ const char *vr_format_name(enum vr_format f)
 
 /* ---------------------------------------------------------------- errors */
 
-
 /* An untrusted value, made safe to print: at most 48 bytes, control and
  * non-ASCII bytes as '?', "..." when cut. */
 struct shown {

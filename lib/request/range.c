@@ -1,4 +1,5 @@
 #include "range.h"
+#include "status.h"
 
 #include <inttypes.h>
 #include <stdio.h>
@@ -130,6 +131,24 @@ int vr_range_resolve(const struct vr_range_set *set, uint64_t size, struct vr_sp
 		if (resolve_spec(&set->spec[i], size, &out[*n]) == 0)
 			(*n)++;
 	return *n ? VR_RANGE_OK : VR_RANGE_UNSATISFIABLE;
+}
+
+int vr_range_option(const char *text, struct vr_range_set **out, char *err, size_t errlen)
+{
+	*out = NULL;
+	if (!text || !text[strspn(text, " \t")])
+		return 0;
+	struct vr_range_set *set = calloc(1, sizeof *set);
+	if (!set) {
+		snprintf(err, errlen, "out of memory");
+		return VR_EFAIL;
+	}
+	if (vr_range_parse(text, set, err, errlen) != VR_RANGE_OK) {
+		free(set);
+		return VR_EDATA;
+	}
+	*out = set;
+	return 0;
 }
 
 const char *vr_range_text(const struct vr_range_set *set, char *buf, size_t len)

@@ -55,6 +55,11 @@ int vr_range_resolve(const struct vr_range_set *set, uint64_t size, struct vr_sp
 /* "bytes 0-99/1000", "bytes 0-99/" "*" (total < 0) or "bytes *" "/1000" for an
  * unsatisfied request (span NULL). Returns the length written. */
 int vr_content_range(char *buf, size_t len, const struct vr_span *span, int64_t total);
+/* A --range value, the same in every program: NULL or blank is no Range
+ * (the whole body: *out stays NULL); else a set allocated for the caller
+ * (free() it). 0, VR_EDATA with err, or VR_EFAIL (out of memory). */
+int vr_range_option(const char *text, struct vr_range_set **out, char *err, size_t errlen);
+
 /* The range set as text again: "bytes=0-499,1000-,-500". Returns buf. */
 const char *vr_range_text(const struct vr_range_set *set, char *buf, size_t len);
 
