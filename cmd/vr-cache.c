@@ -6,6 +6,7 @@
  * lib/cache/cache; this file describes the commands and their options to lib/base/cli
  * and maps results to the shared exit statuses. */
 #include "cache.h"
+#include "cgi.h"
 #include "cli.h"
 #include "config.h"
 #include "defaults.h"
@@ -119,6 +120,16 @@ static const struct vr_opt get_opts[] = {
 	 .help = "give up when the transform's input stalls for S"},
 	{.name = "print-key", .kind = VR_OPT_FLAG, .off = O(print_key),
 	 .help = "print the cache key and exit"},
+	{0},
+};
+
+static const struct vr_opt cgi_opts[] = {
+	{.name = "wait", .kind = VR_OPT_SECONDS, .arg = "S", .off = O(wait),
+	 .def = VR_DEFAULT_CACHE_WAIT, .hi = 86400,
+	 .help = "wait up to S for another process's miss (then 503)"},
+	{.name = "timeout", .kind = VR_OPT_SECONDS, .arg = "S", .off = O(timeout),
+	 .def = VR_DEFAULT_STALL_TIMEOUT, .hi = 86400,
+	 .help = "give up when the transform's input stalls for S (504)"},
 	{0},
 };
 
@@ -329,6 +340,34 @@ static int cmd_get(void *opts, int argc, char **argv)
 		vr_cache_close(cache);
 	free(rs);
 	return rc;
+}
+
+static int cmd_cgi(void *opts, int argc, char **argv)
+{
+	struct opts *o = opts;
+	(void)argc, (void)argv;
+	char err[1024];
+	/* a config that cannot be read is the server's fault: 500, no detail */
+	int rc = vr_config_load(&o->cfg, o->common.config, err, sizeof err);
+	if (!rc)
+		rc = vr_limits_load(&o->lim, o->cfg, err, sizeof err);
+	if (rc) {
+		vr_error("%s", err);
+		static const char text[] = "500 Internal Server Error.\n";
+		printf("Status: 500 Internal Server Error\r\nContent-Type: text/plain; "
+		       "charset=utf-8\r\nContent-Length: %zu\r\nCache-Control: no-store\r\n\r\n%s",
+		       sizeof text - 1, text);
+		fflush(stdout);
+		return rc;
+	}
+	struct vr_cgi_opts co = {
+		.store_path = o->common.store,
+		.cfg = o->cfg,
+		.limits = &o->lim,
+		.wait = o->wait,
+		.transform_timeout = o->timeout,
+	};
+	return vr_cgi_serve(&co);
 }
 
 static int open_store(struct opts *o, struct vr_store **st, int create)
@@ -590,6 +629,9 @@ static const struct vr_cli_cmd commands[] = {
 		     .title = "Transform options"},
 		    {get_opts}},
 	 .run = cmd_get},
+	{.name = "cgi",
+	 .about = "answer one HTTP request as a CGI program (a video origin)",
+	 .min_args = 0, .max_args = 0, .tables = {{cgi_opts}}, .run = cmd_cgi},
 	{.name = "invalidate", .operands = "SOURCE",
 	 .about = "every variant of SOURCE misses from now on",
 	 .min_args = 1, .max_args = 1, .run = cmd_invalidate},

@@ -266,6 +266,28 @@ int vr_open_input(const char *path, int *fd, char *err, size_t errlen)
 	return 0;
 }
 
+static int sink_put(struct vr_sink *s, const void *buf, size_t n)
+{
+	int w = vr_write_full(s->fd, buf, n);
+	if (w == VR_IO_OK)
+		return 0;
+	if (w == VR_IO_EPIPE)
+		s->closed = 1;
+	else
+		s->error = errno ? errno : EIO;
+	return VR_STOP; /* the sink says why: closed or error */
+}
+
+int vr_sink_flush_head(struct vr_sink *s)
+{
+	if (s->fd < 0 || !s->head || s->head_sent)
+		return 0;
+	if (s->closed || s->error)
+		return VR_STOP;
+	s->head_sent = 1;
+	return sink_put(s, s->head, s->head_len);
+}
+
 int vr_sink_write(void *sink, const void *buf, size_t n)
 {
 	struct vr_sink *s = sink;
@@ -275,16 +297,12 @@ int vr_sink_write(void *sink, const void *buf, size_t n)
 		return VR_STOP;
 	if (!s->first_byte_ms)
 		s->first_byte_ms = vr_now_ms();
-	int w = vr_write_full(s->fd, buf, n);
-	if (w == VR_IO_OK) {
-		s->bytes += n;
-		return 0;
-	}
-	if (w == VR_IO_EPIPE)
-		s->closed = 1;
-	else
-		s->error = errno ? errno : EIO;
-	return VR_STOP; /* the sink says why: closed or error */
+	if (vr_sink_flush_head(s))
+		return VR_STOP;
+	if (sink_put(s, buf, n))
+		return VR_STOP;
+	s->bytes += n;
+	return 0;
 }
 
 int vr_sink_open(const struct vr_sink *s) { return s->fd >= 0 && !s->closed && !s->error; }

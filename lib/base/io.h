@@ -73,10 +73,18 @@ struct vr_sink {
 	int error;            /* errno of a failed write, 0 none */
 	uint64_t bytes;       /* written */
 	double first_byte_ms; /* vr_now_ms() of the first write, 0 none */
+	/* a response head written just before the first byte (CGI): an
+	 * answer that fails before its first byte can still become another
+	 * answer. Borrowed; NULL none. */
+	const char *head;
+	size_t head_len;
+	int head_sent;
 };
 /* Write n bytes (a vr_emit_fn): 0, or VR_STOP once the sink is closed or
  * failed (nothing more is written; closed and error say which). */
 int vr_sink_write(void *sink, const void *buf, size_t n);
+/* Write the pending head now (an answer without a body): 0 or VR_STOP. */
+int vr_sink_flush_head(struct vr_sink *s);
 /* The sink still takes bytes. */
 int vr_sink_open(const struct vr_sink *s);
 

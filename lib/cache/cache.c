@@ -3,6 +3,7 @@
  * that poll for the leader's entry, and remembered failures. */
 #include "cache.h"
 #include "config.h"
+#include "httpreq.h"
 #include "defaults.h"
 #include "fetch.h"
 #include "io.h"
@@ -298,6 +299,8 @@ static int plan_build(struct vr_cache *c, const struct vr_cache_request *r, stru
 	}
 	if (!pl->raw)
 		vr_params_canonical(&pl->p, pl->params, sizeof pl->params);
+	if (c->o.no_query_bypass)
+		pl->bypass = 0;
 	if (c->o.bypass)
 		pl->bypass = 1;
 	if (cache_store(c) && (rc = vr_store_source_version(c->st, pl->ks.canonical, &pl->version))) {
@@ -472,7 +475,165 @@ done:
 	return rc;
 }
 
-/* A ready entry for the key: serve it. 1 served (rc in *status), 0 none. */
+/* The fields every HTTP answer of the request carries: validators and
+ * freshness of the entry (NULL: a streamed miss, which has none), what the
+ * cache did (RFC 9211 Cache-Status), the key when configured, and the
+ * caller's lines. */
+static void http_fields(char *buf, size_t len, const struct vr_cache_request *r,
+			const struct plan *pl, const struct vr_entry *e,
+			const struct vr_cache_outcome *out, int storing)
+{
+	const struct vr_cache_http *h = r->http;
+	size_t n = 0;
+#define PUT(...)                                                                 \
+	do {                                                                     \
+		int w_ = snprintf(buf + n, n < len ? len - n : 0, __VA_ARGS__); \
+		if (w_ > 0)                                                      \
+			n += (size_t)w_;                                         \
+	} while (0)
+	const char *xc = out->result == VR_CACHE_HIT         ? "HIT"
+			 : out->result == VR_CACHE_COALESCED ? "COALESCED"
+			 : out->result == VR_CACHE_BYPASS    ? "BYPASS"
+							     : "MISS";
+	const char *fwd = out->result == VR_CACHE_BYPASS ? "fwd=request" : "fwd=miss";
+	if (e) {
+		int64_t now = time(NULL);
+		int64_t max_age = e->expires ? e->expires - e->created : (int64_t)pl->ttl_ok;
+		int64_t age = now > e->created ? now - e->created : 0;
+		char etag[48], lm[40];
+		vr_http_etag(etag, sizeof etag, e->sha256);
+		vr_http_date(lm, sizeof lm, e->created);
+		if (max_age < 0)
+			max_age = 0;
+		if (etag[0])
+			PUT("ETag: %s\r\n", etag);
+		PUT("Last-Modified: %s\r\nCache-Control: max-age=%lld\r\nAge: %lld\r\n", lm,
+		    (long long)max_age, (long long)age);
+		if (out->result == VR_CACHE_HIT)
+			PUT("Cache-Status: vr; hit; ttl=%lld\r\n",
+			    (long long)(max_age > age ? max_age - age : 0));
+		else
+			PUT("Cache-Status: vr; %s; stored%s\r\n", fwd,
+			    out->result == VR_CACHE_COALESCED ? "; collapsed" : "");
+	} else {
+		PUT("Cache-Control: no-store\r\nCache-Status: vr; %s%s\r\n", fwd,
+		    storing ? "; stored" : "");
+	}
+	PUT("X-Cache: %s\r\n", xc);
+	if (h->key_header)
+		PUT("X-Cache-Key: %s\r\n", pl->key);
+	if (h->filename && *h->filename) {
+		char cd[1024];
+		vr_http_content_disposition(cd, sizeof cd, h->filename, pl->content_type);
+		PUT("%s", cd);
+	}
+	if (h->extra_headers)
+		PUT("%s", h->extra_headers);
+#undef PUT
+	if (n >= len && len)
+		buf[0] = '\0'; /* never a cut line */
+}
+
+/* A short answer with no entry body: 304 or 412 (with its text). */
+static int http_short(struct vr_sink *s, struct vr_http_head *hd, int status, const char *fields,
+		      int head_only)
+{
+	const char *text = status == 412 ? vr_http_error_text(412) : NULL;
+	vr_http_head_begin(hd, status, 1);
+	if (text) {
+		vr_http_head_add(hd, "Content-Type", "text/plain; charset=utf-8");
+		vr_http_head_add(hd, "Content-Length", "%zu", strlen(text));
+	}
+	vr_http_head_lines(hd, fields);
+	vr_http_head_end(hd);
+	s->head = hd->buf;
+	s->head_len = hd->len;
+	vr_sink_flush_head(s);
+	if (text && !head_only)
+		vr_sink_write(s, text, strlen(text));
+	return status;
+}
+
+/* Stream e (read snapshot open) as an HTTP answer. */
+static int serve_entry_http(struct vr_cache *c, const struct vr_cache_request *r,
+			    const struct plan *pl, const struct vr_entry *e,
+			    struct vr_cache_outcome *out)
+{
+	const struct vr_cache_http *h = r->http;
+	struct vr_response *resp = calloc(1, sizeof *resp);
+	struct vr_http_head *hd = malloc(sizeof *hd);
+	char *fields = malloc(VR_HTTP_HEAD_MAX / 2);
+	int rc = VR_OK;
+	out->size = (int64_t)e->size;
+	if (!resp || !hd || !fields) {
+		snprintf(out->error, sizeof out->error, "out of memory");
+		rc = VR_EFAIL;
+		goto done;
+	}
+	http_fields(fields, VR_HTTP_HEAD_MAX / 2, r, pl, e, out, 0);
+	char etag[48];
+	vr_http_etag(etag, sizeof etag, e->sha256);
+	int use_range = 1;
+	enum vr_http_precondition pc =
+		vr_http_evaluate(&h->cond, h->head_only ? "HEAD" : "GET", etag, e->created, &use_range);
+	struct sink s = {.out = {.fd = r->out_fd}, .c = c, .e = e};
+	if (pc != VR_HTTP_PROCEED) {
+		out->http_status = http_short(&s.out, hd, pc == VR_HTTP_NOT_MODIFIED ? 304 : 412,
+					      fields, h->head_only);
+		goto sent;
+	}
+	char boundary[80];
+	vr_mime_boundary(boundary, sizeof boundary);
+	const struct vr_range_set *rs = use_range && r->range && r->range->n ? r->range : NULL;
+	if (vr_response_plan(resp, rs, e->size, 1, e->content_type, boundary) != VR_RANGE_OK) {
+		if (rs) { /* the caller answers the 416 (Content-Range from out->size) */
+			vr_unsatisfiable_text(out->error, sizeof out->error, r->range, "the entry",
+					      (int64_t)e->size, 0);
+			rc = VR_ERANGE;
+			goto done;
+		}
+		resp->n = 0; /* an empty entry: a complete, empty 200 */
+	}
+	resp->extra_headers = fields;
+	vr_response_head(resp, hd, 1);
+	if (hd->overflow) {
+		snprintf(out->error, sizeof out->error, "the response head is too large");
+		rc = VR_EFAIL;
+		goto done;
+	}
+	s.out.head = hd->buf;
+	s.out.head_len = hd->len;
+	out->http_status = resp->status;
+	if (r->out_fd >= 0 && !h->head_only) {
+		vr_pipe_grow(r->out_fd);
+		struct vr_serve sv = {sink_write, sink_span, &s};
+		int sr = vr_response_serve(resp, &sv);
+		if (sr && sr != VR_STOP) {
+			snprintf(out->error, sizeof out->error, "%s", vr_store_error(c->st));
+			rc = sr;
+		}
+	}
+	if (!rc)
+		vr_sink_flush_head(&s.out);
+sent:
+	out->head_sent = s.out.head_sent;
+	if (!rc && s.out.error) {
+		snprintf(out->error, sizeof out->error, "writing the output: %s", strerror(s.out.error));
+		rc = VR_EIO;
+	}
+	out->bytes_out += s.out.bytes;
+	if (s.out.first_byte_ms && !out->ttfb_ms)
+		out->ttfb_ms = s.out.first_byte_ms;
+done:
+	free(resp);
+	free(hd);
+	free(fields);
+	return rc;
+}
+
+/* A ready entry for the key: serve it. 1 served (rc in *status), 0 none
+ * (no entry, or a damaged one found before anything was sent: it is
+ * dropped, and the request can be answered as a miss). */
 static int try_serve(struct vr_cache *c, const struct vr_cache_request *r, const struct plan *pl,
 		     struct vr_cache_outcome *out, enum vr_cache_result as, int *status)
 {
@@ -486,15 +647,22 @@ static int try_serve(struct vr_cache *c, const struct vr_cache_request *r, const
 		return 0;
 	}
 	out->result = as;
-	*status = serve_entry(c, r, pl, e, out);
+	*status = r->http ? serve_entry_http(c, r, pl, e, out) : serve_entry(c, r, pl, e, out);
 	vr_store_read_end(c->st);
+	int served = 1;
 	if (*status == VR_EIO && vr_store_read_damaged(c->st)) {
 		/* it can only fail again: gone, the next request makes it anew */
 		if (vr_store_drop_generation(c->st, e) == 0)
 			vr_warn("%s: the stored entry is damaged (%s); removed", pl->key, out->error);
+		/* nothing sent yet: this request makes it anew */
+		if (r->http ? !out->head_sent : !out->bytes_out && !r->headers && !r->json) {
+			served = 0;
+			out->error[0] = '\0';
+			out->result = VR_CACHE_MISS;
+		}
 	}
 	free(e);
-	return 1;
+	return served;
 }
 
 /* ---- the miss ---- */
@@ -535,7 +703,11 @@ struct miss {
 	struct vr_tee t;
 	struct vr_slicer *slicer;   /* NULL: every byte goes out */
 	int has_range;
-	int multipart_after;        /* several ranges: served from the entry once stored */
+	int serve_after;            /* answered from the entry once stored (a range,
+				     * several as multipart, an HTTP HEAD or precondition) */
+	struct vr_http_head *head;  /* an HTTP answer streamed: its head */
+	char seekable[4096];        /* the progressive copy of a streamed MP4, "" none */
+	int seekable_id;            /* its cleanup slot */
 	double deadline;            /* vr_now_ms() bound of a warm job, 0 none */
 	int prc;                    /* the producer's status */
 	char perr[1024];            /* and its message */
@@ -548,28 +720,73 @@ static void miss_free_slicer(struct miss *m)
 		vr_slicer_free(m->slicer);
 	free(m->slicer);
 	m->slicer = NULL;
+	free(m->head);
+	m->head = NULL;
 }
 
 /* A failure before anything was produced: the tee is dropped. */
 static int miss_fail_early(struct miss *m, int rc, const char *fmt, const char *arg)
 {
+	if (m->seekable[0]) {
+		unlink(m->seekable);
+		vr_cleanup_forget(m->seekable_id);
+		m->seekable[0] = '\0';
+	}
 	vr_tee_abort(&m->t);
 	miss_free_slicer(m);
 	snprintf(m->out->error, sizeof m->out->error, fmt, arg);
 	return rc;
 }
 
+/* A range that asks for the whole body (bytes=0-, what players send
+ * first) is, on a miss, a request for the whole body. */
+static int whole_range(const struct vr_range_set *rs)
+{
+	return rs->n == 1 && rs->spec[0].kind == VR_SPEC_INT && rs->spec[0].first == 0 &&
+	       rs->spec[0].last == VR_RANGE_OPEN;
+}
+
+static int http_preconditions(const struct vr_cache_http *h)
+{
+	const struct vr_http_conditions *c = &h->cond;
+	return c->if_match || c->if_none_match || c->if_modified_since || c->if_unmodified_since;
+}
+
+/* The head of a streamed HTTP miss: no length, no validator. */
+static int miss_http_head(struct miss *m)
+{
+	char *fields = malloc(VR_HTTP_HEAD_MAX / 2);
+	if (!(m->head = malloc(sizeof *m->head)) || !fields) {
+		free(fields);
+		return miss_fail_early(m, VR_EFAIL, "%s", "out of memory");
+	}
+	http_fields(fields, VR_HTTP_HEAD_MAX / 2, m->r, m->pl, NULL, m->out, m->t.w != NULL);
+	vr_http_head_begin(m->head, 200, 1);
+	vr_http_head_add(m->head, "Content-Type", "%s", m->pl->content_type);
+	/* a player must not ask this answer for ranges: they come from the
+	 * stored entry, another representation */
+	vr_http_head_add(m->head, "Accept-Ranges", "none");
+	vr_http_head_lines(m->head, fields);
+	vr_http_head_end(m->head);
+	free(fields);
+	m->t.out.head = m->head->buf;
+	m->t.out.head_len = m->head->len;
+	return 0;
+}
+
 static int miss_prepare(struct miss *m)
 {
 	const struct vr_cache_request *r = m->r;
-	m->has_range = r->range && r->range->n;
-	/* several ranges as multipart need the size up front */
-	m->multipart_after = m->has_range && r->multipart && r->range->n > 1;
-	if (m->multipart_after) {
-		if (!m->t.w)
-			return miss_fail_early(m, VR_EUSAGE, "%s",
-					       "--multipart on a miss needs the store (the size is "
-					       "known only once the entry is stored)");
+	m->has_range = r->range && r->range->n && !(r->http && whole_range(r->range));
+	/* with the store, a range is cut from the entry once it is stored:
+	 * the same bytes a hit gives, and the size known up front */
+	m->serve_after = m->t.w && (m->has_range || (r->http && (r->http->head_only ||
+								 http_preconditions(r->http))));
+	if (m->has_range && r->multipart && r->range->n > 1 && !m->t.w)
+		return miss_fail_early(m, VR_EUSAGE, "%s",
+				       "--multipart on a miss needs the store (the size is "
+				       "known only once the entry is stored)");
+	if (m->serve_after) {
 		m->t.out.fd = -1;
 	} else if (m->has_range && r->out_fd >= 0) {
 		char err[256];
@@ -584,8 +801,73 @@ static int miss_prepare(struct miss *m)
 					       err);
 		}
 		m->t.slicer = m->slicer;
+	} else if (r->http && r->out_fd >= 0) {
+		if (r->http->head_only)
+			m->t.out.fd = -1; /* HEAD without the store: the head alone */
+		int hr = miss_http_head(m);
+		if (hr)
+			return hr;
+		if (r->http->head_only) {
+			struct vr_sink hs = {.fd = r->out_fd, .head = m->head->buf,
+					     .head_len = m->head->len};
+			vr_sink_flush_head(&hs);
+			m->out->head_sent = hs.head_sent;
+			m->out->http_status = 200;
+		}
 	}
 	return 0;
+}
+
+/* An MP4 streamed while it is stored: the transform also writes the same
+ * packets progressive (index first) into a temporary file, and that file,
+ * not the stream, is what the store receives, so that a player reads the
+ * stored entry's metadata with one small range and seeks by range. */
+static void miss_seekable_begin(struct miss *m)
+{
+	const struct vr_params *p = &m->pl->p;
+	int mp4 = (p->mode == VR_MODE_VIDEO && p->format == VR_FORMAT_MP4) ||
+		  (p->mode == VR_MODE_AUDIO && p->format == VR_FORMAT_M4A);
+	if (!mp4 || !m->t.w || m->serve_after || m->t.out.fd < 0 || m->slicer)
+		return;
+	const char *dir = getenv("TMPDIR");
+	if (!dir || !*dir)
+		dir = "/tmp";
+	if ((size_t)snprintf(m->seekable, sizeof m->seekable, "%s/vr-miss-XXXXXX", dir) >=
+	    sizeof m->seekable) {
+		m->seekable[0] = '\0';
+		return;
+	}
+	int fd = mkstemp(m->seekable);
+	if (fd < 0) {
+		vr_warn("cannot make a temporary file in %s (%s): the stream itself is stored", dir,
+			strerror(errno));
+		m->seekable[0] = '\0';
+		return;
+	}
+	close(fd);
+	m->seekable_id = vr_cleanup_path(m->seekable);
+	m->t.defer_store = 1;
+}
+
+/* The transform ended: the progressive copy goes into the store. */
+static void miss_seekable_end(struct miss *m, int written)
+{
+	if (!m->seekable[0])
+		return;
+	int fd = written && !m->prc ? open(m->seekable, O_RDONLY | O_CLOEXEC) : -1;
+	unlink(m->seekable);
+	vr_cleanup_forget(m->seekable_id);
+	m->seekable[0] = '\0';
+	if (fd >= 0) {
+		vr_tee_store_fd(&m->t, fd, m->c->buf, VR_IO_BUFSIZE);
+		close(fd);
+	} else if (!m->prc && m->t.w) {
+		/* the stream is fine, its seekable copy is not: nothing stored */
+		vr_tee_abort(&m->t);
+		m->t.store_rc = VR_EIO;
+		snprintf(m->t.store_err, sizeof m->t.store_err,
+			 "the seekable copy of the output was not written");
+	}
 }
 
 /* The raw bytes of the source, fetched into the tee. */
@@ -650,6 +932,7 @@ static int miss_transform(struct miss *m)
 		.out_fd = fds[1],
 		.stall_timeout = c->o.transform_timeout,
 		.deadline_ms = m->deadline,
+		.seekable_path = m->seekable[0] ? m->seekable : NULL,
 	};
 	vr_stream_opened();
 	if (pthread_create(&p->th, NULL, transform_thread, p)) {
@@ -688,6 +971,7 @@ static int miss_transform(struct miss *m)
 		m->prc = VR_EFAIL;
 		snprintf(m->perr, sizeof m->perr, "interrupted");
 	}
+	miss_seekable_end(m, p->stats.seekable_written);
 	free(p);
 	return 0;
 }
@@ -768,7 +1052,10 @@ static int miss_report(struct miss *m, int rc)
 	int ended = !m->prc && !m->t.out.closed && !m->t.out.error;
 	out->store_ms = m->t.store_ms;
 	out->bytes_out = m->t.out.bytes;
-	out->bytes_stored = m->committed ? m->t.bytes_in : 0;
+	out->bytes_stored = m->committed ? m->t.bytes_stored : 0;
+	out->head_sent = out->head_sent || m->t.out.head_sent;
+	if (m->t.out.head_sent)
+		out->http_status = 200;
 	if (m->t.out.first_byte_ms)
 		out->ttfb_ms = m->t.out.first_byte_ms;
 	if (!rc && m->t.out.error) {
@@ -780,7 +1067,7 @@ static int miss_report(struct miss *m, int rc)
 		out->store_failed = 1;
 		snprintf(out->store_error, sizeof out->store_error, "%s", m->t.store_err);
 	}
-	if (!rc && !m->multipart_after && (m->r->headers || m->r->json))
+	if (!rc && !m->serve_after && (m->r->headers || m->r->json))
 		miss_print_head(m, ended);
 	if (!rc && m->slicer && ended) {
 		struct vr_span *sp = malloc(VR_RANGE_MAX * sizeof *sp);
@@ -796,7 +1083,8 @@ static int miss_report(struct miss *m, int rc)
 	return rc;
 }
 
-/* Several ranges as multipart: from the entry just stored. */
+/* A range, several as multipart, an HTTP HEAD or precondition: from the
+ * entry just stored. */
 static int miss_serve_stored(struct miss *m)
 {
 	struct vr_cache_outcome *out = m->out;
@@ -826,10 +1114,13 @@ static int run_miss(struct vr_cache *c, const struct vr_cache_request *r, struct
 	out->transformed = 1;
 	/* --job-timeout of warm: a wall-clock bound on this fetch or transform */
 	m.deadline = c->o.job_timeout > 0 ? vr_now_ms() + c->o.job_timeout * 1000 : 0;
-	if (pl->raw)
+	if (pl->raw) {
 		miss_fetch_raw(&m);
-	else if ((rc = miss_transform(&m)))
-		return rc;
+	} else {
+		miss_seekable_begin(&m);
+		if ((rc = miss_transform(&m)))
+			return rc;
+	}
 	if (!m.prc && vr_stop_requested()) {
 		m.prc = VR_EFAIL;
 		snprintf(m.perr, sizeof m.perr, "interrupted");
@@ -837,7 +1128,7 @@ static int run_miss(struct vr_cache *c, const struct vr_cache_request *r, struct
 	rc = miss_settle(&m);
 	rc = miss_report(&m, rc);
 	miss_free_slicer(&m);
-	if (!rc && m.multipart_after)
+	if (!rc && m.serve_after)
 		rc = miss_serve_stored(&m);
 	return rc;
 }

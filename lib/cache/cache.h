@@ -31,6 +31,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "http.h"
 #include "params.h"
 #include "range.h"
 
@@ -51,6 +52,33 @@ struct vr_cache_opts {
 	size_t ntags;
 	double transform_timeout;    /* stall timeout of one transform, seconds */
 	double job_timeout;          /* wall seconds for one miss's fetch or transform; 0 none */
+	int no_query_bypass;         /* nocache/bypass in a request's query are ignored
+				      * (an HTTP origin whose config does not allow them) */
+};
+
+/* An answer to an HTTP client (vr-cache cgi). The head goes on out_fd
+ * before the body, as a CGI head, and HTTP's rules apply:
+ *   a stored entry  answers with its validators (a strong ETag from its
+ *                   checksum, Last-Modified from its publication), after
+ *                   the request's preconditions (RFC 9110 13.2.2: 304,
+ *                   412, If-Range); HEAD reads no chunk; several ranges
+ *                   are multipart/byteranges
+ *   a miss          a plain GET streams the transform's output as it is
+ *                   made: no validator, no length, Cache-Control:
+ *                   no-store, Accept-Ranges: none; the store receives the
+ *                   seekable (progressive) version of the same packets.
+ *                   A range, a precondition or HEAD waits for the entry
+ *                   and is answered from it, so every answer that carries
+ *                   a validator carries the stored bytes
+ *   a damaged entry found before the head went out is dropped and the
+ *                   request becomes a miss */
+struct vr_cache_http {
+	int head_only;                  /* HEAD */
+	struct vr_http_conditions cond; /* the request's If-* headers */
+	const char *extra_headers;      /* "Name: value\r\n" lines for every answer
+					 * (CORS, Content-Disposition); NULL none */
+	int key_header;                 /* send X-Cache-Key */
+	const char *filename;           /* a download's name: Content-Disposition; NULL none */
 };
 
 struct vr_cache_request {
@@ -61,6 +89,7 @@ struct vr_cache_request {
 	int headers, json;             /* print the response head / facts on stderr */
 	int multipart;                 /* several ranges as multipart/byteranges */
 	const char *boundary;          /* its boundary; NULL or "": a fresh one */
+	const struct vr_cache_http *http; /* NULL: not an HTTP answer (see above) */
 };
 
 enum vr_cache_result {
@@ -83,6 +112,11 @@ struct vr_cache_outcome {
 	char error[512];
 	int store_failed;            /* served, but the entry was not stored */
 	char store_error[512];
+	/* HTTP answers */
+	int http_status;             /* the status sent, 0 none yet */
+	int head_sent;               /* the head went out (an error can no longer be answered) */
+	int64_t size;                /* the entry's size, -1 unknown (Content-Range of a 416) */
+	int busy;                    /* gave up waiting for another process (503, not 504) */
 };
 
 struct vr_cache;

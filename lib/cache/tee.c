@@ -22,6 +22,36 @@ static void store_failed(struct vr_tee *t, int rc, const char *msg)
 	}
 }
 
+static void store_bytes(struct vr_tee *t, const void *buf, size_t n)
+{
+	double t0 = vr_now_ms();
+	int rc = vr_store_writer_write(t->w, buf, n);
+	if (!rc)
+		rc = vr_store_writer_tick(t->w);
+	t->store_ms += vr_now_ms() - t0;
+	t->bytes_stored += n;
+	if (rc)
+		store_failed(t, rc, t->st ? vr_store_error(t->st) : NULL);
+}
+
+int vr_tee_store_fd(struct vr_tee *t, int fd, void *buf, size_t buflen)
+{
+	t->defer_store = 0;
+	while (t->w) {
+		ssize_t n = vr_read_some(fd, buf, buflen);
+		if (n < 0) {
+			char msg[300];
+			snprintf(msg, sizeof msg, "reading the seekable copy: %s", strerror(errno));
+			store_failed(t, VR_EIO, msg);
+			break;
+		}
+		if (n == 0)
+			break;
+		store_bytes(t, buf, (size_t)n);
+	}
+	return t->store_rc;
+}
+
 int vr_tee_feed(struct vr_tee *t, const void *buf, size_t n)
 {
 	t->bytes_in += n;
@@ -34,15 +64,8 @@ int vr_tee_feed(struct vr_tee *t, const void *buf, size_t n)
 			vr_sink_write(&t->out, buf, n);
 		}
 	}
-	if (t->w) {
-		double t0 = vr_now_ms();
-		int rc = vr_store_writer_write(t->w, buf, n);
-		if (!rc)
-			rc = vr_store_writer_tick(t->w);
-		t->store_ms += vr_now_ms() - t0;
-		if (rc)
-			store_failed(t, rc, t->st ? vr_store_error(t->st) : NULL);
-	}
+	if (t->w && !t->defer_store)
+		store_bytes(t, buf, n);
 	int out_wants = vr_sink_open(&t->out) &&
 			(!t->slicer || vr_slicer_wants_input(t->slicer) || t->slicer->suffix);
 	return !out_wants && !t->w;

@@ -33,11 +33,17 @@ struct vr_tee {
 	char store_err[512];
 	double store_ms;
 	uint64_t bytes_in;
+	uint64_t bytes_stored;      /* given to the writer */
+	int defer_store;            /* the store side takes its bytes later (vr_tee_store_fd):
+				     * the stream is not stored, but still wanted */
 };
 
 /* Both sides: 0, or 1 when neither side wants more bytes (output gone and
  * nothing is being stored), so the producer may be stopped. */
 int vr_tee_feed(struct vr_tee *t, const void *buf, size_t n);
+/* The store side's bytes from fd (read to its end through buf): 0, or
+ * the store failure (also kept in t). Ends defer_store. */
+int vr_tee_store_fd(struct vr_tee *t, int fd, void *buf, size_t buflen);
 /* Input ended: the slicer's suffix ring goes out. */
 void vr_tee_finish_output(struct vr_tee *t);
 /* Publish the stored entry: 0, or the store failure (also kept in t). */

@@ -2,6 +2,7 @@
 #include "http.h"
 #include "status.h"
 
+#include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
 #include <strings.h>
@@ -211,4 +212,74 @@ enum vr_http_precondition vr_http_evaluate(const struct vr_http_conditions *c, c
 		}
 	}
 	return VR_HTTP_PROCEED;
+}
+
+/* ---- the head ---- */
+
+static void head_put(struct vr_http_head *h, const char *s, size_t n)
+{
+	if (h->overflow || h->len + n + 3 > sizeof h->buf) { /* room for the blank line */
+		h->overflow = 1;
+		return;
+	}
+	memcpy(h->buf + h->len, s, n);
+	h->len += n;
+	h->buf[h->len] = '\0';
+}
+
+void vr_http_head_begin(struct vr_http_head *h, int status, int cgi)
+{
+	h->len = 0;
+	h->overflow = 0;
+	h->status = status;
+	h->buf[0] = '\0';
+	char line[96];
+	int n = snprintf(line, sizeof line, cgi ? "Status: %d %s\r\n" : "HTTP/1.1 %d %s\r\n", status,
+			 vr_http_reason(status));
+	head_put(h, line, (size_t)n);
+}
+
+void vr_http_head_add(struct vr_http_head *h, const char *name, const char *fmt, ...)
+{
+	char line[4096];
+	int n = snprintf(line, sizeof line, "%s: ", name);
+	va_list ap;
+	va_start(ap, fmt);
+	int m = vsnprintf(line + n, sizeof line - (size_t)n, fmt, ap);
+	va_end(ap);
+	if (n < 0 || m < 0 || (size_t)(n + m + 2) >= sizeof line) {
+		h->overflow = 1;
+		return;
+	}
+	memcpy(line + n + m, "\r\n", 3);
+	head_put(h, line, (size_t)(n + m + 2));
+}
+
+void vr_http_head_lines(struct vr_http_head *h, const char *lines)
+{
+	if (lines)
+		head_put(h, lines, strlen(lines));
+}
+
+void vr_http_head_end(struct vr_http_head *h)
+{
+	/* head_put kept room for it */
+	memcpy(h->buf + h->len, "\r\n", 3);
+	h->len += 2;
+}
+
+const char *vr_http_error_text(int status)
+{
+	switch (status) {
+	case 400: return "400 Bad Request: the request or one of its parameters is not valid.\n";
+	case 404: return "404 Not Found: no such video.\n";
+	case 405: return "405 Method Not Allowed: use GET, HEAD or OPTIONS.\n";
+	case 412: return "412 Precondition Failed.\n";
+	case 416: return "416 Range Not Satisfiable.\n";
+	case 422: return "422 Unprocessable Content: the request exceeds a configured limit.\n";
+	case 502: return "502 Bad Gateway: the origin failed or sent bad data.\n";
+	case 503: return "503 Service Unavailable: busy, try again shortly.\n";
+	case 504: return "504 Gateway Timeout: the origin or the transform took too long.\n";
+	default: return "500 Internal Server Error.\n";
+	}
 }

@@ -65,4 +65,30 @@ enum vr_http_precondition vr_http_evaluate(const struct vr_http_conditions *c, c
  * strong comparison for If-Match and If-Range, weak for If-None-Match. */
 int vr_http_etag_matches(const char *list, const char *etag, int weak);
 
+/* A response head being written: the status line (HTTP/1.1, or a CGI
+ * "Status:" line), header fields, the blank line. A field that does not
+ * fit marks the head overflowed (and is left out); nothing is cut. */
+#define VR_HTTP_HEAD_MAX 16384
+
+struct vr_http_head {
+	char buf[VR_HTTP_HEAD_MAX];
+	size_t len;
+	int status;
+	int overflow;
+};
+
+void vr_http_head_begin(struct vr_http_head *h, int status, int cgi);
+/* One field, "Name: value\r\n" with the value from fmt. */
+void vr_http_head_add(struct vr_http_head *h, const char *name, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+/* Ready-made "Name: value\r\n" lines (may be NULL). */
+void vr_http_head_lines(struct vr_http_head *h, const char *lines);
+/* The blank line that ends the head. */
+void vr_http_head_end(struct vr_http_head *h);
+
+/* The short plain-text body of an error answer: the status and its reason,
+ * and what a client can do about it; it never names a path, a URL or an
+ * origin. */
+const char *vr_http_error_text(int status);
+
 #endif

@@ -1,4 +1,5 @@
 #include "response.h"
+#include "http.h"
 #include "json.h"
 
 #include <inttypes.h>
@@ -59,48 +60,61 @@ int vr_response_serve(const struct vr_response *r, const struct vr_serve *s)
 	return rc;
 }
 
-static const char *reason(int status)
+/* Content-Range, when the answer has one. */
+static int content_range(const struct vr_response *r, char *cr, size_t len)
 {
-	switch (status) {
-	case 200: return "OK";
-	case 206: return "Partial Content";
-	case 416: return "Range Not Satisfiable";
-	default: return "";
+	if (r->status == 416) {
+		vr_content_range(cr, len, NULL, r->total);
+		return 1;
 	}
+	if (r->status == 206 && r->n == 1) {
+		vr_content_range(cr, len, &r->spans[0], r->total);
+		return 1;
+	}
+	return 0;
+}
+
+static void content_type(const struct vr_response *r, char *ct, size_t len)
+{
+	if (r->multipart)
+		/* RFC 2046: a boundary with characters outside a token is quoted */
+		snprintf(ct, len,
+			 strpbrk(r->boundary, " '()+,/:=?") ? "multipart/byteranges; boundary=\"%s\""
+							    : "multipart/byteranges; boundary=%s",
+			 r->boundary);
+	else
+		snprintf(ct, len, "%s", r->content_type);
+}
+
+void vr_response_head(const struct vr_response *r, struct vr_http_head *h, int cgi)
+{
+	char cr[128], ct[256];
+	int has_cr = content_range(r, cr, sizeof cr);
+	content_type(r, ct, sizeof ct);
+	vr_http_head_begin(h, r->status, cgi);
+	if (has_cr)
+		vr_http_head_add(h, "Content-Range", "%s", cr);
+	if (r->status != 416)
+		vr_http_head_add(h, "Content-Type", "%s", ct);
+	if (r->status == 416)
+		vr_http_head_add(h, "Content-Length", "0");
+	else if (r->length_known)
+		vr_http_head_add(h, "Content-Length", "%" PRIu64, r->content_length);
+	vr_http_head_add(h, "Accept-Ranges", "bytes");
+	vr_http_head_lines(h, r->extra_headers);
+	vr_http_head_end(h);
 }
 
 void vr_response_print(const struct vr_response *r, int headers, int json)
 {
 	char cr[128];
-	int has_cr = 0;
-	if (r->status == 416) {
-		vr_content_range(cr, sizeof cr, NULL, r->total);
-		has_cr = 1;
-	} else if (r->status == 206 && r->n == 1) {
-		vr_content_range(cr, sizeof cr, &r->spans[0], r->total);
-		has_cr = 1;
-	}
+	int has_cr = content_range(r, cr, sizeof cr);
 	char ct[256];
-	if (r->multipart)
-		/* RFC 2046: a boundary with characters outside a token is quoted */
-		snprintf(ct, sizeof ct,
-			 strpbrk(r->boundary, " '()+,/:=?") ? "multipart/byteranges; boundary=\"%s\""
-							    : "multipart/byteranges; boundary=%s",
-			 r->boundary);
-	else
-		snprintf(ct, sizeof ct, "%s", r->content_type);
+	content_type(r, ct, sizeof ct);
 	if (headers) {
-		fprintf(stderr, "HTTP/1.1 %d %s\r\n", r->status, reason(r->status));
-		if (has_cr)
-			fprintf(stderr, "Content-Range: %s\r\n", cr);
-		if (r->status != 416)
-			fprintf(stderr, "Content-Type: %s\r\n", ct);
-		if (r->status == 416)
-			fprintf(stderr, "Content-Length: 0\r\n");
-		else if (r->length_known)
-			fprintf(stderr, "Content-Length: %" PRIu64 "\r\n", r->content_length);
-		fprintf(stderr, "Accept-Ranges: bytes\r\n%s\r\n",
-			r->extra_headers ? r->extra_headers : "");
+		static struct vr_http_head h; /* one thread (see response.h) */
+		vr_response_head(r, &h, 0);
+		fputs(h.buf, stderr);
 	}
 	if (json) {
 		static struct vr_json j;

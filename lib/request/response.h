@@ -33,6 +33,12 @@ struct vr_response {
 int vr_response_plan(struct vr_response *r, const struct vr_range_set *set, uint64_t size,
 		     int multipart, const char *content_type, const char *boundary);
 
+/* The head of the answer: status line (HTTP/1.1, or CGI's Status:),
+ * Content-Range, Content-Type, Content-Length, Accept-Ranges, then the
+ * extra headers and the blank line. */
+struct vr_http_head;
+void vr_response_head(const struct vr_response *r, struct vr_http_head *h, int cgi);
+
 /* Print the head (CRLF lines, blank line at the end) and/or the JSON object
  * on stderr. */
 void vr_response_print(const struct vr_response *r, int headers, int json);

@@ -5,6 +5,7 @@
 #include "http.h"
 #include "status.h"
 
+#include <stdlib.h>
 #include <string.h>
 
 static void test_status_table(void)
@@ -123,8 +124,44 @@ static void test_preconditions(void)
 	CHECK_EQ_INT(ur, 1); /* If-Range is for GET */
 }
 
+static void test_head(void)
+{
+	static struct vr_http_head h;
+	vr_http_head_begin(&h, 206, 1);
+	vr_http_head_add(&h, "Content-Range", "bytes %d-%d/%d", 0, 99, 1000);
+	vr_http_head_lines(&h, "X-A: 1\r\n");
+	vr_http_head_end(&h);
+	CHECK_EQ_STR(h.buf, "Status: 206 Partial Content\r\nContent-Range: bytes 0-99/1000\r\n"
+			    "X-A: 1\r\n\r\n");
+	CHECK_EQ_INT((int)h.len, (int)strlen(h.buf));
+	CHECK_EQ_INT(h.overflow, 0);
+	vr_http_head_begin(&h, 304, 0);
+	vr_http_head_end(&h);
+	CHECK_EQ_STR(h.buf, "HTTP/1.1 304 Not Modified\r\n\r\n");
+	/* a field that does not fit is left out whole, and said */
+	static char big[VR_HTTP_HEAD_MAX];
+	memset(big, 'a', sizeof big - 1);
+	vr_http_head_begin(&h, 200, 1);
+	for (int i = 0; i < 8; i++)
+		vr_http_head_add(&h, "X-Big", "%.3000s", big);
+	vr_http_head_end(&h);
+	CHECK_EQ_INT(h.overflow, 1);
+	CHECK(h.len < VR_HTTP_HEAD_MAX);
+	CHECK(strcmp(h.buf + h.len - 4, "a\r\n\r") != 0);
+	CHECK_EQ_STR(h.buf + h.len - 2, "\r\n");
+	/* error bodies are short and name no path */
+	int codes[] = {400, 404, 405, 412, 416, 422, 500, 502, 503, 504};
+	for (size_t i = 0; i < sizeof codes / sizeof *codes; i++) {
+		const char *t = vr_http_error_text(codes[i]);
+		CHECK(strlen(t) < 100);
+		CHECK(strchr(t, '/') == NULL);
+		CHECK(atoi(t) == codes[i]);
+	}
+}
+
 int main(void)
 {
+	test_head();
 	test_status_table();
 	test_validators();
 	test_etag_lists();
