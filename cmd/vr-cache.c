@@ -318,6 +318,8 @@ static int cmd_get(void *opts, int argc, char **argv)
 		char err[1024];
 		if ((rc = vr_range_option(o->range_text, &rs, err, sizeof err)))
 			vr_error("%s", err);
+		else
+			vr_cli_multipart_for_headers(&o->mp, o->headers, rs ? rs->n : 0);
 	}
 	if (!rc && have_params)
 		rc = get_params(o, source, &p);

@@ -369,6 +369,7 @@ static int cmd_get(struct ctx *c, struct opts *o, int argc, char **argv)
 		vr_error("%s", err);
 		goto done;
 	}
+	vr_cli_multipart_for_headers(&o->mp, o->headers, set ? set->n : 0);
 	if ((rc = open_store(c, 0)))
 		goto done;
 	rc = vr_store_read_begin(c->st, key, keylen, e);

@@ -242,6 +242,7 @@ static int job_range(struct job *j)
 		vr_error("%s", j->err);
 		return VR_EDATA;
 	}
+	vr_cli_multipart_for_headers(&j->o->mp, j->o->headers, j->set->n);
 	return 0;
 }
 
@@ -288,7 +289,7 @@ static int job_plan(struct job *j)
 			return VR_ERANGE;
 		}
 	} else if (o->mp.on && j->set->n > 1) {
-		vr_error("--multipart needs the total size: give --size N or a regular file");
+		vr_error("several ranges as multipart (--multipart, or --headers) need the total size: give --size N or a regular file");
 		return VR_EUSAGE;
 	}
 	return 0;

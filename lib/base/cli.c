@@ -253,6 +253,13 @@ void vr_cli_multipart_finish(struct vr_cli_multipart *m)
 		vr_mime_boundary(m->boundary, sizeof m->boundary);
 }
 
+void vr_cli_multipart_for_headers(struct vr_cli_multipart *m, int headers, size_t nranges)
+{
+	if (headers && nranges > 1)
+		m->on = 1;
+	vr_cli_multipart_finish(m);
+}
+
 /* ------------------------------------------------------- the flat table */
 
 static const struct vr_opt *topts(const struct vr_cli_table *t)

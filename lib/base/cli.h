@@ -172,5 +172,9 @@ int vr_cli_set_multipart(void *field, const struct vr_opt *o, const char *arg, c
 			 size_t errlen);
 /* A fresh boundary when --multipart gave none. */
 void vr_cli_multipart_finish(struct vr_cli_multipart *m);
+/* --headers prints an HTTP head, and an HTTP answer with several ranges
+ * is multipart/byteranges: with headers set and more than one range,
+ * --multipart is on (and has its boundary). */
+void vr_cli_multipart_for_headers(struct vr_cli_multipart *m, int headers, size_t nranges);
 
 #endif
