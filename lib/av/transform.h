@@ -47,11 +47,6 @@ struct vr_transform_opts {
 	double stall_timeout;           /* seconds without input progress: exit 7; 0 none */
 	double deadline_ms;             /* vr_now_ms() by which the run must end: exit 7; 0 none */
 	int progress;                   /* a progress line on stderr */
-	/* when set and the output is MP4 or M4A streamed to out_fd, the same
-	 * packets are also written, progressive with the index first
-	 * (movflags +faststart), to this file; the caller owns the file
-	 * (creates the name, removes it) */
-	const char *seekable_path;
 };
 
 struct vr_transform_stats {
@@ -69,7 +64,6 @@ struct vr_transform_stats {
 	int output_closed;              /* the reader closed the pipe: a quiet end */
 	uint64_t bytes_in;              /* read from the source (spooled bytes included) */
 	uint64_t bytes_out;             /* written to out_fd or out_path */
-	int seekable_written;           /* seekable_path was written completely */
 };
 
 /* Run the transform. Returns 0 or a vr_status (with err): 3 undecodable
