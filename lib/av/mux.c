@@ -2,6 +2,7 @@
 #include "demux.h"
 #include "io.h"
 #include "lifecycle.h"
+#include "log.h"
 #include "status.h"
 
 #include <errno.h>
@@ -55,8 +56,112 @@ static int fail(struct vr_mux *m, int e, const char *what, char *err, size_t err
 	return e == AVERROR(EINVAL) ? VR_EDATA : VR_EIO;
 }
 
-int vr_mux_alloc(struct vr_mux *m, enum vr_format format, int fd, const char *path, char *err,
-		 size_t errlen)
+/* ---- the seekable copy: its failures give it up, never the stream ---- */
+
+static void seek_close(struct vr_mux *m)
+{
+	if (m->seek) {
+		if (m->seek->pb)
+			avio_closep(&m->seek->pb);
+		avformat_free_context(m->seek);
+		m->seek = NULL;
+	}
+	av_packet_free(&m->seek_pkt);
+}
+
+static void seek_give_up(struct vr_mux *m, const char *what, int e)
+{
+	char b[600];
+	snprintf(m->seek_err, sizeof m->seek_err, "%s %s: %s", what, m->seek_path,
+		 vr_av_describe(e, b, sizeof b));
+	vr_debug("the seekable copy is given up: %s", m->seek_err);
+	seek_close(m);
+}
+
+static void seek_add(struct vr_mux *m, const AVStream *st)
+{
+	if (!m->seek)
+		return;
+	AVStream *s = avformat_new_stream(m->seek, NULL);
+	int e = s ? avcodec_parameters_copy(s->codecpar, st->codecpar) : AVERROR(ENOMEM);
+	if (e < 0) {
+		seek_give_up(m, "setting up", e);
+		return;
+	}
+	s->time_base = st->time_base;
+	s->avg_frame_rate = st->avg_frame_rate;
+}
+
+/* Open path for fmt by name, only the file protocol allowed: MP4 faststart
+ * re-opens it by name to move the index up front. */
+static int open_file(AVFormatContext *fmt, const char *path)
+{
+	AVDictionary *po = NULL;
+	av_dict_set(&po, "protocol_whitelist", "file", 0);
+	int e = avio_open2(&fmt->pb, path, AVIO_FLAG_WRITE, NULL, &po);
+	av_dict_free(&po);
+	if (e < 0)
+		return e;
+	av_freep(&fmt->url);
+	fmt->url = av_strdup(path);
+	fmt->protocol_whitelist = av_strdup("file");
+	return fmt->url && fmt->protocol_whitelist ? 0 : AVERROR(ENOMEM);
+}
+
+static void seek_start(struct vr_mux *m)
+{
+	AVDictionary *opts = NULL;
+	int e = open_file(m->seek, m->seek_path);
+	if (e < 0) {
+		seek_give_up(m, "cannot open", e);
+		return;
+	}
+	av_dict_set(&opts, "movflags", "+faststart", 0);
+	e = avformat_write_header(m->seek, &opts);
+	av_dict_free(&opts);
+	if (e < 0)
+		seek_give_up(m, "writing the header of", e);
+}
+
+static void seek_write(struct vr_mux *m, const AVPacket *pkt)
+{
+	int i = pkt->stream_index;
+	if (i < 0 || (unsigned)i >= m->seek->nb_streams) {
+		seek_give_up(m, "writing", AVERROR(EINVAL));
+		return;
+	}
+	/* a reference: the stream's muxer consumes pkt; time bases may differ
+	 * (each muxer chose its own in its header) */
+	int e = av_packet_ref(m->seek_pkt, pkt);
+	if (e >= 0) {
+		AVRational from = m->fmt->streams[i]->time_base, to = m->seek->streams[i]->time_base;
+		av_packet_rescale_ts(m->seek_pkt, from, to);
+		m->seek_pkt->time_base = to;
+		e = av_interleaved_write_frame(m->seek, m->seek_pkt);
+	}
+	av_packet_unref(m->seek_pkt);
+	if (e < 0)
+		seek_give_up(m, "writing", e);
+}
+
+static void seek_finish(struct vr_mux *m)
+{
+	int e = av_write_trailer(m->seek);
+	if (e < 0) {
+		seek_give_up(m, "finishing", e);
+		return;
+	}
+	e = avio_closep(&m->seek->pb);
+	if (e < 0) {
+		seek_give_up(m, "closing", e);
+		return;
+	}
+	seek_close(m);
+	m->seek_done = 1;
+}
+
+int vr_mux_alloc(struct vr_mux *m, enum vr_format format, int fd, const char *path,
+		 const char *seek_path, char *err, size_t errlen)
 {
 	memset(m, 0, sizeof *m);
 	m->fd = fd;
@@ -64,6 +169,14 @@ int vr_mux_alloc(struct vr_mux *m, enum vr_format format, int fd, const char *pa
 	if (avformat_alloc_output_context2(&m->fmt, NULL, muxer_name(format), NULL) < 0) {
 		snprintf(err, errlen, "cannot create the %s muxer", muxer_name(format));
 		return VR_EFAIL;
+	}
+	/* a file output is already progressive with its index first */
+	if (seek_path && !path && (format == VR_FORMAT_MP4 || format == VR_FORMAT_M4A)) {
+		m->seek_path = seek_path;
+		m->seek_pkt = av_packet_alloc();
+		if (!m->seek_pkt ||
+		    avformat_alloc_output_context2(&m->seek, NULL, muxer_name(format), NULL) < 0)
+			seek_give_up(m, "setting up", AVERROR(ENOMEM));
 	}
 	return 0;
 }
@@ -81,6 +194,7 @@ AVStream *vr_mux_add_encoder(struct vr_mux *m, const AVCodecContext *enc)
 	st->time_base = enc->time_base;
 	if (enc->codec_type == AVMEDIA_TYPE_VIDEO)
 		st->avg_frame_rate = enc->framerate;
+	seek_add(m, st);
 	return st;
 }
 
@@ -91,6 +205,7 @@ AVStream *vr_mux_add_copy(struct vr_mux *m, const AVCodecParameters *par, AVRati
 		return NULL;
 	st->codecpar->codec_tag = 0;
 	st->time_base = tb;
+	seek_add(m, st);
 	return st;
 }
 
@@ -100,18 +215,11 @@ int vr_mux_start(struct vr_mux *m, char *err, size_t errlen)
 	char b[600];
 	int mp4 = strcmp(m->fmt->oformat->name, "webm") != 0;
 	if (m->path) {
-		AVDictionary *po = NULL;
-		av_dict_set(&po, "protocol_whitelist", "file", 0);
-		int e = avio_open2(&m->fmt->pb, m->path, AVIO_FLAG_WRITE, NULL, &po);
-		av_dict_free(&po);
+		int e = open_file(m->fmt, m->path);
 		if (e < 0) {
 			snprintf(err, errlen, "cannot open %s: %s", m->path, vr_av_describe(e, b, sizeof b));
 			return VR_EIO;
 		}
-		/* faststart re-opens the file by name to move the index up front */
-		av_freep(&m->fmt->url);
-		m->fmt->url = av_strdup(m->path);
-		m->fmt->protocol_whitelist = av_strdup("file");
 		if (mp4)
 			av_dict_set(&opts, "movflags", "+faststart", 0);
 	} else {
@@ -131,11 +239,17 @@ int vr_mux_start(struct vr_mux *m, char *err, size_t errlen)
 	}
 	int e = avformat_write_header(m->fmt, &opts);
 	av_dict_free(&opts);
-	return e < 0 ? fail(m, e, "writing the output header", err, errlen) : 0;
+	if (e < 0)
+		return fail(m, e, "writing the output header", err, errlen);
+	if (m->seek)
+		seek_start(m);
+	return 0;
 }
 
 int vr_mux_write(struct vr_mux *m, AVPacket *pkt, char *err, size_t errlen)
 {
+	if (m->seek)
+		seek_write(m, pkt);
 	int e = av_interleaved_write_frame(m->fmt, pkt);
 	return e < 0 ? fail(m, e, "writing output", err, errlen) : 0;
 }
@@ -155,11 +269,17 @@ int vr_mux_finish(struct vr_mux *m, char *err, size_t errlen)
 		return 0;
 	}
 	avio_flush(m->pb);
-	return m->pb->error < 0 ? fail(m, m->pb->error, "writing output", err, errlen) : 0;
+	if (m->pb->error < 0)
+		return fail(m, m->pb->error, "writing output", err, errlen);
+	/* after the stream's end is out: faststart rewrites the whole file */
+	if (m->seek)
+		seek_finish(m);
+	return 0;
 }
 
 void vr_mux_free(struct vr_mux *m)
 {
+	seek_close(m);
 	if (m->fmt) {
 		if (m->path && m->fmt->pb)
 			avio_closep(&m->fmt->pb);

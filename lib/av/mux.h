@@ -12,6 +12,15 @@
  * libavformat opens it by name with only the file protocol allowed, so
  * that MP4 faststart can re-open it to move the index to the front.
  *
+ * The seekable copy (seek_path, MP4/M4A to a pipe only): a second muxer of
+ * the same format gets every stream and every packet too and writes them,
+ * progressive with the index first (faststart), to that file. It is a
+ * by-product: when it fails (disk full...) it is given up (seek_err says
+ * why) and the stream goes on; seek_done is set once its trailer is
+ * written, faststart done and the file closed. Memory: the mov muxer's
+ * index and its interleaving queue, whose packets share the stream's
+ * buffers (references, not copies).
+ *
  * Contract: one vr_mux per thread; it owns its format context and AVIO
  * buffer until vr_mux_free; the descriptor stays the caller's. */
 #ifndef VR_MUX_H
@@ -34,22 +43,34 @@ struct vr_mux {
 	uint64_t bytes;            /* written so far (a file: at the end) */
 	void (*on_write)(void *);  /* called after each write (watchdogs) */
 	void *on_write_arg;
+	/* the seekable copy: NULL seek when none or given up */
+	const char *seek_path;
+	AVFormatContext *seek;
+	AVPacket *seek_pkt;        /* the reference handed to its muxer */
+	int seek_done;             /* written completely and closed */
+	char seek_err[256];        /* why it was given up, "" none */
 };
 
-/* The muxer for a video (mp4, webm) or audio (m4a) format. 0 or a
- * vr_status with err. */
-int vr_mux_alloc(struct vr_mux *m, enum vr_format format, int fd, const char *path, char *err,
-		 size_t errlen);
+/* The muxer for a video (mp4, webm) or audio (m4a) format. seek_path
+ * (may be NULL) asks for the seekable copy, made only for MP4/M4A to fd
+ * (path NULL); the file is the caller's (created, removed by it). 0 or a
+ * vr_status with err; the copy failing to set up is not an error. */
+int vr_mux_alloc(struct vr_mux *m, enum vr_format format, int fd, const char *path,
+		 const char *seek_path, char *err, size_t errlen);
 /* The muxer wants codec extradata out of band (set before opening encoders). */
 int vr_mux_global_header(const struct vr_mux *m);
-/* A stream for an opened encoder, or a copy of codecpar in time base tb. */
+/* A stream for an opened encoder, or a copy of codecpar in time base tb
+ * (in the seekable copy too, at the same index). */
 AVStream *vr_mux_add_encoder(struct vr_mux *m, const AVCodecContext *enc);
 AVStream *vr_mux_add_copy(struct vr_mux *m, const AVCodecParameters *par, AVRational tb);
 /* Open the output and write the header. */
 int vr_mux_start(struct vr_mux *m, char *err, size_t errlen);
-/* One packet (timestamps in the stream's time base), interleaved. */
+/* One packet (timestamps in the stream's time base, as it is after
+ * vr_mux_start), interleaved; the packet is consumed (unreferenced). The
+ * seekable copy gets a reference, rescaled to its own stream's time base. */
 int vr_mux_write(struct vr_mux *m, AVPacket *pkt, char *err, size_t errlen);
-/* Trailer, flush, close; bytes counts the whole output. */
+/* Trailer, flush, close; bytes counts the whole output. Then the seekable
+ * copy's trailer (faststart) and close: seek_done, or seek_err. */
 int vr_mux_finish(struct vr_mux *m, char *err, size_t errlen);
 void vr_mux_free(struct vr_mux *m);
 

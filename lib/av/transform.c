@@ -141,7 +141,8 @@ static int mux_result(struct run *r, int rc)
 
 static int mux_alloc(struct run *r)
 {
-	int rc = vr_mux_alloc(&r->mux, r->p->format, r->o->out_fd, r->o->out_path, r->err, r->errlen);
+	int rc = vr_mux_alloc(&r->mux, r->p->format, r->o->out_fd, r->o->out_path, r->o->seekable_path,
+			      r->err, r->errlen);
 	r->mux.on_write = touch_input;
 	r->mux.on_write_arg = &r->in;
 	return rc;
@@ -1315,6 +1316,9 @@ int vr_transform_run(const struct vr_transform_opts *o, struct vr_transform_stat
 		rc = fail(&r, VR_EFAIL, "interrupted");
 	st->bytes_in = vr_demux_bytes(&r.in);
 	st->bytes_out = r.mux.bytes;
+	/* a copy of a run that failed or stopped early is not the output */
+	st->seekable_written = rc == 0 && !st->output_closed && r.mux.seek_done;
+	snprintf(st->seekable_error, sizeof st->seekable_error, "%s", r.mux.seek_err);
 	run_free(&r);
 	return rc;
 }

@@ -21,6 +21,12 @@
  * for reading), MP4 gets faststart. Pictures are written as they are
  * encoded.
  *
+ * The seekable copy (seekable_path): while MP4 or M4A is streamed to
+ * out_fd, the same packets can also go to a file, progressive with the
+ * index first, e.g. to be stored while the stream is served. Memory stays
+ * flat: the body goes to the file as it is muxed; only the mov index is
+ * held. The copy is a by-product: its failure never fails the stream.
+ *
  * Nothing here touches the process-wide metrics: callers add bytes_in and
  * bytes_out from the stats. Runs in separate threads are independent (the
  * last libav error text, used in messages, is shared). */
@@ -44,6 +50,13 @@ struct vr_transform_opts {
 	const struct vr_limits *limits;
 	int out_fd;                     /* pipes and pictures write here */
 	const char *out_path;           /* non-NULL: muxed output opened by name (faststart) */
+	/* when set and the output is MP4 or M4A streamed to out_fd, the same
+	 * packets are also written, progressive with the index first (movflags
+	 * +faststart), to this file; the caller owns the file (creates the
+	 * name, removes it). Ignored for other formats and modes (webm,
+	 * pictures, spritesheets) and with out_path. Nothing is removed on
+	 * failure: a partial file is the caller's to delete. */
+	const char *seekable_path;
 	double stall_timeout;           /* seconds without input progress: exit 7; 0 none */
 	double deadline_ms;             /* vr_now_ms() by which the run must end: exit 7; 0 none */
 	int progress;                   /* a progress line on stderr */
@@ -64,6 +77,14 @@ struct vr_transform_stats {
 	int output_closed;              /* the reader closed the pipe: a quiet end */
 	uint64_t bytes_in;              /* read from the source (spooled bytes included) */
 	uint64_t bytes_out;             /* written to out_fd or out_path */
+	/* 1 only when the run succeeded (returned 0, output_closed 0) and
+	 * seekable_path was written completely and closed (trailer written,
+	 * faststart done); else 0, and the file, if any, is not usable. A
+	 * reader closing out_fd stops the run: the copy is then incomplete. */
+	int seekable_written;
+	/* why the copy was given up (opening, a write, disk full, faststart),
+	 * "" otherwise; that failure did not fail the run */
+	char seekable_error[256];
 };
 
 /* Run the transform. Returns 0 or a vr_status (with err): 3 undecodable
