@@ -1250,6 +1250,7 @@ int vr_cache_get(struct vr_cache *c, const struct vr_cache_request *r, struct vr
 					 "another process is producing %.300s: waited %.1f s (see --wait)",
 					 pl->key, c->o.wait);
 				rc = VR_ETIMEOUT;
+				out->busy = 1;
 			}
 			break;
 		}
