@@ -818,16 +818,17 @@ static int miss_prepare(struct miss *m)
 	return 0;
 }
 
-/* An MP4 streamed while it is stored: the transform also writes the same
- * packets progressive (index first) into a temporary file, and that file,
- * not the stream, is what the store receives, so that a player reads the
+/* A stored MP4 (M4A): the transform streams fragmented MP4 into the pipe
+ * (what a streamed miss answers with) and also writes the same packets,
+ * progressive with the index first, into a temporary file; that file, not
+ * the stream, is what the store receives, so that a player reads the
  * stored entry's metadata with one small range and seeks by range. */
 static void miss_seekable_begin(struct miss *m)
 {
 	const struct vr_params *p = &m->pl->p;
 	int mp4 = (p->mode == VR_MODE_VIDEO && p->format == VR_FORMAT_MP4) ||
 		  (p->mode == VR_MODE_AUDIO && p->format == VR_FORMAT_M4A);
-	if (!mp4 || !m->t.w || m->serve_after || m->t.out.fd < 0 || m->slicer)
+	if (!mp4 || !m->t.w) /* every stored MP4, streamed or not (warm, a range) */
 		return;
 	const char *dir = getenv("TMPDIR");
 	if (!dir || !*dir)
