@@ -233,9 +233,16 @@ int vr_mux_start(struct vr_mux *m, char *err, size_t errlen)
 		m->pb->seekable = 0;
 		m->fmt->pb = m->pb;
 		m->fmt->flags |= AVFMT_FLAG_CUSTOM_IO;
-		if (mp4)
+		if (mp4) {
 			av_dict_set(&opts, "movflags",
 				    "+frag_keyframe+empty_moov+default_base_moof+delay_moov", 0);
+			/* a fragment at least every half second of media, not only
+			 * at keyframes: a streamed answer's first bytes come after
+			 * the encoder's lookahead, not after a whole GOP */
+			av_dict_set(&opts, "frag_duration", "500000", 0);
+			/* and each fragment goes out when it is complete */
+			m->fmt->flush_packets = 1;
+		}
 	}
 	int e = avformat_write_header(m->fmt, &opts);
 	av_dict_free(&opts);
