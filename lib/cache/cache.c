@@ -778,6 +778,10 @@ static int miss_prepare(struct miss *m)
 {
 	const struct vr_cache_request *r = m->r;
 	m->has_range = r->range && r->range->n && !(r->http && whole_range(r->range));
+	/* an HTTP answer without the store has no entry to cut ranges from:
+	 * the whole, as RFC 9110 lets a server answer a Range */
+	if (r->http && !m->t.w)
+		m->has_range = 0;
 	/* with the store, a range is cut from the entry once it is stored:
 	 * the same bytes a hit gives, and the size known up front */
 	m->serve_after = m->t.w && (m->has_range || (r->http && (r->http->head_only ||
