@@ -23,6 +23,8 @@
 #                         unset one is absent)
 #     CGI_ENV             a bash array of NAME=VALUE more fastcgi_params,
 #                         e.g. CGI_ENV=(VR_LOG=debug ASAN_OPTIONS=detect_leaks=0)
+#                         set on a line of its own (as a prefix,
+#                         CGI_ENV=(...) cgi_start, it is no array)
 #     CGI_PREFIX          the location(s) served by the script, space
 #                         separated (default /videos/)
 #     CGI_STATIC_ROOT     served as plain files at /static/ (default an empty
@@ -35,15 +37,21 @@
 #                         nginx units: 500k = 512000 bytes/s per connection)
 #     CGI_PROXY_HONOR_CACHE_CONTROL=1  the caching proxy obeys the script's
 #                         Cache-Control/Expires (default: ignores them, so
-#                         every 200/206 is fresh for exactly 1 s)
+#                         every 200/206 is fresh for 1 s; nginx counts whole
+#                         seconds, so 1 to 2 s: sleep 2.1 before expecting
+#                         a revalidation)
 #
 #   Exported after:
 #     CGI_URL        http://127.0.0.1:PORT — the main server:
 #                      PREFIX...   the script (fastcgi_buffering off: what it
 #                                  writes streams on; PATH_INFO = the decoded
 #                                  request path, e.g. /videos/a.mp4;
-#                                  QUERY_STRING, REQUEST_METHOD, HTTP_RANGE,
-#                                  HTTP_IF_*, HTTP_ORIGIN... as RFC 3875 says)
+#                                  SCRIPT_NAME empty; QUERY_STRING,
+#                                  REQUEST_METHOD, REQUEST_URI, HTTP_RANGE,
+#                                  HTTP_IF_*, HTTP_ORIGIN (every request
+#                                  header as HTTP_*) as RFC 3875 says). nginx
+#                                  passes the script's status and headers
+#                                  on and does no Range of its own here.
 #                      /static/    CGI_STATIC_ROOT, plain nginx (ETag, Range)
 #                      /media/     CGI_MEDIA_ROOT, plain nginx
 #                      /__cgi_generation  the config generation (cgi_reload)
@@ -53,9 +61,16 @@
 #                    HIT/MISS/EXPIRED/REVALIDATED. It asks CGI_URL without
 #                    Range/If-* on a miss, and with If-None-Match /
 #                    If-Modified-Since (from the cached ETag/Last-Modified)
-#                    once the entry is older than 1 s.
+#                    once the entry is older than 1 s. A client's Range is
+#                    cut from the cached whole (206) only when the script
+#                    sent Content-Length; else the answer is 200.
 #     CGI_SLOW_URL   http://127.0.0.1:PORT — as CGI_URL (same paths, same
-#                    script) with limit_rate CGI_RATE on every response
+#                    script) with limit_rate CGI_RATE on every response.
+#                    nginx sends the first second's worth at once, then
+#                    paces; the script's output is buffered here
+#                    (fastcgi_buffering on: nginx 1.22 does not rate-limit
+#                    an unbuffered upstream). For a smooth throttle in the
+#                    browser, play.mjs --throttle is better.
 #     CGI_MEDIA_URL  $CGI_URL/media/
 #     CGI_DIR        the private directory; in it:
 #                      cgi            the CGI script
@@ -189,6 +204,7 @@ _cgi_locations() {
 	local prefix
 	for prefix in ${CGI_PREFIX:-/videos/}; do
 		printf '\t\tlocation %s {\n' "$prefix"
+		# shellcheck disable=SC2016 # nginx's $uri
 		_cgi_params '$uri' "$1" || return 1
 		printf '\t\t}\n'
 	done
@@ -427,12 +443,11 @@ cgi_start() {
 	export CGI_GENERATION=1
 
 	for attempt in 1 2 3 4 5 6 7 8 9 10; do
-		port=$(_cgi_free_port) &&
-			proxy_port=$(_cgi_free_port "$port") &&
-			slow_port=$(_cgi_free_port "$port" "$proxy_port") || {
+		if ! port=$(_cgi_free_port) || ! proxy_port=$(_cgi_free_port "$port") ||
+			! slow_port=$(_cgi_free_port "$port" "$proxy_port"); then
 			cgi_stop
 			return 1
-		}
+		fi
 		_cgi_write_conf "$port" "$proxy_port" "$slow_port" || {
 			cgi_stop
 			return 2
