@@ -168,8 +168,8 @@ lint-man:
 # so that the quick ones fill in around them; the tests of one file run in
 # order, as they share its fixtures.
 BATS_JOBS ?= 3
-BATS_SLOW := tests/bad-video.bats tests/faults.bats tests/vr-resize.bats tests/vr-cache.bats \
-	tests/vr-cache-warm.bats tests/vr-chunk.bats
+BATS_SLOW := tests/bad-video.bats tests/faults.bats tests/http.bats tests/vr-resize.bats tests/vr-cache.bats \
+	tests/vr-cache-warm.bats tests/vr-chunk.bats tests/player.bats
 BATS_FILES := $(BATS_SLOW) $(filter-out $(BATS_SLOW),$(wildcard tests/*.bats))
 
 bats: all
