@@ -34,6 +34,10 @@ teardown_file() {
 	cgi_stop
 }
 
+setup() {
+	cd "$BATS_TEST_TMPDIR" || return 1
+}
+
 # play ARGS...: play.mjs's JSON line in $output, its status in $status.
 play() {
 	run node "$BATS_TEST_DIRNAME/player/play.mjs" --timeout 60 "$@"
