@@ -459,18 +459,22 @@ static int cmd_gc(void *opts, int argc, char **argv)
 	uint64_t old = 0, neg = 0;
 	struct vr_gc_report r;
 	memset(&r, 0, sizeof r);
+	uint64_t temp = 0;
 	if ((rc = vr_store_gc_versions(st, &old)) || (rc = vr_store_negative_gc(st, &neg)) ||
 	    (rc = vr_store_gc(st, vacuum, &r)))
 		vr_error("%s", vr_store_error(st));
 	else
 		vr_info("removed %" PRIu64 " old versions, %" PRIu64 " expired, %" PRIu64
-			" abandoned, %" PRIu64 " stale locks, %" PRIu64 " remembered failures",
-			old, r.expired, r.abandoned, r.stale_locks, neg);
+			" abandoned, %" PRIu64 " stale locks, %" PRIu64 " remembered failures, %" PRIu64
+			" temporary copies of killed misses",
+			old, r.expired, r.abandoned, r.stale_locks, neg,
+			(vr_cache_sweep_temp(&temp), temp));
 	vr_metrics_int("old_versions", (int64_t)old);
 	vr_metrics_int("expired", (int64_t)r.expired);
 	vr_metrics_int("abandoned", (int64_t)r.abandoned);
 	vr_metrics_int("stale_locks", (int64_t)r.stale_locks);
 	vr_metrics_int("negative_expired", (int64_t)neg);
+	vr_metrics_int("temp_removed", (int64_t)temp);
 	vr_store_close(st);
 	return rc;
 }

@@ -327,3 +327,24 @@ whole() {
 	grep -qi 'X-Cache-Status: REVALIDATED' ph
 	cgi_log main | jq -e -s 'map(select(.if_none_match != "" and .if_none_match != "-" and .status == 304)) | length >= 1'
 }
+
+@test "a miss killed with SIGKILL leaves its temporary copy; gc removes it, nothing partial is served" {
+	mkdir -p tmp
+	TMPDIR=$PWD/tmp REQUEST_METHOD=GET REQUEST_URI='/videos/src.mp4?width=208' QUERY_STRING=width=208 \
+		"$VR_CACHE" cgi >out 2>/dev/null 3>&- &
+	pid=$!
+	for _ in $(seq 1 100); do
+		compgen -G "tmp/vr-miss-$pid-*" >/dev/null && break
+		sleep 0.05
+	done
+	kill -9 "$pid"
+	wait "$pid" || true
+	compgen -G "tmp/vr-miss-$pid-*"
+	TMPDIR=$PWD/tmp "$VR_CACHE" gc
+	run compgen -G "tmp/vr-miss-*"
+	assert_failure
+	# the key is not served from anything partial: a new request is a miss
+	get "$CGI_URL/videos/src.mp4?width=208" -H 'Range: bytes=0-9'
+	assert_equal "$code" 206
+	[[ $(hdr Cache-Status) == 'vr; fwd=miss; stored' ]]
+}

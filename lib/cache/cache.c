@@ -22,7 +22,9 @@
 #include "tee.h"
 #include "transform.h"
 
+#include <dirent.h>
 #include <errno.h>
+#include <signal.h>
 #include <inttypes.h>
 #include <fcntl.h>
 #include <pthread.h>
@@ -822,6 +824,35 @@ static int miss_prepare(struct miss *m)
 	return 0;
 }
 
+static const char *temp_dir(void)
+{
+	const char *dir = getenv("TMPDIR");
+	return dir && *dir ? dir : "/tmp";
+}
+
+int vr_cache_sweep_temp(uint64_t *removed)
+{
+	*removed = 0;
+	DIR *d = opendir(temp_dir());
+	if (!d)
+		return 0;
+	struct dirent *de;
+	while ((de = readdir(d))) {
+		char *end;
+		if (strncmp(de->d_name, "vr-miss-", 8))
+			continue;
+		long pid = strtol(de->d_name + 8, &end, 10);
+		if (pid <= 0 || *end != '-' || strlen(end) != 7)
+			continue;
+		if (kill((pid_t)pid, 0) == 0 || errno != ESRCH)
+			continue; /* its process lives (or is not ours to judge) */
+		if (unlinkat(dirfd(d), de->d_name, 0) == 0)
+			(*removed)++;
+	}
+	closedir(d);
+	return 0;
+}
+
 /* A stored MP4 (M4A): the transform streams fragmented MP4 into the pipe
  * (what a streamed miss answers with) and also writes the same packets,
  * progressive with the index first, into a temporary file; that file, not
@@ -834,10 +865,11 @@ static void miss_seekable_begin(struct miss *m)
 		  (p->mode == VR_MODE_AUDIO && p->format == VR_FORMAT_M4A);
 	if (!mp4 || !m->t.w) /* every stored MP4, streamed or not (warm, a range) */
 		return;
-	const char *dir = getenv("TMPDIR");
-	if (!dir || !*dir)
-		dir = "/tmp";
-	if ((size_t)snprintf(m->seekable, sizeof m->seekable, "%s/vr-miss-XXXXXX", dir) >=
+	const char *dir = temp_dir();
+	/* the pid in the name: gc removes the copies of processes that died
+	 * by SIGKILL (vr_cache_sweep_temp) */
+	if ((size_t)snprintf(m->seekable, sizeof m->seekable, "%s/vr-miss-%ld-XXXXXX", dir,
+			     (long)getpid()) >=
 	    sizeof m->seekable) {
 		m->seekable[0] = '\0';
 		return;

@@ -147,6 +147,11 @@ int vr_cache_source_query(const struct vr_config *cfg, const char *source, char 
 int vr_cache_canonical_source(const struct vr_config *cfg, const char *source, char *out,
 			      size_t len, char *err, size_t errlen);
 
+/* Remove the temporary progressive copies (vr-miss-PID-*) in $TMPDIR
+ * (else /tmp) whose process is gone: a miss killed with SIGKILL leaves
+ * one. Returns 0; *removed says how many. */
+int vr_cache_sweep_temp(uint64_t *removed);
+
 /* The remembered-failures map of this process (size, evictions). */
 struct vr_lru_stats;
 void vr_cache_negative_stats(struct vr_lru_stats *s);

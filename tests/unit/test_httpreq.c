@@ -1,6 +1,7 @@
 /* lib/request/httpreq: reading a CGI request (path, query, headers) from a
  * table of variables, the [http] policy, CORS, Cache-Control and
  * Content-Disposition, against RFC 3875, RFC 6266 and the Fetch rules. */
+#include "cgi.h"
 #include "check.h"
 #include "config.h"
 #include "httpreq.h"
@@ -142,8 +143,25 @@ static void test_headers(void)
 	CHECK(strstr(b, "filename=\"video.webm\"") != NULL);
 }
 
+/* vr-cache cgi's table (lib/cache/cgi.h): the failures that depend on
+ * where they happened */
+static void test_error_status(void)
+{
+	CHECK_EQ_INT(vr_cgi_error_status(VR_EDATA, 0, 0), 400);  /* a bad query value */
+	CHECK_EQ_INT(vr_cgi_error_status(VR_EDATA, 1, 0), 502);  /* the source's data */
+	CHECK_EQ_INT(vr_cgi_error_status(VR_ETIMEOUT, 1, 0), 504);
+	CHECK_EQ_INT(vr_cgi_error_status(VR_ETIMEOUT, 0, 1), 503); /* waited for another */
+	CHECK_EQ_INT(vr_cgi_error_status(VR_ENOTFOUND, 0, 0), 404);
+	CHECK_EQ_INT(vr_cgi_error_status(VR_ERANGE, 0, 0), 416);
+	CHECK_EQ_INT(vr_cgi_error_status(VR_ELIMIT, 1, 0), 422);
+	CHECK_EQ_INT(vr_cgi_error_status(VR_EIO, 1, 0), 502);
+	CHECK_EQ_INT(vr_cgi_error_status(VR_EUSAGE, 0, 0), 400);
+	CHECK_EQ_INT(vr_cgi_error_status(VR_EFAIL, 0, 0), 500);
+}
+
 int main(void)
 {
+	test_error_status();
 	test_request();
 	test_policy();
 	test_headers();
