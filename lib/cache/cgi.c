@@ -187,7 +187,9 @@ static int serve(const struct vr_cgi_opts *o, struct cgi_run *x)
 	if (x->oc.store_failed)
 		vr_warn("%s: served but not stored: %s", x->oc.key, x->oc.store_error);
 	if (rc && !x->oc.head_sent) {
-		int status = vr_cgi_error_status(rc, x->oc.transformed, x->oc.busy);
+		/* a remembered failure came from the source as well */
+		int from_source = x->oc.transformed || x->oc.result == VR_CACHE_NEGATIVE;
+		int status = vr_cgi_error_status(rc, from_source, x->oc.busy);
 		char lines[2560];
 		snprintf(lines, sizeof lines, "%s", x->cors);
 		if (status == 416 && x->oc.size >= 0) {
