@@ -8,7 +8,11 @@
 # shot versions of some of these live in vr-chunk.bats and vr-cache.bats;
 # here each fault is repeated over many points and followed by the whole
 # set of invariants: verify passes, nothing partial is visible, gc leaves
-# no abandoned generation, and a retry gives the right bytes.
+# no abandoned generation, and a retry gives the right bytes. An MP4 miss
+# streams fragmented MP4 (what ref80.mp4, a --no-store run, is) while the
+# store keeps the progressive copy of the same encode: stored entries and
+# hits are held to ref80.mp4 by their decoded frames (entry_matches), to
+# each other byte for byte.
 # VR_CHUNK, VR_CACHE and VR_FETCH point at other builds (build/rel/bin/...).
 
 load helpers/common
@@ -23,7 +27,7 @@ setup_file() {
 	for t in "$VR_CHUNK" "$VR_CACHE" "$VR_FETCH"; do
 		[ -x "$t" ] || { echo "build first: make ($t)" >&2; return 1; }
 	done
-	for t in openssl sqlite3 jq nc perl setsid ffmpeg; do
+	for t in openssl sqlite3 jq nc perl setsid ffmpeg ffprobe; do
 		command -v "$t" >/dev/null || { echo "$t is needed" >&2; return 1; }
 	done
 	"$ROOT/scripts/fixtures-video" "$FX" >/dev/null
@@ -100,6 +104,24 @@ vc() {
 # result_of METRICS: the result field of its last get line
 result_of() {
 	jq -r 'select(.command == "get") | .result' "$1" | tail -n 1
+}
+
+# entry_matches KIND FILE REF: FILE, a stored entry or a hit of one, is what
+# a clean run makes: for KIND raw, REF's bytes; for KIND mp4, where REF is
+# the stream of a clean run (fragmented), the progressive copy of the same
+# frames
+entry_matches() {
+	case $1 in
+	raw) cmp "$2" "$3" || return 1 ;;
+	mp4)
+		progressive_mp4 "$2" || return 1
+		same_frames "$2" "$3" || return 1
+		;;
+	*)
+		echo "entry_matches: kind $1?"
+		return 1
+		;;
+	esac
 }
 
 # one_of FILE A B: FILE's bytes are exactly A's or B's (B may be "none")
@@ -233,20 +255,25 @@ one_of() {
 }
 
 @test "kill -9 of vr-cache get misses at 16 random points, transform and raw: verify passes, nothing partial served, the retry equals a clean run" {
-	local miss i ref delay pid rc key n_pub=0 n_mid=0 wr reclaimed=0 t0 raw_ms
+	local miss i ref kind delay pid rc key n_pub=0 n_mid=0 wr reclaimed=0 t0 raw_ms r left temps=0
 	local -a args
+	# where a miss writes the progressive copy of its MP4: a SIGKILL leaves
+	# it there until gc (a miss that ends adds none)
+	export TMPDIR=$BATS_TEST_TMPDIR/tmp
+	mkdir -p "$TMPDIR"
 	miss=$(cat "$D/miss_ms")
 	t0=$(now_ms)
 	"$VR_CACHE" --store "$D/none.db" get /videos/big.bin --no-store -o /dev/null
 	raw_ms=$(($(now_ms) - t0))
 	for i in $(seq 1 16); do
 		if ((i % 2)); then
-			args=(/videos/a.mp4 "${Q[@]}") ref=$D/ref80.mp4
+			args=(/videos/a.mp4 "${Q[@]}") ref=$D/ref80.mp4 kind=mp4
 			delay=$(rand_ms 3 "$miss")
 		else
-			args=(/videos/big.bin) ref=$D/big3
+			args=(/videos/big.bin) ref=$D/big3 kind=raw
 			delay=$(rand_ms 3 "$raw_ms")
 		fi
+		rm -f pub.out
 		key=$("$VR_CACHE" --store "$S" get "${args[@]}" --print-key)
 		"$VR_CACHE" --store "$S" get "${args[@]}" -o killed.out 2>kill.err 3>&- &
 		pid=$!
@@ -256,7 +283,10 @@ one_of() {
 		rc=0
 		wait "$pid" || rc=$?
 		[ "$rc" -eq 0 ] || [ "$rc" -eq 137 ] || { echo "round $i: exit $rc: $(cat kill.err)"; return 1; }
-		# an -o file is there only whole (killed after its rename)
+		left=$(find "$TMPDIR" -mindepth 1 | wc -l)
+		temps=$((temps + left))
+		# an -o file is there only whole (killed after its rename): the
+		# stream a clean run writes
 		[ ! -e killed.out ] || cmp killed.out "$ref" || { echo "round $i: a partial -o file"; return 1; }
 		rm -f killed.out
 		run "$VR_CHUNK" --store "$S" verify
@@ -269,21 +299,33 @@ one_of() {
 		if [ -e "$S" ] && [ "$(q "SELECT count(*) FROM entries WHERE key = CAST('$key' AS BLOB) AND state = 'ready'")" -eq 1 ]; then
 			n_pub=$((n_pub + 1)) # killed after publishing: must be whole
 			"$VR_CHUNK" --store "$S" get "$key" >pub.out
-			cmp pub.out "$ref"
+			entry_matches "$kind" pub.out "$ref"
 		elif [ "$wr" -gt 0 ]; then
 			n_mid=$((n_mid + 1))
 		fi
 		reclaimed=$((reclaimed + wr))
-		# the retry: a miss that takes over the dead leader's lock (or a hit
-		# of what it published), byte for byte the clean run
+		# the retry: a miss that takes over the dead leader's lock, byte for
+		# byte the clean run's stream, or a hit of what it published
 		cache --store "$S" --metrics m.jsonl get "${args[@]}" -o retry.out
 		[ "$status" -eq 0 ] || { echo "round $i: retry exit $status: $stderr"; return 1; }
-		cmp retry.out "$ref"
+		r=$(result_of m.jsonl)
+		if [ "$r" = hit ]; then
+			[ -e pub.out ] || { echo "round $i: a hit, but nothing was published"; return 1; }
+			cmp retry.out pub.out
+		else
+			assert_equal "$r" miss
+			cmp retry.out "$ref"
+		fi
+		# a hit is the stored entry, which is what the clean run makes
 		cache --store "$S" --metrics m.jsonl get "${args[@]}" -o hit.out
 		assert_equal "$(result_of m.jsonl)" hit
-		cmp hit.out "$ref"
+		"$VR_CHUNK" --store "$S" get "$key" >entry.out
+		cmp hit.out entry.out
+		entry_matches "$kind" hit.out "$ref"
+		assert_equal "$(find "$TMPDIR" -mindepth 1 | wc -l)" "$left"
 		run "$VR_CACHE" --store "$S" gc
 		assert_success
+		[ -z "$(ls -A "$TMPDIR")" ] # the killed miss's copy too
 		store_clean
 		run "$VR_CHUNK" --store "$S" verify
 		assert_success
@@ -291,7 +333,8 @@ one_of() {
 		"$VR_CHUNK" --store "$S" rm "$key"
 	done
 	echo "# vr-cache kills: 16 (transform delays 3-$miss ms, raw 3-$raw_ms ms): $n_mid with a generation" \
-		"being written, $n_pub after publishing; $reclaimed abandoned generations reclaimed" >&3
+		"being written, $n_pub after publishing; $reclaimed abandoned generations reclaimed;" \
+		"$temps temporary copies left by killed misses, removed by gc" >&3
 }
 
 # ------------------------------------------------------ RLIMIT_FSIZE
@@ -331,16 +374,16 @@ one_of() {
 @test "RLIMIT_FSIZE during vr-cache get misses, raw at 4 limits and a transform: exit 6 with --strict, 0 and a warning without, earlier entries readable" {
 	cache --store "$S" get /videos/b.mp4 -o early.mp4 # an earlier entry
 	assert_equal "$status" 0
-	local lim strict n=0
+	local lim strict n=0 kind
 	for lim in 256 512 1024 2048 transform; do
 		for strict in --strict ""; do
 			"$VR_CHUNK" --store "$S" gc >/dev/null # the WAL folded back, so it grows from 0
 			if [ "$lim" = transform ]; then
 				set -- /videos/a.mp4 "${Q[@]}"
-				ref=$D/ref80.mp4 l=128
+				ref=$D/ref80.mp4 l=128 kind=mp4
 			else
 				set -- /videos/big.bin
-				ref=$D/big3 l=$lim
+				ref=$D/big3 l=$lim kind=raw
 			fi
 			# the output is a pipe to a cat outside the limit
 			run --separate-stderr bash -c '(ulimit -f "$1"; exec "$0" --store "$S" get "${@:2}") | cat >served; exit ${PIPESTATUS[0]}' \
@@ -372,6 +415,8 @@ one_of() {
 		assert_equal "$status" 0
 		assert_equal "$(result_of m.jsonl)" miss
 		cmp ok.out "$ref"
+		"$VR_CHUNK" --store "$S" get "$("$VR_CACHE" --store "$S" get "$@" --print-key)" >entry.out
+		entry_matches "$kind" entry.out "$ref"
 		"$VR_CHUNK" --store "$S" rm "$("$VR_CACHE" --store "$S" get "$@" --print-key)"
 	done
 	echo "# RLIMIT_FSIZE vr-cache faults: $n" >&3
@@ -457,6 +502,9 @@ one_of() {
 	cmp ok.mp4 "$D/ref80.mp4"
 	cache --store "$S" --metrics m.jsonl get /videos/a.mp4 "${Q[@]}" -o hit.mp4
 	assert_equal "$(result_of m.jsonl)" hit
+	"$VR_CHUNK" --store "$S" get "$("$VR_CACHE" get /videos/a.mp4 "${Q[@]}" --print-key)" >entry.mp4
+	cmp hit.mp4 entry.mp4
+	entry_matches mp4 hit.mp4 "$D/ref80.mp4"
 	vcin "$D/old" put big
 	assert_success
 	vc get big
@@ -528,7 +576,7 @@ FAULTS=(404 500 reset stall short badlength)
 }
 
 @test "vr-cache get raw and transform against a failing origin: the status, a message, nothing stored, remembered; a retry against the good origin stores" {
-	local f mode key n=0 ref
+	local f mode key n=0 ref kind
 	local -a args
 	for f in "${FAULTS[@]}"; do
 		for mode in raw transform; do
@@ -537,9 +585,9 @@ FAULTS=(404 500 reset stall short badlength)
 			printf '[origin "o"]\nmatch = ^/o/(.*)$\nsource = %s/$1\nretries = 0\ntimeout = 0.5\n' "$URL" >bad.conf
 			printf '[origin "o"]\nmatch = ^/o/(.*)$\nsource = %s/$1\nretries = 0\n' "$NGINX_URL" >good.conf
 			if [ "$mode" = raw ]; then
-				args=(/o/a.mp4) ref=$D/web/a.mp4
+				args=(/o/a.mp4) ref=$D/web/a.mp4 kind=raw
 			else
-				args=(/o/a.mp4 "${Q[@]}") ref=$D/ref80.mp4
+				args=(/o/a.mp4 "${Q[@]}") ref=$D/ref80.mp4 kind=mp4
 			fi
 			key=$("$VR_CACHE" --config bad.conf get "${args[@]}" --print-key)
 			cache --config bad.conf --store "$S" get "${args[@]}" --timeout 0.5 -o got.mp4
@@ -559,15 +607,18 @@ FAULTS=(404 500 reset stall short badlength)
 			cache --config bad.conf --store "$S" get "${args[@]}" -o got.mp4
 			assert_equal "$status" "$WANT"
 			[[ $stderr == *remembered* ]]
-			# the origin mended: a retry (past the remembered failure) stores
+			# the origin mended: a retry (past the remembered failure) stores;
+			# what it streams is the clean run's bytes
 			cache --config good.conf --store "$S" --metrics m.jsonl get "${args[@]}" --bypass -o got.mp4
 			[ "$status" -eq 0 ] || { echo "$f $mode: retry exit $status: $stderr"; return 1; }
 			cmp got.mp4 "$ref"
 			cache --config good.conf --store "$S" --metrics m.jsonl get "${args[@]}" -o hit.mp4
 			assert_equal "$(result_of m.jsonl)" hit
-			cmp hit.mp4 "$ref"
+			"$VR_CHUNK" --store "$S" get "$key" >entry.mp4
+			cmp hit.mp4 entry.mp4
+			entry_matches "$kind" hit.mp4 "$ref"
 			assert_equal "$("$VR_CHUNK" --store "$S" ls --json | jq -r .key)" "$key"
-			rm -f got.mp4 hit.mp4 m.jsonl
+			rm -f got.mp4 hit.mp4 entry.mp4 m.jsonl
 			n=$((n + 1))
 		done
 	done
@@ -651,29 +702,81 @@ FAULTS=(404 500 reset stall short badlength)
 	assert_success
 }
 
-@test "a flipped byte in a transformed entry: a vr-cache hit exits 6, names the chunk and removes the entry" {
-	cache --store "$S" get /videos/a.mp4 "${Q[@]}" -o first.mp4
+@test "a flipped byte in chunk 0 of a transformed entry: the hit finds it before writing, removes the entry and is answered as a miss" {
+	cache --store "$S" --metrics m.jsonl get /videos/a.mp4 "${Q[@]}" -o first.mp4
 	assert_equal "$status" 0
+	cmp first.mp4 "$D/ref80.mp4"
 	local key
 	key=$("$VR_CACHE" get /videos/a.mp4 "${Q[@]}" --print-key)
-	flip_byte_sql "$key" 0 $(($(stat -c %s first.mp4) / 2))
+	"$VR_CHUNK" --store "$S" get "$key" >entry.mp4
+	entry_matches mp4 entry.mp4 "$D/ref80.mp4"
+	assert_equal "$(q "SELECT chunk_count FROM entries WHERE key = CAST('$key' AS BLOB) AND state = 'ready'")" 1
+	flip_byte_sql "$key" 0 $(($(stat -c %s entry.mp4) / 2))
 	run "$VR_CHUNK" --store "$S" verify
 	assert_failure 6
-	cache --store "$S" get /videos/a.mp4 "${Q[@]}" -o hit.mp4
-	assert_equal "$status" 6
+	# chunk 0 is checked before any byte goes out: the damaged generation
+	# is dropped with a warning naming the key and the chunk, and the same
+	# request makes the entry anew
+	cache --store "$S" --metrics m.jsonl get /videos/a.mp4 "${Q[@]}" -o healed.mp4
+	assert_equal "$status" 0
+	[[ $stderr == *"$key: the stored entry is damaged"* ]]
 	[[ $stderr == *"chunk 0 does not match its checksum"* ]]
-	[ ! -e hit.mp4 ]
-	# removed by that hit: nothing damaged is left, and the next request
-	# makes a video ffprobe reads whole
-	run "$VR_CHUNK" --store "$S" get "$key" -o /dev/null
-	assert_failure 5
+	[[ $stderr == *"damaged"*"removed"* ]]
+	assert_equal "$(result_of m.jsonl)" miss
+	# served as a miss: the clean run's stream, byte for byte
+	cmp healed.mp4 "$D/ref80.mp4"
+	# nothing damaged is left: the new entry verifies and the next request
+	# is a hit of it, the progressive copy of the same frames
 	run "$VR_CHUNK" --store "$S" verify
 	assert_success
-	cache --store "$S" get /videos/a.mp4 "${Q[@]}" -o again.mp4
+	store_clean
+	assert_equal "$(q "SELECT count(*) FROM entries")" 1
+	cache --store "$S" --metrics m.jsonl get /videos/a.mp4 "${Q[@]}" -o hit.mp4
 	assert_equal "$status" 0
-	run ffprobe -v error -count_frames -select_streams v:0 -show_entries stream=nb_read_frames -of csv=p=0 again.mp4
+	assert_equal "$(result_of m.jsonl)" hit
+	"$VR_CHUNK" --store "$S" get "$key" >entry2.mp4
+	cmp hit.mp4 entry2.mp4
+	cmp entry2.mp4 entry.mp4 # one deterministic encode: the entry as it was before the damage
+	entry_matches mp4 hit.mp4 healed.mp4
+	run ffprobe -v error -count_frames -select_streams v:0 -show_entries stream=nb_read_frames -of csv=p=0 hit.mp4
 	assert_success
 	[ "$output" -gt 0 ]
+}
+
+@test "a flipped byte in a later chunk: the hit fails (6) after the chunks before it, never wrong bytes, removes the entry; the next request stores it again" {
+	cache --store "$S" --metrics m.jsonl get /videos/big.bin -o first.bin # raw: 3 chunks of 1 MiB
+	assert_equal "$status" 0
+	cmp first.bin "$D/big3"
+	local key pos
+	key=$("$VR_CACHE" get /videos/big.bin --print-key)
+	assert_equal "$(q "SELECT chunk_count FROM entries WHERE key = CAST('$key' AS BLOB) AND state = 'ready'")" 3
+	pos=$(((RANDOM * 32768 + RANDOM) % (3000000 - 2097152)))
+	flip_byte_sql "$key" 2 "$pos"
+	# stdout is $OUT: what went out before the damage was found
+	cache --store "$S" --metrics m.jsonl get /videos/big.bin
+	assert_equal "$status" 6
+	[[ $stderr == *"chunk 2 does not match its checksum"* ]]
+	[[ $stderr == *"$key: the stored entry is damaged"*"removed"* ]]
+	assert_equal "$(result_of m.jsonl)" error
+	# chunks 0 and 1, the source's bytes: never the damaged one
+	assert_equal "$(stat -c %s "$OUT")" 2097152
+	cmp "$OUT" <(head -c 2097152 "$D/big3")
+	# removed by that hit
+	vc get "$key"
+	assert_failure 5
+	vc verify
+	assert_success
+	store_clean
+	# the next request is a miss that stores it right, then a hit
+	cache --store "$S" --metrics m.jsonl get /videos/big.bin -o again.bin
+	assert_equal "$status" 0
+	assert_equal "$(result_of m.jsonl)" miss
+	cmp again.bin "$D/big3"
+	cache --store "$S" --metrics m.jsonl get /videos/big.bin -o hit.bin
+	assert_equal "$(result_of m.jsonl)" hit
+	cmp hit.bin "$D/big3"
+	vc verify
+	assert_success
 }
 
 # ------------------------------------------------ a store that is not one

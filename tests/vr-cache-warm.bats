@@ -7,11 +7,12 @@
 # build/san/bin/vr-cache) without touching bin/.
 
 load helpers/common
+load helpers/store
 
 setup_file() {
 	[ -x "$VR_CACHE" ] || { echo "build first: make" >&2; return 1; }
 	local t
-	for t in jq ffmpeg sqlite3; do
+	for t in jq ffmpeg sqlite3 perl; do
 		command -v "$t" >/dev/null || { echo "$t is needed" >&2; return 1; }
 	done
 	local d=$BATS_FILE_TMPDIR i
@@ -91,6 +92,26 @@ jobs_for() {
 	# and get serves what warm stored
 	run bash -c '"$0" --store "$S" get "$1" | cmp - "$1"' "$VR_CACHE" "$D/src/f7.bin"
 	assert_success
+}
+
+@test "a warmed MP4 is stored progressive (moov first): the frames a streamed miss has, and what a hit serves" {
+	printf '%s --width 48\n' "$D/src/tiny.mp4" >list
+	warm --json list
+	assert_success
+	[ "$(j misses)" -eq 1 ]
+	local key
+	key=$(jq -r 'select(.type=="job") | .key' "$M")
+	[[ $key == *"mode=video&width=48&"*"format=mp4" ]]
+	"$VR_CHUNK" --store "$S" get "$key" >entry.mp4
+	progressive_mp4 entry.mp4
+	# a streamed miss of the same job, unstored: fragmented, the same frames
+	"$VR_CACHE" --store "$S" get "$D/src/tiny.mp4" --width 48 --no-store -o fresh.mp4
+	fragmented_mp4 fresh.mp4
+	same_frames entry.mp4 fresh.mp4
+	# a hit is the warmed entry, byte for byte
+	"$VR_CACHE" --store "$S" --metrics "$M" get "$D/src/tiny.mp4" --width 48 -o hit.mp4
+	[ "$(jq -r 'select(.command=="get") | .result' "$M" | tail -n 1)" = hit ]
+	cmp hit.mp4 entry.mp4
 }
 
 @test "duplicate jobs run once: coalesced in flight or fresh afterwards" {

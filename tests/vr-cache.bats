@@ -2,19 +2,24 @@
 # shellcheck disable=SC2030,SC2031
 # vr-cache get, invalidate, purge, gc and stats, proved from the outside:
 # bytes compared with cmp, exit statuses exactly, the store inspected with
-# vr-chunk and sqlite3, what happened read from the metrics lines. Videos
+# vr-chunk and sqlite3, what happened read from the metrics lines. An MP4
+# miss streams fragmented MP4 while the store keeps the progressive copy of
+# the same encode: a miss's output and a hit's are compared by their decoded
+# frames (same_frames), hits byte for byte with each other and with the
+# stored entry (vr-chunk get). Videos
 # come from scripts/fixtures-video (kept in $VR_VIDEO_FIXTURES between
 # runs) and are copied into a local origin root and an nginx docroot.
 # VR_CACHE=path runs another build (e.g. build/san/bin/vr-cache); VR_CHUNK
 # likewise for the store checks. warm has its own file (vr-cache-warm.bats).
 
 load helpers/common
+load helpers/store
 load helpers/nginx
 
 setup_file() {
 	[ -x "$VR_CACHE" ] || { echo "build first: make" >&2; return 1; }
 	local t
-	for t in sqlite3 jq ffprobe; do
+	for t in sqlite3 jq ffprobe ffmpeg perl openssl; do
 		command -v "$t" >/dev/null || { echo "$t is needed" >&2; return 1; }
 	done
 	"$ROOT/scripts/fixtures-video" "$FX" >/dev/null
@@ -23,6 +28,7 @@ setup_file() {
 	cp "$FX/short-90p.mp4" "$d/root/v/a.mp4"    # 10 s 160x90: quick to transform
 	cp "$FX/noaudio.mp4" "$d/root/v/b.mp4"      # 3 s 320x240
 	cp "$FX/h264-aac.mp4" "$d/root/v/slow.mp4"  # 10 s 640x360: a few seconds of work
+	gen 3000000 >"$d/root/v/big.bin"            # raw: 3 chunks of 1 MiB in the store
 	cp "$d/root/v/a.mp4" "$d/web/a.mp4"
 	nginx_start "$d/web"
 	cat >"$d/vr.conf" <<EOF
@@ -68,6 +74,10 @@ teardown() {
 results() { jq -r 'select(.command == "get") | .result' "$M" | paste -sd' '; }
 last() { jq -r "select(.command == \"get\") | .$1" "$M" | tail -n 1; }
 
+# stored KEY: the bytes of KEY's ready entry, as vr-chunk reads them (its
+# metrics line kept out of $M)
+stored() { env -u VR_METRICS "$VR_CHUNK" --store "$S" get "$1"; }
+
 Q=(-w 80 --compression low)
 
 @test "--help, --version, usage errors" {
@@ -86,16 +96,31 @@ Q=(-w 80 --compression low)
 	run -2 "$VR_CACHE" get -
 }
 
-@test "a miss then a hit give identical bytes; metrics say miss then hit" {
+@test "a miss streams fragmented MP4, a hit the stored progressive copy: the same frames; metrics say miss then hit" {
 	run "$VR_CACHE" get /videos/a.mp4 "${Q[@]}" -o miss.mp4
 	assert_success
+	local key
+	key=$(last key)
 	run "$VR_CACHE" get /videos/a.mp4 "${Q[@]}" -o hit.mp4
 	assert_success
-	cmp miss.mp4 hit.mp4
+	run "$VR_CACHE" get /videos/a.mp4 "${Q[@]}" -o hit2.mp4
+	assert_success
 	[ -s hit.mp4 ]
-	assert_equal "$(results)" "miss hit"
+	assert_equal "$(results)" "miss hit hit"
+	# the miss streamed fragments; the entry has the index first
+	fragmented_mp4 miss.mp4
+	progressive_mp4 hit.mp4
+	# one encode: the same decoded frames
+	same_frames miss.mp4 hit.mp4
+	# hits are the stored entry, byte for byte
+	stored "$key" >stored.mp4
+	cmp hit.mp4 stored.mp4
+	cmp hit.mp4 hit2.mp4
 	assert_equal "$(jq -s 'map(.open_streams) | add' "$M")" 0
 	assert_equal "$(last bytes_out)" "$(stat -c %s hit.mp4)"
+	# the miss counted what it wrote and what it stored
+	assert_equal "$(jq -s -r '.[0].bytes_out' "$M")" "$(stat -c %s miss.mp4)"
+	assert_equal "$(jq -s -r '.[0].bytes_stored' "$M")" "$(stat -c %s hit.mp4)"
 	# a real video
 	run ffprobe -v error -show_entries stream=width -of csv=p=0 hit.mp4
 	assert_output 80
@@ -107,7 +132,9 @@ Q=(-w 80 --compression low)
 	# the plugin is looked up only when a miss needs it
 	VR_AV_PLUGIN=/nonexistent/vr-av.so run "$VR_CACHE" get /videos/a.mp4 "${Q[@]}" -o hit.mp4
 	assert_success
-	cmp miss.mp4 hit.mp4
+	stored "$(last key)" >stored.mp4
+	cmp hit.mp4 stored.mp4
+	same_frames miss.mp4 hit.mp4
 	VR_AV_PLUGIN=/nonexistent/vr-av.so run --separate-stderr "$VR_CACHE" get /videos/a.mp4 -w 48 -o other.mp4
 	assert_failure 1
 	[[ $stderr == *"cannot load the transform plugin vr-av.so"* ]]
@@ -148,7 +175,10 @@ Q=(-w 80 --compression low)
 }
 
 @test "a range on a hit is the slice of the whole entry; the head says HIT" {
-	"$VR_CACHE" get /videos/a.mp4 "${Q[@]}" -o full.mp4
+	"$VR_CACHE" get /videos/a.mp4 "${Q[@]}" -o miss.mp4
+	"$VR_CACHE" get /videos/a.mp4 "${Q[@]}" -o full.mp4 # the whole entry
+	assert_equal "$(results)" "miss hit"
+	progressive_mp4 full.mp4
 	run --separate-stderr "$VR_CACHE" get /videos/a.mp4 "${Q[@]}" --range bytes=100-1099 --headers -o part
 	assert_success
 	cmp part <(dd if=full.mp4 bs=1 skip=100 count=1000 status=none)
@@ -164,7 +194,7 @@ Q=(-w 80 --compression low)
 	run -4 "$VR_CACHE" get /videos/a.mp4 "${Q[@]}" --range "bytes=$n-" -o x
 }
 
-@test "a range on a miss serves the slice and stores the whole entry" {
+@test "a range on a miss stores the whole entry and serves the slice of it, the bytes a hit gives" {
 	run --separate-stderr "$VR_CACHE" get /videos/a.mp4 "${Q[@]}" --range bytes=-700 --json -o part
 	assert_success
 	assert_equal "$(last result)" miss
@@ -176,8 +206,58 @@ Q=(-w 80 --compression low)
 	assert_equal "$(sqlite3 "$S" "select size from entries where state = 'ready'")" "$size"
 	"$VR_CACHE" get /videos/a.mp4 "${Q[@]}" -o full.mp4
 	assert_equal "$(last result)" hit
+	progressive_mp4 full.mp4
 	cmp part <(tail -c 700 full.mp4)
 	"$VR_CHUNK" --store "$S" verify
+	# a range inside the entry's index, on another miss: from the entry too
+	run "$VR_CACHE" get /videos/b.mp4 "${Q[@]}" --range 40-1039 -o part2
+	assert_success
+	assert_equal "$(last result)" miss
+	stored "$(last key)" >b.mp4
+	progressive_mp4 b.mp4
+	cmp part2 <(slice b.mp4 40 1039)
+}
+
+# multipart TYPE BOUNDARY FILE S E [S E ...]: the multipart/byteranges body
+# of those ranges of FILE (RFC 9110 14.6), as vr-cache writes it
+multipart() {
+	local type=$1 b=$2 f=$3 n
+	n=$(stat -c %s "$f")
+	shift 3
+	while [ $# -gt 0 ]; do
+		printf '\r\n--%s\r\nContent-Type: %s\r\nContent-Range: bytes %d-%d/%d\r\n\r\n' "$b" "$type" "$1" "$2" "$n"
+		slice "$f" "$1" "$2"
+		shift 2
+	done
+	printf '\r\n--%s--\r\n' "$b"
+}
+
+@test "several ranges with --headers are one multipart body, on a miss (cut from the stored entry) and on a hit" {
+	run --separate-stderr "$VR_CACHE" get /videos/b.mp4 "${Q[@]}" --range 0-9,1000-1499,-20 --headers -o mp1
+	assert_success
+	assert_equal "$(last result)" miss
+	[[ $stderr == *"HTTP/1.1 206 Partial Content"* ]]
+	[[ $stderr == *"X-Cache: MISS"* ]]
+	local b1
+	b1=$(sed -n 's/^Content-Type: multipart\/byteranges; boundary=\([^[:space:]]*\).*/\1/p' <<<"$stderr")
+	[ -n "$b1" ]
+	[[ $stderr == *"Content-Length: $(stat -c %s mp1)"* ]]
+	stored "$(last key)" >b.mp4
+	local n
+	n=$(stat -c %s b.mp4)
+	multipart video/mp4 "$b1" b.mp4 0 9 1000 1499 $((n - 20)) $((n - 1)) >want1
+	cmp mp1 want1
+	# the same on a hit, with a boundary of its own
+	run --separate-stderr "$VR_CACHE" get /videos/b.mp4 "${Q[@]}" --range 0-9,1000-1499,-20 --headers --multipart=vr-t -o mp2
+	assert_success
+	assert_equal "$(last result)" hit
+	[[ $stderr == *"multipart/byteranges; boundary=vr-t"* ]]
+	multipart video/mp4 vr-t b.mp4 0 9 1000 1499 $((n - 20)) $((n - 1)) >want2
+	cmp mp2 want2
+	# without --headers, the ranges' bytes back to back
+	run "$VR_CACHE" get /videos/b.mp4 "${Q[@]}" --range 0-9,1000-1499 -o plain
+	assert_success
+	cat <(slice b.mp4 0 9) <(slice b.mp4 1000 1499) | cmp plain -
 }
 
 @test "--headers on a miss and a hit" {
@@ -205,15 +285,28 @@ Q=(-w 80 --compression low)
 @test "8 concurrent gets of one key run exactly one transform" {
 	local i
 	for i in 1 2 3 4 5 6 7 8; do
-		"$VR_CACHE" get /videos/b.mp4 "${Q[@]}" -o "o$i" &
+		VR_METRICS=m$i.jsonl "$VR_CACHE" get /videos/b.mp4 "${Q[@]}" -o "o$i" &
 		BG_PIDS+=($!)
 	done
 	for i in "${BG_PIDS[@]}"; do wait "$i"; done
+	cat m[1-8].jsonl >"$M"
 	assert_equal "$(jq -r .result "$M" | sort | uniq -c | awk '{print $2 "=" $1}' | paste -sd' ')" \
 		"coalesced=7 miss=1"
 	assert_equal "$(jq -s 'map(.transformed) | add' "$M")" 1
 	assert_equal "$(jq -s 'map(.open_streams) | add' "$M")" 0
-	for i in 2 3 4 5 6 7 8; do cmp o1 "o$i"; done
+	stored "$(last key)" >stored.mp4
+	progressive_mp4 stored.mp4
+	# the leader wrote its stream; the 7 followers were served the entry
+	local r
+	for i in 1 2 3 4 5 6 7 8; do
+		r=$(jq -r .result "m$i.jsonl")
+		if [ "$r" = miss ]; then
+			fragmented_mp4 "o$i"
+			same_frames "o$i" stored.mp4
+		else
+			cmp "o$i" stored.mp4
+		fi
+	done
 }
 
 @test "a leader killed with SIGKILL mid-transform is taken over by a waiting follower" {
@@ -236,7 +329,14 @@ Q=(-w 80 --compression low)
 	assert_equal "$(results)" miss
 	"$VR_CHUNK" --store "$S" verify
 	"$VR_CACHE" get /videos/slow.mp4 -w 320 --compression low -o again
-	cmp follow again
+	assert_equal "$(results)" "miss hit"
+	# the follower streamed the transform it took over; the entry it
+	# stored is the progressive copy of that encode
+	fragmented_mp4 follow
+	stored "$(last key)" >stored.mp4
+	cmp again stored.mp4
+	progressive_mp4 again
+	same_frames follow again
 }
 
 @test "EPIPE on stdout still stores a complete, verifiable entry" {
@@ -246,8 +346,12 @@ Q=(-w 80 --compression low)
 	"$VR_CHUNK" --store "$S" verify
 	"$VR_CACHE" get /videos/b.mp4 "${Q[@]}" -o hit
 	assert_equal "$(last result)" hit
+	stored "$(last key)" >stored.mp4
+	cmp hit stored.mp4
+	progressive_mp4 hit
 	"$VR_CACHE" get /videos/b.mp4 "${Q[@]}" --no-store -o fresh
-	cmp hit fresh
+	fragmented_mp4 fresh
+	same_frames hit fresh
 }
 
 @test "a store that fails still serves: exit 0 with a warning, 6 with --strict" {
@@ -384,13 +488,18 @@ Q=(-w 80 --compression low)
 }
 
 @test "open_streams is 0 and no temporary is left on error and SIGTERM paths" {
-	run -3 "$VR_CACHE" get "$FX/garbage.bin" -w 80 -o bad
+	# TMPDIR: where a miss writes the progressive copy of its MP4
+	local tmp=$D/tmp-$BATS_TEST_NUMBER
+	mkdir -p "$tmp"
+	TMPDIR=$tmp run -3 "$VR_CACHE" get "$FX/garbage.bin" -w 80 -o bad
 	[ ! -e bad ]
-	"$VR_CACHE" get /videos/slow.mp4 -w 320 --compression low -o term &
+	[ -z "$(ls -A "$tmp")" ]
+	TMPDIR=$tmp "$VR_CACHE" get /videos/slow.mp4 -w 320 --compression low -o term &
 	local p=$! n=0
 	BG_PIDS+=($p)
-	# in the middle of the miss: it holds the key's lock
-	until [ "$(sqlite3 "$S" 'select count(*) from locks' 2>/dev/null)" = 1 ]; do
+	# in the middle of the miss: it holds the key's lock, and its
+	# progressive copy is being written
+	until [ "$(sqlite3 "$S" 'select count(*) from locks' 2>/dev/null)" = 1 ] && compgen -G "$tmp/vr-miss-*" >/dev/null; do
 		sleep 0.05
 		n=$((n + 1))
 		[ $n -lt 400 ]
@@ -403,6 +512,7 @@ Q=(-w 80 --compression low)
 	assert_equal "$(jq -s 'map(.open_streams) | add' "$M")" 0
 	assert_equal "$(jq -s 'map(.exit) | join(" ")' "$M")" '"3 143"'
 	[ -z "$(ls -A . | grep -v -e '^s.db' -e '^m.jsonl$')" ]
+	[ -z "$(ls -A "$tmp")" ]
 	assert_equal "$(sqlite3 "$S" "select count(*) from entries where state = 'ready'")" 0
 	assert_equal "$(sqlite3 "$S" "select count(*) from locks")" 0
 }
@@ -433,7 +543,15 @@ Q=(-w 80 --compression low)
 	"$VR_CACHE" get /videos/b.mp4 "${Q[@]}" -o o4
 	assert_equal "$(results)" "miss bypass bypass hit"
 	assert_equal "$(jq -s 'map(.transformed) | add' "$M")" 3
-	cmp o1 o4
+	# three streams of one deterministic encode; the hit is the entry the
+	# last of them stored
+	cmp o1 o2
+	cmp o1 o3
+	fragmented_mp4 o1
+	stored "$(last key)" >stored.mp4
+	cmp o4 stored.mp4
+	progressive_mp4 o4
+	same_frames o1 o4
 	assert_equal "$(sqlite3 "$S" "select count(*) from entries")" 1
 }
 
@@ -515,20 +633,62 @@ Try 'vr-cache get --help'."
 	assert_equal "$stderr" ""
 }
 
-@test "a hit on a damaged entry fails once (exit 6) and removes it: the next request makes it again" {
+@test "a hit on a damaged entry: found before any byte, removed and served as a miss; found later, exit 6 with a prefix, removed" {
 	run "$VR_CACHE" get /videos/a.mp4 -o first
 	assert_success
 	cmp first "$D/root/v/a.mp4"
+	local key
+	key=$(last key)
 	# every chunk's bytes changed in place, lengths kept: their CRC-32C no longer matches
 	sqlite3 -cmd '.timeout 10000' "$S" 'UPDATE chunks SET data = zeroblob(length(data))'
+	# chunk 0 is checked before anything is written: the same request
+	# drops the damaged generation and makes the entry anew
 	run --separate-stderr "$VR_CACHE" get /videos/a.mp4 -o second
-	assert_failure 6
+	assert_success
+	[[ $stderr == *"$key: the stored entry is damaged"* ]]
 	[[ $stderr == *"does not match its checksum"* ]]
 	[[ $stderr == *"damaged"*"removed"* ]]
-	[ ! -e second ]
+	cmp second "$D/root/v/a.mp4"
 	run "$VR_CACHE" get /videos/a.mp4 -o third
 	assert_success
 	cmp third "$D/root/v/a.mp4"
-	assert_equal "$(results)" "miss error miss"
+	assert_equal "$(results)" "miss miss hit"
+	"$VR_CHUNK" --store "$S" verify
+	# damage in chunk 1 of 3: chunk 0 went out before it was found, so the
+	# request fails (6) with that prefix, and the entry is removed
+	run "$VR_CACHE" get /videos/big.bin -o /dev/null
+	assert_success
+	key=$(last key)
+	assert_equal "$(sqlite3 "$S" "select chunk_count from entries where key = cast('$key' as blob) and state = 'ready'")" 3
+	sqlite3 -cmd '.timeout 10000' "$S" "UPDATE chunks SET data = zeroblob(length(data)) WHERE idx = 1
+		AND entry = (SELECT id FROM entries WHERE key = CAST('$key' AS BLOB) AND state = 'ready')"
+	run --separate-stderr bash -c '"$0" get /videos/big.bin >part' "$VR_CACHE"
+	assert_failure 6
+	[[ $stderr == *"chunk 1 does not match its checksum"* ]]
+	[[ $stderr == *"$key: the stored entry is damaged"*"removed"* ]]
+	[ "$(stat -c %s part)" -eq 1048576 ]
+	cmp part <(head -c 1048576 "$D/root/v/big.bin")
+	run -5 stored "$key"
+	# the next request is a miss that stores it again, then a hit
+	run "$VR_CACHE" get /videos/big.bin -o big1
+	assert_success
+	cmp big1 "$D/root/v/big.bin"
+	run "$VR_CACHE" get /videos/big.bin -o big2
+	cmp big2 "$D/root/v/big.bin"
+	# with --headers the head (X-Cache: HIT) is out before chunk 0 is read:
+	# damage there fails the request (6), with no body, and removes the entry
+	sqlite3 -cmd '.timeout 10000' "$S" "UPDATE chunks SET data = zeroblob(length(data)) WHERE idx = 0
+		AND entry = (SELECT id FROM entries WHERE key = CAST('$key' AS BLOB) AND state = 'ready')"
+	run --separate-stderr bash -c '"$0" get /videos/big.bin --headers >body' "$VR_CACHE"
+	assert_failure 6
+	[[ $stderr == *"X-Cache: HIT"* ]]
+	[[ $stderr == *"chunk 0 does not match its checksum"*  ]]
+	[[ $stderr == *"damaged"*"removed"* ]]
+	[ ! -s body ]
+	run -5 stored "$key"
+	run "$VR_CACHE" get /videos/big.bin -o big3
+	assert_success
+	cmp big3 "$D/root/v/big.bin"
+	assert_equal "$(results)" "miss miss hit miss error miss hit error miss"
 	"$VR_CHUNK" --store "$S" verify
 }

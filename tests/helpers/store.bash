@@ -109,3 +109,94 @@ exit_by_signal() {
 		return 1
 	}
 }
+
+# frames FILE: FILE's decoded video frames: ffmpeg's framemd5 of them, each
+# frame passed through once (no frame-rate conversion), its time base and
+# dimensions, then a line a frame: the stream, the pts counted from the
+# first frame's, the duration, the size and the MD5 of the pixels. The pts
+# is relative: a fragmented stream (no edit list) starts a frame later than
+# the progressive copy of the same packets. Fails when ffmpeg says anything.
+frames() {
+	local fm err
+	err=$(mktemp -p "${BATS_TEST_TMPDIR:-${TMPDIR:-/tmp}}") || return 1
+	fm=$(ffmpeg -nostdin -v error -i "$1" -map 0:v -vsync passthrough -f framemd5 - 2>"$err") || {
+		echo "frames: ffmpeg cannot decode $1: $(cat "$err")" >&2
+		rm -f "$err"
+		return 1
+	}
+	if [ -s "$err" ]; then
+		echo "frames: ffmpeg complained about $1: $(cat "$err")" >&2
+		rm -f "$err"
+		return 1
+	fi
+	rm -f "$err"
+	awk -F', *' '/^#(tb|dimensions) / { print; next }
+		!/^#/ { if (!n++) p0 = $3; print $1, $3 - p0, $4, $5, $6 }' <<<"$fm"
+}
+
+# same_frames A B: A and B decode to the same video frames: as many, each
+# with the same pixels, size, duration and relative timestamp. For the
+# fragmented stream of a miss against the progressive entry of the same
+# encode, which differ in bytes.
+same_frames() {
+	local a b
+	a=$(frames "$1") || return 1
+	b=$(frames "$2") || return 1
+	grep -q '^[0-9]' <<<"$a" || {
+		echo "same_frames: no video frame in $1"
+		return 1
+	}
+	[ "$a" = "$b" ] || {
+		echo "same_frames: $1 has $(grep -c '^[0-9]' <<<"$a") frames, $2 $(grep -c '^[0-9]' <<<"$b"); first differences:"
+		diff <(echo "$a") <(echo "$b") | head -n 6
+		return 1
+	}
+}
+
+# mp4_boxes FILE: the types of FILE's top-level MP4 boxes, space-separated;
+# fails unless the boxes tile the file exactly
+mp4_boxes() {
+	perl -e 'open my $f, "<:raw", $ARGV[0] or die "$ARGV[0]: $!\n";
+		my ($size, $at, @t) = (-s $f, 0);
+		while ($at < $size) {
+			seek $f, $at, 0;
+			read($f, my $h, 16) >= 8 or die "$ARGV[0]: a box header cut short at $at\n";
+			my ($n, $t) = unpack "Na4", $h;
+			$n = unpack "x8Q>", $h if $n == 1;
+			$n = $size - $at if $n == 0;
+			$n >= 8 && $at + $n <= $size or die "$ARGV[0]: a box of $n bytes at $at of $size\n";
+			push @t, $t;
+			$at += $n;
+		}
+		print "@t\n"' "$1"
+}
+
+# progressive_mp4 FILE: FILE is a progressive MP4 with the index first
+# (faststart): one moov, before the first mdat, and no movie fragment
+progressive_mp4() {
+	local b
+	b=" $(mp4_boxes "$1") " || return 1
+	[[ $b == *" moov "*" mdat "* ]] || {
+		echo "$1 has no moov before its mdat: $b"
+		return 1
+	}
+	[[ $b != *" mdat "*" moov "* ]] || {
+		echo "$1 has a moov after an mdat: $b"
+		return 1
+	}
+	[[ $b != *" moof "* ]] || {
+		echo "$1 is fragmented: $b"
+		return 1
+	}
+}
+
+# fragmented_mp4 FILE: FILE is a fragmented MP4 stream: a moov (without
+# samples) and then movie fragments (moof, mdat)
+fragmented_mp4() {
+	local b
+	b=" $(mp4_boxes "$1") " || return 1
+	[[ $b == " ftyp moov moof mdat "* ]] || {
+		echo "$1 is not a fragmented MP4 stream: $b"
+		return 1
+	}
+}
