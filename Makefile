@@ -4,9 +4,12 @@
 #   make SAN=1 ...  the same with ASan + UBSan
 #   make demo       install what is missing, build, run the tools on a sample video
 #   make bench      side-by-side benchmarks against the peer tools
+#                   (BENCH_SECTIONS="http cache": only those; scripts/bench --list)
 #   make check-valgrind  memcheck over one run of each program and mode
 #   make fuzz       libFuzzer targets, FUZZ_TIME seconds each (default 60)
 #   make load       1000 vr-cache requests, 16 processes, 5% killed, then verify
+#   make load-http  the same over HTTP: curl -> nginx + fcgiwrap -> vr-cache cgi
+#                   (also: make load MODE=http)
 #   make soak       the load repeated for SOAK_TIME seconds, RSS plotted
 #   make install    PREFIX=/usr/local DESTDIR=
 #   make mutate     one-line mutants of the core invariants: do the tests kill them?
@@ -79,7 +82,7 @@ ALL_PKGS := libavformat libavcodec libavfilter libswscale libavutil libswresampl
 MAN_PAGES := $(wildcard man/*.[1-9])
 
 .PHONY: FORCE all check check-build unit bats lint-man deps bench demo install uninstall clean \
-	check-valgrind fuzz load soak mutate
+	check-valgrind fuzz load load-http soak mutate
 
 FUZZ_TIME ?= 60
 SOAK_TIME ?= 600
@@ -181,7 +184,7 @@ demo: deps
 
 bench: deps
 	@$(MAKE) --no-print-directory all
-	@scripts/bench
+	@scripts/bench $(BENCH_SECTIONS)
 
 # Issue 6: reliability. Each script installs what it needs (valgrind, clang,
 # gnuplot) the way scripts/setup does, and uses the release build.
@@ -194,7 +197,11 @@ fuzz: deps
 
 load: deps
 	@$(MAKE) --no-print-directory all
-	@scripts/load
+	@scripts/load $(if $(filter http,$(MODE)),--http)
+
+load-http: deps
+	@$(MAKE) --no-print-directory all
+	@scripts/load --http
 
 soak: deps
 	@$(MAKE) --no-print-directory all

@@ -11,7 +11,7 @@
 #   target "vr-range from a pipe at least as fast as cat" "$ok" "1.2 s vs 1.3 s"
 #
 # measure [-i FILE] [-o null|pipe] [-b BYTES] [-x OFF:LEN] [-p PREP] [-c CHECK]
-#         CASE TOOL -- CMD...
+#         [-n RUNS] [-M] CASE TOOL -- CMD...
 #   Runs CMD $VR_BENCH_RUNS times (default 3; $VR_BENCH_RUNS_SHORT, default
 #   10, when the first run took under $BENCH_SHORT s: a short run is mostly
 #   process start-up, whose jitter only more samples wash out) and prints one
@@ -34,6 +34,10 @@
 #              must exit 0, else the row says CHECK FAILED. For jobs whose
 #              output is not on stdout or not byte-exact (see same_bytes,
 #              decodes). Build both with q, which quotes each word.
+#     -n RUNS  exactly RUNS runs (no $VR_BENCH_RUNS, no short-run extension)
+#     -M       the row's wall is the median of the runs, not the least (for
+#              jobs through servers and several processes, whose best run is
+#              luck; say so in a note or the tool name)
 #   Only CMD is timed: /usr/bin/time gives its peak RSS (for `sh -c 'a | b'`
 #   that is the largest process of the pipeline, not their sum), and bash's
 #   $EPOCHREALTIME around it gives microsecond wall time (time's own %e has
@@ -41,6 +45,10 @@
 #   time (user + sys of CMD and its children, time's %U + %S, 10 ms steps) of
 #   the least-CPU run goes to $RESULTS always, and into the table as a
 #   'cpu s' column when the section sets BENCH_SHOW_CPU=1.
+#
+# record CASE TOOL SECONDS [STATUS [BYTES [NOTE]]]
+#   A row for a time measured some other way (a client's time to first byte,
+#   a player's event): no run, the same table, ratio and $RESULTS line.
 #
 # Every row also goes to $RESULTS (tab-separated); result_get reads it back
 # for the targets, which are printed together at the end of the run.
@@ -258,9 +266,11 @@ _bench_once() {
 }
 
 measure() {
-	local in='' sink=pipe bytes='' expect='' prep='' check='' opt OPTIND=1
-	while getopts 'i:o:b:x:X:p:c:' opt; do
+	local in='' sink=pipe bytes='' expect='' prep='' check='' opt OPTIND=1 fixed_runs='' median=0
+	while getopts 'i:o:b:x:X:p:c:n:M' opt; do
 		case $opt in
+		n) fixed_runs=$OPTARG ;;
+		M) median=1 ;;
 		i) in=$OPTARG ;;
 		o) sink=$OPTARG ;;
 		b) bytes=$OPTARG ;;
@@ -286,7 +296,8 @@ measure() {
 		fi
 	fi
 
-	local tag=$BENCH_TMP/run i t0 t1 rc rss usr sys cpu='' best='' peak=0 status=ok runs=$BENCH_RUNS errs=''
+	local tag=$BENCH_TMP/run i t0 t1 rc rss usr sys cpu='' best='' peak=0 status=ok runs=${fixed_runs:-$BENCH_RUNS} errs=''
+	local -a walls=()
 	for ((i = 0; i < runs; i++)); do
 		rm -f "$tag".*
 		if [ -n "$prep" ]; then
@@ -315,10 +326,15 @@ measure() {
 			'BEGIN { t = u + s; if (c == "" || t < c + 0) c = t; printf "%.2f", c }')
 		best=$(awk -v a="$t0" -v b="$t1" -v best="$best" \
 			'BEGIN { w = b - a; if (best == "" || w < best + 0) best = w; printf "%.6f", best }')
-		if [ "$i" = 0 ] && ((BENCH_RUNS_SHORT > runs)) && fcmp "$best" '<' "$BENCH_SHORT"; then
+		walls+=("$(awk -v a="$t0" -v b="$t1" 'BEGIN { printf "%.6f", b - a }')")
+		if [ -z "$fixed_runs" ] && [ "$i" = 0 ] && ((BENCH_RUNS_SHORT > runs)) && fcmp "$best" '<' "$BENCH_SHORT"; then
 			runs=$BENCH_RUNS_SHORT
 		fi
 	done
+
+	if [ "$median" = 1 ] && [ "${#walls[@]}" -gt 0 ]; then
+		best=$(median "${walls[@]}")
+	fi
 
 	# The output check: one more, untimed run into cksum.
 	local vkey="$in|$expect|$*"
@@ -345,13 +361,34 @@ measure() {
 		fi
 	fi
 
-	local key="$SECTION|$name|$tool" ratio='' mibs note=''
+	_bench_row "$name" "$tool" "$best" "${cpu:-}" "$peak" "$status" "$bytes" "${in:+cat $in | }$*${sink:+ > $sink}" ''
+	[ -z "$errs" ] || printf '%s\n' "$errs"
+}
+
+# median X... — the median of the numbers (the mean of the middle two for an
+# even count).
+median() {
+	printf '%s\n' "$@" | sort -g | awk '{ v[NR] = $1 } END {
+		if (NR == 0) { print 0; exit }
+		if (NR % 2) printf "%.6f", v[(NR + 1) / 2]; else printf "%.6f", (v[NR / 2] + v[NR / 2 + 1]) / 2 }'
+}
+
+record() {
+	local name=$1 tool=$2 secs=$3 status=${4:-ok} bytes=${5:-0} note=${6:-}
+	_bench_row "$name" "$tool" "$secs" '' 0 "$status" "$bytes" "(measured by the section: $tool)" "$note"
+}
+
+# _bench_row CASE TOOL WALL CPU RSS STATUS BYTES COMMAND NOTE — the bookkeeping
+# of one row (R_* arrays, the case's reference, the table line, $RESULTS).
+_bench_row() {
+	local name=$1 tool=$2 best=$3 cpu=$4 peak=$5 status=$6 bytes=$7 cmd=$8 note=$9
+	local key="$SECTION|$name|$tool" ratio='' mibs
 	[ -n "$best" ] || best=0 # no run succeeded: the row shows '-
 	R_WALL[$key]=$best
 	R_CPU[$key]=${cpu:-0}
 	R_RSS[$key]=$peak
 	R_STATUS[$key]=$status
-	R_CMD[$key]="${in:+cat $in | }$*${sink:+ > $sink}"
+	R_CMD[$key]=$cmd
 	if [ -z "${CASE_REF[$SECTION|$name]:-}" ]; then
 		CASE_REF[$SECTION|$name]=$best
 		ratio='-'
@@ -359,14 +396,13 @@ measure() {
 		ratio=$(awk -v v="${CASE_REF[$SECTION|$name]}" -v p="$best" \
 			'BEGIN { if (p > 0 && v > 0) printf "%.2f", v / p; else print "-" }')
 	fi
-	mibs=$(awk -v b="$bytes" -v w="$best" 'BEGIN { if (w > 0) printf "%.0f", b / w / 1048576; else print "-" }')
+	mibs=$(awk -v b="$bytes" -v w="$best" 'BEGIN { if (w > 0 && b > 0) printf "%.0f", b / w / 1048576; else print "-" }')
 	[ "$status" = ok ] || note="<- $status"
 	local shown=-
 	fcmp "$best" '>' 0 && shown=$(printf '%.4f' "$best")
 	local cshown=-
 	[ -z "$cpu" ] || cshown=$cpu
 	row "$name" "$tool" "$shown" "$cshown" "$mibs" "$peak" "$ratio" "$note"
-	[ -z "$errs" ] || printf '%s\n' "$errs"
 	printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$SECTION" "$name" "$tool" "$best" \
 		"$mibs" "$peak" "$ratio" "$bytes" "$status" "${R_CMD[$key]}" "${cpu:-}" >>"$RESULTS"
 }
