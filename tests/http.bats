@@ -65,6 +65,11 @@ hdr() {
 	sed -n "s/^$1: \(.*\)\r\$/\1/Ip" H | tail -n 1
 }
 
+# The ETag of the stored variant (a HEAD).
+etag_of_whole() {
+	curl -sS -I "$CGI_URL$V" | sed -n 's/^ETag: \(.*\)\r$/\1/Ip'
+}
+
 # The whole stored variant, once, as the oracle file "$D/whole".
 whole() {
 	if [ ! -s "$D/whole" ]; then
@@ -125,6 +130,8 @@ whole() {
 	get "$CGI_URL$V" -H "Range: bytes=$size-"
 	assert_equal "$code" 416
 	assert_equal "$(hdr Content-Range)" "bytes */$size"
+	assert_equal "$(hdr ETag)" "$(etag_of_whole)"
+	[[ $(hdr Cache-Status) == 'vr; hit; ttl='* ]]
 	# an invalid set and an unknown unit are ignored: the whole, 200
 	get "$CGI_URL$V" -H 'Range: bytes=9-1'
 	assert_equal "$code" 200

@@ -588,7 +588,20 @@ static int serve_entry_http(struct vr_cache *c, const struct vr_cache_request *r
 	vr_mime_boundary(boundary, sizeof boundary);
 	const struct vr_range_set *rs = use_range && r->range && r->range->n ? r->range : NULL;
 	if (vr_response_plan(resp, rs, e->size, 1, e->content_type, boundary) != VR_RANGE_OK) {
-		if (rs) { /* the caller answers the 416 (Content-Range from out->size) */
+		if (rs) { /* 416, with the entry's size and fields, and a short text */
+			const char *text = vr_http_error_text(416);
+			vr_http_head_begin(hd, 416, 1);
+			vr_http_head_add(hd, "Content-Range", "bytes */%" PRIu64, e->size);
+			vr_http_head_add(hd, "Content-Type", "text/plain; charset=utf-8");
+			vr_http_head_add(hd, "Content-Length", "%zu", strlen(text));
+			vr_http_head_lines(hd, fields);
+			vr_http_head_end(hd);
+			s.out.head = hd->buf;
+			s.out.head_len = hd->len;
+			vr_sink_flush_head(&s.out);
+			vr_sink_write(&s.out, text, strlen(text));
+			out->head_sent = s.out.head_sent;
+			out->http_status = 416;
 			vr_unsatisfiable_text(out->error, sizeof out->error, r->range, "the entry",
 					      (int64_t)e->size, 0);
 			rc = VR_ERANGE;

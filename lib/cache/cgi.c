@@ -200,7 +200,7 @@ static int serve(const struct vr_cgi_opts *o, struct cgi_run *x)
 		}
 		answer_error(status, lines, head_only, NULL);
 		vr_error("%s: %s", x->rq.path, x->oc.error[0] ? x->oc.error : "failed");
-	} else if (rc) {
+	} else if (rc && rc != VR_ERANGE) {
 		/* the head is out: the server sees the body end short */
 		vr_error("%s: %s (after the answer began)", x->rq.path,
 			 x->oc.error[0] ? x->oc.error : "failed");
