@@ -511,6 +511,25 @@ EOF
 	clean t.jpg
 }
 
+@test "spritesheet with more tiles than frames: the work is bounded by the source, not the tiles" {
+	# 400 tiles over 6 s of a 25 fps source: 2.5 tiles a frame. A tile
+	# shares its frame with its neighbours instead of seeking back for it.
+	VR_METRICS=m.jsonl "$VR_RESIZE" --mode spritesheet -w 32 --height 18 --columns 20 --rows 20 \
+		-d 6 "$FX/h264-aac.mp4" >s.jpg
+	run streams s.jpg
+	assert_output "mjpeg,640,360,yuvj420p"
+	# the oracle: the source's own frame count (ffprobe) and size
+	frames=$(ffprobe -v error -count_packets -select_streams v:0 \
+		-show_entries stream=nb_read_packets -of csv=p=0 "$FX/h264-aac.mp4")
+	size=$(stat -c %s "$FX/h264-aac.mp4")
+	n=$(sed -n 's/.*"frames_in":\([0-9]*\).*/\1/p' m.jsonl)
+	b=$(sed -n 's/.*"bytes_in":\([0-9]*\).*/\1/p' m.jsonl)
+	[ "$n" -le "$frames" ]
+	[ "$b" -le "$size" ]
+	grep -q '"seeks":0[,}]' m.jsonl
+	clean s.jpg
+}
+
 # ---- audio mode ----
 
 @test "audio: AAC is copied, not re-encoded" {

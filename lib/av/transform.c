@@ -273,6 +273,7 @@ static int open_decoder(struct run *r, AVStream *st, AVCodecContext **dec)
 		(*dec)->max_pixels = r->l->max_input_pixels < INT_MAX ? r->l->max_input_pixels : INT_MAX;
 	(*dec)->thread_count = 0;
 	(*dec)->thread_type = FF_THREAD_FRAME | FF_THREAD_SLICE;
+	vr_av_error_attach(*dec);
 	e = avcodec_open2(*dec, c, NULL);
 	if (e < 0)
 		return fail(r, VR_EDATA, "%s: cannot open the %s decoder: %s", r->in.what, c->name,
@@ -1026,6 +1027,12 @@ static int grab(struct run *r, struct grabber *g, int64_t target, AVFrame *out)
 	/* the first frame at or after the time, as the ffmpeg command picks
 	 * it; 1 ms of slack for the rounding of times to time bases */
 	int64_t tol = av_rescale_q(1, (AVRational){1, 1000}, r->vst->time_base);
+	/* out holds the first frame at or after an earlier target; when it is
+	 * at or after this one too, no frame lies between and it is this
+	 * tile's picture as well. Tiles denser than the frames reuse it
+	 * instead of seeking back, so the work stays bounded by the source. */
+	if (g->pos != INT64_MIN && out->data[0] && g->pos >= target - tol)
+		return 0;
 	int seek = g->pos == INT64_MIN ? r->p->time > 0 : target < g->pos;
 	if (!seek && g->pos != INT64_MIN) {
 		int64_t kf = keyframe_before(r->vst, target);
@@ -1296,6 +1303,7 @@ int vr_transform_run(const struct vr_transform_opts *o, struct vr_transform_stat
 		r.last_dts[i] = AV_NOPTS_VALUE;
 	err[0] = '\0';
 	vr_av_log_setup();
+	vr_av_error_reset(); /* this run's messages carry only its own errors */
 	r.pkt = av_packet_alloc();
 	r.frame = av_frame_alloc();
 	r.filt = av_frame_alloc();
