@@ -1,4 +1,5 @@
 #include "demux.h"
+#include "fetch.h"
 #include "num.h"
 #include "lifecycle.h"
 #include "log.h"
@@ -7,6 +8,7 @@
 #include "spool.h"
 #include "status.h"
 
+#include <libavcodec/avcodec.h>
 #include <libavformat/avformat.h>
 #include <libavutil/avstring.h>
 
@@ -29,12 +31,42 @@
 
 /* ---- libav log capture ---- */
 
+/* The last error line is per thread, so that a run (a vr-cache warm job)
+ * only ever reports its own libav errors: each thread has its buffer,
+ * vr_av_error_reset empties it when a run starts, and decoders tag their
+ * worker threads' messages with the buffer of the thread that owns them
+ * (vr_av_error_attach). Writes and reads hold log_lock, as a decoder's
+ * worker may write the owner's buffer. */
+#define ERRBUF_MAGIC 0x76726572u /* "vrer" */
+struct errbuf {
+	unsigned magic;
+	char text[512];
+};
+
 static pthread_mutex_t log_lock = PTHREAD_MUTEX_INITIALIZER;
-static char last_error[512];
+static _Thread_local struct errbuf tl_error = {ERRBUF_MAGIC, ""};
+
+/* The buffer a message from avcl belongs to: its owner's for a codec
+ * context attached to one, else this thread's. */
+static struct errbuf *error_target(void *avcl)
+{
+	const AVClass *c = avcl ? *(const AVClass **)avcl : NULL;
+	/* by name: vr-fetch links this file without libavcodec */
+	if (c && c->class_name && !strcmp(c->class_name, "AVCodecContext")) {
+		struct errbuf *b = ((AVCodecContext *)avcl)->opaque;
+		if (b && b->magic == ERRBUF_MAGIC)
+			return b;
+	}
+	return &tl_error;
+}
 
 static void av_log_to_vr(void *avcl, int level, const char *fmt, va_list vl)
 {
-	if (level > AV_LOG_WARNING && vr_log_verbosity() < VR_DEBUG)
+	/* the fetcher's HTTP status and error line (lib/av/fetch) */
+	if (vr_fetch_log_capture(level, fmt, vl))
+		return;
+	/* AV_LOG_DEBUG and below carry the request, credentials included */
+	if (level > (vr_log_verbosity() >= VR_DEBUG ? AV_LOG_VERBOSE : AV_LOG_WARNING))
 		return;
 	char line[1024];
 	static int print_prefix = 1;
@@ -48,7 +80,8 @@ static void av_log_to_vr(void *avcl, int level, const char *fmt, va_list vl)
 		const char *m = line, *e = line[0] == '[' ? strstr(line, "] ") : NULL;
 		if (e && memchr(line, '@', (size_t)(e - line)))
 			m = e + 2;
-		snprintf(last_error, sizeof last_error, "%.*s", (int)sizeof last_error - 1, m);
+		struct errbuf *b = error_target(avcl);
+		snprintf(b->text, sizeof b->text, "%.*s", (int)sizeof b->text - 1, m);
 	}
 	pthread_mutex_unlock(&log_lock);
 	if (n == 0)
@@ -59,16 +92,32 @@ static void av_log_to_vr(void *avcl, int level, const char *fmt, va_list vl)
 		vr_info("libav: %s", line);
 }
 
+static void log_setup_once(void) { av_log_set_callback(av_log_to_vr); }
+
 void vr_av_log_setup(void)
 {
-	static int done;
-	if (done)
-		return;
-	done = 1;
-	av_log_set_callback(av_log_to_vr);
+	static pthread_once_t once = PTHREAD_ONCE_INIT;
+	pthread_once(&once, log_setup_once);
 }
 
-const char *vr_av_last_error(void) { return last_error; }
+void vr_av_error_reset(void)
+{
+	pthread_mutex_lock(&log_lock);
+	tl_error.text[0] = '\0';
+	pthread_mutex_unlock(&log_lock);
+}
+
+void vr_av_error_attach(struct AVCodecContext *ctx) { ctx->opaque = &tl_error; }
+
+const char *vr_av_last_error(void)
+{
+	/* a copy: a decoder's worker may still write the buffer */
+	static _Thread_local char copy[sizeof tl_error.text];
+	pthread_mutex_lock(&log_lock);
+	memcpy(copy, tl_error.text, sizeof copy);
+	pthread_mutex_unlock(&log_lock);
+	return copy;
+}
 
 const char *vr_http_describe(int averr, int code, char *buf, size_t len)
 {
@@ -110,8 +159,8 @@ const char *vr_av_describe(int averr, char *buf, size_t len)
 	char e[AV_ERROR_MAX_STRING_SIZE];
 	av_strerror(averr, e, sizeof e);
 	pthread_mutex_lock(&log_lock);
-	if (last_error[0] && !strstr(last_error, e))
-		snprintf(buf, len, "%s (%s)", e, last_error);
+	if (tl_error.text[0] && !strstr(tl_error.text, e))
+		snprintf(buf, len, "%s (%s)", e, tl_error.text);
 	else
 		snprintf(buf, len, "%s", e);
 	pthread_mutex_unlock(&log_lock);

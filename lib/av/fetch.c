@@ -110,17 +110,16 @@ static _Thread_local int tl_http_code;
 static _Thread_local char tl_av_error[256];
 static pthread_once_t av_once = PTHREAD_ONCE_INIT;
 
-static void av_log_cb(void *avcl, int level, const char *fmt, va_list vl)
+int vr_fetch_log_capture(int level, const char *fmt, va_list vl)
 {
-	(void)avcl;
 	if (!fmt)
-		return;
+		return 1;
 	if (!strncmp(fmt, "http_code=%d", 12) || !strncmp(fmt, "HTTP error %d", 13)) {
 		va_list c;
 		va_copy(c, vl);
 		tl_http_code = va_arg(c, int);
 		va_end(c);
-		return;
+		return 1;
 	}
 	if (level <= AV_LOG_ERROR) {
 		va_list c;
@@ -131,20 +130,14 @@ static void av_log_cb(void *avcl, int level, const char *fmt, va_list vl)
 		while (n > 0 && (tl_av_error[n - 1] == '\n' || tl_av_error[n - 1] == '\r'))
 			tl_av_error[--n] = '\0';
 	}
-	/* AV_LOG_DEBUG and below carry the request, credentials included */
-	if (level <= AV_LOG_VERBOSE && vr_log_verbosity() >= VR_DEBUG) {
-		char line[1024];
-		va_list c;
-		va_copy(c, vl);
-		vsnprintf(line, sizeof line, fmt, c);
-		va_end(c);
-		vr_debug("libavformat: %s", line);
-	}
+	return 0;
 }
 
+/* One av_log callback for the whole plugin (lib/av/demux's): it hands
+ * every line to vr_fetch_log_capture first. */
 static void av_setup(void)
 {
-	av_log_set_callback(av_log_cb);
+	vr_av_log_setup();
 	avformat_network_init();
 }
 

@@ -37,6 +37,7 @@
 #include "origin.h"
 #include "range.h"
 
+#include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -89,5 +90,11 @@ uint64_t vr_fetch_bytes_in(const struct vr_fetch *f);      /* read from sources 
 uint64_t vr_fetch_bytes_out(const struct vr_fetch *f);     /* output delivered */
 int vr_fetch_output_closed(const struct vr_fetch *f);      /* vr_fetch_to_fd met EPIPE */
 const char *vr_fetch_error(const struct vr_fetch *f);      /* "" when none */
+
+/* The plugin's one av_log callback (lib/av/demux) hands each libav line
+ * here first: the status code of the HTTP response and the last error
+ * line, kept per thread for the fetch that runs on it. Returns 1 when
+ * the line is consumed (not to be printed). */
+int vr_fetch_log_capture(int level, const char *fmt, va_list vl);
 
 #endif
