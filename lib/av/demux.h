@@ -41,6 +41,8 @@ struct vr_demux_opts {
 				* pictures (their size then shows in codecpar,
 				* undecoded); 0: none */
 	double stall_timeout;  /* seconds without progress; 0: none */
+	double deadline_ms;    /* vr_now_ms() by which opening and every read
+				* end (VR_ETIMEOUT); 0: none */
 };
 
 struct vr_demux {

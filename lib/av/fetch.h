@@ -52,6 +52,11 @@ struct vr_fetch_opts {
 	uint64_t max_bytes;
 	/* Seconds for the whole fetch, from vr_fetch_open; 0: none. */
 	double max_time;
+	/* Seconds without a byte from the sources, across attempts, retries
+	 * and their backoff: past it VR_ETIMEOUT ("no data for ..."). It also
+	 * caps each attempt's own timeout (connecting, the next byte). 0: only
+	 * each source's timeout. */
+	double stall_timeout;
 	/* A suffix range on a source that gives neither its size nor ranges
 	 * keeps its last bytes in a ring of at most this size (0: the
 	 * default); past it VR_ELIMIT. */

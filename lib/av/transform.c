@@ -288,6 +288,7 @@ static int open_input(struct run *r, int want_video, int want_audio)
 		.max_bytes = r->l->max_input_bytes,
 		.max_pixels = r->l->max_input_pixels,
 		.stall_timeout = r->o->stall_timeout,
+		.deadline_ms = r->o->deadline_ms,
 	};
 	const struct vr_resolved *rs = r->o->sources;
 	size_t n = rs ? rs->n : 1;
@@ -711,6 +712,8 @@ static int pump(struct run *r, frame_fn vfn, frame_fn afn)
 		if (e < 0) {
 			int st = vr_demux_status(&r->in, e);
 			char b[600];
+			if (st == VR_ETIMEOUT && check_stop(r))
+				return VR_ETIMEOUT; /* the run's deadline */
 			if (st == VR_ETIMEOUT) {
 				char d[32];
 				return fail(r, st, "%s: no data for %s", r->in.what,
