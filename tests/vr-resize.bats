@@ -530,6 +530,28 @@ EOF
 	clean s.jpg
 }
 
+@test "JPEG frames and spritesheet tiles keep odd sizes, as PNG does, and the key says so" {
+	local fit
+	for fit in contain cover; do
+		"$VR_RESIZE" -m frame --fit $fit -w 81 --height 45 -t 1 "$FX/h264-aac.mp4" >f.jpg
+		"$VR_RESIZE" -m frame --fit $fit -w 81 --height 45 -t 1 -f png "$FX/h264-aac.mp4" >f.png
+		[ "$(ffprobe -v error -show_entries stream=width,height -of csv=p=0 f.jpg)" = \
+			"$(ffprobe -v error -show_entries stream=width,height -of csv=p=0 f.png)" ]
+		clean f.jpg
+	done
+	run streams f.jpg
+	assert_output "mjpeg,81,45,yuvj420p"
+	# odd tiles: a 4:4:4 sheet, so that tiles at odd offsets keep their colour
+	"$VR_RESIZE" -m spritesheet -w 81 --height 45 --columns 3 --rows 2 "$FX/h264-aac.mp4" >s.jpg
+	run streams s.jpg
+	assert_output "mjpeg,243,90,yuvj444p"
+	clean s.jpg
+	run "$VR_RESIZE" -m spritesheet -w 81 --height 45 --columns 3 --rows 2 --print-key "$FX/h264-aac.mp4"
+	assert_output --partial "width=81&height=45"
+	run "$VR_RESIZE" -m frame -w 81 --height 45 --print-key "$FX/h264-aac.mp4"
+	assert_output --partial "width=81&height=45"
+}
+
 # ---- audio mode ----
 
 @test "audio: AAC is copied, not re-encoded" {
