@@ -294,6 +294,24 @@ EOF
 	assert_output "h264,160,90,yuv420p"
 }
 
+@test "VP9/Opus WebM to fragmented MP4 on a pipe: timestamps ffmpeg decodes without a word" {
+	# the fixture (48 kHz Opus starting 7 ms before the video) and Opus
+	# from 44.1 kHz starting half a second late
+	ffmpeg -nostdin -v error -f lavfi -i testsrc2=size=160x90:rate=25 -f lavfi \
+		-i sine=f=440:sample_rate=44100 -t 4 -c:v libvpx-vp9 -deadline realtime -cpu-used 8 \
+		-c:a libopus -af adelay=500:all=1 late.webm
+	local f out
+	for f in "$FX/vp9.webm" late.webm; do
+		"$VR_RESIZE" -w 160 "$f" | cat >frag.mp4
+		cat "$f" | "$VR_RESIZE" -w 160 -t 1 | cat >frag-t.mp4
+		for o in frag.mp4 frag-t.mp4; do
+			[[ $(atoms $o) == *" moof "* ]]
+			out=$(ffmpeg -nostdin -v error -i $o -f null - 2>&1)
+			[ -z "$out" ] || fail "$f -> $o: $out"
+		done
+	done
+}
+
 @test "MPEG-TS, WebM and MKV inputs, from files and from pipes" {
 	local f
 	for f in ts.ts vp9.webm mkv.mkv; do
