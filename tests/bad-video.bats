@@ -240,3 +240,29 @@ peak_kb() {
 		fi
 	done
 }
+
+@test "warm: a job's error carries only that job's libav messages, in its text and the negative cache" {
+	command -v sqlite3 >/dev/null || fail "sqlite3 is needed: run scripts/setup"
+	# job 1 decodes with libav errors ("error while decoding MB ...") and
+	# succeeds; jobs 2 and 3 fail without a libav error line of their own;
+	# job 4 is a missing source. One worker (-j 1): the same thread runs all.
+	local alone
+	alone=$("$VR_RESIZE" -q -m frame -t 3 -w 64 -o o.jpg "$BAD/trunc-fast-05.mp4" 2>&1) || true
+	[[ $alone == *"no picture could be decoded"* ]]
+	printf '%s\n' "$BAD/flip-mp4-1.mp4 -m frame -t 1 -w 64" "$BAD/trunc-fast-05.mp4 -m frame -t 3 -w 64" \
+		"$BAD/trunc-00.ts -w 64" "$BATS_TEST_TMPDIR/missing.mp4 -w 64" >list
+	# the first job does log such errors
+	"$VR_RESIZE" -vv -m frame -t 1 -w 64 -o o.jpg "$BAD/flip-mp4-1.mp4" 2>vv.txt
+	grep -q "error while decoding" vv.txt
+	run "$VR_CACHE" --store s.db warm -j 1 list
+	[ "$status" -eq 1 ]
+	[[ $output == *"line 2: "* ]] && [[ $output == *"line 3: "* ]] && [[ $output == *"line 4: "* ]]
+	if [[ $output == *"decoding MB"* ]]; then
+		echo "an earlier job's libav message in a later error: $output" >&2
+		return 1
+	fi
+	run sqlite3 s.db "SELECT count(*) FROM negative WHERE message LIKE '%decoding MB%'"
+	assert_output 0
+	run sqlite3 s.db "SELECT count(*) FROM negative"
+	[ "$output" -ge 1 ]
+}

@@ -30,7 +30,9 @@ setup_file() {
 	cp "$FX/h264-aac.mp4" "$d/root/v/slow.mp4"  # 10 s 640x360: a few seconds of work
 	gen 3000000 >"$d/root/v/big.bin"            # raw: 3 chunks of 1 MiB in the store
 	cp "$d/root/v/a.mp4" "$d/web/a.mp4"
+	cp "$FX/moov-end.mp4" "$d/web/moov-end.mp4"
 	nginx_start "$d/web"
+	blackhole_start
 	cat >"$d/vr.conf" <<EOF
 [cache]
 ttl-client-error = 60
@@ -53,6 +55,7 @@ EOF
 }
 
 teardown_file() {
+	blackhole_stop
 	nginx_stop
 }
 
@@ -691,4 +694,42 @@ Try 'vr-cache get --help'."
 	cmp big3 "$D/root/v/big.bin"
 	assert_equal "$(results)" "miss miss hit miss error miss hit error miss"
 	"$VR_CHUNK" --store "$S" verify
+}
+
+@test "--timeout and warm --job-timeout bound an http origin that never answers: exit 7 soon" {
+	local url=http://127.0.0.1:$BLACKHOLE_PORT a t0 ms
+	# raw (the fetcher, with its retries) and transformed (libavformat)
+	for a in raw width; do
+		local q=
+		[ "$a" = raw ] || q='?width=64'
+		t0=$(date +%s%N)
+		run timeout 60 "$VR_CACHE" --store "s-$a.db" get --timeout 1 "$url/$a.mp4$q" -o o.bin
+		ms=$((($(date +%s%N) - t0) / 1000000))
+		assert_failure 7
+		assert_output --partial "no data for 1s"
+		[ "$ms" -lt 4000 ] || fail "$a: $ms ms for a 1 s timeout"
+	done
+	printf '%s\n%s -w 64\n' "$url/b.mp4" "$url/c.mp4" >list
+	t0=$(date +%s%N)
+	run timeout 60 "$VR_CACHE" --store w.db --metrics m.jsonl warm -j 1 --job-timeout 1 list
+	ms=$((($(date +%s%N) - t0) / 1000000))
+	assert_failure 1
+	[ "$ms" -lt 6000 ] || fail "warm: $ms ms for two jobs of 1 s"
+	[ "$(jq -s '[.[] | select(.type == "job" and .status == 7)] | length' m.jsonl)" -eq 2 ]
+	assert_output --partial "line 1: $url/b.mp4: the fetch ran past its time limit"
+	assert_output --partial "line 2: $url/c.mp4: the transform ran past its time limit"
+}
+
+@test "an origin that ignores Range, moov at the end: spooled as a pipe is, not blamed on the file" {
+	run "$VR_CACHE" --store s.db get "$NGINX_URL/norange/moov-end.mp4?width=64" -o o.mp4
+	assert_success
+	run ffprobe -v error -show_entries stream=codec_name,width,height -of csv=p=0 o.mp4
+	assert_output $'h264,64,36\naac'
+	run ffmpeg -nostdin -v error -i o.mp4 -f null -
+	assert_output ""
+	# the same duration as the source (ffprobe), to 0.1 s
+	local want got
+	want=$(ffprobe -v error -show_entries format=duration -of csv=p=0 "$FX/moov-end.mp4")
+	got=$(ffprobe -v error -show_entries format=duration -of csv=p=0 o.mp4)
+	awk -v a="$want" -v b="$got" 'BEGIN { d = a - b; exit !(d < 0.1 && d > -0.1) }'
 }

@@ -294,6 +294,24 @@ EOF
 	assert_output "h264,160,90,yuv420p"
 }
 
+@test "VP9/Opus WebM to fragmented MP4 on a pipe: timestamps ffmpeg decodes without a word" {
+	# the fixture (48 kHz Opus starting 7 ms before the video) and Opus
+	# from 44.1 kHz starting half a second late
+	ffmpeg -nostdin -v error -f lavfi -i testsrc2=size=160x90:rate=25 -f lavfi \
+		-i sine=f=440:sample_rate=44100 -t 4 -c:v libvpx-vp9 -deadline realtime -cpu-used 8 \
+		-c:a libopus -af adelay=500:all=1 late.webm
+	local f out
+	for f in "$FX/vp9.webm" late.webm; do
+		"$VR_RESIZE" -w 160 "$f" | cat >frag.mp4
+		cat "$f" | "$VR_RESIZE" -w 160 -t 1 | cat >frag-t.mp4
+		for o in frag.mp4 frag-t.mp4; do
+			[[ $(atoms $o) == *" moof "* ]]
+			out=$(ffmpeg -nostdin -v error -i $o -f null - 2>&1)
+			[ -z "$out" ] || fail "$f -> $o: $out"
+		done
+	done
+}
+
 @test "MPEG-TS, WebM and MKV inputs, from files and from pipes" {
 	local f
 	for f in ts.ts vp9.webm mkv.mkv; do
@@ -509,6 +527,47 @@ EOF
 	clean q.jpg
 	cat "$FX/ts.ts" | "$VR_RESIZE" --mode spritesheet -w 64 --height 36 >t.jpg
 	clean t.jpg
+}
+
+@test "spritesheet with more tiles than frames: the work is bounded by the source, not the tiles" {
+	# 400 tiles over 6 s of a 25 fps source: 2.5 tiles a frame. A tile
+	# shares its frame with its neighbours instead of seeking back for it.
+	VR_METRICS=m.jsonl "$VR_RESIZE" --mode spritesheet -w 32 --height 18 --columns 20 --rows 20 \
+		-d 6 "$FX/h264-aac.mp4" >s.jpg
+	run streams s.jpg
+	assert_output "mjpeg,640,360,yuvj420p"
+	# the oracle: the source's own frame count (ffprobe) and size
+	frames=$(ffprobe -v error -count_packets -select_streams v:0 \
+		-show_entries stream=nb_read_packets -of csv=p=0 "$FX/h264-aac.mp4")
+	size=$(stat -c %s "$FX/h264-aac.mp4")
+	n=$(sed -n 's/.*"frames_in":\([0-9]*\).*/\1/p' m.jsonl)
+	b=$(sed -n 's/.*"bytes_in":\([0-9]*\).*/\1/p' m.jsonl)
+	[ "$n" -le "$frames" ]
+	[ "$b" -le "$size" ]
+	grep -q '"seeks":0[,}]' m.jsonl
+	clean s.jpg
+}
+
+@test "JPEG frames and spritesheet tiles keep odd sizes, as PNG does, and the key says so" {
+	local fit
+	for fit in contain cover; do
+		"$VR_RESIZE" -m frame --fit $fit -w 81 --height 45 -t 1 "$FX/h264-aac.mp4" >f.jpg
+		"$VR_RESIZE" -m frame --fit $fit -w 81 --height 45 -t 1 -f png "$FX/h264-aac.mp4" >f.png
+		[ "$(ffprobe -v error -show_entries stream=width,height -of csv=p=0 f.jpg)" = \
+			"$(ffprobe -v error -show_entries stream=width,height -of csv=p=0 f.png)" ]
+		clean f.jpg
+	done
+	run streams f.jpg
+	assert_output "mjpeg,81,45,yuvj420p"
+	# odd tiles: a 4:4:4 sheet, so that tiles at odd offsets keep their colour
+	"$VR_RESIZE" -m spritesheet -w 81 --height 45 --columns 3 --rows 2 "$FX/h264-aac.mp4" >s.jpg
+	run streams s.jpg
+	assert_output "mjpeg,243,90,yuvj444p"
+	clean s.jpg
+	run "$VR_RESIZE" -m spritesheet -w 81 --height 45 --columns 3 --rows 2 --print-key "$FX/h264-aac.mp4"
+	assert_output --partial "width=81&height=45"
+	run "$VR_RESIZE" -m frame -w 81 --height 45 --print-key "$FX/h264-aac.mp4"
+	assert_output --partial "width=81&height=45"
 }
 
 # ---- audio mode ----

@@ -1,4 +1,5 @@
 #include "demux.h"
+#include "fetch.h"
 #include "num.h"
 #include "lifecycle.h"
 #include "log.h"
@@ -7,6 +8,7 @@
 #include "spool.h"
 #include "status.h"
 
+#include <libavcodec/avcodec.h>
 #include <libavformat/avformat.h>
 #include <libavutil/avstring.h>
 
@@ -29,12 +31,42 @@
 
 /* ---- libav log capture ---- */
 
+/* The last error line is per thread, so that a run (a vr-cache warm job)
+ * only ever reports its own libav errors: each thread has its buffer,
+ * vr_av_error_reset empties it when a run starts, and decoders tag their
+ * worker threads' messages with the buffer of the thread that owns them
+ * (vr_av_error_attach). Writes and reads hold log_lock, as a decoder's
+ * worker may write the owner's buffer. */
+#define ERRBUF_MAGIC 0x76726572u /* "vrer" */
+struct errbuf {
+	unsigned magic;
+	char text[512];
+};
+
 static pthread_mutex_t log_lock = PTHREAD_MUTEX_INITIALIZER;
-static char last_error[512];
+static _Thread_local struct errbuf tl_error = {ERRBUF_MAGIC, ""};
+
+/* The buffer a message from avcl belongs to: its owner's for a codec
+ * context attached to one, else this thread's. */
+static struct errbuf *error_target(void *avcl)
+{
+	const AVClass *c = avcl ? *(const AVClass **)avcl : NULL;
+	/* by name: vr-fetch links this file without libavcodec */
+	if (c && c->class_name && !strcmp(c->class_name, "AVCodecContext")) {
+		struct errbuf *b = ((AVCodecContext *)avcl)->opaque;
+		if (b && b->magic == ERRBUF_MAGIC)
+			return b;
+	}
+	return &tl_error;
+}
 
 static void av_log_to_vr(void *avcl, int level, const char *fmt, va_list vl)
 {
-	if (level > AV_LOG_WARNING && vr_log_verbosity() < VR_DEBUG)
+	/* the fetcher's HTTP status and error line (lib/av/fetch) */
+	if (vr_fetch_log_capture(level, fmt, vl))
+		return;
+	/* AV_LOG_DEBUG and below carry the request, credentials included */
+	if (level > (vr_log_verbosity() >= VR_DEBUG ? AV_LOG_VERBOSE : AV_LOG_WARNING))
 		return;
 	char line[1024];
 	static int print_prefix = 1;
@@ -48,7 +80,8 @@ static void av_log_to_vr(void *avcl, int level, const char *fmt, va_list vl)
 		const char *m = line, *e = line[0] == '[' ? strstr(line, "] ") : NULL;
 		if (e && memchr(line, '@', (size_t)(e - line)))
 			m = e + 2;
-		snprintf(last_error, sizeof last_error, "%.*s", (int)sizeof last_error - 1, m);
+		struct errbuf *b = error_target(avcl);
+		snprintf(b->text, sizeof b->text, "%.*s", (int)sizeof b->text - 1, m);
 	}
 	pthread_mutex_unlock(&log_lock);
 	if (n == 0)
@@ -59,16 +92,32 @@ static void av_log_to_vr(void *avcl, int level, const char *fmt, va_list vl)
 		vr_info("libav: %s", line);
 }
 
+static void log_setup_once(void) { av_log_set_callback(av_log_to_vr); }
+
 void vr_av_log_setup(void)
 {
-	static int done;
-	if (done)
-		return;
-	done = 1;
-	av_log_set_callback(av_log_to_vr);
+	static pthread_once_t once = PTHREAD_ONCE_INIT;
+	pthread_once(&once, log_setup_once);
 }
 
-const char *vr_av_last_error(void) { return last_error; }
+void vr_av_error_reset(void)
+{
+	pthread_mutex_lock(&log_lock);
+	tl_error.text[0] = '\0';
+	pthread_mutex_unlock(&log_lock);
+}
+
+void vr_av_error_attach(struct AVCodecContext *ctx) { ctx->opaque = &tl_error; }
+
+const char *vr_av_last_error(void)
+{
+	/* a copy: a decoder's worker may still write the buffer */
+	static _Thread_local char copy[sizeof tl_error.text];
+	pthread_mutex_lock(&log_lock);
+	memcpy(copy, tl_error.text, sizeof copy);
+	pthread_mutex_unlock(&log_lock);
+	return copy;
+}
 
 const char *vr_http_describe(int averr, int code, char *buf, size_t len)
 {
@@ -110,8 +159,8 @@ const char *vr_av_describe(int averr, char *buf, size_t len)
 	char e[AV_ERROR_MAX_STRING_SIZE];
 	av_strerror(averr, e, sizeof e);
 	pthread_mutex_lock(&log_lock);
-	if (last_error[0] && !strstr(last_error, e))
-		snprintf(buf, len, "%s (%s)", e, last_error);
+	if (tl_error.text[0] && !strstr(tl_error.text, e))
+		snprintf(buf, len, "%s (%s)", e, tl_error.text);
 	else
 		snprintf(buf, len, "%s", e);
 	pthread_mutex_unlock(&log_lock);
@@ -131,9 +180,11 @@ struct src {
 	AVIOContext *pb;           /* ours, handed to libavformat */
 	uint64_t count, max;
 	int limit_hit, timed_out;
+	int past_deadline;         /* timed out by deadline_ms, not a stall */
 	int io_error;              /* a read of the source itself failed */
 	int64_t short_at;          /* > 0: an http body ended here, before its size */
 	double last_ms, stall_ms;
+	double deadline_ms;
 	struct vr_spool spool;
 };
 
@@ -142,7 +193,13 @@ static int interrupted(void *opaque)
 	struct src *s = opaque;
 	if (vr_stop_requested())
 		return 1;
-	if (s->stall_ms > 0 && vr_now_ms() - s->last_ms > s->stall_ms) {
+	double now = vr_now_ms();
+	/* the deadline first: with a stall timeout as long, it is the reason */
+	if (s->deadline_ms > 0 && now >= s->deadline_ms) {
+		s->timed_out = s->past_deadline = 1;
+		return 1;
+	}
+	if (s->stall_ms > 0 && now - s->last_ms > s->stall_ms) {
 		s->timed_out = 1;
 		return 1;
 	}
@@ -286,7 +343,9 @@ static int read_prefix(struct src *s, char *err, size_t errlen)
 		if (w < 0) {
 			char dur[32];
 			vr_duration_text(s->stall_ms / 1000, dur, sizeof dur);
-			if (s->timed_out)
+			if (s->past_deadline)
+				snprintf(err, errlen, "the transform ran past its time limit");
+			else if (s->timed_out)
 				snprintf(err, errlen, "no data for %s", dur);
 			else
 				snprintf(err, errlen, "interrupted");
@@ -312,12 +371,78 @@ static int read_prefix(struct src *s, char *err, size_t errlen)
 	return 0;
 }
 
-/* A pipe: probe its first bytes; stream what streams, spool the rest. */
-static int open_pipe(struct vr_demux *d, struct src *s, char *err, size_t errlen)
+/* The bytes of an http body that does not seek, for the probe and the
+ * spool (a vr_spool_reader): the watchdog is the interrupt callback. */
+static long inner_read(void *ctx, void *buf, size_t cap, char *err, size_t errlen)
 {
-	int rc = read_prefix(s, err, errlen);
-	if (rc)
-		return rc;
+	struct src *s = ctx;
+	for (;;) {
+		int n = avio_read_partial(s->inner, buf, cap > INT_MAX ? INT_MAX : (int)cap);
+		if (n > 0) {
+			s->last_ms = vr_now_ms();
+			return n;
+		}
+		if (n == 0 && !avio_feof(s->inner))
+			continue;
+		char e[600];
+		if (n == 0 || n == AVERROR_EOF) {
+			int64_t at = avio_tell(s->inner);
+			if (s->size > 0 && at >= 0 && at < s->size) {
+				snprintf(err, errlen, "broken off at byte %lld of %lld", (long long)at,
+					 (long long)s->size);
+				return -VR_SPOOL_EIO;
+			}
+			return 0;
+		}
+		if (s->past_deadline) {
+			snprintf(err, errlen, "the transform ran past its time limit");
+			return -VR_SPOOL_ETIMEOUT;
+		}
+		if (s->timed_out || n == AVERROR(ETIMEDOUT)) {
+			snprintf(err, errlen, "no data for %s",
+				 vr_duration_text(s->stall_ms / 1000, e, sizeof e));
+			return -VR_SPOOL_ETIMEOUT;
+		}
+		if (n == AVERROR_EXIT || vr_stop_requested()) {
+			snprintf(err, errlen, "interrupted");
+			return -VR_SPOOL_ESTOP;
+		}
+		snprintf(err, errlen, "reading: %s", vr_av_describe(n, e, sizeof e));
+		return -VR_SPOOL_EIO;
+	}
+}
+
+/* The first bytes of an http body that does not seek into s->prefix. */
+static int read_inner_prefix(struct src *s, char *err, size_t errlen)
+{
+	s->prefix = av_mallocz(PROBE_BYTES + AVPROBE_PADDING_SIZE);
+	if (!s->prefix) {
+		snprintf(err, errlen, "out of memory");
+		return VR_EFAIL;
+	}
+	while (s->plen < PROBE_BYTES) {
+		long n = inner_read(s, s->prefix + s->plen, PROBE_BYTES - s->plen, err, errlen);
+		if (n < 0)
+			return n == -VR_SPOOL_ETIMEOUT ? VR_ETIMEOUT
+			       : n == -VR_SPOOL_ESTOP  ? VR_EFAIL
+						       : VR_EIO;
+		if (n == 0)
+			break;
+		s->plen += (size_t)n;
+	}
+	s->count = s->plen;
+	if (s->plen == 0) {
+		snprintf(err, errlen, "the input is empty");
+		return VR_EDATA;
+	}
+	return 0;
+}
+
+/* s->prefix holds the first bytes of a source that does not seek (a pipe,
+ * an http body): a streamable container is read as it comes, anything
+ * else (MP4 with its moov at the end) is spooled to a temporary file. */
+static int probe_or_spool(struct vr_demux *d, struct src *s, char *err, size_t errlen)
+{
 	AVProbeData pd = {.filename = "", .buf = s->prefix, .buf_size = (int)s->plen};
 	int score = 0;
 	const AVInputFormat *f = av_probe_input_format2(&pd, 1, &score);
@@ -327,8 +452,10 @@ static int open_pipe(struct vr_demux *d, struct src *s, char *err, size_t errlen
 		return 0;
 	}
 	vr_debug("input probes as %s: spooling to a temporary file", f ? f->name : "unknown");
-	int r = vr_spool_fd(&s->spool, s->fd, s->prefix, s->plen, s->max, s->stall_ms / 1000, err,
-			    errlen);
+	int r = s->inner ? vr_spool_read(&s->spool, inner_read, s, s->prefix, s->plen, s->max, err,
+					 errlen)
+			 : vr_spool_fd(&s->spool, s->fd, s->prefix, s->plen, s->max, s->stall_ms / 1000,
+				       err, errlen);
 	switch (r) {
 	case VR_SPOOL_OK: break;
 	case VR_SPOOL_ELIMIT: return VR_ELIMIT;
@@ -338,6 +465,8 @@ static int open_pipe(struct vr_demux *d, struct src *s, char *err, size_t errlen
 	}
 	av_freep(&s->prefix);
 	s->plen = s->ppos = 0;
+	if (s->inner)
+		avio_closep(&s->inner);
 	if (s->own_fd)
 		close(s->fd);
 	s->own_fd = 0;
@@ -347,7 +476,17 @@ static int open_pipe(struct vr_demux *d, struct src *s, char *err, size_t errlen
 	s->count = 0;
 	s->max = 0; /* already enforced while spooling */
 	d->spooled = 1;
+	d->is_stream = 0;
 	return 0;
+}
+
+/* A pipe: probe its first bytes; stream what streams, spool the rest. */
+static int open_pipe(struct vr_demux *d, struct src *s, char *err, size_t errlen)
+{
+	int rc = read_prefix(s, err, errlen);
+	if (rc)
+		return rc;
+	return probe_or_spool(d, s, err, errlen);
 }
 
 static void network_init(void) { avformat_network_init(); }
@@ -373,7 +512,9 @@ static int open_url(struct vr_demux *d, struct src *s, const char *url, const ch
 	if (r < 0) {
 		char e[600];
 		vr_av_describe(r, e, sizeof e);
-		if (s->timed_out || r == AVERROR(ETIMEDOUT)) {
+		if (s->past_deadline) {
+			snprintf(e, sizeof e, "the transform ran past its time limit");
+		} else if (s->timed_out || r == AVERROR(ETIMEDOUT)) {
 			char dur[32];
 			snprintf(e, sizeof e, "no data for %s",
 				 vr_duration_text(s->stall_ms / 1000, dur, sizeof dur));
@@ -391,8 +532,17 @@ static int open_url(struct vr_demux *d, struct src *s, const char *url, const ch
 	s->size = avio_size(s->inner);
 	if (s->size < 0)
 		s->size = -1;
-	d->is_stream = !s->seekable;
-	return 0;
+	/* too large: vr_demux_open says so, before any byte is spooled */
+	if (s->seekable || (s->max && s->size >= 0 && (uint64_t)s->size > s->max))
+		return 0;
+	/* an origin that ignores Range (no Accept-Ranges: bytes): as a pipe */
+	char e[512];
+	int rc = read_inner_prefix(s, e, sizeof e);
+	if (!rc)
+		rc = probe_or_spool(d, s, e, sizeof e);
+	if (rc)
+		snprintf(err, errlen, "%s: %s", d->what, e);
+	return rc;
 }
 
 static int open_local(struct vr_demux *d, struct src *s, const char *path, const char *root,
@@ -457,6 +607,7 @@ int vr_demux_open(struct vr_demux *d, const struct vr_demux_opts *o, char *err, 
 	s->size = -1;
 	s->max = o->max_bytes;
 	s->stall_ms = o->stall_timeout * 1000;
+	s->deadline_ms = o->deadline_ms;
 	s->last_ms = vr_now_ms();
 	const char *in = o->input && strcmp(o->input, "-") ? o->input : NULL;
 	snprintf(d->what, sizeof d->what, "%s", in ? in : "stdin");
@@ -504,7 +655,9 @@ int vr_demux_open(struct vr_demux *d, const struct vr_demux_opts *o, char *err, 
 		int st = vr_demux_status(d, r);
 		char e[600];
 		snprintf(err, errlen, "%s: %s", d->what,
-			 st == VR_EDATA ? vr_av_describe(r, e, sizeof e) : av_err2str(r));
+			 st == VR_EDATA	   ? vr_av_describe(r, e, sizeof e)
+			 : s->timed_out ? vr_demux_read_error(d, r, e, sizeof e)
+					: av_err2str(r));
 		if (st == VR_EDATA && strstr(vr_av_last_error(), "whitelist"))
 			snprintf(err, errlen, "%s: not an allowed media format (%s)", d->what,
 				 vr_av_last_error());
@@ -536,7 +689,8 @@ int vr_demux_open(struct vr_demux *d, const struct vr_demux_opts *o, char *err, 
 		int st = vr_demux_status(d, r);
 		char e[600];
 		snprintf(err, errlen, "%s: cannot read stream information: %s", d->what,
-			 vr_av_describe(r, e, sizeof e));
+			 s->timed_out ? vr_demux_read_error(d, r, e, sizeof e)
+				      : vr_av_describe(r, e, sizeof e));
 		return st;
 	}
 	vr_demux_touch(d);
@@ -573,6 +727,15 @@ void vr_demux_touch(struct vr_demux *d)
 const char *vr_demux_read_error(const struct vr_demux *d, int averr, char *buf, size_t len)
 {
 	const struct src *s = d->priv;
+	if (s && s->timed_out) {
+		char dur[32];
+		if (s->past_deadline)
+			snprintf(buf, len, "the transform ran past its time limit");
+		else
+			snprintf(buf, len, "no data for %s",
+				 vr_duration_text(s->stall_ms / 1000, dur, sizeof dur));
+		return buf;
+	}
 	if (s && s->short_at > 0) {
 		snprintf(buf, len, "broken off at byte %lld of %lld", (long long)s->short_at,
 			 (long long)s->size);

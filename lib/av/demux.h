@@ -18,8 +18,10 @@
  *
  * Contract: one vr_demux per thread; it owns its streams, spool file and
  * buffers until vr_demux_close; o->input and o->root are only read during
- * open. vr_av_last_error returns one process-wide buffer, written under a
- * lock by whichever thread logs an error: valid until the next libav error. */
+ * open. vr_av_last_error returns this thread's last libav error (a copy,
+ * valid until the thread's next call), emptied by vr_av_error_reset when a
+ * run starts; messages of an attached codec context's worker threads count
+ * as the owner's. */
 #ifndef VR_DEMUX_H
 #define VR_DEMUX_H
 
@@ -39,6 +41,8 @@ struct vr_demux_opts {
 				* pictures (their size then shows in codecpar,
 				* undecoded); 0: none */
 	double stall_timeout;  /* seconds without progress; 0: none */
+	double deadline_ms;    /* vr_now_ms() by which opening and every read
+				* end (VR_ETIMEOUT); 0: none */
 };
 
 struct vr_demux {
@@ -57,6 +61,13 @@ struct vr_demux {
 void vr_av_log_setup(void);
 /* The last error-level message libav printed, "" if none. */
 const char *vr_av_last_error(void);
+/* Forget this thread's last libav error: a run starts with none, so its
+ * messages only ever carry errors of that run. */
+void vr_av_error_reset(void);
+/* Messages of ctx (a decoder's worker threads included) count as this
+ * thread's: it sets ctx->opaque, which nothing else may use. */
+struct AVCodecContext;
+void vr_av_error_attach(struct AVCodecContext *ctx);
 /* av_err2str into buf, plus the last libav error line when it adds to it;
  * an HTTP status in the one wording of vr_http_describe. */
 const char *vr_av_describe(int averr, char *buf, size_t len);

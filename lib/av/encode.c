@@ -134,7 +134,7 @@ int vr_encode_open_audio(AVCodecContext **encp, enum vr_format format, enum vr_l
 }
 
 int vr_encode_open_picture(AVCodecContext **encp, enum vr_format format, enum vr_level quality,
-			   enum vr_level compression, int width, int height, char *err,
+			   enum vr_level compression, int width, int height, int pix_fmt, char *err,
 			   size_t errlen)
 {
 	const char *name = format == VR_FORMAT_PNG ? "png" : format == VR_FORMAT_WEBP ? "libwebp" : "mjpeg";
@@ -145,7 +145,7 @@ int vr_encode_open_picture(AVCodecContext **encp, enum vr_format format, enum vr
 	AVDictionary *o = NULL;
 	enc->width = width;
 	enc->height = height;
-	enc->pix_fmt = vr_encode_picture_pix_fmt(format);
+	enc->pix_fmt = pix_fmt >= 0 ? pix_fmt : vr_encode_picture_pix_fmt(format);
 	enc->time_base = (AVRational){1, 25};
 	enc->sample_aspect_ratio = (AVRational){1, 1};
 	switch (format) {

@@ -60,9 +60,10 @@ int vr_encode_open_audio(AVCodecContext **enc, enum vr_format format, enum vr_le
 			 int64_t bitrate_cap, int in_rate, int in_channels, int global_header,
 			 char *err, size_t errlen);
 
-/* One still picture (jpg, png, webp). */
+/* One still picture (jpg, png, webp); pix_fmt -1: the format's own
+ * (vr_encode_picture_pix_fmt), else an AVPixelFormat the encoder takes. */
 int vr_encode_open_picture(AVCodecContext **enc, enum vr_format format, enum vr_level quality,
-			   enum vr_level compression, int width, int height, char *err,
+			   enum vr_level compression, int width, int height, int pix_fmt, char *err,
 			   size_t errlen);
 
 #endif

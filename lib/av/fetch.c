@@ -89,7 +89,8 @@ struct vr_fetch {
 	unsigned char *buf;
 
 	double idle_ms, idle_deadline_ms;
-	int hit_deadline, hit_idle;
+	double stall_ms, progress_ms; /* opts.stall_timeout; the last byte from a source */
+	int hit_deadline, hit_idle, hit_stall;
 
 	int status;
 	int saw_416;
@@ -110,17 +111,16 @@ static _Thread_local int tl_http_code;
 static _Thread_local char tl_av_error[256];
 static pthread_once_t av_once = PTHREAD_ONCE_INIT;
 
-static void av_log_cb(void *avcl, int level, const char *fmt, va_list vl)
+int vr_fetch_log_capture(int level, const char *fmt, va_list vl)
 {
-	(void)avcl;
 	if (!fmt)
-		return;
+		return 1;
 	if (!strncmp(fmt, "http_code=%d", 12) || !strncmp(fmt, "HTTP error %d", 13)) {
 		va_list c;
 		va_copy(c, vl);
 		tl_http_code = va_arg(c, int);
 		va_end(c);
-		return;
+		return 1;
 	}
 	if (level <= AV_LOG_ERROR) {
 		va_list c;
@@ -131,20 +131,14 @@ static void av_log_cb(void *avcl, int level, const char *fmt, va_list vl)
 		while (n > 0 && (tl_av_error[n - 1] == '\n' || tl_av_error[n - 1] == '\r'))
 			tl_av_error[--n] = '\0';
 	}
-	/* AV_LOG_DEBUG and below carry the request, credentials included */
-	if (level <= AV_LOG_VERBOSE && vr_log_verbosity() >= VR_DEBUG) {
-		char line[1024];
-		va_list c;
-		va_copy(c, vl);
-		vsnprintf(line, sizeof line, fmt, c);
-		va_end(c);
-		vr_debug("libavformat: %s", line);
-	}
+	return 0;
 }
 
+/* One av_log callback for the whole plugin (lib/av/demux's): it hands
+ * every line to vr_fetch_log_capture first. */
 static void av_setup(void)
 {
-	av_log_set_callback(av_log_cb);
+	vr_av_log_setup();
 	avformat_network_init();
 }
 
@@ -160,6 +154,10 @@ static int interrupted(void *opaque)
 	}
 	if (f->idle_deadline_ms > 0 && now >= f->idle_deadline_ms) {
 		f->hit_idle = 1;
+		return 1;
+	}
+	if (f->stall_ms > 0 && now - f->progress_ms >= f->stall_ms) {
+		f->hit_stall = 1;
 		return 1;
 	}
 	return 0;
@@ -189,22 +187,32 @@ static int fatal(struct vr_fetch *f, int status, const char *fmt, ...)
 	return status;
 }
 
+/* The whole fetch's time limit, or the stall limit across attempts */
 static int deadline_fatal(struct vr_fetch *f)
 {
 	char s[1024], d[32];
+	if (f->hit_stall && !f->hit_deadline)
+		return fatal(f, VR_ETIMEOUT, "%s: no data for %s", shown(f, s, sizeof s),
+			     vr_duration_text(f->stall_ms / 1000, d, sizeof d));
 	return fatal(f, VR_ETIMEOUT, "%s: time limit of %s exceeded", shown(f, s, sizeof s),
 		     vr_duration_text(f->max_time, d, sizeof d));
 }
 
 static int deadline_passed(struct vr_fetch *f)
 {
-	if (f->deadline_ms > 0 && vr_now_ms() >= f->deadline_ms)
+	double now = vr_now_ms();
+	if (f->deadline_ms > 0 && now >= f->deadline_ms)
 		f->hit_deadline = 1;
-	return f->hit_deadline;
+	if (f->stall_ms > 0 && now - f->progress_ms >= f->stall_ms)
+		f->hit_stall = 1;
+	return f->hit_deadline || f->hit_stall;
 }
 
 static void start_idle_timer(struct vr_fetch *f, double seconds)
 {
+	/* an attempt waits no longer than the fetch may stall */
+	if (f->stall_ms > 0 && (seconds <= 0 || seconds * 1000 > f->stall_ms))
+		seconds = f->stall_ms / 1000;
 	f->hit_idle = 0;
 	f->idle_ms = seconds > 0 ? seconds * 1000 : 0;
 	f->idle_deadline_ms = f->idle_ms > 0 ? vr_now_ms() + f->idle_ms : 0;
@@ -396,7 +404,7 @@ static int classify_av(struct vr_fetch *f, int err, int code, const char *doing,
 	if (vr_stop_requested())
 		return fatal(f, VR_EFAIL, "interrupted");
 	if (err == AVERROR_EXIT || err == AVERROR(ETIMEDOUT)) {
-		if (f->hit_deadline || deadline_passed(f))
+		if (f->hit_deadline || f->hit_stall || deadline_passed(f))
 			return deadline_fatal(f);
 		*kind = FK_TIMEOUT;
 		char d[32];
@@ -635,7 +643,7 @@ static int http_open_failed(struct vr_fetch *f, enum http_mode mode, int ret, in
 			    size_t wl)
 {
 	if (mode == M_RANGED && ret == AVERROR(EPERM) && !vr_stop_requested() && !f->hit_deadline &&
-	    !f->hit_idle) {
+	    !f->hit_idle && !f->hit_stall) {
 		/* the response did not start at pos: Range was ignored */
 		vr_info("%s: HTTP %d to Range: %s; the origin ignores ranges, slicing locally", name,
 			code ? code : 200, range);
@@ -891,6 +899,7 @@ static long body_read(struct vr_fetch *f, void *p, size_t n, enum fail_kind *kin
 			if (r > 0) {
 				touch_idle_timer(f);
 				f->bytes_in += (uint64_t)r;
+				f->progress_ms = vr_now_ms();
 				return r;
 			}
 			if (r == AVERROR_EOF || (r == 0 && avio_feof(f->io)))
@@ -909,6 +918,7 @@ static long body_read(struct vr_fetch *f, void *p, size_t n, enum fail_kind *kin
 		ssize_t r = f->body == B_FILE ? pread(f->fd, p, n, f->file_off) : read(f->fd, p, n);
 		if (r >= 0) {
 			f->bytes_in += (uint64_t)r;
+			f->progress_ms = vr_now_ms();
 			if (f->body == B_FILE)
 				f->file_off += r;
 			return r;
@@ -1018,6 +1028,7 @@ static enum step_result step_file(struct vr_fetch *f, unsigned char *buf, size_t
 	int c = vr_copy(f->fd, &off, outfd, want, &moved);
 	f->file_off = off;
 	f->bytes_in += moved;
+	f->progress_ms = vr_now_ms();
 	f->pass_left -= moved;
 	delivered(f, (size_t)moved);
 	*got = (size_t)moved;
@@ -1147,6 +1158,8 @@ static int step(struct vr_fetch *f, unsigned char *buf, size_t cap, int outfd, s
 	enum fail_kind kind = FK_OTHER;
 	*got = 0;
 	*direct = 0;
+	/* the stall counts the sources' time, not the caller's between reads */
+	f->progress_ms = vr_now_ms();
 	for (;;) {
 		if (f->failed)
 			return f->failed;
@@ -1203,6 +1216,8 @@ int vr_fetch_open(struct vr_fetch **out, const struct vr_resolved *srcs, const s
 	f->max_time = o ? o->max_time : 0;
 	if (f->max_time > 0)
 		f->deadline_ms = vr_now_ms() + f->max_time * 1000;
+	f->stall_ms = o && o->stall_timeout > 0 ? o->stall_timeout * 1000 : 0;
+	f->progress_ms = vr_now_ms();
 	if (o && o->range && o->range->n > 0) {
 		f->set = *o->range;
 	} else {

@@ -37,6 +37,7 @@
 #include "origin.h"
 #include "range.h"
 
+#include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -51,6 +52,11 @@ struct vr_fetch_opts {
 	uint64_t max_bytes;
 	/* Seconds for the whole fetch, from vr_fetch_open; 0: none. */
 	double max_time;
+	/* Seconds without a byte from the sources, across attempts, retries
+	 * and their backoff: past it VR_ETIMEOUT ("no data for ..."). It also
+	 * caps each attempt's own timeout (connecting, the next byte). 0: only
+	 * each source's timeout. */
+	double stall_timeout;
 	/* A suffix range on a source that gives neither its size nor ranges
 	 * keeps its last bytes in a ring of at most this size (0: the
 	 * default); past it VR_ELIMIT. */
@@ -89,5 +95,11 @@ uint64_t vr_fetch_bytes_in(const struct vr_fetch *f);      /* read from sources 
 uint64_t vr_fetch_bytes_out(const struct vr_fetch *f);     /* output delivered */
 int vr_fetch_output_closed(const struct vr_fetch *f);      /* vr_fetch_to_fd met EPIPE */
 const char *vr_fetch_error(const struct vr_fetch *f);      /* "" when none */
+
+/* The plugin's one av_log callback (lib/av/demux) hands each libav line
+ * here first: the status code of the HTTP response and the last error
+ * line, kept per thread for the fetch that runs on it. Returns 1 when
+ * the line is consumed (not to be printed). */
+int vr_fetch_log_capture(int level, const char *fmt, va_list vl);
 
 #endif

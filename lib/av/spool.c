@@ -123,6 +123,67 @@ out:
 	return rc;
 }
 
+int vr_spool_read(struct vr_spool *s, vr_spool_reader read, void *ctx, const void *prefix,
+		  size_t prefix_len, uint64_t max_bytes, char *err, size_t errlen)
+{
+	int rc = VR_SPOOL_OK;
+	unsigned char *buf = NULL;
+	s->size = 0;
+	s->fd = spool_create(err, errlen);
+	if (s->fd < 0)
+		return VR_SPOOL_EIO;
+	if (max_bytes && prefix_len > max_bytes)
+		goto limit;
+	if (prefix_len && vr_write_full(s->fd, prefix, prefix_len) != VR_IO_OK)
+		goto write_error;
+	s->size = prefix_len;
+	buf = malloc(VR_IO_BUFSIZE);
+	if (!buf) {
+		snprintf(err, errlen, "out of memory");
+		rc = VR_SPOOL_EIO;
+		goto out;
+	}
+	for (;;) {
+		if (vr_stop_requested())
+			goto stop;
+		long n = read(ctx, buf, VR_IO_BUFSIZE, err, errlen);
+		if (n < 0) {
+			rc = (int)-n;
+			goto out;
+		}
+		if (n == 0)
+			break;
+		if (max_bytes && s->size + (uint64_t)n > max_bytes)
+			goto limit;
+		int w = vr_write_full(s->fd, buf, (size_t)n);
+		if (w == VR_IO_ESTOP)
+			goto stop;
+		if (w != VR_IO_OK)
+			goto write_error;
+		s->size += (uint64_t)n;
+	}
+	if (lseek(s->fd, 0, SEEK_SET) < 0)
+		goto write_error;
+	goto out;
+limit:
+	snprintf(err, errlen, "input is larger than the limit of %llu bytes",
+		 (unsigned long long)max_bytes);
+	rc = VR_SPOOL_ELIMIT;
+	goto out;
+write_error:
+	snprintf(err, errlen, "writing the spool file: %s", strerror(errno));
+	rc = VR_SPOOL_EIO;
+	goto out;
+stop:
+	snprintf(err, errlen, "interrupted");
+	rc = VR_SPOOL_ESTOP;
+out:
+	free(buf);
+	if (rc)
+		vr_spool_close(s);
+	return rc;
+}
+
 void vr_spool_close(struct vr_spool *s)
 {
 	if (s->fd >= 0)

@@ -33,6 +33,12 @@ enum vr_spool_result {
  * wait forever. */
 int vr_spool_fd(struct vr_spool *s, int in, const void *prefix, size_t prefix_len,
 		uint64_t max_bytes, double stall_timeout, char *err, size_t errlen);
+/* The same from a reader other than a descriptor (an http body):
+ * read(ctx, buf, cap, err, errlen) returns the bytes read, 0 at the end,
+ * or a vr_spool_result negated with err set; it watches stalls itself. */
+typedef long (*vr_spool_reader)(void *ctx, void *buf, size_t cap, char *err, size_t errlen);
+int vr_spool_read(struct vr_spool *s, vr_spool_reader read, void *ctx, const void *prefix,
+		  size_t prefix_len, uint64_t max_bytes, char *err, size_t errlen);
 void vr_spool_close(struct vr_spool *s);
 
 #endif

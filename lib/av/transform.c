@@ -273,6 +273,7 @@ static int open_decoder(struct run *r, AVStream *st, AVCodecContext **dec)
 		(*dec)->max_pixels = r->l->max_input_pixels < INT_MAX ? r->l->max_input_pixels : INT_MAX;
 	(*dec)->thread_count = 0;
 	(*dec)->thread_type = FF_THREAD_FRAME | FF_THREAD_SLICE;
+	vr_av_error_attach(*dec);
 	e = avcodec_open2(*dec, c, NULL);
 	if (e < 0)
 		return fail(r, VR_EDATA, "%s: cannot open the %s decoder: %s", r->in.what, c->name,
@@ -287,6 +288,7 @@ static int open_input(struct run *r, int want_video, int want_audio)
 		.max_bytes = r->l->max_input_bytes,
 		.max_pixels = r->l->max_input_pixels,
 		.stall_timeout = r->o->stall_timeout,
+		.deadline_ms = r->o->deadline_ms,
 	};
 	const struct vr_resolved *rs = r->o->sources;
 	size_t n = rs ? rs->n : 1;
@@ -710,6 +712,8 @@ static int pump(struct run *r, frame_fn vfn, frame_fn afn)
 		if (e < 0) {
 			int st = vr_demux_status(&r->in, e);
 			char b[600];
+			if (st == VR_ETIMEOUT && check_stop(r))
+				return VR_ETIMEOUT; /* the run's deadline */
 			if (st == VR_ETIMEOUT) {
 				char d[32];
 				return fail(r, st, "%s: no data for %s", r->in.what,
@@ -1026,6 +1030,12 @@ static int grab(struct run *r, struct grabber *g, int64_t target, AVFrame *out)
 	/* the first frame at or after the time, as the ffmpeg command picks
 	 * it; 1 ms of slack for the rounding of times to time bases */
 	int64_t tol = av_rescale_q(1, (AVRational){1, 1000}, r->vst->time_base);
+	/* out holds the first frame at or after an earlier target; when it is
+	 * at or after this one too, no frame lies between and it is this
+	 * tile's picture as well. Tiles denser than the frames reuse it
+	 * instead of seeking back, so the work stays bounded by the source. */
+	if (g->pos != INT64_MIN && out->data[0] && g->pos >= target - tol)
+		return 0;
 	int seek = g->pos == INT64_MIN ? r->p->time > 0 : target < g->pos;
 	if (!seek && g->pos != INT64_MIN) {
 		int64_t kf = keyframe_before(r->vst, target);
@@ -1130,11 +1140,12 @@ static int run_frame(struct run *r)
 	if (r->in_dur >= 0 && p->time > 0 && p->time >= r->in_dur)
 		return fail(r, VR_EDATA, "time %.3gs is past the end of the input (%.3gs)", p->time,
 			    r->in_dur);
-	int even = p->format == VR_FORMAT_JPG;
-	if ((rc = plan_geometry(r, p->width, p->height, even, 0, 1)))
+	/* any size, odd ones included: MJPEG codes 4:2:0 of odd sides as
+	 * PNG and WebP do */
+	if ((rc = plan_geometry(r, p->width, p->height, 0, 0, 1)))
 		return rc;
 	if ((rc = vr_encode_open_picture(&r->venc, p->format, p->quality, p->compression, r->geo.out_w,
-					 r->geo.out_h, r->err, r->errlen)))
+					 r->geo.out_h, -1, r->err, r->errlen)))
 		return rc;
 	snprintf(r->st->out_codec, sizeof r->st->out_codec, "%s", r->venc->codec->name);
 	struct grabber g = {.pos = INT64_MIN, .reached = -1};
@@ -1206,13 +1217,16 @@ static int run_spritesheet(struct run *r)
 	int n = cols * rows;
 	if (r->l->max_tiles > 0 && n > r->l->max_tiles)
 		return fail(r, VR_ELIMIT, "%d tiles are more than the limit of %d", n, r->l->max_tiles);
-	if ((rc = plan_geometry(r, p->width, p->height, 1, 1, n)))
+	if ((rc = plan_geometry(r, p->width, p->height, 0, 1, n)))
 		return rc;
 	int tw = r->geo.out_w, th = r->geo.out_h;
 	r->st->out_width = tw * cols;
 	r->st->out_height = th * rows;
+	/* tiles of odd sides start at odd offsets, where 4:2:0 chroma cannot
+	 * be split between neighbours: the sheet is 4:4:4 then */
+	enum AVPixelFormat sheet_fmt = (tw | th) & 1 ? AV_PIX_FMT_YUVJ444P : AV_PIX_FMT_YUVJ420P;
 	if ((rc = vr_encode_open_picture(&r->venc, VR_FORMAT_JPG, p->quality, p->compression, tw * cols,
-					 th * rows, r->err, r->errlen)))
+					 th * rows, sheet_fmt, r->err, r->errlen)))
 		return rc;
 	snprintf(r->st->out_codec, sizeof r->st->out_codec, "%s", r->venc->codec->name);
 	AVFrame *sheet = av_frame_alloc(), *pic = av_frame_alloc();
@@ -1221,7 +1235,7 @@ static int run_spritesheet(struct run *r)
 		av_frame_free(&pic);
 		return fail(r, VR_EFAIL, "out of memory");
 	}
-	sheet->format = AV_PIX_FMT_YUVJ420P;
+	sheet->format = sheet_fmt;
 	sheet->width = tw * cols;
 	sheet->height = th * rows;
 	sheet->color_range = AVCOL_RANGE_JPEG;
@@ -1230,12 +1244,13 @@ static int run_spritesheet(struct run *r)
 		goto done;
 	}
 	/* black: Y 0, chroma 128 (full range) */
+	const AVPixFmtDescriptor *sd = av_pix_fmt_desc_get(sheet_fmt);
 	for (int y = 0; y < sheet->height; y++)
 		memset(sheet->data[0] + y * sheet->linesize[0], 0, (size_t)sheet->width);
 	for (int pl = 1; pl < 3; pl++)
-		for (int y = 0; y < AV_CEIL_RSHIFT(sheet->height, 1); y++)
+		for (int y = 0; y < AV_CEIL_RSHIFT(sheet->height, sd->log2_chroma_h); y++)
 			memset(sheet->data[pl] + y * sheet->linesize[pl], 128,
-			       (size_t)AV_CEIL_RSHIFT(sheet->width, 1));
+			       (size_t)AV_CEIL_RSHIFT(sheet->width, sd->log2_chroma_w));
 	struct grabber g = {.pos = INT64_MIN, .reached = -1};
 	for (int i = 0; i < n; i++) {
 		double t = p->time + span * i / n;
@@ -1243,7 +1258,7 @@ static int run_spritesheet(struct run *r)
 		if (!rc && g.eof)
 			rc = check_truncated(r, g.reached);
 		if (!rc)
-			rc = picture_filter(r, pic, AV_PIX_FMT_YUVJ420P);
+			rc = picture_filter(r, pic, sheet_fmt);
 		if (rc)
 			goto done;
 		copy_tile(sheet, r->filt, (i % cols) * tw, (i / cols) * th);
@@ -1296,6 +1311,7 @@ int vr_transform_run(const struct vr_transform_opts *o, struct vr_transform_stat
 		r.last_dts[i] = AV_NOPTS_VALUE;
 	err[0] = '\0';
 	vr_av_log_setup();
+	vr_av_error_reset(); /* this run's messages carry only its own errors */
 	r.pkt = av_packet_alloc();
 	r.frame = av_frame_alloc();
 	r.filt = av_frame_alloc();

@@ -925,8 +925,14 @@ static void miss_fetch_raw(struct miss *m)
 {
 	struct vr_cache *c = m->c;
 	struct vr_fetch *f = NULL;
-	struct vr_fetch_opts fo = {.max_bytes = c->lim.max_input_bytes};
 	double t0 = vr_now_ms();
+	/* --timeout bounds waiting on the source, retries included; a warm
+	 * job's deadline the whole fetch */
+	struct vr_fetch_opts fo = {
+		.max_bytes = c->lim.max_input_bytes,
+		.stall_timeout = c->o.transform_timeout,
+		.max_time = m->deadline <= 0 ? 0 : m->deadline > t0 + 1 ? (m->deadline - t0) / 1000 : 0.001,
+	};
 	vr_stream_opened();
 	m->prc = vr_fetch_open(&f, &m->pl->res, &fo);
 	if (!m->prc) {
@@ -954,6 +960,10 @@ static void miss_fetch_raw(struct miss *m)
 			}
 		}
 	}
+	if (m->prc && !m->perr[0] && m->deadline > 0 && vr_now_ms() >= m->deadline) {
+		m->prc = VR_ETIMEOUT;
+		snprintf(m->perr, sizeof m->perr, "the fetch ran past its time limit");
+	}
 	if (m->prc && !m->perr[0])
 		snprintf(m->perr, sizeof m->perr, "%s", vr_fetch_error(f)); /* NULL f is fine */
 	vr_fetch_close(f);
@@ -974,6 +984,12 @@ static int miss_transform(struct miss *m)
 	}
 	vr_pipe_grow(fds[1]);
 	p->wfd = fds[1];
+	/* --timeout (warm: --job-timeout) bounds the wait on every source: an
+	 * origin's own timeout only within it */
+	double stall = c->o.transform_timeout;
+	for (size_t i = 0; stall > 0 && i < m->pl->res.n; i++)
+		if (m->pl->res.src[i].timeout <= 0 || m->pl->res.src[i].timeout > stall)
+			m->pl->res.src[i].timeout = stall;
 	p->to = (struct vr_transform_opts){
 		.input = m->pl->ks.locator,
 		.sources = &m->pl->res,
