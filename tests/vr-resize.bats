@@ -711,10 +711,11 @@ EOF
 }
 
 @test "a stalled pipe is exit 7 after --timeout" {
-	# (the feeder outlives vr-resize: keep its sleep short)
-	run timeout 20 bash -c '(head -c 100000 "$FX/moov-end.mp4"; sleep 2.5) | "$VR_RESIZE" --timeout 1 -w 160 >/dev/null'
+	# (the feeder outlives vr-resize: its sleep is the test's time; long
+	# enough that a slow start under load still sees a second of stall)
+	run timeout 20 bash -c '(head -c 100000 "$FX/moov-end.mp4"; sleep 4) | "$VR_RESIZE" --timeout 1 -w 160 >/dev/null'
 	assert_failure 7
-	run timeout 20 bash -c '(head -c 100000 "$FX/ts.ts"; sleep 2.5) | "$VR_RESIZE" --timeout 1 -w 160 >/dev/null'
+	run timeout 20 bash -c '(head -c 100000 "$FX/ts.ts"; sleep 4) | "$VR_RESIZE" --timeout 1 -w 160 >/dev/null'
 	assert_failure 7
 }
 
