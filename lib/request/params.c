@@ -896,7 +896,7 @@ static int set_viewsize(struct setter_ctx *c)
 
 static int set_imref(struct setter_ctx *c)
 {
-	(void)c; /* a free-form reference ("w=800,h=600"), bounded by the query parser */
+	(void)c; /* not reached: set_one takes any imref ("w=800,h=600", "hero", "") */
 	return 0;
 }
 
@@ -938,6 +938,8 @@ static int set_one(struct vr_params *p, const struct vr_limits *l, const char *n
 	}
 	if ((!value || !*value) && (pn->kind == K_PLAYBACK || pn->kind == K_PRELOAD))
 		value = pn->kind == K_PLAYBACK ? "true" : "auto"; /* a bare HTML attribute */
+	if (pn->kind == K_IMREF)
+		return 0; /* free text, empty too, bounded by the query parser */
 	if (!value || !*value)
 		return vr_errf(err, errlen, code, "%s: empty value", pn->name);
 	char why[512];

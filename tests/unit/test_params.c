@@ -620,6 +620,7 @@ static void test_accepted_names(void)
 	CHECK(q(&p, "loop&autoplay=false&muted=yes&preload=none&im-density=1.5&im-viewwidth=1200&"
 		    "im-viewheight=800&imref=hero") == 0 && p.set == 0);
 	CHECK(q(&p, "loop=maybe") == VR_EDATA && strstr(err, "loop") && strstr(err, "maybe"));
+	CHECK(q(&p, "imref=&imref=w%3D1,h%3D2") == 0 && p.set == 0);
 	CHECK(q(&p, "preload=all") == VR_EDATA && strstr(err, "preload"));
 	CHECK(q(&p, "im-density=0") == VR_EDATA && strstr(err, "im-density"));
 	CHECK(q(&p, "im-density=x") == VR_EDATA);
