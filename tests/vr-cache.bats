@@ -149,7 +149,7 @@ Q=(-w 80 --compression low)
 }
 
 @test "the query of a request path is the transform, the same key as the options" {
-	run "$VR_CACHE" get '/videos/a.mp4?width=80&compression=low&v=3' --print-key
+	run "$VR_CACHE" get '/videos/a.mp4?width=80&compression=low' --print-key
 	assert_success
 	local k1=$output
 	run "$VR_CACHE" get /videos/a.mp4 --compression low -w 80 --print-key
@@ -172,9 +172,97 @@ Q=(-w 80 --compression low)
 	run "$VR_CACHE" get "$D/root/v/../v/a.mp4" --print-key
 	assert_output "vr1|$D/root/v/a.mp4|0|raw"
 	run "$VR_CACHE" get "$NGINX_URL/a.mp4?x=1&v=9&width=80" --compression low --print-key
-	assert_output "vr1|$NGINX_URL/a.mp4?x=1|0|${k1#*|*|*|}"
+	assert_output "vr1|$NGINX_URL/a.mp4?x=1|0|${k1#*|*|*|}&v=9"
 	# the query is checked: no silently ignored parameter
 	run -3 "$VR_CACHE" get '/videos/a.mp4?widht=80' --print-key
+}
+
+@test "one output, one key: even widths, audio quality a copy ignores, spellings of a path, ignored names" {
+	local k
+	k=$("$VR_CACHE" get '/videos/a.mp4?width=80' --print-key)
+	assert_equal "$("$VR_CACHE" get '/videos/a.mp4?width=81' --print-key)" "$k"
+	assert_equal "$("$VR_CACHE" get '/videos//a%2Emp4?width=80' --print-key)" "$k"
+	assert_equal "$("$VR_CACHE" get '//videos/%61.mp4?w=80' --print-key)" "$k"
+	assert_equal "$("$VR_CACHE" get '/videos/a.mp4?w=80&utm_source=news&fbclid=x&_=17' --print-key)" "$k"
+	assert_equal "$("$VR_CACHE" get '/videos/a.mp4?w=80&loop&autoplay=1&muted=true&preload=none' --print-key)" "$k"
+	assert_equal "$("$VR_CACHE" get '/videos/a.mp4?w=80&im-density=2&im-viewwidth=1200&imref=hero' --print-key)" "$k"
+	assert_equal "$("$VR_CACHE" get "$NGINX_URL/a.mp4?x=1&utm_source=a&w=80" --print-key)" "$("$VR_CACHE" get "$NGINX_URL/a.mp4?x=1&w=80" --print-key)"
+	assert_equal "$("$VR_CACHE" get '/videos/a.mp4?mode=audio&q=low&compression=high' --print-key)" "$("$VR_CACHE" get '/videos/a.mp4?mode=audio&q=high' --print-key)"
+	assert_equal "$("$VR_CACHE" get '/videos/a.mp4?format=m4a' --print-key)" "$("$VR_CACHE" get '/videos/a.mp4?mode=audio' --print-key)"
+	# the oracle: the outputs those keys share are the same
+	"$VR_RESIZE" -w 81 -o w81.mp4 "$D/root/v/a.mp4"
+	"$VR_RESIZE" -w 80 -o w80.mp4 "$D/root/v/a.mp4"
+	same_frames w81.mp4 w80.mp4
+	"$VR_RESIZE" -m audio --quality low -o low.m4a "$D/root/v/slow.mp4"
+	"$VR_RESIZE" -m audio --quality high -o high.m4a "$D/root/v/slow.mp4"
+	cmp low.m4a high.m4a
+	"$VR_RESIZE" -m audio --quality low -o low.m4a "$FX/audio.mp3"
+	"$VR_RESIZE" -m audio --quality high -o high.m4a "$FX/audio.mp3"
+	cmp low.m4a high.m4a
+	# and a hit for each spelling
+	: >"$M"
+	"$VR_CACHE" get '/videos/a.mp4?width=80' -o o1.mp4
+	"$VR_CACHE" get '/videos//a%2Emp4?width=81&utm_campaign=x' -o o2.mp4
+	assert_equal "$(results)" "miss hit"
+	same_frames o1.mp4 o2.mp4
+	# a name that is neither a parameter nor ignored stays an error
+	run -3 "$VR_CACHE" get '/videos/a.mp4?w=80&utm=x' --print-key
+}
+
+@test "the cache-busting v makes its own entry: v=2 is not a hit for v=1" {
+	local k1 k2
+	k1=$("$VR_CACHE" get '/videos/a.mp4?width=80&v=1' --print-key)
+	k2=$("$VR_CACHE" get '/videos/a.mp4?width=80&v=2' --print-key)
+	assert [ "$k1" != "$k2" ]
+	assert [ "$k1" != "$("$VR_CACHE" get '/videos/a.mp4?width=80' --print-key)" ]
+	assert_equal "$k2" "$("$VR_CACHE" get '/videos/a.mp4?v=2&w=80' --print-key)"
+	assert_equal "$k1" "${k2%&v=2}&v=1"
+	assert_equal "$("$VR_CACHE" get '/videos/a.mp4?v=2' --print-key)" "vr1|origin:local:/videos/a.mp4|0|raw&v=2"
+	: >"$M"
+	"$VR_CACHE" get '/videos/a.mp4?width=80&v=1' -o v1.mp4
+	"$VR_CACHE" get '/videos/a.mp4?width=80&v=2' -o v2.mp4
+	"$VR_CACHE" get '/videos/a.mp4?width=80&v=1' -o v1b.mp4
+	"$VR_CACHE" get '/videos/a.mp4?width=80&v=2' -o v2b.mp4
+	assert_equal "$(results)" "miss miss hit hit"
+	# invalidating the source covers every v
+	"$VR_CACHE" invalidate '/videos/a.mp4?v=2'
+	"$VR_CACHE" get '/videos/a.mp4?width=80&v=1' -o v1c.mp4
+	assert_equal "$(last result)" miss
+	run -3 "$VR_CACHE" get '/videos/a.mp4?v=1&v=2' --print-key
+}
+
+@test "an origin's quality and compression apply when the request gives none" {
+	cat >o.conf <<EOF
+[origin "lq"]
+match = ^/lq/(.*)\$
+source = $D/root/v/\$1
+quality = low
+compression = low
+
+[derivative "hq"]
+quality = high
+EOF
+	export VR_CONFIG=$PWD/o.conf
+	run "$VR_CACHE" get '/lq/a.mp4?width=80' --print-key
+	assert_output --partial "&quality=low&compression=low&"
+	run "$VR_CACHE" get '/lq/a.mp4' --width 80 --print-key
+	assert_output --partial "&quality=low&compression=low&"
+	run "$VR_CACHE" get '/lq/a.mp4?width=80&quality=high' --print-key
+	assert_output --partial "&quality=high&compression=low&"
+	run "$VR_CACHE" get '/lq/a.mp4?width=80&derivative=hq' --print-key
+	assert_output --partial "&quality=high&compression=low&"
+	run "$VR_CACHE" get '/lq/a.mp4?mode=audio' --print-key
+	assert_output "vr1|origin:lq:/lq/a.mp4|0|mode=audio&time=0&duration=-1&bitrate=0&format=m4a"
+	# the output is what vr-resize makes with those options, not its default
+	"$VR_CACHE" get '/lq/a.mp4?width=80' -o o.mp4
+	"$VR_RESIZE" -w 80 --quality low --compression low -o r.mp4 "$D/root/v/a.mp4"
+	"$VR_RESIZE" -w 80 -o d.mp4 "$D/root/v/a.mp4"
+	same_frames o.mp4 r.mp4
+	run ! same_frames o.mp4 d.mp4
+	# a bad value names its line
+	sed -i 's/^quality = low$/quality = best/' o.conf
+	run -3 --separate-stderr "$VR_CACHE" get '/lq/a.mp4?width=80' --print-key
+	[[ $stderr == *"o.conf:"*"quality"*"'best'"* ]]
 }
 
 @test "a range on a hit is the slice of the whole entry; the head says HIT" {

@@ -147,6 +147,63 @@ EOF
 	assert_output --partial "width=854"
 }
 
+# The expectations are those of the original's own IMQuery tests
+# (imqueryUtils.spec.ts; derivatives mobile 854x640, tablet 1280x720,
+# desktop 1920x1080, breakpoints 854 and 1280, threshold 25% with a 1.5x
+# fallback), and the output's size is read back with ffprobe.
+@test "IMQuery: imheight alone or both sides by closeness, imwidth alone by breakpoints, the requested size when none is close" {
+	local mobile tablet desktop
+	mobile=$("$VR_RESIZE" --print-key --derivative mobile)
+	tablet=$("$VR_RESIZE" --print-key --derivative tablet)
+	desktop=$("$VR_RESIZE" --print-key --derivative desktop)
+	assert_equal "$("$VR_RESIZE" --print-key -Q imheight=700)" "$tablet"
+	assert_equal "$("$VR_RESIZE" --print-key -Q 'imwidth=800&imheight=600')" "$mobile"
+	assert_equal "$("$VR_RESIZE" --print-key -Q 'imwidth=1200&imheight=700')" "$tablet"
+	assert_equal "$("$VR_RESIZE" --print-key -Q 'imwidth=1800&imheight=1000')" "$desktop"
+	assert_equal "$("$VR_RESIZE" --print-key -Q 'imwidth=1200&imheight=675')" "$tablet"
+	assert_equal "$("$VR_RESIZE" --print-key -Q 'imwidth=600&imheight=500')" "$mobile"
+	assert_equal "$("$VR_RESIZE" --print-key -Q imwidth=854)" "$mobile"
+	assert_equal "$("$VR_RESIZE" --print-key -Q imwidth=855)" "$tablet"
+	assert_equal "$("$VR_RESIZE" --print-key -Q imwidth=1280)" "$tablet"
+	assert_equal "$("$VR_RESIZE" --print-key -Q imwidth=1500)" "$desktop"
+	assert_equal "$("$VR_RESIZE" --print-key -Q 'imwidth=200&imheight=150')" "$("$VR_RESIZE" --print-key -w 200 --height 150)"
+	assert_equal "$("$VR_RESIZE" --print-key -Q 'imwidth=200&imheight=150&width=320')" "$("$VR_RESIZE" --print-key -w 320)"
+	run -8 "$VR_RESIZE" --print-key -Q imheight=5000
+	run -8 "$VR_RESIZE" --print-key -Q 'imwidth=3000&imheight=3000'
+	# configured: candidates, breakpoints, threshold
+	printf '[derivative "square"]\nwidth = 720\nheight = 720\n[imquery]\nbreakpoint = 640 mobile\nbreakpoint = square\nthreshold = 1%%\n' >c.conf
+	assert_equal "$("$VR_RESIZE" --config c.conf --print-key -Q 'imwidth=720&imheight=716')" "$("$VR_RESIZE" --config c.conf --print-key --derivative square)"
+	assert_equal "$("$VR_RESIZE" --config c.conf --print-key -Q imwidth=641)" "$("$VR_RESIZE" --config c.conf --print-key --derivative square)"
+	assert_equal "$("$VR_RESIZE" --config c.conf --print-key -Q 'imwidth=800&imheight=450')" "$("$VR_RESIZE" --print-key -w 800 --height 450)"
+	printf '[imquery]\nbreakpoint = 640 nosuch\n' >bad.conf
+	run -3 "$VR_RESIZE" --config bad.conf --print-key -Q imwidth=100
+	# the output: imheight=700 of a 16:9 input is the tablet's 1280x720
+	"$VR_RESIZE" -Q 'imheight=700&duration=0.5' -o t.mp4 "$FX/h264-aac.mp4"
+	run streams t.mp4
+	assert_output $'h264,1280,720,yuv420p\naac'
+}
+
+@test "names the original accepted: format=m4a is mode audio; playback attributes, IMQuery hints and ignored names change nothing" {
+	assert_equal "$("$VR_RESIZE" --print-key -Q format=m4a)" "$("$VR_RESIZE" --print-key -m audio)"
+	assert_equal "$("$VR_RESIZE" --print-key -Q 'w=320&loop&autoplay=true&muted=1&preload=none')" "$("$VR_RESIZE" --print-key -w 320)"
+	assert_equal "$("$VR_RESIZE" --print-key -Q 'w=320&im-density=2&im-viewwidth=1200&im-viewheight=800&imref=w=800,h=600')" "$("$VR_RESIZE" --print-key -w 320)"
+	assert_equal "$("$VR_RESIZE" --print-key -Q 'w=320&utm_source=x&utm_medium=y&fbclid=z&gclid=1&_=2')" "$("$VR_RESIZE" --print-key -w 320)"
+	run -3 "$VR_RESIZE" --print-key -Q 'w=320&utm=x'
+	run -3 "$VR_RESIZE" --print-key -Q 'w=320&loop=sometimes'
+	run -3 "$VR_RESIZE" --print-key -Q 'w=320&preload=all'
+	run -2 "$VR_RESIZE" --print-key --loop true
+	# the list is configurable, and refuses to drop a parameter
+	printf '[request]\nignore = ref mc_*\n' >i.conf
+	assert_equal "$("$VR_RESIZE" --config i.conf --print-key -Q 'w=320&ref=a&mc_cid=b')" "$("$VR_RESIZE" --print-key -w 320)"
+	run -3 "$VR_RESIZE" --config i.conf --print-key -Q 'w=320&fbclid=z'
+	printf '[request]\nignore = w*\n' >w.conf
+	run -3 "$VR_RESIZE" --config w.conf --print-key -w 320
+	# the output of format=m4a: the audio alone
+	"$VR_RESIZE" -Q format=m4a -o a.m4a "$FX/h264-aac.mp4"
+	run streams a.m4a
+	assert_output aac
+}
+
 # ---- video mode ----
 
 @test "video to a file: H.264 + AAC, faststart, every frame, full duration" {

@@ -299,6 +299,12 @@ static int plan_build(struct vr_cache *c, const struct vr_cache_request *r, stru
 	} else {
 		pl->raw = 1;
 	}
+	/* the origin's defaults, for what neither the request nor its
+	 * derivative gave: here, where the origin is known, for queries,
+	 * options and job lines alike */
+	if (!pl->raw &&
+	    (rc = vr_params_origin_defaults(&pl->p, c->o.cfg, pl->ks.origin, err, errlen)))
+		return rc;
 	if (!pl->raw)
 		vr_params_canonical(&pl->p, pl->params, sizeof pl->params);
 	if (c->o.no_query_bypass)
@@ -309,9 +315,10 @@ static int plan_build(struct vr_cache *c, const struct vr_cache_request *r, stru
 		snprintf(err, errlen, "%s", vr_store_error(c->st));
 		return rc;
 	}
-	if (vr_key_make(pl->ks.canonical, pl->version, pl->raw ? NULL : pl->params, pl->key,
-			sizeof pl->key) < 0 ||
-	    vr_key_make(pl->ks.canonical, pl->version, "negative", pl->negkey, sizeof pl->negkey) < 0) {
+	if (vr_key_make(pl->ks.canonical, pl->version, pl->raw ? NULL : pl->params, pl->ks.v,
+			pl->key, sizeof pl->key) < 0 ||
+	    vr_key_make(pl->ks.canonical, pl->version, "negative", NULL, pl->negkey,
+			sizeof pl->negkey) < 0) {
 		snprintf(err, errlen, "source too long for a key");
 		return VR_EUSAGE;
 	}

@@ -10,7 +10,7 @@
  *   frame        mode width height fit time quality compression format
  *   spritesheet  mode width height fit time duration quality compression
  *                format columns rows
- *   audio        mode time duration quality compression bitrate format
+ *   audio        mode time duration bitrate format
  *
  * e.g. "mode=frame&width=640&height=360&fit=cover&time=2&quality=auto&
  * compression=auto&format=png". Values:
@@ -38,8 +38,14 @@
  * (so the engine sees what the key says) — fit is "contain" when there is
  * no box (neither width nor height) and "cover" becomes "contain" when only
  * one of width/height is given (both just scale; "scale-down" stays, it
- * never enlarges). The derivative name and the imwidth/imheight hints are
- * not in the key: what they chose is, as expanded fields.
+ * never enlarges); a video's sides are rounded down to even numbers, as
+ * its 4:2:0 encoders need them anyway (641 and 640 are one output); mode
+ * audio's quality and compression are "auto", its output does not depend
+ * on them (the AAC track is copied when it can be, which ignores them,
+ * else encoded at the auto rate under the bitrate cap: a key cannot know
+ * which, so neither may change the output). The derivative name and the
+ * imwidth/imheight hints are not in the key: what they chose is, as
+ * expanded fields.
  *
  * Decisions where the brief was silent are noted where they are made. */
 #include "params.h"
@@ -127,7 +133,15 @@ void vr_limits_default(struct vr_limits *l)
 	l->max_duration = VR_DEFAULT_MAX_DURATION;
 	l->max_input_bytes = VR_DEFAULT_MAX_INPUT_BYTES;
 	l->max_tiles = MAX_GRID * MAX_GRID;
+	static const struct vr_breakpoint bp[] = {{854, "mobile"}, {1280, "tablet"}, {0, "desktop"}};
+	l->nbreakpoints = 3;
+	memcpy(l->breakpoints, bp, sizeof bp);
+	l->imquery_threshold = VR_PARAMS_IMQUERY_THRESHOLD;
+	snprintf(l->ignore, sizeof l->ignore, "%s", VR_PARAMS_IGNORE_DEFAULT);
 }
+
+static int imquery_load(struct vr_limits *l, const struct vr_config *cfg, char *err,
+			size_t errlen);
 
 /* An integer [limits] key in [lo, hi]: 0 (absent: *out unchanged) or VR_EDATA. */
 static int limit_int(const struct vr_config *cfg, const char *key, int64_t lo, int64_t hi,
@@ -194,7 +208,9 @@ int vr_limits_load(struct vr_limits *l, const struct vr_config *cfg, char *err, 
 				    VR_PARAMS_MAX_TIME);
 		l->max_duration = (double)llround(d * 1e6) / 1e6;
 	}
-	return 0;
+	if ((r = vr_params_ignore_load(cfg, l->ignore, sizeof l->ignore, err, errlen)))
+		return r;
+	return imquery_load(l, cfg, err, errlen);
 }
 
 /* ---------------------------------------------------------------- values */
@@ -377,7 +393,7 @@ static int parse_secs(const char *v, double *out)
 enum kind {
 	K_MODE, K_WIDTH, K_HEIGHT, K_FIT, K_OBJFIT, K_TIME, K_DURATION, K_FPS, K_QUALITY,
 	K_COMPRESSION, K_BITRATE, K_AUDIO, K_MUTE, K_FORMAT, K_COLUMNS, K_ROWS, K_DERIVATIVE,
-	K_IMWIDTH, K_IMHEIGHT,
+	K_IMWIDTH, K_IMHEIGHT, K_PLAYBACK, K_PRELOAD, K_DENSITY, K_VIEWSIZE, K_IMREF,
 };
 
 /* THE TRANSFORM PARAMETER TABLE: every name a parameter is known by (the
@@ -430,6 +446,17 @@ static const struct pname {
 	{"mute", K_MUTE, VR_P_AUDIO, 1, 0, NULL, NULL, NULL},
 	{"imwidth", K_IMWIDTH, VR_P_IMWIDTH, 1, 0, NULL, NULL, NULL},
 	{"imheight", K_IMHEIGHT, VR_P_IMHEIGHT, 1, 0, NULL, NULL, NULL},
+	/* accepted, checked, and without effect on the output or the key: the
+	 * HTML playback attributes that players append, and the IMQuery hints
+	 * the original read only for diagnostics (bit 0: no field) */
+	{"loop", K_PLAYBACK, 0, 1, 0, NULL, NULL, NULL},
+	{"autoplay", K_PLAYBACK, 0, 1, 0, NULL, NULL, NULL},
+	{"muted", K_PLAYBACK, 0, 1, 0, NULL, NULL, NULL},
+	{"preload", K_PRELOAD, 0, 1, 0, NULL, NULL, NULL},
+	{"im-density", K_DENSITY, 0, 1, 0, NULL, NULL, NULL},
+	{"im-viewwidth", K_VIEWSIZE, 0, 1, 0, NULL, NULL, NULL},
+	{"im-viewheight", K_VIEWSIZE, 0, 1, 0, NULL, NULL, NULL},
+	{"imref", K_IMREF, 0, 1, 0, NULL, NULL, NULL},
 };
 #define NPNAMES (sizeof pnames / sizeof *pnames)
 
@@ -439,6 +466,101 @@ static const struct pname *find_name(const char *name)
 		if (!strcmp(pnames[i].name, name))
 			return &pnames[i];
 	return NULL;
+}
+
+/* the cache flags of a query, not transform parameters */
+static const char *const flag_names[] = {"v", "nocache", "bypass", NULL};
+
+int vr_params_is_name(const char *name, size_t n)
+{
+	for (size_t i = 0; i < NPNAMES; i++)
+		if (strlen(pnames[i].name) == n && !memcmp(pnames[i].name, name, n))
+			return 1;
+	for (const char *const *f = flag_names; *f; f++)
+		if (strlen(*f) == n && !memcmp(*f, name, n))
+			return 1;
+	return 0;
+}
+
+int vr_params_ignored(const char *list, const char *name, size_t n)
+{
+	const char *s = list ? list : "";
+	while (*s) {
+		size_t tl = strcspn(s, " ");
+		if (tl && s[tl - 1] == '*' ? n >= tl - 1 && !memcmp(s, name, tl - 1)
+					   : tl == n && !memcmp(s, name, n))
+			return 1;
+		s += tl;
+		s += strspn(s, " ");
+	}
+	return 0;
+}
+
+/* A name of the ignore list: letters, digits, '-', '_', '.', '~', with an
+ * optional trailing '*'. */
+static int ignore_token_ok(const char *t, size_t n)
+{
+	size_t body = n && t[n - 1] == '*' ? n - 1 : n;
+	if (!body)
+		return 0;
+	for (size_t i = 0; i < body; i++) {
+		char c = t[i];
+		if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+		      c == '-' || c == '_' || c == '.' || c == '~'))
+			return 0;
+	}
+	return 1;
+}
+
+int vr_params_ignore_load(const struct vr_config *cfg, char *list, size_t len, char *err,
+			  size_t errlen)
+{
+	snprintf(list, len, "%s", VR_PARAMS_IGNORE_DEFAULT);
+	if (!cfg)
+		return 0;
+	static const char *const keys[] = {"ignore", NULL};
+	if (vr_config_check_keys(cfg, "request", NULL, keys, err, errlen))
+		return VR_EDATA;
+	if (!vr_config_get(cfg, "request", NULL, "ignore"))
+		return 0;
+	/* set: the values replace the default, in file order */
+	size_t o = 0;
+	list[0] = '\0';
+	const char *v;
+	for (size_t i = 0; (v = vr_config_get_nth(cfg, "request", NULL, "ignore", i)); i++) {
+		const char *where = vr_config_where(cfg, "request", NULL, "ignore");
+		/* vr_config_where names the last value; say which value is bad */
+		while (*v) {
+			v += strspn(v, " \t,");
+			size_t tl = strcspn(v, " \t,");
+			if (!tl)
+				break;
+			char tok[72];
+			snprintf(tok, sizeof tok, "%.*s", (int)(tl < 64 ? tl : 64), v);
+			if (!ignore_token_ok(v, tl))
+				return vr_errf(err, errlen, VR_EDATA,
+					    "%s: [request] ignore: '%s' is not a query name (letters, digits, '-', '_', '.', '~'), with an optional trailing '*'",
+					    where, show(tok).s);
+			for (size_t k = 0; k < NPNAMES; k++) {
+				const char *pn = pnames[k].name;
+				if (vr_params_ignored(tok, pn, strlen(pn)))
+					return vr_errf(err, errlen, VR_EDATA,
+						    "%s: [request] ignore: '%s' would drop the parameter '%s'",
+						    where, show(tok).s, pn);
+			}
+			for (const char *const *f = flag_names; *f; f++)
+				if (vr_params_ignored(tok, *f, strlen(*f)))
+					return vr_errf(err, errlen, VR_EDATA,
+						    "%s: [request] ignore: '%s' would drop the cache flag '%s'",
+						    where, show(tok).s, *f);
+			if (o + tl + 2 > len)
+				return vr_errf(err, errlen, VR_EDATA,
+					    "%s: [request] ignore: longer than %zu bytes", where, len - 1);
+			o += (size_t)snprintf(list + o, len - o, "%s%s", o ? " " : "", tok);
+			v += tl;
+		}
+	}
+	return 0;
 }
 
 /* The long name of a field bit, for messages. */
@@ -487,6 +609,8 @@ static void suggest_alias(const struct pname *pn, const struct vr_limits *l, con
 			  int from_query, char *err, size_t errlen)
 {
 	size_t have = strlen(err);
+	if (!pn->bit)
+		return;
 	for (size_t i = 0; i < NPNAMES; i++) {
 		const struct pname *other = &pnames[i];
 		if (other == pn || other->bit != pn->bit)
@@ -734,6 +858,48 @@ static int set_imsize(struct setter_ctx *c)
 	return 0;
 }
 
+/* The names without effect: checked so that a typo in a value shows, then
+ * dropped. A bare attribute ("loop", "loop=") is true, as in HTML. */
+static int set_playback(struct setter_ctx *c)
+{
+	if (parse_bool(c->value) < 0)
+		return WHY(c, "'%s' is not one of true, false, 1, 0, yes, no", c->sv);
+	return 0;
+}
+
+static int set_preload(struct setter_ctx *c)
+{
+	static const char *const words[] = {"none", "metadata", "auto"};
+	if (pick(c->value, words, 3) < 0)
+		return WHY(c, "'%s' is not one of none, metadata, auto", c->sv);
+	return 0;
+}
+
+static int set_density(struct setter_ctx *c)
+{
+	double d;
+	char *end;
+	if (!(c->value[0] >= '0' && c->value[0] <= '9') ||
+	    (d = strtod(c->value, &end), *end) || !(d > 0 && d <= 10))
+		return WHY(c, "'%s' is not a pixel ratio in range (0-10] (like 1, 1.5, 2)", c->sv);
+	return 0;
+}
+
+static int set_viewsize(struct setter_ctx *c)
+{
+	int i, r = parse_int(c->value, 1, VR_PARAMS_MAX_IMSIZE, &i);
+	if (r < 0)
+		return WHY(c, "'%s' is %s 1-%d", c->sv,
+			   r == -1 ? "not an integer in range" : "out of range", VR_PARAMS_MAX_IMSIZE);
+	return 0;
+}
+
+static int set_imref(struct setter_ctx *c)
+{
+	(void)c; /* not reached: set_one takes any imref ("w=800,h=600", "hero", "") */
+	return 0;
+}
+
 /* The setter of each kind, in enum kind order. */
 static int (*const setters[])(struct setter_ctx *) = {
 	[K_MODE] = set_mode,	     [K_WIDTH] = set_dimension,	 [K_HEIGHT] = set_dimension,
@@ -742,7 +908,8 @@ static int (*const setters[])(struct setter_ctx *) = {
 	[K_COMPRESSION] = set_level, [K_BITRATE] = set_bitrate,	 [K_AUDIO] = set_audio,
 	[K_MUTE] = set_audio,	     [K_FORMAT] = set_format,	 [K_COLUMNS] = set_grid,
 	[K_ROWS] = set_grid,	     [K_DERIVATIVE] = set_derivative, [K_IMWIDTH] = set_imsize,
-	[K_IMHEIGHT] = set_imsize,
+	[K_IMHEIGHT] = set_imsize,  [K_PLAYBACK] = set_playback, [K_PRELOAD] = set_preload,
+	[K_DENSITY] = set_density,   [K_VIEWSIZE] = set_viewsize, [K_IMREF] = set_imref,
 };
 
 static int set_one(struct vr_params *p, const struct vr_limits *l, const char *name,
@@ -756,6 +923,10 @@ static int set_one(struct vr_params *p, const struct vr_limits *l, const char *n
 	int code = from_query ? VR_EDATA : VR_EUSAGE;
 	const struct pname *pn = find_name(name);
 	if (!pn || (pn->query_only && !from_query)) {
+		if (pn && !pn->bit)
+			return vr_errf(err, errlen, code,
+				    "unknown parameter '%s' (a query name only, accepted there without effect)",
+				    show(name).s);
 		if (pn) /* an alias given as an option */
 			return vr_errf(err, errlen, code,
 				    "unknown parameter '%s' (a query name only; the option is --%s)",
@@ -765,6 +936,10 @@ static int set_one(struct vr_params *p, const struct vr_limits *l, const char *n
 							   : bit_name(pn->bit));
 		return vr_errf(err, errlen, code, "unknown parameter '%s'", show(name).s);
 	}
+	if ((!value || !*value) && (pn->kind == K_PLAYBACK || pn->kind == K_PRELOAD))
+		value = pn->kind == K_PLAYBACK ? "true" : "auto"; /* a bare HTML attribute */
+	if (pn->kind == K_IMREF)
+		return 0; /* free text, empty too, bounded by the query parser */
 	if (!value || !*value)
 		return vr_errf(err, errlen, code, "%s: empty value", pn->name);
 	char why[512];
@@ -889,11 +1064,16 @@ int vr_params_parse_query(struct vr_params *p, const struct vr_limits *l, const 
 				*bypass = 1;
 			continue;
 		}
+		const struct pname *pn = find_name(name);
+		if (!pn && vr_params_ignored(l ? l->ignore : VR_PARAMS_IGNORE_DEFAULT, name,
+					     strlen(name)))
+			continue; /* a tracking or cache-buster name of [request] ignore */
 		struct vr_params before = *p;
 		r = vr_params_set(p, l, name, value, 1, err, errlen);
 		if (r)
 			return r;
-		const struct pname *pn = find_name(name);
+		if (!pn->bit)
+			continue; /* no field: nothing to contradict */
 		int bi = bit_index(pn->bit);
 		if (seen & pn->bit) {
 			if (!same_field(&before, p, pn->bit))
@@ -1025,6 +1205,164 @@ static int load_derivative(struct vr_params *d, const char *name, const struct v
 	return vr_errf(err, errlen, code, "derivative: '%s' is not one of %s", show(name).s, known);
 }
 
+/* ---------------------------------------------------------------- IMQuery */
+
+/* Is name a built-in derivative or a [derivative "name"] of cfg? */
+static int deriv_exists(const struct vr_config *cfg, const char *name)
+{
+	for (size_t b = 0; b < N_BUILTINS; b++)
+		if (!strcmp(builtins[b].name, name))
+			return 1;
+	const char **names;
+	size_t n = config_derivs(cfg, &names);
+	int found = 0;
+	for (size_t i = 0; i < n; i++)
+		found |= !strcmp(names[i], name);
+	free(names);
+	return found;
+}
+
+/* "37.5%" or "0.375": a fraction in [0, 10]; -1 when not one. */
+static double parse_fraction(const char *v)
+{
+	char *end;
+	if (!(v[0] >= '0' && v[0] <= '9'))
+		return -1;
+	double d = strtod(v, &end);
+	if (*end == '%' && !end[1])
+		d /= 100;
+	else if (*end)
+		return -1;
+	return d >= 0 && d <= 10 ? d : -1;
+}
+
+/* [imquery]: breakpoint = [MAX] NAME (repeatable, ascending, replacing the
+ * built-in three; no MAX: no bound, the last), threshold = FRACTION. */
+static int imquery_load(struct vr_limits *l, const struct vr_config *cfg, char *err,
+			size_t errlen)
+{
+	static const char *const keys[] = {"breakpoint", "threshold", NULL};
+	if (vr_config_check_keys(cfg, "imquery", NULL, keys, err, errlen))
+		return VR_EDATA;
+	const char *v = vr_config_get(cfg, "imquery", NULL, "threshold");
+	if (v) {
+		double t = parse_fraction(v);
+		if (t < 0)
+			return vr_errf(err, errlen, VR_EDATA,
+				    "%s: [imquery] threshold: '%s' is not a fraction in range 0-10 or a percentage (like 0.375, 37.5%%)",
+				    vr_config_where(cfg, "imquery", NULL, "threshold"), show(v).s);
+		l->imquery_threshold = t;
+	}
+	if (!vr_config_get(cfg, "imquery", NULL, "breakpoint"))
+		return 0;
+	int n = 0;
+	for (size_t i = 0; (v = vr_config_get_nth(cfg, "imquery", NULL, "breakpoint", i)); i++) {
+		const char *where = vr_config_where(cfg, "imquery", NULL, "breakpoint");
+		char word[2][72] = {"", ""};
+		int nw = 0;
+		const char *c = v;
+		while (*c && nw < 3) {
+			c += strspn(c, " \t");
+			size_t wl = strcspn(c, " \t");
+			if (!wl)
+				break;
+			if (nw < 2)
+				snprintf(word[nw], sizeof word[nw], "%.*s", (int)(wl < 70 ? wl : 70), c);
+			nw++;
+			c += wl;
+		}
+		struct vr_breakpoint bp = {0, ""};
+		const char *name = nw == 2 ? word[1] : word[0];
+		int bad = nw < 1 || nw > 2;
+		if (!bad && nw == 2 && parse_int(word[0], 1, VR_PARAMS_MAX_IMSIZE, &bp.max) < 0)
+			bad = 1;
+		if (bad)
+			return vr_errf(err, errlen, VR_EDATA,
+				    "%s: [imquery] breakpoint: '%s' is not 'MAX NAME' (MAX 1-%d pixels) or 'NAME' for all above",
+				    where, show(v).s, VR_PARAMS_MAX_IMSIZE);
+		if (!valid_deriv_name(name) || !deriv_exists(cfg, name)) {
+			char known[512];
+			list_known(cfg, known, sizeof known);
+			return vr_errf(err, errlen, VR_EDATA,
+				    "%s: [imquery] breakpoint: '%s' is not a derivative (one of %s)", where,
+				    show(name).s, known);
+		}
+		if (n == VR_PARAMS_BREAKPOINTS_MAX)
+			return vr_errf(err, errlen, VR_EDATA, "%s: [imquery] more than %d breakpoints",
+				    where, VR_PARAMS_BREAKPOINTS_MAX);
+		if (n && (l->breakpoints[n - 1].max == 0 || (bp.max && bp.max <= l->breakpoints[n - 1].max)))
+			return vr_errf(err, errlen, VR_EDATA,
+				    "%s: [imquery] breakpoint: '%s' does not follow the one before it (ascending maxima, the one without MAX last)",
+				    where, show(v).s);
+		strcpy(bp.derivative, name);
+		l->breakpoints[n++] = bp;
+	}
+	l->nbreakpoints = n;
+	return 0;
+}
+
+/* The derivative that IMQuery hints pick for a request of mode `want`:
+ * imwidth alone by the breakpoints; imheight alone or both, the derivative
+ * of mode want (built in or configured) whose sides are closest to them
+ * by the mean relative difference of the sides both have, within the
+ * threshold. 0 with name set, 0 with name "" when none is close enough
+ * (the requested size is used then), or an error of a configured
+ * derivative. */
+static int imquery_pick(const struct vr_params *p, const struct vr_limits *l,
+			const struct vr_config *cfg, enum vr_mode want, char name[64], char *err,
+			size_t errlen)
+{
+	name[0] = '\0';
+	if (p->imwidth > 0 && p->imheight <= 0) {
+		for (int i = 0; i < l->nbreakpoints; i++)
+			if (!l->breakpoints[i].max || p->imwidth <= l->breakpoints[i].max ||
+			    i == l->nbreakpoints - 1) {
+				strcpy(name, l->breakpoints[i].derivative);
+				return 0;
+			}
+		return 0;
+	}
+	const char **cnames;
+	size_t nc = config_derivs(cfg, &cnames);
+	double best = INFINITY;
+	for (size_t i = 0; i < N_BUILTINS + nc; i++) {
+		const char *nm = i < N_BUILTINS ? builtins[i].name : cnames[i - N_BUILTINS];
+		int dup = 0; /* a configured one that replaces a built-in: seen there */
+		for (size_t j = 0; j < N_BUILTINS && i >= N_BUILTINS; j++)
+			dup |= !strcmp(nm, builtins[j].name);
+		if (dup || !valid_deriv_name(nm))
+			continue;
+		struct vr_params d;
+		int from_config = 0;
+		char e2[512];
+		int r = load_derivative(&d, nm, l, cfg, VR_EDATA, &from_config, e2, sizeof e2);
+		if (r && from_config) {
+			free(cnames);
+			return vr_errf(err, errlen, r, "%s", e2);
+		}
+		if (r) /* a built-in outside the configured limits: not a candidate */
+			continue;
+		if (((d.set & VR_P_MODE) ? d.mode : VR_MODE_VIDEO) != want)
+			continue;
+		double sum = 0;
+		int sides = 0;
+		if (p->imwidth > 0 && d.width > 0)
+			sum += fabs((double)(d.width - p->imwidth)) / p->imwidth, sides++;
+		if (p->imheight > 0 && d.height > 0)
+			sum += fabs((double)(d.height - p->imheight)) / p->imheight, sides++;
+		if (!sides)
+			continue;
+		if (sum / sides < best) { /* a tie keeps the first, in table then file order */
+			best = sum / sides;
+			snprintf(name, 64, "%s", nm);
+		}
+	}
+	free(cnames);
+	if (!(best <= l->imquery_threshold + 1e-12))
+		name[0] = '\0';
+	return 0;
+}
+
 /* Copy field `bit` from src to dst. */
 static void copy_field(struct vr_params *dst, const struct vr_params *src, unsigned bit)
 {
@@ -1108,6 +1446,15 @@ static void normalise(struct vr_params *p)
 		p->fit = VR_FIT_CONTAIN;
 	else if ((!p->width || !p->height) && p->fit == VR_FIT_COVER)
 		p->fit = VR_FIT_CONTAIN;
+	if (p->mode == VR_MODE_VIDEO) {
+		/* 4:2:0 video: the engine's box is even, ties down (641 -> 640) */
+		if (p->width > 2)
+			p->width &= ~1;
+		if (p->height > 2)
+			p->height &= ~1;
+	}
+	if (p->mode == VR_MODE_AUDIO)
+		p->quality = p->compression = VR_LEVEL_AUTO;
 }
 
 struct fin {
@@ -1153,13 +1500,42 @@ int vr_params_finalize(struct vr_params *p, const struct vr_limits *l,
 	char o[256];
 	unsigned given = p->set & FIELD_BITS;
 
-	/* IMQuery: a derivative by breakpoints, only when none is named.
-	 * Decision: not for an explicit mode=audio, which has no picture
-	 * (the hint is sent by clients, it must not make a request fail). */
+	/* format m4a without a mode means mode audio (as the original read
+	 * it): the mode is then as good as given */
+	if (!(given & VR_P_MODE) && (given & VR_P_FORMAT) && p->format == VR_FORMAT_M4A) {
+		p->mode = VR_MODE_AUDIO;
+		given |= VR_P_MODE;
+	}
+
+	/* IMQuery: a derivative by breakpoints or closeness, only when none is
+	 * named. Decision: not for mode audio, which has no picture (the hint
+	 * is sent by clients, it must not make a request fail). */
+	unsigned from_im = 0;
 	if (!p->derivative[0] && (p->imwidth > 0 || p->imheight > 0) &&
 	    !((given & VR_P_MODE) && p->mode == VR_MODE_AUDIO)) {
-		int w = p->imwidth > 0 ? p->imwidth : p->imheight;
-		strcpy(p->derivative, w <= 854 ? "mobile" : w <= 1280 ? "tablet" : "desktop");
+		char name[64];
+		int r = imquery_pick(p, l, cfg, (given & VR_P_MODE) ? p->mode : VR_MODE_VIDEO, name,
+				     err, errlen);
+		if (r)
+			return r;
+		if (name[0]) {
+			strcpy(p->derivative, name);
+		} else if (!(given & (VR_P_WIDTH | VR_P_HEIGHT))) {
+			/* none close enough: the requested size itself, within
+			 * the limits like any size (an explicit side wins, as
+			 * over a derivative's size) */
+			int side[2] = {p->imwidth, p->imheight};
+			for (int k = 0; k < 2; k++)
+				if (side[k] > 0 && (side[k] < l->min_dim || side[k] > l->max_dim))
+					return vr_errf(err, errlen, VR_ELIMIT,
+						    "%s: %d is out of range %d-%d, and no derivative is within %.15g%% of the size asked",
+						    k ? "imheight" : "imwidth", side[k], l->min_dim,
+						    l->max_dim, l->imquery_threshold * 100);
+			if (p->imwidth > 0)
+				p->width = p->imwidth, from_im |= VR_P_WIDTH;
+			if (p->imheight > 0)
+				p->height = p->imheight, from_im |= VR_P_HEIGHT;
+		}
 	}
 	if (p->derivative[0]) {
 		struct vr_params d;
@@ -1181,7 +1557,8 @@ int vr_params_finalize(struct vr_params *p, const struct vr_limits *l,
 				copy_field(p, &d, b);
 		f.from_deriv = take;
 	}
-	unsigned has = given | f.from_deriv;
+	unsigned has = given | f.from_deriv | from_im;
+	p->filled = f.from_deriv | from_im;
 	const char *mode = vr_mode_name(p->mode);
 
 	/* fields the mode has no use for */
@@ -1326,8 +1703,9 @@ int vr_params_canonical(const struct vr_params *p, char *buf, size_t len)
 		put_secs(&o, "duration", c.duration < 0 ? -1 : c.duration);
 	if (f & VR_P_FPS)
 		put_fps(&o, c.fps_num, c.fps_den);
-	put(&o, "&quality=%s&compression=%s", vr_level_name(c.quality),
-	    vr_level_name(c.compression));
+	if (c.mode != VR_MODE_AUDIO)
+		put(&o, "&quality=%s&compression=%s", vr_level_name(c.quality),
+		    vr_level_name(c.compression));
 	if (f & VR_P_BITRATE)
 		put(&o, "&bitrate=%lld", (long long)c.bitrate);
 	if ((f & VR_P_AUDIO) && c.mode != VR_MODE_AUDIO)
@@ -1336,6 +1714,34 @@ int vr_params_canonical(const struct vr_params *p, char *buf, size_t len)
 	if (f & VR_P_COLUMNS)
 		put(&o, "&columns=%d&rows=%d", c.columns, c.rows);
 	return (int)o.n;
+}
+
+int vr_params_origin_defaults(struct vr_params *p, const struct vr_config *cfg,
+			      const char *origin, char *err, size_t errlen)
+{
+	if (!cfg || !origin || !origin[0])
+		return 0;
+	static const char *const keys[] = {"quality", "compression"};
+	static const unsigned bits[] = {VR_P_QUALITY, VR_P_COMPRESSION};
+	for (int k = 0; k < 2; k++) {
+		const char *v = vr_config_get(cfg, "origin", origin, keys[k]);
+		if (!v)
+			continue;
+		int i = pick(v, level_names, 4);
+		if (i < 0)
+			return vr_errf(err, errlen, VR_EDATA,
+				    "%s: [origin \"%s\"] %s: '%s' is not one of low, medium, high, auto",
+				    vr_config_where(cfg, "origin", origin, keys[k]), show(origin).s,
+				    keys[k], show(v).s);
+		if ((p->set | p->filled) & bits[k])
+			continue; /* the request or its derivative gave one */
+		if (k == 0)
+			p->quality = (enum vr_level)i;
+		else
+			p->compression = (enum vr_level)i;
+	}
+	normalise(p);
+	return 0;
 }
 
 const char *vr_params_letter_name(int letter)
@@ -1365,7 +1771,7 @@ static int settings_add(void *field, const struct vr_opt *o, const char *arg, ch
 const struct vr_opt *vr_params_options(void)
 {
 	static struct vr_opt t[NPNAMES + 2];
-	static char qhelp[256];
+	static char qhelp[512];
 	if (t[0].name)
 		return t;
 	size_t n = 0;
@@ -1373,13 +1779,18 @@ const struct vr_opt *vr_params_options(void)
 	for (size_t i = 0; i < NPNAMES; i++) {
 		const struct pname *pn = &pnames[i];
 		if (pn->query_only) {
-			q += snprintf(qhelp + q, sizeof qhelp - (size_t)q, " %s", pn->name);
+			if (pn->bit) /* the names without effect follow below */
+				q += snprintf(qhelp + q, sizeof qhelp - (size_t)q, " %s", pn->name);
 			continue;
 		}
 		t[n++] = (struct vr_opt){.name = pn->name, .letter = pn->letter, .kind = VR_OPT_CALL,
 					 .arg = pn->arg, .help = pn->help, .words = pn->words,
 					 .fn = settings_add};
 	}
+	q += snprintf(qhelp + q, sizeof qhelp - (size_t)q, ";\naccepted without effect:");
+	for (size_t i = 0; i < NPNAMES; i++)
+		if (pnames[i].query_only && !pnames[i].bit)
+			q += snprintf(qhelp + q, sizeof qhelp - (size_t)q, " %s", pnames[i].name);
 	t[n++] = (struct vr_opt){.name = "query", .letter = 'Q', .kind = VR_OPT_CALL, .arg = "QUERY",
 				 .help = qhelp, .fn = settings_add};
 	t[n] = (struct vr_opt){0};

@@ -43,6 +43,11 @@ enum vr_param_bit {
 #define VR_PARAMS_MAX_IMSIZE 100000  /* imwidth, imheight */
 #define VR_PARAMS_MAX_VALUE 1024     /* bytes of one decoded query name or value */
 #define VR_PARAMS_CANONICAL_MAX 256  /* a buffer this size always holds the canonical form */
+#define VR_PARAMS_BREAKPOINTS_MAX 16 /* [imquery] breakpoint lines */
+#define VR_PARAMS_IGNORE_MAX 512     /* bytes of the [request] ignore list */
+/* the names dropped from a query when [request] ignore is not set */
+#define VR_PARAMS_IGNORE_DEFAULT "utm_* fbclid gclid msclkid _"
+#define VR_PARAMS_IMQUERY_THRESHOLD 0.375 /* the original's 25% with its 1.5x fallback */
 
 struct vr_limits {
 	int min_dim, max_dim;        /* output width/height bounds: 10 and 2000 */
@@ -51,6 +56,20 @@ struct vr_limits {
 	double max_duration;         /* seconds of output: 3600 */
 	uint64_t max_input_bytes;    /* 0: none; default 16G */
 	int max_tiles;               /* spritesheet columns*rows: 400 */
+	/* Not limits, but what else the config says about requests, loaded
+	 * with them. [imquery]: imwidth alone picks the derivative of the
+	 * first breakpoint whose max holds it (max 0: no bound; above every
+	 * max, the last); imheight, or both, the derivative closest within
+	 * imquery_threshold (the mean relative difference of the sides). */
+	int nbreakpoints;
+	struct vr_breakpoint {
+		int max;
+		char derivative[64];
+	} breakpoints[VR_PARAMS_BREAKPOINTS_MAX];
+	double imquery_threshold;
+	/* [request] ignore: names dropped from a query before the key,
+	 * space-separated; a trailing '*' matches a prefix ("utm_*") */
+	char ignore[VR_PARAMS_IGNORE_MAX];
 };
 
 struct vr_params {
@@ -71,11 +90,14 @@ struct vr_params {
 	int imwidth, imheight;       /* IMQuery hints, used only to pick a derivative */
 	unsigned from_query;         /* vr_param_bit of the fields set from a query string:
 				      * finalize's errors about them are VR_EDATA, not VR_EUSAGE */
+	unsigned filled;             /* vr_param_bit of the fields finalize filled from a
+				      * derivative or from the IMQuery size */
 };
 
 void vr_limits_default(struct vr_limits *l);
-/* Limits from the config's [limits] section over the defaults; 0 or a
- * vr_status with err naming FILE:LINE. */
+/* Limits from the config's [limits] section over the defaults, and the
+ * [imquery] and [request] sections; 0 or a vr_status (VR_EDATA) with err
+ * naming FILE:LINE. */
 int vr_limits_load(struct vr_limits *l, const struct vr_config *cfg, char *err, size_t errlen);
 
 void vr_params_init(struct vr_params *p);
@@ -90,18 +112,37 @@ void vr_params_init(struct vr_params *p);
 int vr_params_set(struct vr_params *p, const struct vr_limits *l, const char *name,
 		  const char *value, int from_query, char *err, size_t errlen);
 
+/* Is name (n bytes, decoded) a name of the parameter table (long names,
+ * aliases, IMQuery hints, the HTML playback attributes) or a cache flag
+ * (v, nocache, bypass)? */
+int vr_params_is_name(const char *name, size_t n);
+/* Is it dropped by the ignore list (vr_limits.ignore)? */
+int vr_params_ignored(const char *list, const char *name, size_t n);
+/* The [request] ignore list of cfg (may be NULL: the default) into list;
+ * 0 or VR_EDATA naming FILE:LINE (a malformed name, or one that would
+ * drop a parameter). */
+int vr_params_ignore_load(const struct vr_config *cfg, char *list, size_t len, char *err,
+			  size_t errlen);
+
 /* Parse "width=640&height=360&fit=cover" (leading '?' allowed,
  * percent-decoding, '+' as space). Cache-busting "v" and the bypass flags
  * "nocache"/"bypass" are not transform parameters: they are reported
- * through *bypass (may be NULL) and otherwise ignored. A parameter given
+ * through *bypass (may be NULL) and otherwise ignored ("v" is the key's,
+ * lib/request/key). The HTML playback attributes (loop, autoplay, muted,
+ * preload) and the IMQuery hints im-density, im-viewwidth, im-viewheight
+ * and imref are checked and change nothing; names of l->ignore are
+ * dropped; any other name is an error. A parameter given
  * twice in one query (under any of its names, e.g. w and width, or mute and
  * audio) is an error unless both give the same value. */
 int vr_params_parse_query(struct vr_params *p, const struct vr_limits *l, const char *query,
 			  int *bypass, char *err, size_t errlen);
 
-/* Apply the derivative (explicit fields win; imwidth/imheight pick one by
- * breakpoints when none is named: <=854 mobile, <=1280 tablet, else
- * desktop), fill the mode's defaults, and check the mode's rules
+/* Apply the derivative (explicit fields win; when none is named, imwidth
+ * alone picks one by the breakpoints of l (<=854 mobile, <=1280 tablet,
+ * else desktop), imheight alone or both the closest derivative of the
+ * request's mode within l->imquery_threshold, else the requested size is
+ * used, exit 8 past the dimension limits), take mode audio from format
+ * m4a without a mode, fill the mode's defaults, and check the mode's rules
  * (spritesheet needs width and height; formats and playback-only
  * parameters that do not fit the mode are rejected). Derivatives come from
  * [derivative "NAME"] sections of cfg (may be NULL) over the built-ins:
@@ -114,6 +155,12 @@ int vr_params_parse_query(struct vr_params *p, const struct vr_limits *l, const 
  * runs on says exactly what the canonical form says. */
 int vr_params_finalize(struct vr_params *p, const struct vr_limits *l,
 		       const struct vr_config *cfg, char *err, size_t errlen);
+
+/* Defaults of quality and compression from the [origin "NAME"] section of
+ * cfg, applied after finalize to what neither the request nor its
+ * derivative gave. origin NULL or "": none. 0 or VR_EDATA naming FILE:LINE. */
+int vr_params_origin_defaults(struct vr_params *p, const struct vr_config *cfg,
+			      const char *origin, char *err, size_t errlen);
 
 /* The canonical form after finalize: every output-affecting parameter,
  * defaults filled, derivative expanded, in a fixed order, e.g.

@@ -156,7 +156,8 @@ static void store_fuzz_key(const uint8_t *data, size_t size)
 	text[size] = '\0';
 	(void)vr_key_query_name(text, strlen(text));
 	char key[VR_KEY_SOURCE_MAX + 512];
-	int n = vr_key_make(text, (int64_t)size * 977 - 5, size & 1 ? text : NULL, key, sizeof key);
+	int n = vr_key_make(text, (int64_t)size * 977 - 5, size & 1 ? text : NULL,
+			    size & 2 ? text : NULL, key, sizeof key);
 	if (n >= 0 && ((size_t)n >= sizeof key || strlen(key) != (size_t)n))
 		FAIL("key_make returned %d", n);
 	static struct vr_key_source ks;

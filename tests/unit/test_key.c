@@ -45,18 +45,70 @@ static void test_sources(void)
 	CHECK(!strcmp(ks.canonical, "/no/such/file.mp4"));
 	CHECK(vr_key_source(cfg, "-", &ks, NULL, err, sizeof err) == VR_EUSAGE);
 	CHECK(vr_key_source(cfg, "", &ks, NULL, err, sizeof err) == VR_EUSAGE);
+
+	/* the cache-busting v, decoded and re-encoded; twice only if the same */
+	CHECK(vr_key_source(cfg, "/videos/a.mp4?width=640&v=2", &ks, NULL, err, sizeof err) == 0);
+	CHECK_EQ_STR(ks.v, "2");
+	CHECK(vr_key_source(cfg, "/videos/a.mp4?v=a+b%2Fc&v=a%20b/c", &ks, NULL, err, sizeof err) == 0);
+	CHECK_EQ_STR(ks.v, "a%20b%2Fc");
+	CHECK(vr_key_source(cfg, "/videos/a.mp4?v=&w=1", &ks, NULL, err, sizeof err) == 0);
+	CHECK_EQ_STR(ks.v, "");
+	CHECK(vr_key_source(cfg, "/videos/a.mp4?w=1", &ks, NULL, err, sizeof err) == 0);
+	CHECK_EQ_STR(ks.v, "");
+	CHECK(vr_key_source(cfg, "/videos/a.mp4?v=1&v=2", &ks, NULL, err, sizeof err) == VR_EDATA);
+	CHECK(strstr(err, "v: given twice") != NULL);
+	CHECK(vr_key_source(cfg, "http://h/a.mp4?v=3&x=1", &ks, NULL, err, sizeof err) == 0);
+	CHECK_EQ_STR(ks.v, "3");
+	CHECK_EQ_STR(ks.canonical, "http://h/a.mp4?x=1");
+
+	/* a request path of an origin: unreserved escapes decoded, other
+	 * escapes in uppercase, repeated slashes as one; fetched that way */
+	static const char *const same[] = {
+		"/videos/a.mp4", "/videos//a.mp4", "//videos///a.mp4", "/videos/a%2Emp4",
+		"/vid%65os/%61.mp4?w=1", "/videos/%61%2e%6D%70%34",
+	};
+	for (size_t i = 0; i < sizeof same / sizeof *same; i++) {
+		CHECK(vr_key_source(cfg, same[i], &ks, NULL, err, sizeof err) == 0);
+		CHECK_EQ_STR(ks.canonical, "origin:v:/videos/a.mp4");
+		CHECK_EQ_STR(ks.locator, "/videos/a.mp4");
+	}
+	CHECK(vr_key_source(cfg, "/videos/a%2fb%20c~%7E.mp4", &ks, NULL, err, sizeof err) == 0);
+	CHECK_EQ_STR(ks.canonical, "origin:v:/videos/a%2Fb%20c~~.mp4");
+	/* reserved characters stay escaped: a different path */
+	CHECK(vr_key_source(cfg, "/videos/a%2Fb.mp4", &ks, NULL, err, sizeof err) == 0);
+	CHECK(strcmp(ks.canonical, "origin:v:/videos/a/b.mp4") != 0);
+	/* a local path (no origin) is not rewritten: its realpath is its name */
+	CHECK(vr_key_source(cfg, "/no/such/a%2Emp4", &ks, NULL, err, sizeof err) == 0);
+	CHECK_EQ_STR(ks.canonical, "/no/such/a%2Emp4");
+
+	/* names of the ignore list leave a URL and the query, others stay */
+	CHECK(vr_key_source(cfg, "http://h/a.mp4?utm_source=x&sig=1&fbclid=y&_=3&w=1", &ks, NULL,
+			    err, sizeof err) == 0);
+	CHECK_EQ_STR(ks.canonical, "http://h/a.mp4?sig=1");
+	CHECK_EQ_STR(ks.query, "utm_source=x&fbclid=y&_=3&w=1");
+	vr_config_free(cfg);
+	conf = "[request]\nignore = sig\n";
+	CHECK(vr_config_parse(&cfg, conf, strlen(conf), "t.conf", err, sizeof err) == 0);
+	CHECK(vr_key_source(cfg, "http://h/a.mp4?utm_source=x&sig=1", &ks, NULL, err, sizeof err) == 0);
+	CHECK_EQ_STR(ks.canonical, "http://h/a.mp4?utm_source=x");
 	vr_config_free(cfg);
 	CHECK(vr_key_query_name("obj-fit", 7) && vr_key_query_name("v", 1));
+	CHECK(vr_key_query_name("loop", 4) && vr_key_query_name("im-density", 10));
 	CHECK(!vr_key_query_name("sig", 3) && !vr_key_query_name("widt", 4));
 }
 
 static void test_make(void)
 {
 	char k[64];
-	CHECK(vr_key_make("s", 3, NULL, k, sizeof k) == 11 && !strcmp(k, "vr1|s|3|raw"));
-	CHECK(vr_key_make("s", 0, "", k, sizeof k) > 0 && !strcmp(k, "vr1|s|0|raw"));
-	CHECK(vr_key_make("s", 0, "mode=frame", k, sizeof k) > 0 && !strcmp(k, "vr1|s|0|mode=frame"));
-	CHECK(vr_key_make("s", 0, "mode=frame", k, 8) == -1);
+	CHECK(vr_key_make("s", 3, NULL, NULL, k, sizeof k) == 11 && !strcmp(k, "vr1|s|3|raw"));
+	CHECK(vr_key_make("s", 0, "", "", k, sizeof k) > 0 && !strcmp(k, "vr1|s|0|raw"));
+	CHECK(vr_key_make("s", 0, "mode=frame", NULL, k, sizeof k) > 0 &&
+	      !strcmp(k, "vr1|s|0|mode=frame"));
+	CHECK(vr_key_make("s", 0, "mode=frame", NULL, k, 8) == -1);
+	/* the cache-busting v makes its own entry, raw or transformed */
+	CHECK_EQ_STR((vr_key_make("s", 0, NULL, "2", k, sizeof k), k), "vr1|s|0|raw&v=2");
+	CHECK_EQ_STR((vr_key_make("s", 0, "mode=frame", "a%20b", k, sizeof k), k),
+		     "vr1|s|0|mode=frame&v=a%20b");
 }
 
 static void test_store_tables(void)
