@@ -49,6 +49,11 @@ ttl-ok = 3600
 match = ^/gone/(.*)\$
 source = $NGINX_URL/missing/\$1
 retries = 0
+
+[origin "auth"]
+match = ^/auth/(.*)\$
+source = $NGINX_URL/\$1
+header = Authorization: Bearer \${env:VR_TEST_TOKEN}
 EOF
 }
 
@@ -407,6 +412,43 @@ multipart() {
 	# the origin's ttl-ok
 	run --separate-stderr "$VR_CACHE" get /web/a.mp4 --headers -o /dev/null
 	[[ $stderr == *"Cache-Control: max-age=3"[56]* ]]
+}
+
+@test "an origin header's unset \${env:NAME}: a hit, --print-key, invalidate, purge --source, warm --dry-run need none; a miss is exit 3" {
+	unset VR_TEST_TOKEN
+	VR_TEST_TOKEN=t0k run "$VR_CACHE" get /auth/a.mp4 -o whole
+	assert_success
+	cmp whole "$D/web/a.mp4"
+	local n
+	n=$(wc -l <"$NGINX_DIR/access.log")
+	# no origin is contacted: no credentials are read
+	run "$VR_CACHE" get /auth/a.mp4 -o hit
+	assert_success
+	cmp hit "$D/web/a.mp4"
+	assert_equal "$(results)" "miss hit"
+	run "$VR_CACHE" get /auth/a.mp4 --print-key
+	assert_success
+	assert_output "vr1|origin:auth:/auth/a.mp4|0|raw"
+	run "$VR_CACHE" warm --dry-run <<<'/auth/a.mp4?width=80'
+	assert_success
+	assert_output --partial "vr1|origin:auth:/auth/a.mp4|0|"
+	run "$VR_CACHE" invalidate /auth/a.mp4
+	assert_success
+	assert_equal "$("$VR_CACHE" get /auth/a.mp4 --print-key)" "vr1|origin:auth:/auth/a.mp4|1|raw"
+	run "$VR_CACHE" purge --source /auth/a.mp4
+	assert_success
+	assert_equal "$(sqlite3 "$S" "select count(*) from entries")" 0
+	assert_equal "$(wc -l <"$NGINX_DIR/access.log")" "$n"
+	# a miss makes a request: the unset variable is a config error, before
+	# any request, raw (vr-fetch's path) and transformed (the demuxer's)
+	run --separate-stderr -3 "$VR_CACHE" get /auth/a.mp4 -o o
+	[[ $stderr == *'[origin "auth"] header'*VR_TEST_TOKEN* ]]
+	run --separate-stderr -3 "$VR_CACHE" get /auth/a.mp4 "${Q[@]}" -o o
+	[[ $stderr == *VR_TEST_TOKEN* ]]
+	assert_equal "$(wc -l <"$NGINX_DIR/access.log")" "$n"
+	# not remembered as the source's failure: with the variable, it works
+	VR_TEST_TOKEN=t0k run "$VR_CACHE" get /auth/a.mp4 "${Q[@]}" -o o
+	assert_success
 }
 
 @test "raw caching of local source bytes with ranges" {
