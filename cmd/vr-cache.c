@@ -247,6 +247,7 @@ static int get_open_cache(const struct opts *o, struct vr_cache **cache)
 		.no_wait_fallback = o->no_wait_fallback,
 		.bypass = o->bypass,
 		.no_store = o->no_store,
+		.no_create = o->print_key,
 		.strict = o->strict,
 		.tags = o->tags.v,
 		.ntags = o->tags.n,
@@ -372,12 +373,16 @@ static int cmd_cgi(void *opts, int argc, char **argv)
 	return vr_cgi_serve(&co);
 }
 
-static int open_store(struct opts *o, struct vr_store **st, int create)
+/* The store of a command that reads or changes what is there (invalidate,
+ * purge, gc, stats): one that does not exist is not created but not found
+ * (5), so that a mistyped --store is an error, not a new empty store. */
+static int open_store(struct opts *o, struct vr_store **st)
 {
 	char err[1024];
-	int rc = create ? vr_store_open(st, o->common.store, err, sizeof err)
-			: vr_store_open_existing(st, o->common.store, err, sizeof err);
-	if (rc)
+	int rc = vr_store_open_existing(st, o->common.store, err, sizeof err);
+	if (rc == VR_ENOTFOUND)
+		vr_error("%s (vr-cache get or warm creates it)", err);
+	else if (rc)
 		vr_error("%s", err);
 	return rc;
 }
@@ -396,7 +401,7 @@ static int cmd_invalidate(void *opts, int argc, char **argv)
 		return rc;
 	}
 	struct vr_store *st;
-	if ((rc = open_store(o, &st, 1)))
+	if ((rc = open_store(o, &st)))
 		return rc;
 	int64_t v = 0;
 	rc = vr_store_source_bump(st, canon, &v);
@@ -435,7 +440,7 @@ static int cmd_purge(void *opts, int argc, char **argv)
 		snprintf(tag, sizeof tag, "%s", o->purge_tag);
 	}
 	struct vr_store *st;
-	if ((rc = open_store(o, &st, 0)))
+	if ((rc = open_store(o, &st)))
 		return rc;
 	uint64_t n = 0;
 	rc = vr_store_purge_tag(st, tag, &n);
@@ -454,7 +459,7 @@ static int cmd_gc(void *opts, int argc, char **argv)
 	(void)argc, (void)argv;
 	int vacuum = o->vacuum, rc;
 	struct vr_store *st;
-	if ((rc = open_store(o, &st, 0)))
+	if ((rc = open_store(o, &st)))
 		return rc;
 	uint64_t old = 0, neg = 0;
 	struct vr_gc_report r;
@@ -486,7 +491,7 @@ static int cmd_stats(void *opts, int argc, char **argv)
 	uint64_t entries = 0, bytes = 0;
 	struct vr_store *st;
 	int rc;
-	if ((rc = open_store(o, &st, 0)))
+	if ((rc = open_store(o, &st)))
 		return rc;
 	rc = vr_store_totals(st, &entries, &bytes);
 	if (rc)

@@ -122,7 +122,9 @@ static int open_store(struct ctx *c, int create)
 {
 	int rc = (create ? vr_store_open : vr_store_open_existing)(&c->st, c->store_path, c->err,
 								  sizeof c->err);
-	if (rc)
+	if (rc == VR_ENOTFOUND)
+		vr_error("%s (vr-chunk put creates it)", c->err);
+	else if (rc)
 		vr_error("%s", c->err);
 	return rc;
 }

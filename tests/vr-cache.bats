@@ -645,6 +645,36 @@ Try 'vr-cache get --help'."
 	assert_equal "$(sqlite3 other.db "select count(*) from entries")" 0
 }
 
+@test "a mistyped --store: invalidate, purge, gc and stats exit 5 and create nothing; --print-key and warm --dry-run neither" {
+	local c
+	for c in 'invalidate /videos/b.mp4' 'purge --source /videos/b.mp4' 'purge --tag mode:raw' \
+		gc stats; do
+		# shellcheck disable=SC2086
+		run --separate-stderr "$VR_CACHE" --store typo/s.db $c
+		[ "$status" -eq 5 ] || { echo "vr-cache $c: exit $status"; return 1; }
+		assert_equal "$stderr" "vr-cache: error: no store at typo/s.db (vr-cache get or warm creates it)"
+	done
+	[ ! -e typo ]
+	# keys without a store: every source at version 0, nothing written
+	run "$VR_CACHE" --store typo/s.db get /videos/b.mp4 --print-key
+	assert_success
+	assert_output "vr1|origin:local:/videos/b.mp4|0|raw"
+	run "$VR_CACHE" --store typo/s.db warm --dry-run <<<'/videos/b.mp4'
+	assert_success
+	assert_output --partial "vr1|origin:local:/videos/b.mp4|0|raw"
+	[ ! -e typo ]
+	# an empty file is no store either, and stays as it is
+	mkdir typo && : >typo/s.db
+	run -5 "$VR_CACHE" --store typo/s.db invalidate /videos/b.mp4
+	[ ! -s typo/s.db ]
+	# the store a get made is there to change
+	"$VR_CACHE" --store typo/s.db get /videos/b.mp4 -o o
+	run "$VR_CACHE" --store typo/s.db invalidate /videos/b.mp4
+	assert_success
+	assert_equal "$("$VR_CACHE" --store typo/s.db get /videos/b.mp4 --print-key)" \
+		"vr1|origin:local:/videos/b.mp4|1|raw"
+}
+
 @test "-r and --multipart=BOUNDARY: the boundary given is the one used" {
 	run "$VR_CACHE" get /videos/b.mp4 -r 0-9,20-29 -o warm-up
 	assert_success

@@ -225,7 +225,7 @@ json() {
 		# shellcheck disable=SC2086
 		run "$VR_CHUNK" --store "$S" $cmd
 		assert_failure 5
-		assert_output --partial "no store at $S"
+		assert_output "vr-chunk: error: no store at $S (vr-chunk put creates it)"
 	done
 	[ ! -e "$S" ]
 	run "$VR_CHUNK" --store "$BATS_TEST_TMPDIR/new/dir/s.db" put k "$D/one"

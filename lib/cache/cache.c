@@ -216,7 +216,7 @@ static struct vr_store *cache_store(struct vr_cache *c)
 {
 	if (!c->store_tried) {
 		c->store_tried = 1;
-		int rc = c->o.no_store
+		int rc = c->o.no_store || c->o.no_create
 				 ? vr_store_open_existing(&c->st, c->o.store_path, c->store_err,
 							  sizeof c->store_err)
 				 : vr_store_open(&c->st, c->o.store_path, c->store_err, sizeof c->store_err);

@@ -47,6 +47,9 @@ struct vr_cache_opts {
 	int no_wait_fallback;        /* past wait: transform without storing instead of VR_ETIMEOUT */
 	int bypass;                  /* skip the lookup, store the fresh result */
 	int no_store;                /* skip the lookup and the store */
+	int no_create;               /* keys only (--print-key, warm --dry-run): a store
+				      * that does not exist is not created, and its
+				      * sources are at version 0 */
 	int strict;                  /* a failed store write is VR_EIO, not a warning */
 	const char *const *tags;     /* extra tags for stored entries */
 	size_t ntags;

@@ -631,6 +631,8 @@ static void warm_setup(struct warm *w, const struct vr_warm_opts *o,
 	/* each job's stall timeout, and the longest wait on another
 	 * process's transform of the same key */
 	w->copts = *base;
+	if (w->dry_run)
+		w->copts.no_create = 1; /* a dry run writes nothing, a store neither */
 	w->copts.transform_timeout = w->job_timeout;
 	w->copts.job_timeout = w->job_timeout;
 	if (w->copts.wait <= 0 || w->copts.wait > w->job_timeout)
