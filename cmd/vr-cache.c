@@ -199,6 +199,7 @@ static void metrics_outcome(const struct vr_cache_outcome *o)
 	vr_metrics_str("key", o->key);
 	vr_metrics_str("result", vr_cache_result_name(o->result));
 	vr_metrics_set_bytes_out(o->bytes_out);
+	vr_metrics_bytes_in(o->bytes_in);
 	vr_metrics_int("bytes_stored", (int64_t)o->bytes_stored);
 	vr_metrics_int("ttfb_ms", (int64_t)llround(o->ttfb_ms));
 	vr_metrics_int("transform_ms", (int64_t)llround(o->transform_ms));

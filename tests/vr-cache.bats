@@ -451,6 +451,17 @@ multipart() {
 	assert_success
 }
 
+@test "metrics: bytes_in is what a miss read from its source (transform, raw over http, a range), 0 on a hit" {
+	local size
+	size=$(stat -c %s "$D/root/v/a.mp4")
+	"$VR_CACHE" get /videos/a.mp4 "${Q[@]}" -o o
+	"$VR_CACHE" get /videos/a.mp4 "${Q[@]}" -o o
+	"$VR_CACHE" get /web/a.mp4 --range bytes=0-99 -o o
+	"$VR_CACHE" get /web/a.mp4 -o o
+	assert_equal "$(results)" "miss hit miss hit"
+	assert_equal "$(jq -r 'select(.command == "get") | .bytes_in' "$M" | paste -sd' ')" "$size 0 $size 0"
+}
+
 @test "raw caching of local source bytes with ranges" {
 	run "$VR_CACHE" get /videos/b.mp4 --range 1000-1999,5000-5099 -o two
 	assert_success

@@ -956,6 +956,7 @@ static void miss_fetch_raw(struct miss *m)
 	}
 	if (m->prc && !m->perr[0])
 		snprintf(m->perr, sizeof m->perr, "%s", vr_fetch_error(f)); /* NULL f is fine */
+	m->out->bytes_in = f ? vr_fetch_bytes_in(f) : 0;
 	vr_fetch_close(f);
 	vr_stream_closed();
 	m->out->transform_ms = vr_now_ms() - t0;
@@ -1013,6 +1014,7 @@ static int miss_transform(struct miss *m)
 	pthread_join(p->th, NULL);
 	vr_stream_closed();
 	m->out->transform_ms = p->ms;
+	m->out->bytes_in = p->stats.bytes_in;
 	if (!m->prc && p->rc) {
 		m->prc = p->rc;
 		snprintf(m->perr, sizeof m->perr, "%s", p->err);

@@ -109,6 +109,8 @@ struct vr_cache_outcome {
 	int status;                  /* vr_status of the request */
 	char key[VR_CACHE_KEY_MAX];
 	uint64_t bytes_out;          /* written to out_fd */
+	uint64_t bytes_in;           /* read from the source by this request's fetch or
+				      * transform (0 when it ran none: a hit) */
 	uint64_t bytes_stored;
 	double wall_ms, ttfb_ms, transform_ms, store_ms;
 	int transformed;             /* this request ran fetch/transform */

@@ -175,6 +175,7 @@ static void job_metrics(struct warm *w, uint64_t line, const char *key, const ch
 	vr_json_str(&j, "result", result);
 	vr_json_int(&j, "status", o ? o->status : error ? VR_EFAIL : 0);
 	vr_json_int(&j, "fresh", fresh);
+	vr_json_uint(&j, "bytes_in", o ? o->bytes_in : 0);
 	vr_json_uint(&j, "bytes_out", o ? o->bytes_out : 0);
 	vr_json_uint(&j, "bytes_stored", o ? o->bytes_stored : 0);
 	vr_json_int(&j, "wall_ms", (int64_t)wall_ms);
