@@ -20,11 +20,13 @@
 #include "output.h"
 #include "params.h"
 #include "range.h"
+#include "response.h"
 #include "stats.h"
 #include "status.h"
 #include "store.h"
 #include "warm.h"
 
+#include <ctype.h>
 #include <inttypes.h>
 #include <math.h>
 #include <stdio.h>
@@ -272,6 +274,32 @@ static int get_print_key(struct vr_cache *cache, const struct vr_cache_request *
 	return fflush(stdout) == 0 ? VR_OK : VR_EIO;
 }
 
+/* --headers/--json of a request that failed before its answer was
+ * printed: the status its exit status stands for (404, 502, 504, ...),
+ * what the cache did and the key, so that a script needs no exit-status
+ * mapping. A usage error (2) is no answer. */
+static void print_failure(const struct vr_cache_request *req, const struct vr_cache_outcome *oc,
+			  int rc)
+{
+	if (!rc || rc == VR_EUSAGE || oc->head_printed || (!req->headers && !req->json))
+		return;
+	char xc[16], hdr[VR_CACHE_KEY_MAX + 64], js[2 * VR_CACHE_KEY_MAX + 64];
+	char ek[2 * VR_CACHE_KEY_MAX];
+	size_t i = 0;
+	for (const char *p = vr_cache_result_name(oc->result); *p && i + 1 < sizeof xc; p++)
+		xc[i++] = (char)toupper((unsigned char)*p);
+	xc[i] = '\0';
+	int n = snprintf(hdr, sizeof hdr, "X-Cache: %s\r\n", xc);
+	int m = snprintf(js, sizeof js, ",\"cache\":\"%s\"", xc);
+	if (oc->key[0]) {
+		vr_json_escape(ek, sizeof ek, oc->key, strlen(oc->key));
+		snprintf(hdr + n, sizeof hdr - (size_t)n, "X-Cache-Key: %s\r\n", oc->key);
+		snprintf(js + m, sizeof js - (size_t)m, ",\"key\":\"%s\"", ek);
+	}
+	vr_response_print_failure(rc, oc->error[0] ? oc->error : NULL, hdr, js, req->headers,
+				  req->json);
+}
+
 /* The answer into the output (atomically, for -o FILE): kept on success
  * and on a 416, dropped on any other failure. */
 static int get_answer(struct vr_cache *cache, struct vr_cache_request *req, const char *output)
@@ -288,6 +316,7 @@ static int get_answer(struct vr_cache *cache, struct vr_cache_request *req, cons
 		rc = VR_EFAIL;
 	} else {
 		rc = vr_cache_get(cache, req, oc);
+		print_failure(req, oc, rc);
 		if (rc)
 			vr_error("%s", oc->error[0] ? oc->error : "failed");
 		if (oc->store_failed)

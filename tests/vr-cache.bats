@@ -50,6 +50,11 @@ match = ^/gone/(.*)\$
 source = $NGINX_URL/missing/\$1
 retries = 0
 
+[origin "down"]
+match = ^/down/(.*)\$
+source = $NGINX_URL/err503/\$1
+retries = 0
+
 [origin "auth"]
 match = ^/auth/(.*)\$
 source = $NGINX_URL/\$1
@@ -395,6 +400,32 @@ multipart() {
 	run -5 "$VR_CACHE" get /gone/x.mp4 "${Q[@]}" --bypass -o o
 	[ "$(wc -l <"$NGINX_DIR/access.log")" -gt "$after" ]
 	assert_equal "$(jq -s 'map(.open_streams) | add' "$M")" 0
+}
+
+@test "--headers and --json on a failure: one head and one object, with the status the exit stands for" {
+	# exit 5 (an origin 404, then remembered), HTTP 404
+	run --separate-stderr -5 "$VR_CACHE" get /gone/x.mp4 --headers --json -o o
+	assert_equal "$(head -n 5 <<<"$stderr" | tr -d '\r')" \
+		$'HTTP/1.1 404 Not Found\nContent-Length: 0\nX-Cache: ERROR\nX-Cache-Key: vr1|origin:gone:/gone/x.mp4|0|raw'
+	assert_equal "$(grep '^{' <<<"$stderr" | jq -c '[.status,.content_length,.cache,.key]')" \
+		'[404,0,"ERROR","vr1|origin:gone:/gone/x.mp4|0|raw"]'
+	[[ $(grep '^{' <<<"$stderr" | jq -r .error) == *"HTTP 404"* ]]
+	run --separate-stderr -5 "$VR_CACHE" get /gone/x.mp4 "${Q[@]}" --json -o o
+	assert_equal "$(grep -c '^{' <<<"$stderr")" 1
+	assert_equal "$(grep '^{' <<<"$stderr" | jq -c '[.status,.cache]')" '[404,"NEGATIVE"]'
+	# a missing local source through the transform: 5, 404
+	run --separate-stderr -5 "$VR_CACHE" get /videos/nope.mp4 "${Q[@]}" --headers -o o
+	[[ $(head -n 1 <<<"$stderr") == $'HTTP/1.1 404 Not Found\r' ]]
+	# an origin 503: exit 6, HTTP 502
+	run --separate-stderr -6 "$VR_CACHE" get /down/x.mp4 --headers --json -o o
+	[[ $(head -n 1 <<<"$stderr") == $'HTTP/1.1 502 Bad Gateway\r' ]]
+	assert_equal "$(grep '^{' <<<"$stderr" | jq .status)" 502
+	# a usage error is no answer; a good one has exactly its own head
+	run --separate-stderr -2 "$VR_CACHE" get --headers
+	[[ $stderr != *HTTP/1.1* ]]
+	run --separate-stderr "$VR_CACHE" get /videos/b.mp4 --headers -o o
+	assert_success
+	assert_equal "$(grep -c '^HTTP/1.1' <<<"$stderr")" 1
 }
 
 @test "an http origin: raw caching with ranges, then a hit without nginx" {

@@ -446,6 +446,7 @@ static int serve_entry(struct vr_cache *c, const struct vr_cache_request *r, con
 	if (pr != VR_RANGE_OK) {
 		if (r->range && r->range->n) {
 			vr_response_print(resp, r->headers, r->json);
+			out->head_printed = 1;
 			vr_unsatisfiable_text(out->error, sizeof out->error, r->range, "the entry",
 					      (int64_t)e->size, 0);
 			rc = VR_ERANGE;
@@ -454,6 +455,7 @@ static int serve_entry(struct vr_cache *c, const struct vr_cache_request *r, con
 		resp->n = 0; /* an empty entry: a complete, empty 200 */
 	}
 	vr_response_print(resp, r->headers, r->json);
+	out->head_printed = 1;
 	struct sink s = {.out = {.fd = r->out_fd}, .c = c, .e = e};
 	if (r->out_fd >= 0) {
 		struct vr_serve sv = {sink_write, sink_span, &s};
@@ -1090,6 +1092,7 @@ static void miss_print_head(struct miss *m, int ended)
 		resp->length_known = ended;
 		resp->content_length = m->t.out.bytes;
 		vr_response_print(resp, m->r->headers, m->r->json);
+		m->out->head_printed = 1;
 	}
 	free(resp);
 	free(hdr);

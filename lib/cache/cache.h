@@ -120,6 +120,8 @@ struct vr_cache_outcome {
 	/* HTTP answers */
 	int http_status;             /* the status sent, 0 none yet */
 	int head_sent;               /* the head went out (an error can no longer be answered) */
+	int head_printed;            /* --headers/--json: the answer's head or object went
+				      * to stderr (a failure before it prints its own) */
 	int64_t size;                /* the entry's size, -1 unknown (Content-Range of a 416) */
 	int busy;                    /* gave up waiting for another process (503, not 504) */
 };
