@@ -326,6 +326,28 @@ oneshot_start() {
 		"{\"size\":10,\"content_type\":\"application/octet-stream\",\"source\":\"$NGINX_URL/bytes-10.bin\",\"origin\":\"fall\",\"status\":200}"
 }
 
+@test "--info on a failure: one object, with the status the exit stands for and the error" {
+	fetch --info --retries 0 "$NGINX_URL/missing/x.bin"
+	assert_equal "$status" 5
+	assert_equal "$(jq -c '[.status,.size,.content_type,.source]' "$OUT")" \
+		"[404,null,null,\"$NGINX_URL/missing/x.bin\"]"
+	[[ $(jq -r .error "$OUT") == *"HTTP 404"* ]]
+	fetch --info --retries 0 "$NGINX_URL/err503/x.bin"
+	assert_equal "$status" 6
+	assert_equal "$(jq .status "$OUT")" 502
+	fetch --info "$LROOT/nope.bin"
+	assert_equal "$status" 5
+	assert_equal "$(jq -c '[.status,.origin]' "$OUT")" '[404,null]'
+	fetch --config "$CONF" --info /allmissing/x.bin
+	assert_equal "$status" 5
+	assert_equal "$(jq -c '[.status,.origin]' "$OUT")" '[404,"allmissing"]'
+	# exactly one line; a usage error is no answer
+	assert_equal "$(wc -l <"$OUT")" 1
+	fetch --info --bogus "$LROOT/nope.bin"
+	assert_equal "$status" 2
+	[ ! -s "$OUT" ]
+}
+
 @test "http: a range is served by the origin's 206 as it is" {
 	fetch -v -r 500-999 "$NGINX_URL/bytes-1M.bin"
 	assert_equal "$status" 0
