@@ -20,11 +20,13 @@
 #include "output.h"
 #include "params.h"
 #include "range.h"
+#include "response.h"
 #include "stats.h"
 #include "status.h"
 #include "store.h"
 #include "warm.h"
 
+#include <ctype.h>
 #include <inttypes.h>
 #include <math.h>
 #include <stdio.h>
@@ -199,6 +201,7 @@ static void metrics_outcome(const struct vr_cache_outcome *o)
 	vr_metrics_str("key", o->key);
 	vr_metrics_str("result", vr_cache_result_name(o->result));
 	vr_metrics_set_bytes_out(o->bytes_out);
+	vr_metrics_bytes_in(o->bytes_in);
 	vr_metrics_int("bytes_stored", (int64_t)o->bytes_stored);
 	vr_metrics_int("ttfb_ms", (int64_t)llround(o->ttfb_ms));
 	vr_metrics_int("transform_ms", (int64_t)llround(o->transform_ms));
@@ -247,6 +250,7 @@ static int get_open_cache(const struct opts *o, struct vr_cache **cache)
 		.no_wait_fallback = o->no_wait_fallback,
 		.bypass = o->bypass,
 		.no_store = o->no_store,
+		.no_create = o->print_key,
 		.strict = o->strict,
 		.tags = o->tags.v,
 		.ntags = o->tags.n,
@@ -270,6 +274,32 @@ static int get_print_key(struct vr_cache *cache, const struct vr_cache_request *
 	return fflush(stdout) == 0 ? VR_OK : VR_EIO;
 }
 
+/* --headers/--json of a request that failed before its answer was
+ * printed: the status its exit status stands for (404, 502, 504, ...),
+ * what the cache did and the key, so that a script needs no exit-status
+ * mapping. A usage error (2) is no answer. */
+static void print_failure(const struct vr_cache_request *req, const struct vr_cache_outcome *oc,
+			  int rc)
+{
+	if (!rc || rc == VR_EUSAGE || oc->head_printed || (!req->headers && !req->json))
+		return;
+	char xc[16], hdr[VR_CACHE_KEY_MAX + 64], js[2 * VR_CACHE_KEY_MAX + 64];
+	char ek[2 * VR_CACHE_KEY_MAX];
+	size_t i = 0;
+	for (const char *p = vr_cache_result_name(oc->result); *p && i + 1 < sizeof xc; p++)
+		xc[i++] = (char)toupper((unsigned char)*p);
+	xc[i] = '\0';
+	int n = snprintf(hdr, sizeof hdr, "X-Cache: %s\r\n", xc);
+	int m = snprintf(js, sizeof js, ",\"cache\":\"%s\"", xc);
+	if (oc->key[0]) {
+		vr_json_escape(ek, sizeof ek, oc->key, strlen(oc->key));
+		snprintf(hdr + n, sizeof hdr - (size_t)n, "X-Cache-Key: %s\r\n", oc->key);
+		snprintf(js + m, sizeof js - (size_t)m, ",\"key\":\"%s\"", ek);
+	}
+	vr_response_print_failure(rc, oc->error[0] ? oc->error : NULL, hdr, js, req->headers,
+				  req->json);
+}
+
 /* The answer into the output (atomically, for -o FILE): kept on success
  * and on a 416, dropped on any other failure. */
 static int get_answer(struct vr_cache *cache, struct vr_cache_request *req, const char *output)
@@ -286,6 +316,7 @@ static int get_answer(struct vr_cache *cache, struct vr_cache_request *req, cons
 		rc = VR_EFAIL;
 	} else {
 		rc = vr_cache_get(cache, req, oc);
+		print_failure(req, oc, rc);
 		if (rc)
 			vr_error("%s", oc->error[0] ? oc->error : "failed");
 		if (oc->store_failed)
@@ -372,12 +403,16 @@ static int cmd_cgi(void *opts, int argc, char **argv)
 	return vr_cgi_serve(&co);
 }
 
-static int open_store(struct opts *o, struct vr_store **st, int create)
+/* The store of a command that reads or changes what is there (invalidate,
+ * purge, gc, stats): one that does not exist is not created but not found
+ * (5), so that a mistyped --store is an error, not a new empty store. */
+static int open_store(struct opts *o, struct vr_store **st)
 {
 	char err[1024];
-	int rc = create ? vr_store_open(st, o->common.store, err, sizeof err)
-			: vr_store_open_existing(st, o->common.store, err, sizeof err);
-	if (rc)
+	int rc = vr_store_open_existing(st, o->common.store, err, sizeof err);
+	if (rc == VR_ENOTFOUND)
+		vr_error("%s (vr-cache get or warm creates it)", err);
+	else if (rc)
 		vr_error("%s", err);
 	return rc;
 }
@@ -396,7 +431,7 @@ static int cmd_invalidate(void *opts, int argc, char **argv)
 		return rc;
 	}
 	struct vr_store *st;
-	if ((rc = open_store(o, &st, 1)))
+	if ((rc = open_store(o, &st)))
 		return rc;
 	int64_t v = 0;
 	rc = vr_store_source_bump(st, canon, &v);
@@ -435,7 +470,7 @@ static int cmd_purge(void *opts, int argc, char **argv)
 		snprintf(tag, sizeof tag, "%s", o->purge_tag);
 	}
 	struct vr_store *st;
-	if ((rc = open_store(o, &st, 0)))
+	if ((rc = open_store(o, &st)))
 		return rc;
 	uint64_t n = 0;
 	rc = vr_store_purge_tag(st, tag, &n);
@@ -454,7 +489,7 @@ static int cmd_gc(void *opts, int argc, char **argv)
 	(void)argc, (void)argv;
 	int vacuum = o->vacuum, rc;
 	struct vr_store *st;
-	if ((rc = open_store(o, &st, 0)))
+	if ((rc = open_store(o, &st)))
 		return rc;
 	uint64_t old = 0, neg = 0;
 	struct vr_gc_report r;
@@ -486,7 +521,7 @@ static int cmd_stats(void *opts, int argc, char **argv)
 	uint64_t entries = 0, bytes = 0;
 	struct vr_store *st;
 	int rc;
-	if ((rc = open_store(o, &st, 0)))
+	if ((rc = open_store(o, &st)))
 		return rc;
 	rc = vr_store_totals(st, &entries, &bytes);
 	if (rc)

@@ -117,11 +117,22 @@ struct ctx {
 	char err[512];
 };
 
-/* Only put creates the store; the other commands need an existing one. */
-static int open_store(struct ctx *c, int create)
+/* Only put creates the store; the other commands need an existing one.
+ * The quiet form leaves the message in c->err. */
+static int open_store_quiet(struct ctx *c, int create)
 {
 	int rc = (create ? vr_store_open : vr_store_open_existing)(&c->st, c->store_path, c->err,
 								  sizeof c->err);
+	if (rc == VR_ENOTFOUND) {
+		size_t n = strlen(c->err);
+		snprintf(c->err + n, sizeof c->err - n, " (vr-chunk put creates it)");
+	}
+	return rc;
+}
+
+static int open_store(struct ctx *c, int create)
+{
+	int rc = open_store_quiet(c, create);
 	if (rc)
 		vr_error("%s", c->err);
 	return rc;
@@ -358,27 +369,30 @@ static int cmd_get(struct ctx *c, struct opts *o, int argc, char **argv)
 	struct vr_range_set *set = NULL;
 	struct vr_entry *e = malloc(sizeof *e);
 	struct vr_response *r = malloc(sizeof *r);
-	char err[512];
+	char err[1280];
 	int rc = 0, reading = 0, out_open = 0;
 	struct vr_output out;
+	err[0] = '\0';
 	if (!e || !r) {
+		snprintf(err, sizeof err, "out of memory");
 		rc = VR_EFAIL;
-		goto done;
+		goto failed;
 	}
-	if ((rc = vr_range_option(o->range_text, &set, err, sizeof err))) {
-		vr_error("%s", err);
-		goto done;
-	}
+	if ((rc = vr_range_option(o->range_text, &set, err, sizeof err)))
+		goto failed;
 	vr_cli_multipart_for_headers(&o->mp, o->headers, set ? set->n : 0);
-	if ((rc = open_store(c, 0)))
-		goto done;
+	if ((rc = open_store_quiet(c, 0))) {
+		snprintf(err, sizeof err, "%s", c->err);
+		goto failed;
+	}
 	rc = vr_store_read_begin(c->st, key, keylen, e);
 	if (rc) {
 		if (rc == VR_ENOTFOUND)
-			vr_error("%s: no such key (or expired)", show_key((const unsigned char *)key, keylen));
+			snprintf(err, sizeof err, "%s: no such key (or expired)",
+				 show_key((const unsigned char *)key, keylen));
 		else
-			store_fail(c, rc);
-		goto done;
+			snprintf(err, sizeof err, "%s", vr_store_error(c->st));
+		goto failed;
 	}
 	reading = 1;
 	if (vr_response_plan(r, set, e->size, o->mp.on, e->content_type, o->mp.boundary) !=
@@ -399,6 +413,13 @@ static int cmd_get(struct ctx *c, struct opts *o, int argc, char **argv)
 	struct vr_serve sv = {emit_fd, span_fd, &g};
 	rc = vr_response_serve(r, &sv) == VR_STOP ? g.status : VR_OK;
 	vr_stream_closed();
+	goto done;
+failed:
+	/* before the answer: --headers/--json still get one (404, 502...),
+	 * so that a script needs no exit-status mapping; usage is none */
+	if (rc != VR_EUSAGE && (o->headers || o->json))
+		vr_response_print_failure(rc, err, NULL, NULL, o->headers, o->json);
+	vr_error("%s", err);
 done:
 	if (out_open)
 		rc = vr_output_end(&out, rc);

@@ -9,6 +9,7 @@
 #include "config.h"
 #include "defaults.h"
 #include "fetch.h"
+#include "http.h"
 #include "io.h"
 #include "json.h"
 #include "lifecycle.h"
@@ -72,22 +73,30 @@ static const struct vr_opt fetch_opts[] = {
 };
 #undef O
 
-static int print_info(struct vr_fetch *f, const char *path)
+/* The --info object; failed: the fetch's exit status (0: it did not
+ * fail), which gives the HTTP status it stands for (5 404, 6 502, 7 504,
+ * ...; vr_http_status_for_exit), with the reason in "error", so that a
+ * script reading it needs no exit-status mapping. */
+static int print_info(struct vr_fetch *f, const char *path, const char *source, int failed)
 {
 	static struct vr_json j;
 	struct vr_output out;
+	char shown[1024];
 	int rc = vr_output_open(&out, path ? path : "-");
 	if (rc)
 		return rc;
 	vr_json_begin(&j);
-	if (vr_fetch_size(f) >= 0)
+	if (!failed && vr_fetch_size(f) >= 0)
 		vr_json_int(&j, "size", vr_fetch_size(f));
 	else
 		vr_json_null(&j, "size");
-	vr_json_str(&j, "content_type", vr_fetch_content_type(f));
-	vr_json_str(&j, "source", vr_fetch_source(f));
-	vr_json_str(&j, "origin", vr_fetch_origin(f));
-	vr_json_int(&j, "status", vr_fetch_status(f));
+	vr_json_str(&j, "content_type", failed ? NULL : vr_fetch_content_type(f));
+	const char *src = f ? vr_fetch_source(f) : NULL;
+	vr_json_str(&j, "source", src && *src ? src : vr_url_redact(source, shown, sizeof shown));
+	vr_json_str(&j, "origin", f ? vr_fetch_origin(f) : NULL);
+	vr_json_int(&j, "status", failed ? vr_http_status_for_exit(failed) : vr_fetch_status(f));
+	if (failed)
+		vr_json_str(&j, "error", f && vr_fetch_error(f)[0] ? vr_fetch_error(f) : "fetch failed");
 	vr_json_end(&j);
 	if (j.len + 1 < sizeof j.buf)
 		j.buf[j.len++] = '\n';
@@ -170,7 +179,9 @@ static int run_fetch(const struct opts *o)
 	else if (rc)
 		vr_error("out of memory");
 	if (rc == VR_OK && o->info)
-		rc = print_info(f, o->output); /* prints its own errors */
+		rc = print_info(f, o->output, o->source, 0); /* prints its own errors */
+	else if (rc && rc != VR_EUSAGE && o->info)
+		(void)print_info(f, o->output, o->source, rc); /* the exit status stays rc */
 	/* the line names its source, also when it failed: what answered, or
 	 * SOURCE as given (without credentials) */
 	char shown[1024];

@@ -320,6 +320,33 @@ EOF
 	[ "$(j misses)" -eq 3 ]
 }
 
+@test "warm counts: the progress line, the summary and the JSON put each job in one category; a remembered failure is failed and remembered" {
+	{ jobs_for 1 1 1 1 1 1 1 1 2; printf '%s\n' "$D/src/missing.bin"; } >list
+	# r RESULT: per-job metrics lines with that result (the oracle)
+	r() { jq -s "[.[] | select(.type == \"job\" and .result == \"$1\")] | length" "$M"; }
+	local round pl
+	for round in 1 2; do
+		: >"$M"
+		warm --json --progress --jobs 1 list
+		assert_failure 1
+		assert_equal "$(j jobs)" 10
+		assert_equal "$(j hits) $(j misses) $(j coalesced)" "$(r hit) $(r miss) $(r coalesced)"
+		assert_equal "$(j failed)" $(($(r error) + $(r negative)))
+		assert_equal "$(j remembered)" "$(r negative)"
+		assert_equal $(($(j hits) + $(j misses) + $(j coalesced) + $(j failed))) 10
+		# the progress bar's last state and the summary line: the same counts
+		pl=$(tr '\r' '\n' <"$ERR" | grep -a ' hit ' | tail -n 1)
+		[[ $pl == *" 10/10  hit $(j hits) miss $(j misses) coalesced $(j coalesced) fail $(j failed) "* ]] ||
+			{ echo "round $round: progress '$pl'"; return 1; }
+		grep -q "warm: 10 jobs: $(j hits) hits, $(j misses) misses, $(j coalesced) coalesced, $(j failed) failed (0 malformed, $(j remembered) remembered)" "$ERR" ||
+			{ echo "round $round: summary"; cat "$ERR"; return 1; }
+	done
+	# the second round answered the missing source from its remembered
+	# failure, without trying it: failed, and counted as remembered
+	assert_equal "$(j failed) $(j remembered) $(j misses)" "1 1 0"
+	assert_equal "$(sqlite3 "$S" 'select count(*) from negative')" 1
+}
+
 @test "peak RSS stays flat from job 20 to job 200" {
 	is_asan "$VR_CACHE" && skip "ASan build: RSS is not representative (freed memory sits in quarantine)"
 	jobs_for $(seq 1 200) >list

@@ -51,6 +51,16 @@ ttl-ok = 3600
 match = ^/gone/(.*)\$
 source = $NGINX_URL/missing/\$1
 retries = 0
+
+[origin "down"]
+match = ^/down/(.*)\$
+source = $NGINX_URL/err503/\$1
+retries = 0
+
+[origin "auth"]
+match = ^/auth/(.*)\$
+source = $NGINX_URL/\$1
+header = Authorization: Bearer \${env:VR_TEST_TOKEN}
 EOF
 }
 
@@ -483,6 +493,32 @@ multipart() {
 	assert_equal "$(jq -s 'map(.open_streams) | add' "$M")" 0
 }
 
+@test "--headers and --json on a failure: one head and one object, with the status the exit stands for" {
+	# exit 5 (an origin 404, then remembered), HTTP 404
+	run --separate-stderr -5 "$VR_CACHE" get /gone/x.mp4 --headers --json -o o
+	assert_equal "$(head -n 5 <<<"$stderr" | tr -d '\r')" \
+		$'HTTP/1.1 404 Not Found\nContent-Length: 0\nX-Cache: ERROR\nX-Cache-Key: vr1|origin:gone:/gone/x.mp4|0|raw'
+	assert_equal "$(grep '^{' <<<"$stderr" | jq -c '[.status,.content_length,.cache,.key]')" \
+		'[404,0,"ERROR","vr1|origin:gone:/gone/x.mp4|0|raw"]'
+	[[ $(grep '^{' <<<"$stderr" | jq -r .error) == *"HTTP 404"* ]]
+	run --separate-stderr -5 "$VR_CACHE" get /gone/x.mp4 "${Q[@]}" --json -o o
+	assert_equal "$(grep -c '^{' <<<"$stderr")" 1
+	assert_equal "$(grep '^{' <<<"$stderr" | jq -c '[.status,.cache]')" '[404,"NEGATIVE"]'
+	# a missing local source through the transform: 5, 404
+	run --separate-stderr -5 "$VR_CACHE" get /videos/nope.mp4 "${Q[@]}" --headers -o o
+	[[ $(head -n 1 <<<"$stderr") == $'HTTP/1.1 404 Not Found\r' ]]
+	# an origin 503: exit 6, HTTP 502
+	run --separate-stderr -6 "$VR_CACHE" get /down/x.mp4 --headers --json -o o
+	[[ $(head -n 1 <<<"$stderr") == $'HTTP/1.1 502 Bad Gateway\r' ]]
+	assert_equal "$(grep '^{' <<<"$stderr" | jq .status)" 502
+	# a usage error is no answer; a good one has exactly its own head
+	run --separate-stderr -2 "$VR_CACHE" get --headers
+	[[ $stderr != *HTTP/1.1* ]]
+	run --separate-stderr "$VR_CACHE" get /videos/b.mp4 --headers -o o
+	assert_success
+	assert_equal "$(grep -c '^HTTP/1.1' <<<"$stderr")" 1
+}
+
 @test "an http origin: raw caching with ranges, then a hit without nginx" {
 	run "$VR_CACHE" get /web/a.mp4 --range bytes=10-19 -o r1
 	assert_success
@@ -498,6 +534,54 @@ multipart() {
 	# the origin's ttl-ok
 	run --separate-stderr "$VR_CACHE" get /web/a.mp4 --headers -o /dev/null
 	[[ $stderr == *"Cache-Control: max-age=3"[56]* ]]
+}
+
+@test "an origin header's unset \${env:NAME}: a hit, --print-key, invalidate, purge --source, warm --dry-run need none; a miss is exit 3" {
+	unset VR_TEST_TOKEN
+	VR_TEST_TOKEN=t0k run "$VR_CACHE" get /auth/a.mp4 -o whole
+	assert_success
+	cmp whole "$D/web/a.mp4"
+	local n
+	n=$(wc -l <"$NGINX_DIR/access.log")
+	# no origin is contacted: no credentials are read
+	run "$VR_CACHE" get /auth/a.mp4 -o hit
+	assert_success
+	cmp hit "$D/web/a.mp4"
+	assert_equal "$(results)" "miss hit"
+	run "$VR_CACHE" get /auth/a.mp4 --print-key
+	assert_success
+	assert_output "vr1|origin:auth:/auth/a.mp4|0|raw"
+	run "$VR_CACHE" warm --dry-run <<<'/auth/a.mp4?width=80'
+	assert_success
+	assert_output --partial "vr1|origin:auth:/auth/a.mp4|0|"
+	run "$VR_CACHE" invalidate /auth/a.mp4
+	assert_success
+	assert_equal "$("$VR_CACHE" get /auth/a.mp4 --print-key)" "vr1|origin:auth:/auth/a.mp4|1|raw"
+	run "$VR_CACHE" purge --source /auth/a.mp4
+	assert_success
+	assert_equal "$(sqlite3 "$S" "select count(*) from entries")" 0
+	assert_equal "$(wc -l <"$NGINX_DIR/access.log")" "$n"
+	# a miss makes a request: the unset variable is a config error, before
+	# any request, raw (vr-fetch's path) and transformed (the demuxer's)
+	run --separate-stderr -3 "$VR_CACHE" get /auth/a.mp4 -o o
+	[[ $stderr == *'[origin "auth"] header'*VR_TEST_TOKEN* ]]
+	run --separate-stderr -3 "$VR_CACHE" get /auth/a.mp4 "${Q[@]}" -o o
+	[[ $stderr == *VR_TEST_TOKEN* ]]
+	assert_equal "$(wc -l <"$NGINX_DIR/access.log")" "$n"
+	# not remembered as the source's failure: with the variable, it works
+	VR_TEST_TOKEN=t0k run "$VR_CACHE" get /auth/a.mp4 "${Q[@]}" -o o
+	assert_success
+}
+
+@test "metrics: bytes_in is what a miss read from its source (transform, raw over http, a range), 0 on a hit" {
+	local size
+	size=$(stat -c %s "$D/root/v/a.mp4")
+	"$VR_CACHE" get /videos/a.mp4 "${Q[@]}" -o o
+	"$VR_CACHE" get /videos/a.mp4 "${Q[@]}" -o o
+	"$VR_CACHE" get /web/a.mp4 --range bytes=0-99 -o o
+	"$VR_CACHE" get /web/a.mp4 -o o
+	assert_equal "$(results)" "miss hit miss hit"
+	assert_equal "$(jq -r 'select(.command == "get") | .bytes_in' "$M" | paste -sd' ')" "$size 0 $size 0"
 }
 
 @test "raw caching of local source bytes with ranges" {
@@ -692,6 +776,36 @@ Try 'vr-cache get --help'."
 	run "$VR_CACHE" purge --store other.db --tag mode:raw
 	assert_success
 	assert_equal "$(sqlite3 other.db "select count(*) from entries")" 0
+}
+
+@test "a mistyped --store: invalidate, purge, gc and stats exit 5 and create nothing; --print-key and warm --dry-run neither" {
+	local c
+	for c in 'invalidate /videos/b.mp4' 'purge --source /videos/b.mp4' 'purge --tag mode:raw' \
+		gc stats; do
+		# shellcheck disable=SC2086
+		run --separate-stderr "$VR_CACHE" --store typo/s.db $c
+		[ "$status" -eq 5 ] || { echo "vr-cache $c: exit $status"; return 1; }
+		assert_equal "$stderr" "vr-cache: error: no store at typo/s.db (vr-cache get or warm creates it)"
+	done
+	[ ! -e typo ]
+	# keys without a store: every source at version 0, nothing written
+	run "$VR_CACHE" --store typo/s.db get /videos/b.mp4 --print-key
+	assert_success
+	assert_output "vr1|origin:local:/videos/b.mp4|0|raw"
+	run "$VR_CACHE" --store typo/s.db warm --dry-run <<<'/videos/b.mp4'
+	assert_success
+	assert_output --partial "vr1|origin:local:/videos/b.mp4|0|raw"
+	[ ! -e typo ]
+	# an empty file is no store either, and stays as it is
+	mkdir typo && : >typo/s.db
+	run -5 "$VR_CACHE" --store typo/s.db invalidate /videos/b.mp4
+	[ ! -s typo/s.db ]
+	# the store a get made is there to change
+	"$VR_CACHE" --store typo/s.db get /videos/b.mp4 -o o
+	run "$VR_CACHE" --store typo/s.db invalidate /videos/b.mp4
+	assert_success
+	assert_equal "$("$VR_CACHE" --store typo/s.db get /videos/b.mp4 --print-key)" \
+		"vr1|origin:local:/videos/b.mp4|1|raw"
 }
 
 @test "-r and --multipart=BOUNDARY: the boundary given is the one used" {

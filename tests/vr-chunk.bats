@@ -225,7 +225,7 @@ json() {
 		# shellcheck disable=SC2086
 		run "$VR_CHUNK" --store "$S" $cmd
 		assert_failure 5
-		assert_output --partial "no store at $S"
+		assert_output "vr-chunk: error: no store at $S (vr-chunk put creates it)"
 	done
 	[ ! -e "$S" ]
 	run "$VR_CHUNK" --store "$BATS_TEST_TMPDIR/new/dir/s.db" put k "$D/one"
@@ -387,6 +387,33 @@ json() {
 	b=$(sed -n 's/^Content-Type: multipart\/byteranges; boundary=\(.*\)\r$/\1/p' "$ERR")
 	[ -n "$b" ]
 	grep -q -- "--$b--" "$OUT"
+}
+
+@test "--headers and --json on a failure: one head and one object, with the status the exit stands for" {
+	# no store, no such key: 5, which HTTP says 404
+	run --separate-stderr "$VR_CHUNK" --store "$BATS_TEST_TMPDIR/none.db" get k --headers --json
+	assert_failure 5
+	assert_equal "$(head -n 3 <<<"$stderr" | tr -d '\r')" $'HTTP/1.1 404 Not Found\nContent-Length: 0'
+	assert_equal "$(grep '^{' <<<"$stderr" | jq -c '[.status,.content_length,.size,.ranges]')" '[404,0,null,[]]'
+	[[ $(grep '^{' <<<"$stderr" | jq -r .error) == *"no store at"* ]]
+	vc put r "$D/mid"
+	vc get nokey --json
+	assert_failure 5
+	assert_equal "$(grep -c '^{' "$ERR")" 1
+	assert_equal "$(grep '^{' "$ERR" | jq -c '[.status,.error]')" '[404,"nokey: no such key (or expired)"]'
+	[ ! -s "$OUT" ]
+	# a malformed range is bad data: 3, 400
+	vc get r --range bytes=x --headers
+	assert_failure 3
+	[[ $(head -n 1 "$ERR") == $'HTTP/1.1 400 Bad Request\r' ]]
+	# a usage error is no answer; a good one has exactly its own head
+	run --separate-stderr "$VR_CHUNK" --store "$S" get --headers
+	assert_failure 2
+	[[ $stderr != *HTTP/1.1* ]]
+	vc get r --headers
+	assert_success
+	assert_equal "$(grep -c '^HTTP/1.1' "$ERR")" 1
+	[[ $(head -n 1 "$ERR") == $'HTTP/1.1 200 OK\r' ]]
 }
 
 @test "malformed range: exit 3; unsatisfiable: exit 4 with bytes */N; nothing on stdout" {

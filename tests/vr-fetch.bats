@@ -53,6 +53,12 @@ source = $LROOT/media/\$1
 match = ^/auth/(.*)\$
 source = $NGINX_URL/\$1
 header = Authorization: Bearer \${env:VR_TEST_TOKEN}
+
+[origin "authlocal"]
+match = ^/authlocal/(.*)\$
+source = $LROOT/media/\$1
+source = $NGINX_URL/\$1
+header = Authorization: Bearer \${env:VR_TEST_TOKEN}
 EOF
 }
 
@@ -320,6 +326,28 @@ oneshot_start() {
 		"{\"size\":10,\"content_type\":\"application/octet-stream\",\"source\":\"$NGINX_URL/bytes-10.bin\",\"origin\":\"fall\",\"status\":200}"
 }
 
+@test "--info on a failure: one object, with the status the exit stands for and the error" {
+	fetch --info --retries 0 "$NGINX_URL/missing/x.bin"
+	assert_equal "$status" 5
+	assert_equal "$(jq -c '[.status,.size,.content_type,.source]' "$OUT")" \
+		"[404,null,null,\"$NGINX_URL/missing/x.bin\"]"
+	[[ $(jq -r .error "$OUT") == *"HTTP 404"* ]]
+	fetch --info --retries 0 "$NGINX_URL/err503/x.bin"
+	assert_equal "$status" 6
+	assert_equal "$(jq .status "$OUT")" 502
+	fetch --info "$LROOT/nope.bin"
+	assert_equal "$status" 5
+	assert_equal "$(jq -c '[.status,.origin]' "$OUT")" '[404,null]'
+	fetch --config "$CONF" --info /allmissing/x.bin
+	assert_equal "$status" 5
+	assert_equal "$(jq -c '[.status,.origin]' "$OUT")" '[404,"allmissing"]'
+	# exactly one line; a usage error is no answer
+	assert_equal "$(wc -l <"$OUT")" 1
+	fetch --info --bogus "$LROOT/nope.bin"
+	assert_equal "$status" 2
+	[ ! -s "$OUT" ]
+}
+
 @test "http: a range is served by the origin's 206 as it is" {
 	fetch -v -r 500-999 "$NGINX_URL/bytes-1M.bin"
 	assert_equal "$status" 0
@@ -483,10 +511,29 @@ oneshot_start() {
 	assert_equal "$(cat "$OUT")" 0123456789
 }
 
-@test "headers: env references expand from the environment, an unset one exits 2 naming it" {
+@test "headers: env references expand from the environment when a request is made; unset: 3 from the config, 2 from -H" {
 	fetch --config "$CONF" /auth/bytes-10.bin
-	assert_equal "$status" 2
+	assert_equal "$status" 3
 	assert_output --partial 'VR_TEST_TOKEN'
+	assert_output --partial '[origin "auth"]'
+	[ ! -s "$OUT" ]
+	# a local source serves: no request, no credentials needed
+	fetch --config "$CONF" /authlocal/bytes-10.bin
+	assert_equal "$status" 0
+	cmp "$OUT" "$LROOT/media/bytes-10.bin"
+	fetch --config "$CONF" --info /authlocal/bytes-10.bin
+	assert_equal "$status" 0
+	# the local source is missing: the http one is asked, and needs them
+	fetch --config "$CONF" /authlocal/k.bin
+	assert_equal "$status" 3
+	assert_output --partial 'VR_TEST_TOKEN'
+	VR_TEST_TOKEN=t0k fetch --config "$CONF" /authlocal/k.bin
+	assert_equal "$status" 0
+	cmp "$OUT" "$DOC/k.bin"
+	# a value that would break the request's header block is refused
+	VR_TEST_TOKEN=$'a\r\nX-Evil: 1' fetch --config "$CONF" /auth/bytes-10.bin
+	assert_equal "$status" 3
+	assert_output --partial 'control character'
 	VR_TEST_TOKEN=t0k fetch --config "$CONF" /auth/bytes-10.bin
 	assert_equal "$status" 0
 	assert_equal "$(cat "$OUT")" 0123456789
@@ -506,6 +553,20 @@ oneshot_start() {
 	assert_line 'X-Cost: $5'
 	refute_line --partial 'Range:'
 	refute_line --partial 'Icy-MetaData'
+	# config headers on the wire: the variable's value as it is, $$ once,
+	# a capture's '$' kept
+	oneshot_start '' req2.txt
+	printf '%s\n' '[origin "w"]' 'match = ^/w/(.*)$' \
+		"source = http://127.0.0.1:$ONESHOT_PORT/\$1" \
+		'header = Authorization: Bearer ${env:VR_TEST_TOKEN}' \
+		'header = X-Path: [$1] $$2' >wire.conf
+	VR_TEST_TOKEN='s$cr${env:HOME}t' fetch --config wire.conf --timeout 0.3 --retries 0 '/w/a$b.bin'
+	assert_equal "$status" 7
+	wait "$ONESHOT_PID" 2>/dev/null || true
+	ONESHOT_PID=
+	run tr -d '\r' <req2.txt
+	assert_line 'Authorization: Bearer s$cr${env:HOME}t'
+	assert_line 'X-Path: [a$b.bin] $2'
 }
 
 @test "--max-bytes: a known size over the limit fails before any byte" {

@@ -594,10 +594,11 @@ static enum http_mode http_mode_for(const struct vr_fetch *f, enum item_state st
 	return f->src_ignores_ranges ? M_SLICE : M_RANGED;
 }
 
-/* libavformat's http options for the request; range gets the Range value
- * sent ("" none). 0 or -1 (out of memory). */
-static int http_options(const struct vr_fetch *f, const struct vr_source *s, enum http_mode mode,
-			uint64_t pos, char *range, size_t rlen, AVDictionary **d)
+/* libavformat's http options for the request; hdrs: the source's header
+ * lines (vr_source_headers) or NULL; range gets the Range value sent (""
+ * none). 0 or -1 (out of memory). */
+static int http_options(const struct vr_fetch *f, const struct vr_source *s, const char *hdrs,
+			enum http_mode mode, uint64_t pos, char *range, size_t rlen, AVDictionary **d)
 {
 	av_dict_set(d, "protocol_whitelist", PROTOCOLS, 0);
 	av_dict_set(d, "icy", "0", 0);          /* bytes as they are, no ICY metadata */
@@ -624,11 +625,11 @@ static int http_options(const struct vr_fetch *f, const struct vr_source *s, enu
 		snprintf(off, sizeof off, "%" PRIu64, pos);
 		av_dict_set(d, "offset", off, 0);
 	}
-	size_t hl = (s->headers ? strlen(s->headers) : 0) + strlen(range) + 16;
+	size_t hl = (hdrs ? strlen(hdrs) : 0) + strlen(range) + 16;
 	char *headers = malloc(hl);
 	if (!headers)
 		return -1;
-	snprintf(headers, hl, "%s%s%s%s", s->headers ? s->headers : "", range[0] ? "Range: " : "",
+	snprintf(headers, hl, "%s%s%s%s", hdrs ? hdrs : "", range[0] ? "Range: " : "",
 		 range, range[0] ? "\r\n" : "");
 	if (headers[0])
 		av_dict_set(d, "headers", headers, 0);
@@ -739,7 +740,17 @@ static int open_http(struct vr_fetch *f, const struct vr_source *s, enum item_st
 
 	pthread_once(&av_once, av_setup);
 	enum http_mode mode = http_mode_for(f, st, &pos);
-	if (http_options(f, s, mode, pos, range, sizeof range, &d) < 0) {
+	/* credentials are read from the environment only now, when a
+	 * request is made; an unset one is a configuration error */
+	char *hdrs = NULL, e[1024];
+	int hr = vr_source_headers(s, &hdrs, e, sizeof e);
+	if (hr) {
+		fatal(f, hr, "%s", e);
+		return OPEN_FATAL;
+	}
+	int opt = http_options(f, s, hdrs, mode, pos, range, sizeof range, &d);
+	free(hdrs);
+	if (opt < 0) {
 		av_dict_free(&d);
 		fatal(f, VR_EFAIL, "out of memory");
 		return OPEN_FATAL;

@@ -294,16 +294,23 @@ static int open_input(struct run *r, int want_video, int want_audio)
 	size_t n = rs ? rs->n : 1;
 	int rc = VR_ENOTFOUND;
 	for (size_t i = 0; i < n; i++) {
+		char *hdrs = NULL;
 		if (rs) {
 			const struct vr_source *src = &rs->src[i];
 			dopts.input = src->kind == VR_SOURCE_STDIN ? NULL : src->location;
 			dopts.root = src->root;
-			dopts.headers = src->headers;
 			dopts.stall_timeout = src->timeout;
+			/* credentials are read only when a request is made */
+			if (src->kind == VR_SOURCE_HTTP &&
+			    (rc = vr_source_headers(src, &hdrs, r->err, r->errlen)))
+				break;
+			dopts.headers = hdrs;
 		}
 		if (i > 0)
 			vr_demux_close(&r->in);
 		rc = vr_demux_open(&r->in, &dopts, r->err, r->errlen);
+		free(hdrs);
+		dopts.headers = NULL;
 		r->stall_timeout = dopts.stall_timeout;
 		if (rc != VR_ENOTFOUND && rc != VR_EIO && rc != VR_ETIMEOUT)
 			break;

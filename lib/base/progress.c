@@ -46,9 +46,9 @@ static size_t progress_format(char *buf, size_t cap, const struct vr_progress *p
 	if (cap == 0)
 		return 0;
 	vr_progress_bytes(sz, sizeof sz, p->bytes);
-	snprintf(counts, sizeof counts, "hit %llu miss %llu fail %llu",
+	snprintf(counts, sizeof counts, "hit %llu miss %llu coalesced %llu fail %llu",
 		 (unsigned long long)p->hits, (unsigned long long)p->misses,
-		 (unsigned long long)p->failed);
+		 (unsigned long long)p->coalesced, (unsigned long long)p->failed);
 	if (p->total) {
 		double left = p->total > p->done ? (double)(p->total - p->done) : 0;
 		clock_text(eta, sizeof eta, rate > 0 ? left / rate : -1);

@@ -1,6 +1,8 @@
 /* A one-line progress bar on stderr for batch commands (vr-cache warm):
  *
- *   [#########-----------]  45%  450/1000  hit 200 miss 220 fail 10  12.3 MiB  35.2/s  ETA 0:15
+ *   [#######-----]  45%  450/1000  hit 200 miss 215 coalesced 5 fail 10  12.3 MiB  35.2/s  ETA 0:15
+ *
+ * The counts are the categories of warm's summary, each job in one. 
  *
  * Drawing rewrites the line in place with one write to fd. No shared
  * state (stack buffers only): any thread may call these, but two threads
@@ -14,7 +16,7 @@
 
 struct vr_progress {
 	uint64_t done, total;        /* total 0: unknown (no bar, no ETA) */
-	uint64_t hits, misses, failed;
+	uint64_t hits, misses, coalesced, failed;
 	uint64_t bytes;
 	double elapsed_s;
 	int concurrency;             /* 0: not shown */

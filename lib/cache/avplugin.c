@@ -43,6 +43,7 @@ static struct {
 	void (*fetch_close)(struct vr_fetch *);
 	const char *(*fetch_content_type)(const struct vr_fetch *);
 	const char *(*fetch_error)(const struct vr_fetch *);
+	uint64_t (*fetch_bytes_in)(const struct vr_fetch *);
 	int (*transform_run)(const struct vr_transform_opts *, struct vr_transform_stats *, char *,
 			     size_t);
 	int ok;
@@ -98,9 +99,10 @@ static void av_load(void)
 	*(void **)&av.fetch_close = dlsym(h, "vr_fetch_close");
 	*(void **)&av.fetch_content_type = dlsym(h, "vr_fetch_content_type");
 	*(void **)&av.fetch_error = dlsym(h, "vr_fetch_error");
+	*(void **)&av.fetch_bytes_in = dlsym(h, "vr_fetch_bytes_in");
 	*(void **)&av.transform_run = dlsym(h, "vr_transform_run");
 	av.ok = av.fetch_open && av.fetch_read && av.fetch_close && av.fetch_content_type &&
-		av.fetch_error && av.transform_run;
+		av.fetch_error && av.fetch_bytes_in && av.transform_run;
 	if (!av.ok)
 		snprintf(av.err, sizeof av.err, "the transform plugin " PLUGIN " lacks a function");
 }
@@ -137,6 +139,9 @@ const char *vr_fetch_content_type(const struct vr_fetch *f) { return av.fetch_co
 /* NULL f: the reason the last open failed without a reader (the plugin
  * did not load, or memory ran out) */
 const char *vr_fetch_error(const struct vr_fetch *f) { return av.ok ? av.fetch_error(f) : av.err; }
+
+/* NULL f: nothing was read */
+uint64_t vr_fetch_bytes_in(const struct vr_fetch *f) { return f && av.ok ? av.fetch_bytes_in(f) : 0; }
 
 int vr_transform_run(const struct vr_transform_opts *o, struct vr_transform_stats *st, char *err,
 		     size_t errlen)

@@ -216,7 +216,7 @@ static struct vr_store *cache_store(struct vr_cache *c)
 {
 	if (!c->store_tried) {
 		c->store_tried = 1;
-		int rc = c->o.no_store
+		int rc = c->o.no_store || c->o.no_create
 				 ? vr_store_open_existing(&c->st, c->o.store_path, c->store_err,
 							  sizeof c->store_err)
 				 : vr_store_open(&c->st, c->o.store_path, c->store_err, sizeof c->store_err);
@@ -453,6 +453,7 @@ static int serve_entry(struct vr_cache *c, const struct vr_cache_request *r, con
 	if (pr != VR_RANGE_OK) {
 		if (r->range && r->range->n) {
 			vr_response_print(resp, r->headers, r->json);
+			out->head_printed = 1;
 			vr_unsatisfiable_text(out->error, sizeof out->error, r->range, "the entry",
 					      (int64_t)e->size, 0);
 			rc = VR_ERANGE;
@@ -461,6 +462,7 @@ static int serve_entry(struct vr_cache *c, const struct vr_cache_request *r, con
 		resp->n = 0; /* an empty entry: a complete, empty 200 */
 	}
 	vr_response_print(resp, r->headers, r->json);
+	out->head_printed = 1;
 	struct sink s = {.out = {.fd = r->out_fd}, .c = c, .e = e};
 	if (r->out_fd >= 0) {
 		struct vr_serve sv = {sink_write, sink_span, &s};
@@ -973,6 +975,7 @@ static void miss_fetch_raw(struct miss *m)
 	}
 	if (m->prc && !m->perr[0])
 		snprintf(m->perr, sizeof m->perr, "%s", vr_fetch_error(f)); /* NULL f is fine */
+	m->out->bytes_in = f ? vr_fetch_bytes_in(f) : 0;
 	vr_fetch_close(f);
 	vr_stream_closed();
 	m->out->transform_ms = vr_now_ms() - t0;
@@ -1036,6 +1039,7 @@ static int miss_transform(struct miss *m)
 	pthread_join(p->th, NULL);
 	vr_stream_closed();
 	m->out->transform_ms = p->ms;
+	m->out->bytes_in = p->stats.bytes_in;
 	if (!m->prc && p->rc) {
 		m->prc = p->rc;
 		snprintf(m->perr, sizeof m->perr, "%s", p->err);
@@ -1111,6 +1115,7 @@ static void miss_print_head(struct miss *m, int ended)
 		resp->length_known = ended;
 		resp->content_length = m->t.out.bytes;
 		vr_response_print(resp, m->r->headers, m->r->json);
+		m->out->head_printed = 1;
 	}
 	free(resp);
 	free(hdr);

@@ -47,6 +47,9 @@ struct vr_cache_opts {
 	int no_wait_fallback;        /* past wait: transform without storing instead of VR_ETIMEOUT */
 	int bypass;                  /* skip the lookup, store the fresh result */
 	int no_store;                /* skip the lookup and the store */
+	int no_create;               /* keys only (--print-key, warm --dry-run): a store
+				      * that does not exist is not created, and its
+				      * sources are at version 0 */
 	int strict;                  /* a failed store write is VR_EIO, not a warning */
 	const char *const *tags;     /* extra tags for stored entries */
 	size_t ntags;
@@ -106,6 +109,8 @@ struct vr_cache_outcome {
 	int status;                  /* vr_status of the request */
 	char key[VR_CACHE_KEY_MAX];
 	uint64_t bytes_out;          /* written to out_fd */
+	uint64_t bytes_in;           /* read from the source by this request's fetch or
+				      * transform (0 when it ran none: a hit) */
 	uint64_t bytes_stored;
 	double wall_ms, ttfb_ms, transform_ms, store_ms;
 	int transformed;             /* this request ran fetch/transform */
@@ -115,6 +120,8 @@ struct vr_cache_outcome {
 	/* HTTP answers */
 	int http_status;             /* the status sent, 0 none yet */
 	int head_sent;               /* the head went out (an error can no longer be answered) */
+	int head_printed;            /* --headers/--json: the answer's head or object went
+				      * to stderr (a failure before it prints its own) */
 	int64_t size;                /* the entry's size, -1 unknown (Content-Range of a 416) */
 	int busy;                    /* gave up waiting for another process (503, not 504) */
 };

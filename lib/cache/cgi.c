@@ -123,6 +123,7 @@ static void metrics_outcome(const struct vr_cache_outcome *oc)
 	vr_metrics_str("key", oc->key);
 	vr_metrics_str("result", vr_cache_result_name(oc->result));
 	vr_metrics_set_bytes_out(oc->bytes_out);
+	vr_metrics_bytes_in(oc->bytes_in);
 	vr_metrics_int("bytes_stored", (int64_t)oc->bytes_stored);
 	vr_metrics_int("ttfb_ms", (int64_t)llround(oc->ttfb_ms));
 	vr_metrics_int("transform_ms", (int64_t)llround(oc->transform_ms));

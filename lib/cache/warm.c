@@ -84,6 +84,7 @@ struct warm {
 
 	pthread_mutex_t mu;    /* counters, recent window, caches, stderr */
 	uint64_t lines, hits, misses, coalesced, skipped, failed, malformed, cancelled;
+	uint64_t remembered; /* of failed: a remembered failure answered at once */
 	uint64_t bytes, total;
 	unsigned char recent[RECENT];
 	unsigned nrecent, recent_pos;
@@ -175,6 +176,7 @@ static void job_metrics(struct warm *w, uint64_t line, const char *key, const ch
 	vr_json_str(&j, "result", result);
 	vr_json_int(&j, "status", o ? o->status : error ? VR_EFAIL : 0);
 	vr_json_int(&j, "fresh", fresh);
+	vr_json_uint(&j, "bytes_in", o ? o->bytes_in : 0);
 	vr_json_uint(&j, "bytes_out", o ? o->bytes_out : 0);
 	vr_json_uint(&j, "bytes_stored", o ? o->bytes_stored : 0);
 	vr_json_int(&j, "wall_ms", (int64_t)wall_ms);
@@ -286,6 +288,8 @@ static void run_job(void *ctx, void *arg)
 		    shown(job->source, tmp, sizeof tmp), result);
 
 	pthread_mutex_lock(&w->mu);
+	if (!ok && out.result == VR_CACHE_NEGATIVE)
+		w->remembered++;
 	if (!ok)
 		w->failed++;
 	else if (out.result == VR_CACHE_HIT)
@@ -315,7 +319,9 @@ static void progress_counts(struct warm *w, struct vr_progress *p)
 	p->total = w->total;
 	if (p->total && p->done > p->total)
 		p->total = p->done;
-	p->hits = w->hits + w->coalesced;
+	/* the summary's categories, each job in one */
+	p->hits = w->hits;
+	p->coalesced = w->coalesced;
 	p->misses = w->misses;
 	p->failed = w->failed;
 	p->bytes = w->bytes;
@@ -520,6 +526,7 @@ report:;
 		{"skipped", (int64_t)w->skipped},
 		{"failed", (int64_t)w->failed},
 		{"malformed", (int64_t)w->malformed},
+		{"remembered", (int64_t)w->remembered},
 		{"bytes", (int64_t)w->bytes},
 		{"queue_capacity", (int64_t)qs.capacity},
 		{"queue_max_depth", (int64_t)qs.max_depth},
@@ -566,11 +573,12 @@ report:;
 		char sz[32];
 		fprintf(stderr,
 			"%s: warm: %" PRIu64 " jobs: %" PRIu64 " hits, %" PRIu64 " misses, %" PRIu64
-			" coalesced, %" PRIu64 " failed (%" PRIu64 " malformed), %" PRIu64
+			" coalesced, %" PRIu64 " failed (%" PRIu64 " malformed, %" PRIu64
+			" remembered), %" PRIu64
 			" in other shards; %s stored in %.1f s; peak RSS %ld KiB; concurrency %d-%d, %" PRIu64
 			" changes\n",
 			vr_prog(), jobs, w->hits, w->misses, w->coalesced, w->failed, w->malformed,
-			w->skipped, vr_progress_bytes(sz, sizeof sz, w->bytes), wall_ms / 1000.0,
+			w->remembered, w->skipped, vr_progress_bytes(sz, sizeof sz, w->bytes), wall_ms / 1000.0,
 			peak, w->conc_min, w->conc_max, (uint64_t)qs.concurrency_changes);
 	}
 }
@@ -631,6 +639,8 @@ static void warm_setup(struct warm *w, const struct vr_warm_opts *o,
 	/* each job's stall timeout, and the longest wait on another
 	 * process's transform of the same key */
 	w->copts = *base;
+	if (w->dry_run)
+		w->copts.no_create = 1; /* a dry run writes nothing, a store neither */
 	w->copts.transform_timeout = w->job_timeout;
 	w->copts.job_timeout = w->job_timeout;
 	if (w->copts.wait <= 0 || w->copts.wait > w->job_timeout)

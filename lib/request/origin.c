@@ -372,6 +372,15 @@ static void sink_put(struct sink *s, const char *p, size_t n, int flags)
 			s->out[s->len++] = hex[c & 15];
 			continue;
 		}
+		if ((flags & VR_EXPAND_KEEP_ENV) && c == '$') {
+			if (s->len + 2 >= s->cap) {
+				s->overflow = 1;
+				return;
+			}
+			s->out[s->len++] = '$';
+			s->out[s->len++] = '$';
+			continue;
+		}
 		if (s->len + 1 >= s->cap) {
 			s->overflow = 1;
 			return;
@@ -389,7 +398,7 @@ static int put_group(struct sink *s, size_t g, const struct vr_pattern *p, const
 			     ngroups);
 	if (m[g].rm_so >= 0)
 		sink_put(s, subject + m[g].rm_so, (size_t)(m[g].rm_eo - m[g].rm_so),
-			 flags & (VR_EXPAND_URL_ENCODE | VR_EXPAND_PCT_DECODE));
+			 flags & (VR_EXPAND_URL_ENCODE | VR_EXPAND_PCT_DECODE | VR_EXPAND_KEEP_ENV));
 	return 0;
 }
 
@@ -409,7 +418,7 @@ int vr_template_expand(const char *tmpl, const struct vr_pattern *p, const char 
 			break;
 		/* at a '$' */
 		if (t[1] == '$') {
-			sink_put(&s, "$", 1, 0);
+			sink_put(&s, "$", 1, flags & VR_EXPAND_KEEP_ENV);
 			t += 2;
 		} else if (isdigit((unsigned char)t[1])) {
 			if (put_group(&s, (size_t)(t[1] - '0'), p, subject, m, flags, tmpl, err, errlen) < 0)
@@ -422,7 +431,7 @@ int vr_template_expand(const char *tmpl, const struct vr_pattern *p, const char 
 			size_t n = (size_t)(close - a);
 			if (n > 4 && !strncmp(a, "env:", 4)) {
 				char var[256];
-				if (!(flags & VR_EXPAND_ENV))
+				if (!(flags & (VR_EXPAND_ENV | VR_EXPAND_KEEP_ENV)))
 					return failf(err, errlen,
 						     "template '%s': ${env:...} is only allowed in header values",
 						     tmpl);
@@ -435,6 +444,12 @@ int vr_template_expand(const char *tmpl, const struct vr_pattern *p, const char 
 					if (!is_name_char(var[i]))
 						return failf(err, errlen,
 							     "template '%s': bad variable name '%s'", tmpl, var);
+				if (flags & VR_EXPAND_KEEP_ENV) {
+					/* read when a request is made (vr_source_headers) */
+					sink_put(&s, t, (size_t)(close + 1 - t), 0);
+					t = close + 1;
+					continue;
+				}
 				const char *v = getenv(var);
 				if (!v) {
 					failf(err, errlen, "environment variable %s is not set (used in '%s')", var,
@@ -556,17 +571,26 @@ static struct vr_source *add_source(struct vr_resolved *r, enum vr_source_kind k
 	return s;
 }
 
-/* Append one checked header line (CRLF added) to *acc. */
-static int append_header(char **acc, const char *line, char *err, size_t errlen)
+/* Append one checked header line (CRLF added) to *acc; with escape, its
+ * '$' written "$$" (a line already expanded, kept as a template: see
+ * vr_source.headers). */
+static int append_header(char **acc, const char *line, int escape, char *err, size_t errlen)
 {
 	if (vr_header_check(line, err, errlen) < 0)
 		return -1;
-	size_t old = *acc ? strlen(*acc) : 0, n = strlen(line);
-	char *a = realloc(*acc, old + n + 3);
+	size_t old = *acc ? strlen(*acc) : 0, n = strlen(line), dollars = 0;
+	for (size_t i = 0; escape && i < n; i++)
+		dollars += line[i] == '$';
+	char *a = realloc(*acc, old + n + dollars + 3);
 	if (!a)
 		vr_oom();
-	memcpy(a + old, line, n);
-	memcpy(a + old + n, "\r\n", 3);
+	char *w = a + old;
+	for (size_t i = 0; i < n; i++) {
+		*w++ = line[i];
+		if (escape && line[i] == '$')
+			*w++ = '$';
+	}
+	memcpy(w, "\r\n", 3);
 	*acc = a;
 	return 0;
 }
@@ -644,14 +668,15 @@ static int expand_cli_headers(const struct vr_origin_params *pp, char **acc, cha
 		if (vr_template_expand(pp->headers[i], NULL, NULL, NULL, VR_EXPAND_ENV, line, sizeof line,
 				       why, sizeof why) < 0)
 			return failf(err, errlen, "--header: %s", why);
-		if (append_header(acc, line, why, sizeof why) < 0)
+		if (append_header(acc, line, 1, why, sizeof why) < 0)
 			return failf(err, errlen, "--header: %s", why);
 	}
 	return 0;
 }
 
 /* The sources of origin `name`, whose compiled pattern matched `path`.
- * Returns 0, VR_EDATA (a bad config value) or VR_EUSAGE (-H, ${env:...}). */
+ * Returns 0, VR_EDATA (a bad config value) or VR_EUSAGE (-H). The
+ * headers' ${env:NAME} stay for vr_source_headers. */
 static int resolve_origin(const struct vr_config *cfg, const char *name, const struct vr_pattern *pat,
 			  const char *path, const regmatch_t *m, const struct vr_origin_params *pp,
 			  double timeout, unsigned retries, struct vr_resolved *out, char *err,
@@ -666,14 +691,14 @@ static int resolve_origin(const struct vr_config *cfg, const char *name, const s
 	    config_retries(cfg, "origin", name, &retries, err, errlen) < 0)
 		return VR_EDATA;
 	for (size_t i = 0; (tmpl = vr_config_get_nth(cfg, "origin", name, "header", i)); i++) {
-		int x = vr_template_expand(tmpl, pat, path, m, VR_EXPAND_ENV, buf, sizeof buf, why,
-					   sizeof why);
-		if (x < 0 || append_header(&headers, buf, why, sizeof why) < 0) {
+		if (vr_template_expand(tmpl, pat, path, m, VR_EXPAND_KEEP_ENV, buf, sizeof buf, why,
+				       sizeof why) < 0 ||
+		    append_header(&headers, buf, 0, why, sizeof why) < 0) {
 			failf(err, errlen, "%s: [origin \"%s\"] header: %s", cfg_name(cfg), name, why);
-			rc = x == VR_EXPAND_UNSET ? VR_EUSAGE : VR_EDATA; /* the caller's environment */
 			goto out;
 		}
 	}
+	int cfg_headers = headers != NULL;
 	if (expand_cli_headers(pp, &headers, err, errlen) < 0) {
 		rc = VR_EUSAGE;
 		goto out;
@@ -711,6 +736,11 @@ static int resolve_origin(const struct vr_config *cfg, const char *name, const s
 		s->retries = retries;
 		if (http) {
 			s->headers = headers ? xstrdup(headers) : NULL;
+			if (cfg_headers) {
+				char where[600];
+				snprintf(where, sizeof where, "%s: [origin \"%s\"]", cfg_name(cfg), name);
+				s->where = xstrdup(where);
+			}
 		} else {
 			char def[TEMPLATE_MAX];
 			vr_template_root(ltmpl, def, sizeof def);
@@ -868,10 +898,43 @@ void vr_resolved_free(struct vr_resolved *r)
 		free(r->src[i].location);
 		free(r->src[i].root);
 		free(r->src[i].headers);
+		free(r->src[i].where);
 	}
 	free(r->src);
 	free(r->origin);
 	memset(r, 0, sizeof *r);
+}
+
+int vr_source_headers(const struct vr_source *s, char **out, char *err, size_t errlen)
+{
+	char tmpl[TEMPLATE_MAX], line[TEMPLATE_MAX], why[512];
+	*out = NULL;
+	for (const char *p = s->headers; p && *p;) {
+		const char *eol = strstr(p, "\r\n");
+		size_t n = eol ? (size_t)(eol - p) : strlen(p);
+		if (n >= sizeof tmpl) {
+			snprintf(why, sizeof why, "a line longer than %zu bytes", sizeof tmpl - 1);
+			goto bad;
+		}
+		memcpy(tmpl, p, n);
+		tmpl[n] = '\0';
+		p += n + (eol ? 2 : 0);
+		/* the name was checked when resolved; the value may only now
+		 * hold what the environment gave */
+		if (vr_template_expand(tmpl, NULL, NULL, NULL, VR_EXPAND_ENV, line, sizeof line, why,
+				       sizeof why) < 0 ||
+		    append_header(out, line, 0, why, sizeof why) < 0)
+			goto bad;
+	}
+	return 0;
+bad:
+	free(*out);
+	*out = NULL;
+	if (s->where)
+		snprintf(err, errlen, "%s header: %s", s->where, why);
+	else
+		snprintf(err, errlen, "header: %s", why);
+	return VR_EDATA;
 }
 
 const char *vr_url_redact(const char *in, char *out, size_t outlen)

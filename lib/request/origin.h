@@ -22,11 +22,14 @@
  *   header  = Authorization: Bearer ${env:TOKEN}   repeatable, http only
  *
  * Templates: $N (one digit), ${N}, ${name}, $$ for '$'; header values also
- * ${env:NAME} (an unset variable is an error). A group that did not take
- * part in the match expands to nothing. Captures are percent-encoded where
+ * ${env:NAME}. A group that did not take part in the match expands to
+ * nothing. A config header's ${env:NAME} is read only when a request is
+ * made (vr_source_headers), so that what contacts no origin (a hit, a key,
+ * a local source) does not need its credentials; -H values are expanded
+ * at once (an unset variable there is a usage error). Captures are percent-encoded where
  * a URL needs it for http sources and percent-decoded for local ones.
  *
- * Resolution is pure (no I/O but getenv); opening belongs to lib/av (fetch,
+ * Resolution is pure (no I/O but getenv for -H); opening belongs to lib/av (fetch,
  * demux), which both confine an origin's local source with
  * vr_origin_confine, the one filesystem-touching function here.
  *
@@ -60,7 +63,11 @@ struct vr_source {
 			 * configured (realpath'd when opened); NULL: none */
 	double timeout; /* idle/connect timeout of one attempt, seconds; 0: none */
 	unsigned retries; /* further attempts after a transient failure */
-	char *headers;  /* http: "Name: value\r\n" lines, expanded; NULL: none */
+	char *headers;  /* http: "Name: value\r\n" lines, captures expanded but
+			 * ${env:NAME} not yet ('$' written "$$"): get them
+			 * for a request from vr_source_headers; NULL: none */
+	char *where;    /* headers from a config: "FILE: [origin \"NAME\"]"
+			 * for messages; NULL: none */
 };
 
 struct vr_resolved {
@@ -79,12 +86,21 @@ struct vr_origin_params {
 
 /* SOURCE + config (may be NULL) -> candidates. Returns 0, VR_EDATA for a
  * bad config value (timeout, retries, regex, template, header line), or
- * VR_EUSAGE for what the command line got wrong (-H, an unsupported scheme,
- * an unset ${env:NAME}); err says what and, for the config, where. */
+ * VR_EUSAGE for what the command line got wrong (-H and an unset
+ * ${env:NAME} in it, an unsupported scheme); err says what and, for the
+ * config, where. A config header's ${env:NAME} is not read here. */
 int vr_origin_resolve(const struct vr_config *cfg, const char *source,
 		      const struct vr_origin_params *params, struct vr_resolved *out, char *err,
 		      size_t errlen);
 void vr_resolved_free(struct vr_resolved *r);
+
+/* The header lines of http source s for a request about to be made, its
+ * ${env:NAME} read now: *out gets a malloc'd "Name: value\r\n"... string
+ * (free it), or NULL when there are none. Returns 0, or VR_EDATA with err
+ * (a configuration error: an unset variable, or a value that puts a
+ * control character into a header; err names the variable and the origin,
+ * never a value). Reads the environment: any thread, no shared state. */
+int vr_source_headers(const struct vr_source *s, char **out, char *err, size_t errlen);
 
 /* Confinement of an origin's local source: path, links followed
  * (realpath), must lie under root, also resolved. Returns 0 with the
@@ -120,6 +136,9 @@ enum vr_expand_flags {
 	VR_EXPAND_ENV = 1,        /* allow ${env:NAME} */
 	VR_EXPAND_URL_ENCODE = 2, /* percent-encode captures for a URL */
 	VR_EXPAND_PCT_DECODE = 4, /* percent-decode captures for a path */
+	VR_EXPAND_KEEP_ENV = 8,   /* copy ${env:NAME} as it is (name checked) and
+				   * write every other '$' as "$$": the result is
+				   * a template for a later VR_EXPAND_ENV pass */
 };
 
 /* What vr_template_expand returns besides 0. */

@@ -154,6 +154,39 @@ void vr_response_print(const struct vr_response *r, int headers, int json)
 	fflush(stderr);
 }
 
+void vr_response_print_failure(int exit_status, const char *error, const char *extra_headers,
+			       const char *extra_json, int headers, int json)
+{
+	int status = vr_http_status_for_exit(exit_status);
+	if (headers) {
+		static struct vr_http_head h; /* one thread (see response.h) */
+		vr_http_head_begin(&h, status, 0);
+		vr_http_head_add(&h, "Content-Length", "0");
+		vr_http_head_lines(&h, extra_headers);
+		vr_http_head_end(&h);
+		fputs(h.buf, stderr);
+	}
+	if (json) {
+		static struct vr_json j;
+		vr_json_begin(&j);
+		vr_json_int(&j, "status", status);
+		vr_json_null(&j, "size");
+		vr_json_null(&j, "content_range");
+		vr_json_int(&j, "content_length", 0);
+		vr_json_null(&j, "content_type");
+		vr_json_bool(&j, "multipart", 0);
+		vr_json_raw(&j, "ranges", "[]");
+		vr_json_str(&j, "error", error);
+		if (extra_json && j.len > 0) {
+			fprintf(stderr, "%s%s}\n", j.buf, extra_json);
+		} else {
+			vr_json_end(&j);
+			fprintf(stderr, "%s\n", j.buf);
+		}
+	}
+	fflush(stderr);
+}
+
 const char *vr_unsatisfiable_text(char *buf, size_t len, const struct vr_range_set *set,
 				  const char *what, int64_t size, int http416)
 {

@@ -47,6 +47,16 @@ void vr_response_print(const struct vr_response *r, int headers, int json);
  * satisfiable: the entry has 1000 bytes (Content-Range: bytes * /1000)";
  * what names the thing measured ("the input", "the entry", "the output",
  * a source). size < 0: unknown ("(HTTP 416)" then, when http416). */
+/* The head and/or JSON object of a request that failed before its answer
+ * was printed (a 416 prints its own): the status exit_status stands for
+ * (vr_http_status_for_exit: 5 404, 6 502, 7 504, ...) with Content-Length:
+ * 0 and the extra headers; the JSON object with the members of
+ * vr_response_print (size and content_type null, no ranges), the extra
+ * members, and "error" (NULL: none). So that a script reading --headers or
+ * --json gets an answer for every outcome, not only for the good ones. */
+void vr_response_print_failure(int exit_status, const char *error, const char *extra_headers,
+			       const char *extra_json, int headers, int json);
+
 const char *vr_unsatisfiable_text(char *buf, size_t len, const struct vr_range_set *set,
 				  const char *what, int64_t size, int http416);
 

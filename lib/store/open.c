@@ -345,7 +345,7 @@ static int store_open(struct vr_store **out, const char *path, int create, char 
 	/* an empty file is no store yet either: SQLite would make it one */
 	struct stat sb;
 	if (!create && (stat(st->path, &sb) < 0 || (S_ISREG(sb.st_mode) && sb.st_size == 0))) {
-		snprintf(err, errlen, "no store at %s (the first put creates it)", st->path);
+		snprintf(err, errlen, "no store at %s", st->path);
 		free(st);
 		return VR_ENOTFOUND;
 	}

@@ -56,8 +56,9 @@ struct vr_entry {
  * vr_status (VR_EIO for an unusable or foreign file) with err set. */
 int vr_store_open(struct vr_store **st, const char *path, char *err, size_t errlen);
 /* The same, but a store that does not exist yet is VR_ENOTFOUND instead of
- * being created: for commands that only read or tidy, so that a mistyped
- * path is an error rather than a new empty store. */
+ * being created ("no store at PATH": the caller says what creates one): for
+ * commands that only read, tidy or change what is stored, so that a
+ * mistyped path is an error rather than a new empty store. */
 int vr_store_open_existing(struct vr_store **st, const char *path, char *err, size_t errlen);
 void vr_store_close(struct vr_store *st);
 /* The last error text of a failed call. */

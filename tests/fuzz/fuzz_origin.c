@@ -33,7 +33,7 @@ static void origin_expand_all(const char *tmpl, const struct vr_pattern *p, cons
 		       const regmatch_t *m)
 {
 	static const int flags[] = {0, VR_EXPAND_ENV, VR_EXPAND_URL_ENCODE, VR_EXPAND_PCT_DECODE,
-				    VR_EXPAND_ENV | VR_EXPAND_URL_ENCODE};
+				    VR_EXPAND_ENV | VR_EXPAND_URL_ENCODE, VR_EXPAND_KEEP_ENV};
 	char out[OUT_MAX], err[512];
 	for (size_t i = 0; i < sizeof flags / sizeof *flags; i++) {
 		memset(out, 'X', sizeof out);
@@ -138,9 +138,18 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 				FAIL("resolve with the origin returned %d without a message", r);
 			if (!r && (res.n == 0 || res.n > VR_ORIGIN_MAX_SOURCES))
 				FAIL("resolve gave %zu sources", res.n);
-			for (size_t i = 0; !r && i < res.n; i++)
+			for (size_t i = 0; !r && i < res.n; i++) {
 				if (!res.src[i].location)
 					FAIL("source %zu without a location", i);
+				/* the headers kept for a request expand, or fail
+				 * with a message and a config status */
+				char *h = NULL;
+				err[0] = '\0';
+				int hr = vr_source_headers(&res.src[i], &h, err, sizeof err);
+				if (hr && (hr != VR_EDATA || !err[0] || h))
+					FAIL("source headers returned %d", hr);
+				free(h);
+			}
 			vr_resolved_free(&res);
 		}
 		vr_config_free(cfg);

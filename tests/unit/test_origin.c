@@ -119,6 +119,22 @@ static void test_env(void)
 	CHECK(vr_template_expand("cost: $$5", NULL, NULL, NULL, VR_EXPAND_ENV, out, sizeof out, err,
 				 sizeof err) == 0);
 	CHECK_EQ_STR(out, "cost: $5");
+	/* kept for later: ${env:NAME} as written (its name checked, the
+	 * variable not read), every other '$' doubled, captures included, so
+	 * that a second VR_EXPAND_ENV pass gives each '$' back once */
+	struct vr_pattern p;
+	regmatch_t m[VR_ORIGIN_MAX_GROUPS + 1];
+	CHECK(vr_pattern_compile(&p, "^/(.*)$", err, sizeof err) == 0);
+	CHECK(vr_pattern_match(&p, "/a$b", m) == 1);
+	CHECK(vr_template_expand("K: ${env:VR_TEST_ORIGIN_UNSET} $$5 [$1]", &p, "/a$b", m,
+				 VR_EXPAND_KEEP_ENV, out, sizeof out, err, sizeof err) == 0);
+	CHECK_EQ_STR(out, "K: ${env:VR_TEST_ORIGIN_UNSET} $$5 [a$$b]");
+	CHECK(vr_template_expand("${env:BAD-NAME}", NULL, NULL, NULL, VR_EXPAND_KEEP_ENV, out,
+				 sizeof out, err, sizeof err) < 0);
+	CHECK(vr_template_expand("K: ${env:VR_TEST_ORIGIN_TOKEN} $$5 [a$$b]", NULL, NULL, NULL,
+				 VR_EXPAND_ENV, out, sizeof out, err, sizeof err) == 0);
+	CHECK_EQ_STR(out, "K: s3cr3t $5 [a$b]");
+	vr_pattern_free(&p);
 }
 
 static void test_helpers(void)
@@ -186,6 +202,7 @@ static void test_resolve(void)
 	struct vr_resolved r;
 	char err[512];
 	struct vr_origin_params pp = {.timeout = -1, .retries = -1};
+	char *h = NULL;
 
 	setenv("VR_TEST_ORIGIN_TOKEN", "tok", 1);
 	CHECK(vr_config_parse(&cfg, conf, strlen(conf), "test.conf", err, sizeof err) == 0);
@@ -201,7 +218,11 @@ static void test_resolve(void)
 		CHECK(r.src[0].retries == 3);
 		CHECK(r.src[1].kind == VR_SOURCE_HTTP);
 		CHECK_EQ_STR(r.src[1].location, "http://h1/m/clip.mp4");
-		CHECK_EQ_STR(r.src[1].headers, "X-Token: tok\r\n");
+		/* the variable is read when a request is made, not here */
+		CHECK_EQ_STR(r.src[1].headers, "X-Token: ${env:VR_TEST_ORIGIN_TOKEN}\r\n");
+		CHECK(vr_source_headers(&r.src[1], &h, err, sizeof err) == 0);
+		CHECK_EQ_STR(h, "X-Token: tok\r\n");
+		free(h);
 		CHECK(r.src[1].root == NULL);
 		CHECK(r.src[2].kind == VR_SOURCE_LOCAL);
 		CHECK_EQ_STR(r.src[2].location, "/srv/b/clip.mp4");
@@ -228,15 +249,21 @@ static void test_resolve(void)
 	struct vr_origin_params cli = {.timeout = 0.5, .retries = 9, .headers = hdrs, .nheaders = 1};
 	CHECK(vr_origin_resolve(cfg, "/v/z", &cli, &r, err, sizeof err) == 0);
 	CHECK(r.n == 3 && r.src[1].timeout == 0.5 && r.src[1].retries == 9);
-	if (r.n == 3)
-		CHECK_EQ_STR(r.src[1].headers, "X-Token: tok\r\nX-Cli: tok!\r\n");
+	if (r.n == 3) {
+		CHECK(vr_source_headers(&r.src[1], &h, err, sizeof err) == 0);
+		CHECK_EQ_STR(h, "X-Token: tok\r\nX-Cli: tok!\r\n");
+		free(h);
+	}
 	vr_resolved_free(&r);
 
 	/* direct sources */
 	CHECK(vr_origin_resolve(cfg, "https://example.com/a.mp4", &cli, &r, err, sizeof err) == 0);
 	CHECK(r.origin == NULL && r.n == 1 && r.src[0].kind == VR_SOURCE_HTTP);
-	if (r.n == 1)
-		CHECK_EQ_STR(r.src[0].headers, "X-Cli: tok!\r\n");
+	if (r.n == 1) {
+		CHECK(vr_source_headers(&r.src[0], &h, err, sizeof err) == 0);
+		CHECK_EQ_STR(h, "X-Cli: tok!\r\n");
+		free(h);
+	}
 	vr_resolved_free(&r);
 	CHECK(vr_origin_resolve(cfg, "file:///tmp/a%20b.mp4", &pp, &r, err, sizeof err) == 0);
 	CHECK(r.n == 1 && r.src[0].kind == VR_SOURCE_LOCAL && r.src[0].root == NULL);
@@ -269,9 +296,30 @@ static void test_resolve(void)
 	struct vr_origin_params clibad = {.timeout = -1, .retries = -1, .headers = badh, .nheaders = 1};
 	CHECK(vr_origin_resolve(cfg, "/v/x", &clibad, &r, err, sizeof err) == VR_EUSAGE);
 	CHECK(vr_origin_resolve(NULL, "/tmp/x", &clibad, &r, err, sizeof err) == VR_EUSAGE);
-	/* an unset ${env:NAME} in a config header is the caller's: usage */
+	/* an unset ${env:NAME} in a config header: resolving needs no
+	 * credentials; a request does, and then it is a config error (3)
+	 * naming the variable and the origin */
 	unsetenv("VR_TEST_ORIGIN_TOKEN");
-	CHECK(vr_origin_resolve(cfg, "/v/clip.mp4", &pp, &r, err, sizeof err) == VR_EUSAGE);
+	CHECK(vr_origin_resolve(cfg, "/v/clip.mp4", &pp, &r, err, sizeof err) == 0);
+	CHECK(r.n == 3);
+	if (r.n == 3) {
+		h = (char *)"untouched";
+		CHECK(vr_source_headers(&r.src[1], &h, err, sizeof err) == VR_EDATA);
+		CHECK(h == NULL);
+		CHECK(strstr(err, "VR_TEST_ORIGIN_TOKEN") != NULL);
+		CHECK(strstr(err, "test.conf: [origin \"first\"] header") != NULL);
+		/* a value that would put a line break into the request */
+		setenv("VR_TEST_ORIGIN_TOKEN", "a\r\nX-Evil: 1", 1);
+		CHECK(vr_source_headers(&r.src[1], &h, err, sizeof err) == VR_EDATA);
+		CHECK(strstr(err, "control character") != NULL && strstr(err, "Evil") == NULL);
+		unsetenv("VR_TEST_ORIGIN_TOKEN");
+	}
+	vr_resolved_free(&r);
+	/* -H is the command line's: an unset variable there is usage, at once */
+	const char *unset_h[] = {"X-K: ${env:VR_TEST_ORIGIN_TOKEN}"};
+	struct vr_origin_params cliunset = {.timeout = -1, .retries = -1, .headers = unset_h,
+					    .nheaders = 1};
+	CHECK(vr_origin_resolve(cfg, "/v/clip.mp4", &cliunset, &r, err, sizeof err) == VR_EUSAGE);
 	CHECK(strstr(err, "VR_TEST_ORIGIN_TOKEN") != NULL);
 	CHECK(r.n == 0 && r.src == NULL);
 	vr_config_free(cfg);
