@@ -39,88 +39,52 @@ static int spool_create(char *err, size_t errlen)
 	return fd;
 }
 
-int vr_spool_fd(struct vr_spool *s, int in, const void *prefix, size_t prefix_len,
-		uint64_t max_bytes, double stall_timeout, char *err, size_t errlen)
+/* A descriptor as a vr_spool_reader: poll with the stall timeout. */
+struct fd_reader {
+	int fd;
+	double stall_timeout, last;
+};
+
+static long fd_read(void *ctx, void *buf, size_t cap, char *err, size_t errlen)
 {
-	int rc = VR_SPOOL_OK;
-	/* a buffer of its own: lib/base/io's shared one is not for threads */
-	unsigned char *buf = NULL;
-	s->size = 0;
-	s->fd = spool_create(err, errlen);
-	if (s->fd < 0)
-		return VR_SPOOL_EIO;
-	if (max_bytes && prefix_len > max_bytes)
-		goto limit;
-	if (prefix_len && vr_write_full(s->fd, prefix, prefix_len) != VR_IO_OK)
-		goto write_error;
-	s->size = prefix_len;
-	buf = malloc(VR_IO_BUFSIZE);
-	if (!buf) {
-		snprintf(err, errlen, "out of memory");
-		rc = VR_SPOOL_EIO;
-		goto out;
-	}
-	double last = vr_now_ms();
+	struct fd_reader *r = ctx;
 	for (;;) {
 		if (vr_stop_requested())
-			goto stop;
-		struct pollfd p = {.fd = in, .events = POLLIN};
+			break;
+		struct pollfd p = {.fd = r->fd, .events = POLLIN};
 		int pr = poll(&p, 1, 250);
 		if (pr < 0 && errno != EINTR) {
 			snprintf(err, errlen, "reading input: %s", strerror(errno));
-			rc = VR_SPOOL_EIO;
-			goto out;
+			return -VR_SPOOL_EIO;
 		}
 		if (pr <= 0) {
-			if (stall_timeout > 0 && vr_now_ms() - last > stall_timeout * 1000) {
+			if (r->stall_timeout > 0 && vr_now_ms() - r->last > r->stall_timeout * 1000) {
 				char d[32];
 				snprintf(err, errlen, "no data for %s",
-					 vr_duration_text(stall_timeout, d, sizeof d));
-				rc = VR_SPOOL_ETIMEOUT;
-				goto out;
+					 vr_duration_text(r->stall_timeout, d, sizeof d));
+				return -VR_SPOOL_ETIMEOUT;
 			}
 			continue;
 		}
-		ssize_t n = vr_read_some(in, buf, VR_IO_BUFSIZE);
+		ssize_t n = vr_read_some(r->fd, buf, cap);
 		if (n < 0) {
 			if (vr_stop_requested())
-				goto stop;
+				break;
 			snprintf(err, errlen, "reading input: %s", strerror(errno));
-			rc = VR_SPOOL_EIO;
-			goto out;
+			return -VR_SPOOL_EIO;
 		}
-		if (n == 0)
-			break;
-		last = vr_now_ms();
-		if (max_bytes && s->size + (uint64_t)n > max_bytes)
-			goto limit;
-		int w = vr_write_full(s->fd, buf, (size_t)n);
-		if (w == VR_IO_ESTOP)
-			goto stop;
-		if (w != VR_IO_OK)
-			goto write_error;
-		s->size += (uint64_t)n;
+		r->last = vr_now_ms();
+		return (long)n;
 	}
-	if (lseek(s->fd, 0, SEEK_SET) < 0)
-		goto write_error;
-	goto out;
-limit:
-	snprintf(err, errlen, "input is larger than the limit of %llu bytes",
-		 (unsigned long long)max_bytes);
-	rc = VR_SPOOL_ELIMIT;
-	goto out;
-write_error:
-	snprintf(err, errlen, "writing the spool file: %s", strerror(errno));
-	rc = VR_SPOOL_EIO;
-	goto out;
-stop:
 	snprintf(err, errlen, "interrupted");
-	rc = VR_SPOOL_ESTOP;
-out:
-	free(buf);
-	if (rc)
-		vr_spool_close(s);
-	return rc;
+	return -VR_SPOOL_ESTOP;
+}
+
+int vr_spool_fd(struct vr_spool *s, int in, const void *prefix, size_t prefix_len,
+		uint64_t max_bytes, double stall_timeout, char *err, size_t errlen)
+{
+	struct fd_reader r = {.fd = in, .stall_timeout = stall_timeout, .last = vr_now_ms()};
+	return vr_spool_read(s, fd_read, &r, prefix, prefix_len, max_bytes, err, errlen);
 }
 
 int vr_spool_read(struct vr_spool *s, vr_spool_reader read, void *ctx, const void *prefix,

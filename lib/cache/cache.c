@@ -406,6 +406,32 @@ static int sink_span(void *ctx, const struct vr_span *sp)
 	return vr_store_read_span(s->c->st, s->e, sp->start, sp->end, 0, sink_write, s);
 }
 
+/* The planned body of the entry through the sink: 0 or the store's
+ * failure (with out->error). */
+static int sink_serve(struct sink *s, const struct vr_response *resp, struct vr_cache_outcome *out)
+{
+	struct vr_serve sv = {sink_write, sink_span, s};
+	int sr = vr_response_serve(resp, &sv);
+	if (!sr || sr == VR_STOP)
+		return 0;
+	snprintf(out->error, sizeof out->error, "%s", vr_store_error(s->c->st));
+	return sr;
+}
+
+/* What the sink did, into the outcome; a failed write is VR_EIO when
+ * nothing failed before it. */
+static int sink_settle(const struct sink *s, int rc, struct vr_cache_outcome *out)
+{
+	if (!rc && s->out.error) {
+		snprintf(out->error, sizeof out->error, "writing the output: %s", strerror(s->out.error));
+		rc = VR_EIO;
+	}
+	out->bytes_out += s->out.bytes;
+	if (s->out.first_byte_ms && !out->ttfb_ms)
+		out->ttfb_ms = s->out.first_byte_ms;
+	return rc;
+}
+
 static void cache_headers(char *hdr, size_t hlen, char *js, size_t jlen, const char *xcache,
 			  const char *key, int64_t max_age, int64_t age)
 {
@@ -464,21 +490,9 @@ static int serve_entry(struct vr_cache *c, const struct vr_cache_request *r, con
 	vr_response_print(resp, r->headers, r->json);
 	out->head_printed = 1;
 	struct sink s = {.out = {.fd = r->out_fd}, .c = c, .e = e};
-	if (r->out_fd >= 0) {
-		struct vr_serve sv = {sink_write, sink_span, &s};
-		int sr = vr_response_serve(resp, &sv);
-		if (sr && sr != VR_STOP) {
-			snprintf(out->error, sizeof out->error, "%s", vr_store_error(c->st));
-			rc = sr;
-		}
-	}
-	if (!rc && s.out.error) {
-		snprintf(out->error, sizeof out->error, "writing the output: %s", strerror(s.out.error));
-		rc = VR_EIO;
-	}
-	out->bytes_out += s.out.bytes;
-	if (s.out.first_byte_ms && !out->ttfb_ms)
-		out->ttfb_ms = s.out.first_byte_ms;
+	if (r->out_fd >= 0)
+		rc = sink_serve(&s, resp, out);
+	rc = sink_settle(&s, rc, out);
 done:
 	free(resp);
 	free(hdr);
@@ -630,24 +644,13 @@ static int serve_entry_http(struct vr_cache *c, const struct vr_cache_request *r
 	out->http_status = resp->status;
 	if (r->out_fd >= 0 && !h->head_only) {
 		vr_pipe_grow(r->out_fd);
-		struct vr_serve sv = {sink_write, sink_span, &s};
-		int sr = vr_response_serve(resp, &sv);
-		if (sr && sr != VR_STOP) {
-			snprintf(out->error, sizeof out->error, "%s", vr_store_error(c->st));
-			rc = sr;
-		}
+		rc = sink_serve(&s, resp, out);
 	}
 	if (!rc)
 		vr_sink_flush_head(&s.out);
 sent:
 	out->head_sent = s.out.head_sent;
-	if (!rc && s.out.error) {
-		snprintf(out->error, sizeof out->error, "writing the output: %s", strerror(s.out.error));
-		rc = VR_EIO;
-	}
-	out->bytes_out += s.out.bytes;
-	if (s.out.first_byte_ms && !out->ttfb_ms)
-		out->ttfb_ms = s.out.first_byte_ms;
+	rc = sink_settle(&s, rc, out);
 done:
 	free(resp);
 	free(hd);
