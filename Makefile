@@ -46,16 +46,17 @@ pkgcflags = $(shell $(PKG_CONFIG) --cflags $(1) 2>/dev/null)
 pkglibs   = $(shell $(PKG_CONFIG) --libs $(1) 2>/dev/null)
 
 # What each program links beyond libvr: vr-range links nothing else, so that
-# it starts small (libavformat alone costs ~30 MiB of RSS).
+# it starts small (libavformat alone costs ~30 MiB of RSS). libcrypto
+# (OpenSSL) is for SHA-256 and the HMACs of S3 request signatures.
 PKGS_vr-range :=
-PKGS_vr-fetch := libavformat libavutil
-PKGS_vr-chunk := sqlite3
-PKGS_vr-resize := libavformat libavcodec libavfilter libswscale libavutil libswresample
-# vr-cache links SQLite only: its FFmpeg side (fetch, transform and the
+PKGS_vr-fetch := libavformat libavutil libcrypto
+PKGS_vr-chunk := sqlite3 libcrypto
+PKGS_vr-resize := libavformat libavcodec libavfilter libswscale libavutil libswresample libcrypto
+# vr-cache links SQLite and libcrypto only: its FFmpeg side (fetch, transform and the
 # modules under them) is the plugin vr-av.so, opened on the first miss
 # (lib/cache/avplugin.c), so that a hit does not pay for loading FFmpeg.
 # The plugin is exactly lib/av/.
-PKGS_vr-cache := sqlite3
+PKGS_vr-cache := sqlite3 libcrypto
 AV_PKGS  := libavformat libavcodec libavfilter libswscale libavutil libswresample
 
 PROGRAMS := $(patsubst cmd/%.c,%,$(wildcard cmd/*.c))
@@ -78,7 +79,7 @@ PLUGIN   := vr-av.so
 LIBDIR   := $(PREFIX)/lib/vr
 UNIT_SRC := $(wildcard tests/unit/test_*.c)
 UNITS    := $(patsubst tests/unit/%.c,$(BUILD)/tests/%,$(UNIT_SRC))
-ALL_PKGS := libavformat libavcodec libavfilter libswscale libavutil libswresample sqlite3
+ALL_PKGS := libavformat libavcodec libavfilter libswscale libavutil libswresample sqlite3 libcrypto
 MAN_PAGES := $(wildcard man/*.[1-9])
 
 .PHONY: FORCE all check check-build unit bats lint-man deps bench demo install uninstall clean \
