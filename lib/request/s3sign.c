@@ -149,6 +149,7 @@ int vr_source_request(const struct vr_source *s, time_t now, char **url, char **
 	     *tl = malloc(strlen(tok) + 24);
 	if (!sign || !hl || !dl || !pl2 || !tl)
 		vr_oom();
+	tl[0] = '\0'; /* written only with a session token; wiped in any case */
 	size_t ns = 0;
 	sprintf(hl, "host:%s", host);
 	sign[ns++] = hl;
