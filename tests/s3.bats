@@ -124,6 +124,23 @@ requests() {
 	assert_output "$before"
 }
 
+@test "metrics lines of a presigned fetch and of a wrong secret hold no credential" {
+	"$VR_FETCH" --metrics "$D/fetch.jsonl" --config "$CONF" /presigned/v/obj.bin -o "$D/m.bin"
+	VR_TEST_S3_SECRET=wrong-Secret-4711 run "$VR_FETCH" --metrics "$D/fetch.jsonl" --config "$CONF" \
+		/media/v/obj.bin -o "$D/no.bin"
+	assert_failure 6
+	run wc -l <"$D/fetch.jsonl"
+	assert_output 2
+	run grep -c -e S3RVER -e wrong-Secret -e 'Signature=[0-9a-f]' "$D/fetch.jsonl"
+	assert_output 0
+}
+
+@test "vr-resize reads a signed source through its origin" {
+	"$VR_RESIZE" --config "$CONF" -w 48 -o "$D/r48.mp4" /presigned/v/a.mp4
+	run ffprobe -v error -select_streams v:0 -show_entries stream=width -of csv=p=0 "$D/r48.mp4"
+	assert_output 48
+}
+
 @test "vr-fetch --info names the source without credentials" {
 	run "$VR_FETCH" --info --config "$CONF" /presigned/v/obj.bin
 	assert_success
@@ -152,8 +169,11 @@ requests() {
 }
 
 @test "vr-cache: a presigned transform works; a wrong secret is exit 6 with the clear message" {
-	run "$VR_CACHE" --store "$D/store2.db" --config "$CONF" get '/presigned/v/a.mp4?width=64' -o "$D/a64.mp4"
+	run "$VR_CACHE" --store "$D/store2.db" --config "$CONF" --metrics "$D/cache.jsonl" \
+		get '/presigned/v/a.mp4?width=64' -o "$D/a64.mp4"
 	assert_success
+	run grep -c -e S3RVER -e 'Signature=[0-9a-f]' "$D/cache.jsonl"
+	assert_output 0
 	run ffprobe -v error -select_streams v:0 -show_entries stream=width -of csv=p=0 "$D/a64.mp4"
 	assert_output 64
 	VR_TEST_S3_SECRET=wrong-Secret-4711 run --separate-stderr "$VR_CACHE" --store "$D/store2.db" \
