@@ -91,6 +91,25 @@ static char **amz_lines(const char *hdrs, size_t *n)
 	return v;
 }
 
+/* A header line that signing sets itself: Authorization, x-amz-date,
+ * x-amz-content-sha256, x-amz-security-token. Its name into name. */
+static int own_header(const char *hdrs, char *name, size_t len)
+{
+	static const char *const own[] = {"authorization", "x-amz-date", "x-amz-content-sha256",
+					  "x-amz-security-token"};
+	for (const char *p = hdrs; p && *p;) {
+		size_t l = strcspn(p, ":\r");
+		for (size_t i = 0; i < sizeof own / sizeof *own; i++)
+			if (l == strlen(own[i]) && !strncasecmp(p, own[i], l)) {
+				snprintf(name, len, "%.*s", (int)l, p);
+				return 1;
+			}
+		const char *eol = strstr(p, "\r\n");
+		p = eol ? eol + 2 : p + strlen(p);
+	}
+	return 0;
+}
+
 int vr_source_request(const struct vr_source *s, time_t now, char **url, char **headers,
 		      char *err, size_t errlen)
 {
@@ -106,6 +125,13 @@ int vr_source_request(const struct vr_source *s, time_t now, char **url, char **
 		return 0;
 	}
 	const struct vr_s3_auth *a = s->s3;
+	char own[64];
+	if (own_header(hdrs, own, sizeof own)) {
+		snprintf(err, errlen, "%s: header %s: an S3 origin's requests carry their own signature "
+			 "headers", where(s), own);
+		free(hdrs);
+		return VR_EDATA;
+	}
 	/* scheme://authority/path?query#fragment; the Host libavformat sends
 	 * is the authority as written */
 	const char *loc = s->location, *auth = strstr(loc, "://");

@@ -141,6 +141,16 @@ static void test_request(void)
 	free(hdrs);
 	vr_resolved_free(&r);
 
+	/* a header that signing sets itself is refused, not sent twice */
+	static const char own[] = "[origin \"o\"]\nmatch = ^/o/(.*)$\nsource = http://h/$1\n"
+				  "header = X-Amz-Date: 20000101T000000Z\ns3-region = eu\n"
+				  "s3-access-key = ${env:VR_TEST_AK}\ns3-secret-key = ${env:VR_TEST_SK}\n";
+	CHECK_EQ_INT(resolve(own, "/o/x", &r, err, sizeof err), 0);
+	CHECK_EQ_INT(vr_source_request(&r.src[0], 1369353600, &url, &hdrs, err, sizeof err), VR_EDATA);
+	CHECK(strstr(err, "header X-Amz-Date: an S3 origin's requests carry their own") != NULL);
+	CHECK(url == NULL && hdrs == NULL);
+	vr_resolved_free(&r);
+
 	/* presigned: the URL's own query kept, the configured x-amz-* header
 	 * signed, the token in the query */
 	setenv("VR_TEST_TOKEN", "tok/en+", 1);
