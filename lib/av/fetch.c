@@ -1,5 +1,6 @@
 #include "fetch.h"
 #include "origin.h"
+#include "s3sign.h"
 #include "demux.h"
 #include "num.h"
 #include "response.h"
@@ -664,7 +665,7 @@ static int http_open_failed(struct vr_fetch *f, enum http_mode mode, int ret, in
 /* What the response says: its content type and final location (without
  * credentials); returns the status it stands for. */
 static int http_response(struct vr_fetch *f, enum http_mode mode, uint64_t pos, int code,
-			 const char *name)
+			 const char *name, const char *opened)
 {
 	uint8_t *val = NULL;
 	if (av_opt_get(f->io, "mime_type", AV_OPT_SEARCH_CHILDREN, &val) >= 0 && val && *val)
@@ -672,7 +673,9 @@ static int http_response(struct vr_fetch *f, enum http_mode mode, uint64_t pos, 
 	else if (!f->content_type[0])
 		snprintf(f->content_type, sizeof f->content_type, "application/octet-stream");
 	av_freep(&val);
-	if (av_opt_get(f->io, "location", AV_OPT_SEARCH_CHILDREN, &val) >= 0 && val && *val)
+	/* a redirect's target; not the URL opened, which may be presigned */
+	if (av_opt_get(f->io, "location", AV_OPT_SEARCH_CHILDREN, &val) >= 0 && val && *val &&
+	    strcmp((char *)val, opened))
 		redact((char *)val, f->source, sizeof f->source);
 	else
 		snprintf(f->source, sizeof f->source, "%s", name);
@@ -741,17 +744,21 @@ static int open_http(struct vr_fetch *f, const struct vr_source *s, enum item_st
 	pthread_once(&av_once, av_setup);
 	enum http_mode mode = http_mode_for(f, st, &pos);
 	/* credentials are read from the environment only now, when a
-	 * request is made; an unset one is a configuration error */
-	char *hdrs = NULL, e[1024];
-	int hr = vr_source_headers(s, &hdrs, e, sizeof e);
+	 * request is made, and an S3 source is signed for this attempt (a
+	 * fresh x-amz-date); an unset one is a configuration error */
+	char *hdrs = NULL, *url = NULL, e[1024];
+	int hr = vr_source_request(s, time(NULL), &url, &hdrs, e, sizeof e);
 	if (hr) {
 		fatal(f, hr, "%s", e);
 		return OPEN_FATAL;
 	}
 	int opt = http_options(f, s, hdrs, mode, pos, range, sizeof range, &d);
+	if (hdrs)
+		explicit_bzero(hdrs, strlen(hdrs));
 	free(hdrs);
 	if (opt < 0) {
 		av_dict_free(&d);
+		free(url);
 		fatal(f, VR_EFAIL, "out of memory");
 		return OPEN_FATAL;
 	}
@@ -759,18 +766,23 @@ static int open_http(struct vr_fetch *f, const struct vr_source *s, enum item_st
 	start_idle_timer(f, s->timeout);
 	tl_http_code = 0;
 	tl_av_error[0] = '\0';
-	int ret = avio_open2(&f->io, s->location, AVIO_FLAG_READ, &cb, &d);
+	int ret = avio_open2(&f->io, url, AVIO_FLAG_READ, &cb, &d);
 	av_dict_free(&d);
 	int code = tl_http_code;
 	redact(s->location, name, sizeof name);
 	if (ret < 0) {
 		f->io = NULL;
-		return http_open_failed(f, mode, ret, code, name, range, kind, why, wl);
+		free(url);
+		int r = http_open_failed(f, mode, ret, code, name, range, kind, why, wl);
+		if (r == OPEN_FAILED && s->s3 && code == 403)
+			vr_s3_rejected_text(f->srcs->origin, why, wl);
+		return r;
 	}
 	f->body = B_AVIO;
 	vr_stream_opened();
 	int64_t n = avio_size(f->io);
-	int status = http_response(f, mode, pos, code, name);
+	int status = http_response(f, mode, pos, code, name, url);
+	free(url);
 	int r = learn_size(f, n < 0 ? -1 : n, why, wl);
 	if (r < 0) {
 		*kind = FK_OTHER;

@@ -1,4 +1,5 @@
 #include "transform.h"
+#include "s3sign.h"
 #include "num.h"
 #include "demux.h"
 #include "encode.h"
@@ -27,6 +28,7 @@
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #define CHAIN_MAX 1024
@@ -294,22 +296,35 @@ static int open_input(struct run *r, int want_video, int want_audio)
 	size_t n = rs ? rs->n : 1;
 	int rc = VR_ENOTFOUND;
 	for (size_t i = 0; i < n; i++) {
-		char *hdrs = NULL;
+		char *hdrs = NULL, *url = NULL;
 		if (rs) {
 			const struct vr_source *src = &rs->src[i];
 			dopts.input = src->kind == VR_SOURCE_STDIN ? NULL : src->location;
 			dopts.root = src->root;
 			dopts.stall_timeout = src->timeout;
-			/* credentials are read only when a request is made */
+			/* credentials are read only when a request is made; an S3
+			 * source is signed now (lib/request/s3sign) */
 			if (src->kind == VR_SOURCE_HTTP &&
-			    (rc = vr_source_headers(src, &hdrs, r->err, r->errlen)))
+			    (rc = vr_source_request(src, time(NULL), &url, &hdrs, r->err, r->errlen)))
 				break;
+			if (url)
+				dopts.input = url;
 			dopts.headers = hdrs;
 		}
 		if (i > 0)
 			vr_demux_close(&r->in);
 		rc = vr_demux_open(&r->in, &dopts, r->err, r->errlen);
+		if (rc && rs && rs->src[i].s3 && strstr(r->err, "HTTP 403")) {
+			/* say what a 403 from a signed source means */
+			char shown[1024], why[512];
+			snprintf(r->err, r->errlen, "%s: %s",
+				 vr_url_redact(rs->src[i].location, shown, sizeof shown),
+				 vr_s3_rejected_text(rs->origin, why, sizeof why));
+		}
+		if (hdrs)
+			explicit_bzero(hdrs, strlen(hdrs));
 		free(hdrs);
+		free(url);
 		dopts.headers = NULL;
 		r->stall_timeout = dopts.stall_timeout;
 		if (rc != VR_ENOTFOUND && rc != VR_EIO && rc != VR_ETIMEOUT)

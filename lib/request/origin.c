@@ -3,6 +3,7 @@
 #include "config.h"
 #include "defaults.h"
 #include "num.h"
+#include "sigv4.h"
 #include "status.h"
 
 #include <ctype.h>
@@ -626,7 +627,8 @@ static const char *file_url_path(const char *url)
  * silently ignored setting. */
 static const char *const fetch_keys[] = {"timeout", "retries", NULL};
 static const char *const origin_keys[] = {"match", "source", "root", "timeout", "retries", "header", "ttl-ok", "ttl-client-error", "ttl-server-error",
-					  "quality", "compression",
+					  "quality", "compression", "s3-region", "s3-access-key",
+					  "s3-secret-key", "s3-session-token", "s3-service", "s3-presign",
 					  NULL};
 
 static const char *cfg_name(const struct vr_config *cfg)
@@ -659,6 +661,130 @@ static int config_retries(const struct vr_config *cfg, const char *section, cons
 	return 0;
 }
 
+/* ---- S3 signing settings ---- */
+
+static void s3_auth_free(struct vr_s3_auth *a)
+{
+	if (!a)
+		return;
+	free(a->access_key);
+	free(a->secret_key);
+	free(a->session_token);
+	free(a->region);
+	free(a->service);
+	free(a);
+}
+
+static struct vr_s3_auth *s3_auth_dup(const struct vr_s3_auth *a)
+{
+	struct vr_s3_auth *d = calloc(1, sizeof *d);
+	if (!d)
+		vr_oom();
+	d->access_key = xstrdup(a->access_key);
+	d->secret_key = xstrdup(a->secret_key);
+	d->session_token = a->session_token ? xstrdup(a->session_token) : NULL;
+	d->region = xstrdup(a->region);
+	d->service = xstrdup(a->service);
+	d->presign = a->presign;
+	return d;
+}
+
+/* A credential key's value as a template for the time a request is
+ * signed: ${env:NAME} kept, checked (the name, no captures, no stray
+ * '$'), never expanded here. NULL with err when it is wrong; the message
+ * quotes no value, which may be a secret written in the file. */
+static char *s3_credential(const struct vr_config *cfg, const char *name, const char *key,
+			   char *err, size_t errlen)
+{
+	const char *v = vr_config_get(cfg, "origin", name, key);
+	char buf[TEMPLATE_MAX], why[512];
+	if (!v || !*v) {
+		failf(err, errlen, "%s: [origin \"%s\"] %s is %s", cfg_name(cfg), name, key,
+		      v ? "empty" : "missing (s3-region, s3-access-key and s3-secret-key go together)");
+		return NULL;
+	}
+	if (vr_template_expand(v, NULL, NULL, NULL, VR_EXPAND_KEEP_ENV, buf, sizeof buf, why,
+			       sizeof why) < 0) {
+		/* why quotes the template; say only what kind of mistake */
+		const char *kind = strstr(why, "variable name") ? "a bad ${env:NAME}"
+				   : strstr(why, "unclosed")    ? "an unclosed '${'"
+				   : strstr(why, "longer")	 ? "a value too long"
+								 : "a '$' that is neither ${env:NAME} nor $$";
+		failf(err, errlen, "%s: %s has %s", vr_config_where(cfg, "origin", name, key), key, kind);
+		return NULL;
+	}
+	return xstrdup(buf);
+}
+
+/* A region or service name: letters, digits, '-' and '_'. */
+static int s3_token(const char *v)
+{
+	if (!v || !*v || strlen(v) > 64)
+		return 0;
+	for (const char *c = v; *c; c++)
+		if (!isalnum((unsigned char)*c) && *c != '-' && *c != '_')
+			return 0;
+	return 1;
+}
+
+/* The [origin "NAME"] s3-* keys: *out NULL when there are none. 0 or -1
+ * with err. */
+static int config_s3(const struct vr_config *cfg, const char *name, struct vr_s3_auth **out,
+		     char *err, size_t errlen)
+{
+	static const char *const keys[] = {"s3-region", "s3-access-key", "s3-secret-key",
+					   "s3-session-token", "s3-service", "s3-presign"};
+	int any = 0;
+	*out = NULL;
+	for (size_t i = 0; i < sizeof keys / sizeof *keys; i++)
+		any |= vr_config_get(cfg, "origin", name, keys[i]) != NULL;
+	if (!any)
+		return 0;
+	struct vr_s3_auth *a = calloc(1, sizeof *a);
+	if (!a)
+		vr_oom();
+	const char *region = vr_config_get(cfg, "origin", name, "s3-region");
+	const char *service = vr_config_get(cfg, "origin", name, "s3-service");
+	if (!region) {
+		failf(err, errlen, "%s: [origin \"%s\"] s3-region is missing (s3-region, s3-access-key "
+		      "and s3-secret-key go together)", cfg_name(cfg), name);
+		goto fail;
+	}
+	if (!s3_token(region)) {
+		failf(err, errlen, "%s: s3-region: '%s' is not a region name (letters, digits, '-')",
+		      vr_config_where(cfg, "origin", name, "s3-region"), region);
+		goto fail;
+	}
+	if (service && !s3_token(service)) {
+		failf(err, errlen, "%s: s3-service: '%s' is not a service name (letters, digits, '-')",
+		      vr_config_where(cfg, "origin", name, "s3-service"), service);
+		goto fail;
+	}
+	a->region = xstrdup(region);
+	a->service = xstrdup(service ? service : "s3");
+	if (!(a->access_key = s3_credential(cfg, name, "s3-access-key", err, errlen)) ||
+	    !(a->secret_key = s3_credential(cfg, name, "s3-secret-key", err, errlen)))
+		goto fail;
+	if (vr_config_get(cfg, "origin", name, "s3-session-token") &&
+	    !(a->session_token = s3_credential(cfg, name, "s3-session-token", err, errlen)))
+		goto fail;
+	const char *ps = vr_config_get(cfg, "origin", name, "s3-presign");
+	if (ps) {
+		double sec = 0;
+		if (vr_parse_seconds(ps, &sec) < 0 || sec < 1 || sec > VR_SIGV4_PRESIGN_MAX) {
+			failf(err, errlen, "%s: s3-presign: '%s' is not a lifetime from 1s to 7d (%u s)",
+			      vr_config_where(cfg, "origin", name, "s3-presign"), ps, VR_SIGV4_PRESIGN_MAX);
+			goto fail;
+		}
+		a->presign = (unsigned)sec;
+	}
+	*out = a;
+	return 0;
+fail:
+	s3_auth_free(a);
+	return -1;
+}
+
 /* -H values; errors are usage errors. */
 static int expand_cli_headers(const struct vr_origin_params *pp, char **acc, char *err,
 			      size_t errlen)
@@ -687,8 +813,10 @@ static int resolve_origin(const struct vr_config *cfg, const char *name, const s
 	const char *tmpl;
 	int rc = VR_EDATA;
 
+	struct vr_s3_auth *s3 = NULL;
 	if (config_timeout(cfg, "origin", name, &timeout, err, errlen) < 0 ||
-	    config_retries(cfg, "origin", name, &retries, err, errlen) < 0)
+	    config_retries(cfg, "origin", name, &retries, err, errlen) < 0 ||
+	    config_s3(cfg, name, &s3, err, errlen) < 0)
 		return VR_EDATA;
 	for (size_t i = 0; (tmpl = vr_config_get_nth(cfg, "origin", name, "header", i)); i++) {
 		if (vr_template_expand(tmpl, pat, path, m, VR_EXPAND_KEEP_ENV, buf, sizeof buf, why,
@@ -736,7 +864,8 @@ static int resolve_origin(const struct vr_config *cfg, const char *name, const s
 		s->retries = retries;
 		if (http) {
 			s->headers = headers ? xstrdup(headers) : NULL;
-			if (cfg_headers) {
+			s->s3 = s3 ? s3_auth_dup(s3) : NULL;
+			if (cfg_headers || s3) {
 				char where[600];
 				snprintf(where, sizeof where, "%s: [origin \"%s\"]", cfg_name(cfg), name);
 				s->where = xstrdup(where);
@@ -754,6 +883,7 @@ static int resolve_origin(const struct vr_config *cfg, const char *name, const s
 	rc = 0;
 out:
 	free(headers);
+	s3_auth_free(s3);
 	return rc;
 }
 
@@ -899,6 +1029,7 @@ void vr_resolved_free(struct vr_resolved *r)
 		free(r->src[i].root);
 		free(r->src[i].headers);
 		free(r->src[i].where);
+		s3_auth_free(r->src[i].s3);
 	}
 	free(r->src);
 	free(r->origin);
@@ -937,18 +1068,57 @@ bad:
 	return VR_EDATA;
 }
 
+/* Query parameters of a presigned URL that carry credentials (the access
+ * key id, the signature, a session token). */
+static int secret_param(const char *p, size_t n)
+{
+	static const char *const names[] = {"X-Amz-Credential", "X-Amz-Signature",
+					    "X-Amz-Security-Token"};
+	for (size_t i = 0; i < sizeof names / sizeof *names; i++)
+		if (n == strlen(names[i]) && !strncasecmp(p, names[i], n))
+			return 1;
+	return 0;
+}
+
 const char *vr_url_redact(const char *in, char *out, size_t outlen)
 {
-	const char *p = strstr(in, "://");
+	struct sink s = {.out = out, .cap = outlen};
+	const char *p = strstr(in, "://"), *q;
+	if (!outlen)
+		return out;
 	if (p) {
 		const char *host = p + 3;
 		size_t hl = strcspn(host, "/?#");
 		const char *at = memrchr(host, '@', hl);
 		if (at) {
-			snprintf(out, outlen, "%.*s***%s", (int)(host - in), in, at);
-			return out;
+			sink_put(&s, in, (size_t)(host - in), 0);
+			sink_put(&s, "***", 3, 0);
+			in = at;
 		}
 	}
-	snprintf(out, outlen, "%s", in);
+	q = strchr(in, '?');
+	if (!q) {
+		sink_put(&s, in, strlen(in), 0);
+	} else {
+		sink_put(&s, in, (size_t)(q + 1 - in), 0);
+		for (const char *a = q + 1; *a;) {
+			size_t l = strcspn(a, "&#"), kl = strcspn(a, "=&#");
+			if (kl < l && secret_param(a, kl)) {
+				sink_put(&s, a, kl + 1, 0);
+				sink_put(&s, "***", 3, 0);
+			} else {
+				sink_put(&s, a, l, 0);
+			}
+			a += l;
+			if (*a == '#') {
+				sink_put(&s, a, strlen(a), 0);
+				break;
+			}
+			if (*a == '&')
+				sink_put(&s, a++, 1, 0);
+		}
+	}
+	/* cut short rather than fail: it is only for messages */
+	out[s.len < outlen ? s.len : outlen - 1] = '\0';
 	return out;
 }

@@ -20,6 +20,10 @@
  *   timeout = 10s                           per attempt (else [fetch] timeout)
  *   retries = 1                             (else [fetch] retries)
  *   header  = Authorization: Bearer ${env:TOKEN}   repeatable, http only
+ *   s3-region     = us-east-1                 S3 request signing (SigV4) of
+ *   s3-access-key = ${env:AWS_ACCESS_KEY_ID}  the http sources, per request:
+ *   s3-secret-key = ${env:AWS_SECRET_ACCESS_KEY}  see lib/request/s3sign
+ *   s3-session-token, s3-service (s3), s3-presign = SECONDS
  *
  * Templates: $N (one digit), ${N}, ${name}, $$ for '$'; header values also
  * ${env:NAME}. A group that did not take part in the match expands to
@@ -66,8 +70,21 @@ struct vr_source {
 	char *headers;  /* http: "Name: value\r\n" lines, captures expanded but
 			 * ${env:NAME} not yet ('$' written "$$"): get them
 			 * for a request from vr_source_headers; NULL: none */
-	char *where;    /* headers from a config: "FILE: [origin \"NAME\"]"
-			 * for messages; NULL: none */
+	char *where;    /* headers or S3 keys from a config: "FILE: [origin
+			 * \"NAME\"]" for messages; NULL: none */
+	struct vr_s3_auth *s3; /* http sources of an origin with s3-* keys:
+				* sign each request (lib/request/s3sign);
+				* NULL: none */
+};
+
+/* An origin's S3 signing settings. The credentials are templates whose
+ * ${env:NAME} is read only when a request is signed ('$' written "$$"),
+ * like header values, so that a hit or a key needs none of them. */
+struct vr_s3_auth {
+	char *access_key, *secret_key, *session_token; /* token NULL: none */
+	char *region, *service;
+	unsigned presign; /* a presigned URL living this many seconds;
+			   * 0: an Authorization header instead */
 };
 
 struct vr_resolved {
@@ -164,10 +181,11 @@ void vr_template_root(const char *tmpl, char *out, size_t outlen);
  * not a header vr-fetch manages itself (Range). 0 or -1 with err. */
 int vr_header_check(const char *line, char *err, size_t errlen);
 
-/* in with the user information of a URL (user:password@) shown as "***",
- * so that credentials reach no message, metrics field or listing; other
- * text is copied as it is. Returns out. The one redaction every module
- * uses. */
+/* in with the user information of a URL (user:password@) and the values
+ * of a presigned URL's X-Amz-Credential, X-Amz-Signature and
+ * X-Amz-Security-Token shown as "***", so that credentials reach no
+ * message, metrics field or listing; other text is copied as it is (cut
+ * at outlen). Returns out. The one redaction every module uses. */
 const char *vr_url_redact(const char *in, char *out, size_t outlen);
 
 #endif
