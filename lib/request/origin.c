@@ -627,6 +627,7 @@ static const char *file_url_path(const char *url)
 static const char *const fetch_keys[] = {"timeout", "retries", NULL};
 static const char *const origin_keys[] = {"match", "source", "root", "timeout", "retries", "header", "ttl-ok", "ttl-client-error", "ttl-server-error",
 					  "quality", "compression",
+					  "ttl-bad-source", "fallback", "fallback-max-size", /* lib/cache/policy */
 					  NULL};
 
 static const char *cfg_name(const struct vr_config *cfg)
