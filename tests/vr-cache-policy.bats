@@ -271,3 +271,27 @@ cgi() {
 	conf 'ttl-refresh-after = 150%'
 	run -3 "$VR_CACHE" get /videos/x.bin -o o
 }
+
+@test "[request] bypass-names: the configured names bypass (the default ones no longer), never a parameter's name" {
+	conf
+	printf '[request]\nbypass-names = nocache debug\n' >>"$VR_CONFIG"
+	"$VR_CACHE" get '/videos/good.mp4?width=64' -o o
+	"$VR_CACHE" get '/videos/good.mp4?width=64&debug=1' -o o
+	"$VR_CACHE" get '/videos/good.mp4?width=64&debug=no' -o o
+	"$VR_CACHE" get '/videos/good.mp4?width=64&nocache' -o o
+	assert_equal "$(results)" "miss bypass hit bypass"
+	# one key for all: the flags are not in it
+	assert_equal "$(jq -r 'select(.command == "get") | .key' "$M" | sort -u | wc -l)" 1
+	# "bypass" is not listed: not a flag, so an unknown parameter
+	run --separate-stderr -3 "$VR_CACHE" get '/videos/good.mp4?width=64&bypass=1' -o o
+	[[ $stderr == *"unknown parameter 'bypass'"* ]]
+	# over CGI only with [http] allow-bypass
+	cgi 'width=64&debug=1' /videos/good.mp4
+	grep -qx 'X-Cache: HIT' head.txt
+	printf '[http]\nallow-bypass = yes\n' >>"$VR_CONFIG"
+	cgi 'width=64&debug=1' /videos/good.mp4
+	grep -qx 'X-Cache: BYPASS' head.txt
+	printf '[request]\nbypass-names = width\n' >>"$VR_CONFIG"
+	run --separate-stderr -3 "$VR_CACHE" get '/videos/good.mp4' -o o
+	[[ $stderr == *"bypass-names: 'width' is a parameter"* ]]
+}
