@@ -295,3 +295,13 @@ cgi() {
 	run --separate-stderr -3 "$VR_CACHE" get '/videos/good.mp4' -o o
 	[[ $stderr == *"bypass-names: 'width' is a parameter"* ]]
 }
+
+@test "fallback in warm: the job succeeds with the original stored, its line says fallback" {
+	conf 'fallback = original' 'ttl-bad-source = 7d'
+	echo '/videos/bad.mp4?width=64' >jobs
+	run -0 "$VR_CACHE" warm --quiet jobs
+	run -0 "$VR_CACHE" warm --quiet jobs
+	assert_equal "$(jq -r 'select(.type == "job") | .fallback' "$M" | paste -sd' ')" "1 1"
+	assert_equal "$(jq -r 'select(.type == "job") | .bytes_in' "$M" | tail -n 1)" 0
+	assert_equal "$(sql "select key from entries where state = 'ready'")" 'vr1|origin:local:/videos/bad.mp4|0|raw'
+}
