@@ -305,3 +305,32 @@ cgi() {
 	assert_equal "$(jq -r 'select(.type == "job") | .bytes_in' "$M" | tail -n 1)" 0
 	assert_equal "$(sql "select key from entries where state = 'ready'")" 'vr1|origin:local:/videos/bad.mp4|0|raw'
 }
+
+@test "fallback for a limit (exit 8): the original; without fallback the limit's exit 8 is remembered per variant" {
+	conf 'fallback = original'
+	printf '[limits]\nmax-input-pixels = 100\n' >>"$VR_CONFIG"
+	"$VR_CACHE" get '/videos/good.mp4?width=64' -o o
+	cmp o "$D/root/good.mp4"
+	assert_equal "$(last fallback)" original
+	conf 'ttl-bad-source = 600'
+	printf '[limits]\nmax-input-pixels = 100\n' >>"$VR_CONFIG"
+	run --separate-stderr -8 "$VR_CACHE" get '/videos/good.mp4?width=80' -o o
+	run --separate-stderr -8 "$VR_CACHE" get '/videos/good.mp4?width=80' -o o
+	[[ $stderr == *"larger than the limit"*"(a remembered failure)"* ]]
+	assert_equal "$(last result)" negative
+}
+
+@test "concurrent requests for a bad variant with fallback: each gets the original, one raw entry is stored" {
+	conf 'fallback = original' 'ttl-bad-source = 600'
+	local i pids=()
+	for i in 1 2 3 4; do
+		"$VR_CACHE" get '/videos/bad.mp4?width=64' -o "o$i" &
+		pids+=($!)
+	done
+	for i in "${pids[@]}"; do wait "$i"; done
+	for i in 1 2 3 4; do cmp "o$i" "$D/root/bad.mp4"; done
+	assert_equal "$(jq -r 'select(.command == "get") | .fallback' "$M" | paste -sd' ')" \
+		"original original original original"
+	assert_equal "$(sql "select count(*) from entries")" 1
+	assert_equal "$(sql "select count(*) from negative")" 1
+}
