@@ -59,7 +59,8 @@ struct vr_cache_opts {
 	size_t ntags;
 	double transform_timeout;    /* stall timeout of one transform, seconds */
 	double job_timeout;          /* wall seconds for one miss's fetch or transform; 0 none */
-	int no_query_bypass;         /* nocache/bypass in a request's query are ignored
+	int no_query_bypass;         /* the bypass flags of a request's query ([request]
+				      * bypass-names, nocache/bypass by default) are ignored
 				      * (an HTTP origin whose config does not allow them) */
 };
 
