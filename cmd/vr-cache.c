@@ -208,6 +208,8 @@ static void metrics_outcome(const struct vr_cache_outcome *o)
 	vr_metrics_int("store_ms", (int64_t)llround(o->store_ms));
 	vr_metrics_int("transformed", o->transformed);
 	vr_metrics_int("store_failed", o->store_failed);
+	if (o->fallback)
+		vr_metrics_str("fallback", "original");
 	vr_metrics_int("lru_size", (int64_t)ls.size);
 	vr_metrics_int("lru_max", (int64_t)ls.max);
 	vr_metrics_int("lru_evictions", (int64_t)ls.evictions);
@@ -454,9 +456,9 @@ static int cmd_purge(void *opts, int argc, char **argv)
 		vr_error("give --tag TAG or --source SOURCE");
 		return vr_usage_hint();
 	}
-	char tag[VR_STORE_TAG_MAX + 8 + 4096];
+	char tag[VR_STORE_TAG_MAX + 8 + 4096], canon[4096];
 	if (o->purge_source) {
-		char err[1024], canon[4096];
+		char err[1024];
 		if ((rc = load_config(o)))
 			return rc;
 		if ((rc = vr_cache_canonical_source(o->cfg, o->purge_source, canon, sizeof canon, err,
@@ -474,6 +476,12 @@ static int cmd_purge(void *opts, int argc, char **argv)
 		return rc;
 	uint64_t n = 0;
 	rc = vr_store_purge_tag(st, tag, &n);
+	uint64_t forgot = 0;
+	/* and what was remembered of the source's failures (a bad source is
+	 * fetched again) */
+	if (!rc && o->purge_source && (rc = vr_cache_forget_source(st, canon, &forgot)) == 0 &&
+	    forgot)
+		vr_info("%" PRIu64 " remembered failures forgotten", forgot);
 	if (rc)
 		vr_error("%s", vr_store_error(st));
 	else

@@ -16,6 +16,7 @@
 #include "mime.h"
 #include "num.h"
 #include "origin.h"
+#include "policy.h"
 #include "response.h"
 #include "status.h"
 #include "store.h"
@@ -58,6 +59,8 @@ struct plan {
 	char negkey[VR_CACHE_KEY_MAX];
 	int64_t version;
 	double ttl_ok, ttl_client, ttl_server;
+	struct vr_cache_policy pol;
+	int fallback;               /* the raw plan of a fallback: stored, then served */
 	char content_type[VR_MIME_MAX + 1];
 	char tagbuf[MAX_DERIVED_TAGS][VR_STORE_TAG_MAX + 1];
 	const char *tags[MAX_DERIVED_TAGS + VR_STORE_TAGS_MAX];
@@ -167,9 +170,42 @@ static int neg_lookup(struct vr_cache *c, const char *key, int *status, char *ms
 	return 0;
 }
 
+/* A remembered failure of the plan: its source's (not found, transient),
+ * then its variant's (a bad source). */
+static int plan_negative(struct vr_cache *c, const struct plan *pl, int *status, char *msg,
+			 size_t msglen)
+{
+	return neg_lookup(c, pl->negkey, status, msg, msglen) ||
+	       (!pl->raw && neg_lookup(c, pl->key, status, msg, msglen));
+}
+
+int vr_cache_forget_source(struct vr_store *st, const char *canonical, uint64_t *count)
+{
+	char key[VR_CACHE_KEY_MAX];
+	if (count)
+		*count = 0;
+	if (vr_key_make(canonical, 0, NULL, NULL, key, sizeof key) < 0)
+		return 0; /* too long for a key: nothing was remembered under it */
+	/* "vr1|SOURCE|": every version and variant of the source */
+	return vr_store_negative_clear_prefix(st, key, 4 + strlen(canonical) + 1, count);
+}
+
 /* ---- opening ---- */
 
-static const char *const cache_keys[] = {"ttl-ok", "ttl-client-error", "ttl-server-error", NULL};
+static const char *const ttl_keys[] = {"ttl-ok", "ttl-client-error", "ttl-server-error", NULL};
+
+/* The [cache] keys: the TTLs here and the policy's. */
+static int check_cache_keys(const struct vr_config *cfg, char *err, size_t errlen)
+{
+	const char *keys[32];
+	size_t n = 0;
+	for (const char *const *k = ttl_keys; *k && n < 31; k++)
+		keys[n++] = *k;
+	for (const char *const *k = vr_cache_policy_keys; *k && n < 31; k++)
+		keys[n++] = *k;
+	keys[n] = NULL;
+	return vr_config_check_keys(cfg, "cache", NULL, keys, err, errlen);
+}
 
 int vr_cache_open(struct vr_cache **out, const struct vr_cache_opts *o, char *err, size_t errlen)
 {
@@ -191,7 +227,7 @@ int vr_cache_open(struct vr_cache **out, const struct vr_cache_opts *o, char *er
 	else
 		rc = vr_limits_load(&c->lim, o->cfg, err, errlen);
 	if (!rc && o->cfg)
-		rc = vr_config_check_keys(o->cfg, "cache", NULL, cache_keys, err, errlen);
+		rc = check_cache_keys(o->cfg, err, errlen);
 	if (rc) {
 		vr_cache_close(c);
 		return rc;
@@ -271,6 +307,8 @@ static void plan_free(struct plan *pl)
 	}
 }
 
+static void plan_describe(struct vr_cache *c, struct plan *pl);
+
 static int plan_build(struct vr_cache *c, const struct vr_cache_request *r, struct plan **out,
 		      char *err, size_t errlen)
 {
@@ -330,10 +368,21 @@ static int plan_build(struct vr_cache *c, const struct vr_cache_request *r, stru
 	     (rc = ttl_get(c->o.cfg, pl->ks.origin, "ttl-client-error", &pl->ttl_client, err, errlen)) ||
 	     (rc = ttl_get(c->o.cfg, pl->ks.origin, "ttl-server-error", &pl->ttl_server, err, errlen))))
 		return rc;
+	if ((rc = vr_cache_policy_load(&pl->pol, c->o.cfg, pl->ks.origin, pl->ttl_client, err,
+				       errlen)))
+		return rc;
+	plan_describe(c, pl);
+	return 0;
+}
+
+/* What the plan stores: its content type and tags. */
+static void plan_describe(struct vr_cache *c, struct plan *pl)
+{
 	snprintf(pl->content_type, sizeof pl->content_type, "%s",
 		 pl->raw ? vr_mime_from_path(pl->ks.locator) : format_type(pl->p.format));
 	char ver[32];
 	snprintf(ver, sizeof ver, "%lld", (long long)pl->version);
+	pl->ntags = 0;
 	add_tag(pl, 0, "source:%s%s", pl->ks.canonical, NULL);
 	add_tag(pl, 1, "mode:%s%s", pl->raw ? "raw" : vr_mode_name(pl->p.mode), NULL);
 	if (!pl->raw)
@@ -343,6 +392,19 @@ static int plan_build(struct vr_cache *c, const struct vr_cache_request *r, stru
 	add_tag(pl, 4, "srcver:%s#%s", pl->ks.canonical, ver);
 	for (size_t i = 0; i < c->o.ntags && pl->ntags < VR_STORE_TAGS_MAX; i++)
 		pl->tags[pl->ntags++] = c->o.tags[i];
+}
+
+/* The variant's plan turned into its source's raw plan (a fallback to the
+ * original): the raw key, type and tags, stored before it is served. */
+static int plan_make_raw(struct vr_cache *c, struct plan *pl)
+{
+	pl->raw = 1;
+	pl->fallback = 1;
+	pl->bypass = 0; /* the bypass was the variant's; the raw entry may serve */
+	pl->params[0] = '\0';
+	if (vr_key_make(pl->ks.canonical, pl->version, NULL, pl->ks.v, pl->key, sizeof pl->key) < 0)
+		return VR_EUSAGE;
+	plan_describe(c, pl);
 	return 0;
 }
 
@@ -433,15 +495,30 @@ static int sink_settle(const struct sink *s, int rc, struct vr_cache_outcome *ou
 }
 
 static void cache_headers(char *hdr, size_t hlen, char *js, size_t jlen, const char *xcache,
-			  const char *key, int64_t max_age, int64_t age)
+			  const char *key, int64_t max_age, int64_t age, int fallback)
 {
 	snprintf(hdr, hlen,
-		 "Cache-Control: max-age=%lld\r\nAge: %lld\r\nX-Cache: %s\r\nX-Cache-Key: %s\r\n",
-		 (long long)max_age, (long long)age, xcache, key);
+		 "Cache-Control: max-age=%lld\r\nAge: %lld\r\nX-Cache: %s\r\nX-Cache-Key: %s\r\n%s",
+		 (long long)max_age, (long long)age, xcache, key,
+		 fallback ? "X-Fallback: original\r\n" : "");
 	char ek[2 * VR_CACHE_KEY_MAX];
 	vr_json_escape(ek, sizeof ek, key, strlen(key));
-	snprintf(js, jlen, ",\"cache\":\"%s\",\"max_age\":%lld,\"age\":%lld,\"key\":\"%s\"", xcache,
-		 (long long)max_age, (long long)age, ek);
+	snprintf(js, jlen, ",\"cache\":\"%s\",\"max_age\":%lld,\"age\":%lld,\"key\":\"%s\"%s", xcache,
+		 (long long)max_age, (long long)age, ek, fallback ? ",\"fallback\":\"original\"" : "");
+}
+
+/* An entry's freshness as answers state it: max-age is its lifetime from
+ * publication (RFC 9111 4.2.3: a downstream cache subtracts Age), or, for
+ * an entry stored without expiry (store-indefinitely), the TTL from this
+ * answer, with Age 0: vr holds it fresh for ever, so every answer is as
+ * good as a revalidated one. */
+static void entry_freshness(const struct plan *pl, const struct vr_entry *e, int64_t now,
+			    int64_t *max_age, int64_t *age)
+{
+	*max_age = e->expires ? e->expires - e->created : (int64_t)pl->ttl_ok;
+	*age = e->expires && now > e->created ? now - e->created : 0;
+	if (*max_age < 0)
+		*max_age = 0;
 }
 
 /* Stream e (read snapshot open) to r's output. */
@@ -463,15 +540,11 @@ static int serve_entry(struct vr_cache *c, const struct vr_cache_request *r, con
 		snprintf(boundary, sizeof boundary, "%s", r->boundary);
 	else
 		vr_mime_boundary(boundary, sizeof boundary);
-	int64_t now = time(NULL);
-	/* RFC 9111 4.2.3: a downstream cache subtracts Age from max-age, so
-	 * max-age is the whole lifetime from publication, not what is left */
-	int64_t max_age = e->expires ? e->expires - e->created : (int64_t)pl->ttl_ok;
-	if (max_age < 0)
-		max_age = 0;
+	int64_t max_age, age;
+	entry_freshness(pl, e, time(NULL), &max_age, &age);
 	cache_headers(hdr, VR_CACHE_KEY_MAX + 256, js, 2 * VR_CACHE_KEY_MAX + 256,
-		      out->result == VR_CACHE_MISS ? "MISS" : "HIT", pl->key, max_age,
-		      now > e->created ? now - e->created : 0);
+		      out->result == VR_CACHE_MISS ? "MISS" : "HIT", pl->key, max_age, age,
+		      out->fallback);
 	int pr = vr_response_plan(resp, r->range && r->range->n ? r->range : NULL, e->size,
 				  r->multipart, e->content_type, boundary);
 	resp->extra_headers = hdr;
@@ -521,25 +594,26 @@ static void http_fields(char *buf, size_t len, const struct vr_cache_request *r,
 			 : out->result == VR_CACHE_BYPASS    ? "BYPASS"
 							     : "MISS";
 	const char *fwd = out->result == VR_CACHE_BYPASS ? "fwd=request" : "fwd=miss";
+	/* RFC 9211's detail: the answer is the original, not the variant */
+	const char *detail = out->fallback ? "; detail=fallback-original" : "";
 	if (e) {
-		int64_t now = time(NULL);
-		int64_t max_age = e->expires ? e->expires - e->created : (int64_t)pl->ttl_ok;
-		int64_t age = now > e->created ? now - e->created : 0;
+		int64_t max_age, age;
+		entry_freshness(pl, e, time(NULL), &max_age, &age);
 		char etag[48], lm[40];
 		vr_http_etag(etag, sizeof etag, e->sha256);
 		vr_http_date(lm, sizeof lm, e->created);
-		if (max_age < 0)
-			max_age = 0;
 		if (etag[0])
 			PUT("ETag: %s\r\n", etag);
 		PUT("Last-Modified: %s\r\nCache-Control: max-age=%lld\r\nAge: %lld\r\n", lm,
 		    (long long)max_age, (long long)age);
 		if (out->result == VR_CACHE_HIT)
-			PUT("Cache-Status: vr; hit; ttl=%lld\r\n",
-			    (long long)(max_age > age ? max_age - age : 0));
+			PUT("Cache-Status: vr; hit; ttl=%lld%s\r\n",
+			    (long long)(max_age > age ? max_age - age : 0), detail);
 		else
-			PUT("Cache-Status: vr; %s; stored%s\r\n", fwd,
-			    out->result == VR_CACHE_COALESCED ? "; collapsed" : "");
+			PUT("Cache-Status: vr; %s; stored%s%s\r\n", fwd,
+			    out->result == VR_CACHE_COALESCED ? "; collapsed" : "", detail);
+		if (out->fallback)
+			PUT("X-Fallback: original\r\n");
 	} else {
 		PUT("Cache-Control: no-store\r\nCache-Status: vr; %s%s\r\n", fwd,
 		    storing ? "; stored" : "");
@@ -676,6 +750,12 @@ static int try_serve(struct vr_cache *c, const struct vr_cache_request *r, const
 	out->result = as;
 	*status = r->http ? serve_entry_http(c, r, pl, e, out) : serve_entry(c, r, pl, e, out);
 	vr_store_read_end(c->st);
+	/* the sliding TTL: after the answer, only the expiry, never waiting
+	 * on a busy store (a refresh missed now is made by a later hit) */
+	if (as == VR_CACHE_HIT && *status == VR_OK &&
+	    vr_cache_policy_refresh_due(&pl->pol, time(NULL), e->expires, (int64_t)pl->ttl_ok) &&
+	    vr_store_refresh(c->st, e, (int64_t)pl->ttl_ok))
+		vr_debug("%s: the expiry was not refreshed: %s", pl->key, vr_store_error(c->st));
 	int served = 1;
 	if (*status == VR_EIO && vr_store_read_damaged(c->st)) {
 		/* it can only fail again: gone, the next request makes it anew */
@@ -811,8 +891,13 @@ static int miss_prepare(struct miss *m)
 		m->has_range = 0;
 	/* with the store, a range is cut from the entry once it is stored:
 	 * the same bytes a hit gives, and the size known up front */
-	m->serve_after = m->t.w && (m->has_range || (r->http && (r->http->head_only ||
-								 http_preconditions(r->http))));
+	/* a fallback's original is stored whole (within its cap) before a
+	 * byte of it goes out: past the cap, nothing has been answered */
+	if (m->pl->fallback && !m->t.w)
+		return miss_fail_early(m, VR_EIO, "%s",
+				       "the original is served only through the store");
+	m->serve_after = m->t.w && (m->pl->fallback || m->has_range ||
+				    (r->http && (r->http->head_only || http_preconditions(r->http))));
 	if (m->has_range && r->multipart && r->range->n > 1 && !m->t.w)
 		return miss_fail_early(m, VR_EUSAGE, "%s",
 				       "--multipart on a miss needs the store (the size is "
@@ -940,8 +1025,11 @@ static void miss_fetch_raw(struct miss *m)
 	double t0 = vr_now_ms();
 	/* --timeout bounds waiting on the source, retries included; a warm
 	 * job's deadline the whole fetch */
+	uint64_t cap = c->lim.max_input_bytes;
+	if (m->pl->fallback && (!cap || cap > m->pl->pol.fallback_max))
+		cap = m->pl->pol.fallback_max;
 	struct vr_fetch_opts fo = {
-		.max_bytes = c->lim.max_input_bytes,
+		.max_bytes = cap,
 		.stall_timeout = c->o.transform_timeout,
 		.max_time = m->deadline <= 0 ? 0 : m->deadline > t0 + 1 ? (m->deadline - t0) / 1000 : 0.001,
 	};
@@ -978,7 +1066,8 @@ static void miss_fetch_raw(struct miss *m)
 	}
 	if (m->prc && !m->perr[0])
 		snprintf(m->perr, sizeof m->perr, "%s", vr_fetch_error(f)); /* NULL f is fine */
-	m->out->bytes_in = f ? vr_fetch_bytes_in(f) : 0;
+	/* += : a fallback's fetch adds to what its failed transform read */
+	m->out->bytes_in += f ? vr_fetch_bytes_in(f) : 0;
 	vr_fetch_close(f);
 	vr_stream_closed();
 	m->out->transform_ms = vr_now_ms() - t0;
@@ -1067,20 +1156,30 @@ static int miss_settle(struct miss *m)
 		int64_t ttl = m->prc == VR_ENOTFOUND ? (int64_t)pl->ttl_client
 			      : transient(m->prc)    ? (int64_t)pl->ttl_server
 						     : 0;
+		/* a variant that cannot be made from what its source holds (bad
+		 * data, a limit: found once the source was read, not a config
+		 * fault before it) is remembered per variant: other variants of
+		 * the source may well work */
+		const char *nk = pl->negkey;
+		if (!pl->raw && vr_cache_policy_fallback_status(m->prc) && m->out->bytes_in > 0) {
+			ttl = (int64_t)pl->pol.ttl_bad_source;
+			nk = pl->key;
+		}
 		/* a job that ran out of time says nothing about the source */
 		if (m->deadline > 0 && vr_now_ms() > m->deadline)
 			ttl = 0;
 		if (ttl > 0 && !vr_stop_requested() && !c->o.no_store) {
-			neg_remember(pl->negkey, m->prc, m->perr, (int64_t)time(NULL) + ttl);
+			neg_remember(nk, m->prc, m->perr, (int64_t)time(NULL) + ttl);
 			if (c->st)
-				vr_store_negative_put(c->st, pl->negkey, strlen(pl->negkey), m->prc,
-						      m->perr, ttl);
+				vr_store_negative_put(c->st, nk, strlen(nk), m->prc, m->perr, ttl);
 		}
 		vr_tee_abort(&m->t);
 		snprintf(m->out->error, sizeof m->out->error, "%.500s", m->perr);
 		return m->prc;
 	}
 	neg_forget(c, pl->negkey);
+	if (!pl->raw)
+		neg_forget(c, pl->key);
 	if (m->slicer)
 		vr_tee_finish_output(&m->t);
 	if (m->t.w) {
@@ -1099,7 +1198,7 @@ static void miss_print_head(struct miss *m, int ended)
 	char *hdr = malloc(VR_CACHE_KEY_MAX + 256), *js = malloc(2 * VR_CACHE_KEY_MAX + 256);
 	if (resp && hdr && js) {
 		cache_headers(hdr, VR_CACHE_KEY_MAX + 256, js, 2 * VR_CACHE_KEY_MAX + 256, "MISS",
-			      m->pl->key, (int64_t)m->pl->ttl_ok, 0);
+			      m->pl->key, (int64_t)m->pl->ttl_ok, 0, m->out->fallback);
 		resp->extra_headers = hdr;
 		resp->extra_json = js;
 		resp->content_type = m->pl->content_type;
@@ -1244,24 +1343,15 @@ static int miss_unstored(struct vr_cache *c, const struct vr_cache_request *r, s
 	return rc;
 }
 
-int vr_cache_get(struct vr_cache *c, const struct vr_cache_request *r, struct vr_cache_outcome *out)
+/* The plan's answer: the lookup, then leading or following its miss.
+ * Returns the request's status (out says how). */
+static int serve_plan(struct vr_cache *c, const struct vr_cache_request *r, struct plan *pl,
+		      struct vr_cache_outcome *out, double t0)
 {
-	double t0 = vr_now_ms();
-	memset(out, 0, sizeof *out);
-	out->result = VR_CACHE_MISS;
-	struct plan *pl = NULL;
-	int rc = plan_build(c, r, &pl, out->error, sizeof out->error);
-	if (pl)
-		snprintf(out->key, sizeof out->key, "%s", pl->key);
-	if (rc) {
-		plan_free(pl);
-		return finish(out, t0, rc);
-	}
+	int rc;
 	if (c->o.no_store) {
 		out->result = VR_CACHE_BYPASS;
-		rc = run_miss(c, r, pl, NULL, out);
-		plan_free(pl);
-		return finish(out, t0, rc);
+		return run_miss(c, r, pl, NULL, out);
 	}
 	if (!c->st) {
 		/* the store cannot be opened: serve, and say so */
@@ -1271,22 +1361,20 @@ int vr_cache_get(struct vr_cache *c, const struct vr_cache_request *r, struct vr
 	int status;
 	char msg[400];
 	if (!pl->bypass) {
-		if (neg_lookup(c, pl->negkey, &status, msg, sizeof msg)) {
+		if (plan_negative(c, pl, &status, msg, sizeof msg)) {
 			out->result = VR_CACHE_NEGATIVE;
 			snprintf(out->error, sizeof out->error, "%s (a remembered failure)", msg);
-			plan_free(pl);
-			return finish(out, t0, status);
+			return status;
 		}
-		if (try_serve(c, r, pl, out, VR_CACHE_HIT, &status)) {
-			plan_free(pl);
-			return finish(out, t0, status);
-		}
+		if (try_serve(c, r, pl, out, VR_CACHE_HIT, &status))
+			return status;
 	} else {
 		out->result = VR_CACHE_BYPASS;
 	}
 	struct vr_put_opts po = {
 		.content_type = pl->content_type,
-		.ttl = (int64_t)pl->ttl_ok,
+		/* store-indefinitely: no expiry; answers still say max-age */
+		.ttl = pl->pol.store_indefinitely ? 0 : (int64_t)pl->ttl_ok,
 		.tags = pl->tags,
 		.ntags = pl->ntags,
 		.wait = 0,
@@ -1343,7 +1431,7 @@ int vr_cache_get(struct vr_cache *c, const struct vr_cache_request *r, struct vr
 		sleep_ms(nap);
 		if (nap < 200)
 			nap = nap * 2 > 200 ? 200 : nap * 2;
-		if (neg_lookup(c, pl->negkey, &status, msg, sizeof msg)) {
+		if (plan_negative(c, pl, &status, msg, sizeof msg)) {
 			out->result = VR_CACHE_NEGATIVE;
 			snprintf(out->error, sizeof out->error, "%s (a remembered failure)", msg);
 			rc = status;
@@ -1359,6 +1447,66 @@ stored:
 		snprintf(out->error, sizeof out->error, "the store failed: %.480s", out->store_error);
 		rc = VR_EIO;
 	}
+	return rc;
+}
+
+/* A variant that could not be made (bad data, a limit), with nothing of
+ * an answer out yet, and fallback = original: the source's own bytes,
+ * through its raw entry (a hit, or fetched within fallback-max-size into
+ * the store, then served from it; concurrent fallbacks coalesce on the
+ * raw key). Past the cap, or any failure of its own, the variant's
+ * failure stands, with why the original was not served. */
+static int serve_fallback(struct vr_cache *c, const struct vr_cache_request *r, struct plan *pl,
+			  struct vr_cache_outcome *out, double t0, int rc)
+{
+	if (!pl->pol.fallback || pl->raw || !vr_cache_policy_fallback_status(rc) ||
+	    out->head_sent || out->head_printed || out->bytes_out || c->o.no_store || !c->st)
+		return rc;
+	struct vr_cache_outcome *was = malloc(sizeof *was);
+	if (!was)
+		return rc;
+	*was = *out;
+	if (plan_make_raw(c, pl)) {
+		free(was);
+		return rc;
+	}
+	out->result = VR_CACHE_MISS;
+	out->error[0] = '\0';
+	out->fallback = 1;
+	out->size = -1;
+	int frc = serve_plan(c, r, pl, out, t0);
+	if (frc == VR_OK || frc == VR_ERANGE || out->head_sent || out->bytes_out) {
+		vr_info("%s: served the original (%s)", was->key, was->error);
+		out->transformed = out->transformed || was->transformed;
+		free(was);
+		return frc;
+	}
+	/* the variant's failure, and why no original */
+	char why[sizeof out->error];
+	snprintf(why, sizeof why, "%s", out->error);
+	uint64_t in = out->bytes_in;
+	*out = *was;
+	out->bytes_in = in > was->bytes_in ? in : was->bytes_in;
+	snprintf(out->error, sizeof out->error, "%.280s (the original was not served: %.190s)",
+		 was->error, why);
+	free(was);
+	return rc;
+}
+
+int vr_cache_get(struct vr_cache *c, const struct vr_cache_request *r, struct vr_cache_outcome *out)
+{
+	double t0 = vr_now_ms();
+	memset(out, 0, sizeof *out);
+	out->result = VR_CACHE_MISS;
+	struct plan *pl = NULL;
+	int rc = plan_build(c, r, &pl, out->error, sizeof out->error);
+	if (pl)
+		snprintf(out->key, sizeof out->key, "%s", pl->key);
+	if (!rc) {
+		rc = serve_plan(c, r, pl, out, t0);
+		if (rc)
+			rc = serve_fallback(c, r, pl, out, t0, rc);
+	}
 	plan_free(pl);
 	return finish(out, t0, rc);
 }
@@ -1372,7 +1520,7 @@ int vr_cache_fresh(struct vr_cache *c, const struct vr_cache_request *r)
 		int status;
 		char msg[400];
 		struct vr_entry *e = malloc(sizeof *e);
-		if (neg_lookup(c, pl->negkey, &status, msg, sizeof msg))
+		if (plan_negative(c, pl, &status, msg, sizeof msg))
 			fresh = 2;
 		else if (e && vr_store_stat(c->st, pl->key, strlen(pl->key), e) == 0)
 			fresh = 1;

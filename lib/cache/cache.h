@@ -18,7 +18,11 @@
  *           take over when the leader dies
  *   negative a source that is not found is remembered for the origin's
  *           client-error TTL, a transient failure for its server-error
- *           TTL, in a bounded in-process map and in the store
+ *           TTL, a variant whose source turned out bad (exit 3 or 8 once
+ *           the source was read) under the variant's key for
+ *           ttl-bad-source, in a bounded in-process map and in the store
+ *   policy  sliding TTL on hits, entries without expiry, and the fallback
+ *           to the original (lib/cache/policy.h)
  *
  * One struct vr_cache per thread: it owns a store connection, and the
  * cfg and store path in its options are borrowed (they must outlive it).
@@ -55,7 +59,8 @@ struct vr_cache_opts {
 	size_t ntags;
 	double transform_timeout;    /* stall timeout of one transform, seconds */
 	double job_timeout;          /* wall seconds for one miss's fetch or transform; 0 none */
-	int no_query_bypass;         /* nocache/bypass in a request's query are ignored
+	int no_query_bypass;         /* the bypass flags of a request's query ([request]
+				      * bypass-names, nocache/bypass by default) are ignored
 				      * (an HTTP origin whose config does not allow them) */
 };
 
@@ -124,6 +129,9 @@ struct vr_cache_outcome {
 				      * to stderr (a failure before it prints its own) */
 	int64_t size;                /* the entry's size, -1 unknown (Content-Range of a 416) */
 	int busy;                    /* gave up waiting for another process (503, not 504) */
+	int fallback;                /* the variant could not be made: the source's own
+				      * bytes were served (fallback = original), from
+				      * the raw entry; error keeps why */
 };
 
 struct vr_cache;
@@ -153,6 +161,13 @@ int vr_cache_source_query(const struct vr_config *cfg, const char *source, char 
 /* SOURCE's canonical form, as in keys and in the source:... tag. */
 int vr_cache_canonical_source(const struct vr_config *cfg, const char *source, char *out,
 			      size_t len, char *err, size_t errlen);
+
+/* Forget the remembered failures of a source (canonical, as
+ * vr_cache_canonical_source gives it), every version and variant, in the
+ * store; this process's map forgets them as they expire. 0 or a
+ * vr_status; *count (may be NULL) gets how many. For purge --source. */
+struct vr_store;
+int vr_cache_forget_source(struct vr_store *st, const char *canonical, uint64_t *count);
 
 /* Remove the temporary progressive copies (vr-miss-PID-*) in $TMPDIR
  * (else /tmp) whose process is gone: a miss killed with SIGKILL leaves

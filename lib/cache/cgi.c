@@ -129,6 +129,8 @@ static void metrics_outcome(const struct vr_cache_outcome *oc)
 	vr_metrics_int("transform_ms", (int64_t)llround(oc->transform_ms));
 	vr_metrics_int("transformed", oc->transformed);
 	vr_metrics_int("store_failed", oc->store_failed);
+	if (oc->fallback)
+		vr_metrics_str("fallback", "original");
 }
 
 struct cgi_run {

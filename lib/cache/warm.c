@@ -184,6 +184,7 @@ static void job_metrics(struct warm *w, uint64_t line, const char *key, const ch
 	vr_json_int(&j, "transform_ms", o ? (int64_t)o->transform_ms : 0);
 	vr_json_int(&j, "store_ms", o ? (int64_t)o->store_ms : 0);
 	vr_json_int(&j, "transformed", o ? o->transformed : 0);
+	vr_json_int(&j, "fallback", o ? o->fallback : 0); /* the original was served */
 	vr_json_int(&j, "peak_rss_kb", vr_peak_rss_kb());
 	vr_json_uint(&j, "rss_kb", vr_rss_kb());
 	vr_json_uint(&j, "queue_depth", qs.depth);

@@ -629,6 +629,7 @@ static const char *const fetch_keys[] = {"timeout", "retries", NULL};
 static const char *const origin_keys[] = {"match", "source", "root", "timeout", "retries", "header", "ttl-ok", "ttl-client-error", "ttl-server-error",
 					  "quality", "compression", "s3-region", "s3-access-key",
 					  "s3-secret-key", "s3-session-token", "s3-service", "s3-presign",
+					  "ttl-bad-source", "fallback", "fallback-max-size", /* lib/cache/policy */
 					  NULL};
 
 static const char *cfg_name(const struct vr_config *cfg)

@@ -138,6 +138,7 @@ void vr_limits_default(struct vr_limits *l)
 	memcpy(l->breakpoints, bp, sizeof bp);
 	l->imquery_threshold = VR_PARAMS_IMQUERY_THRESHOLD;
 	snprintf(l->ignore, sizeof l->ignore, "%s", VR_PARAMS_IGNORE_DEFAULT);
+	snprintf(l->bypass, sizeof l->bypass, "%s", VR_PARAMS_BYPASS_DEFAULT);
 }
 
 static int imquery_load(struct vr_limits *l, const struct vr_config *cfg, char *err,
@@ -159,6 +160,9 @@ static int limit_int(const struct vr_config *cfg, const char *key, int64_t lo, i
 	*out = (int64_t)u;
 	return 0;
 }
+
+static int bypass_names_load(const struct vr_config *cfg, char *list, size_t len, char *err,
+			     size_t errlen);
 
 int vr_limits_load(struct vr_limits *l, const struct vr_config *cfg, char *err, size_t errlen)
 {
@@ -208,7 +212,8 @@ int vr_limits_load(struct vr_limits *l, const struct vr_config *cfg, char *err, 
 				    VR_PARAMS_MAX_TIME);
 		l->max_duration = (double)llround(d * 1e6) / 1e6;
 	}
-	if ((r = vr_params_ignore_load(cfg, l->ignore, sizeof l->ignore, err, errlen)))
+	if ((r = vr_params_ignore_load(cfg, l->ignore, sizeof l->ignore, err, errlen)) ||
+	    (r = bypass_names_load(cfg, l->bypass, sizeof l->bypass, err, errlen)))
 		return r;
 	return imquery_load(l, cfg, err, errlen);
 }
@@ -518,7 +523,7 @@ int vr_params_ignore_load(const struct vr_config *cfg, char *list, size_t len, c
 	snprintf(list, len, "%s", VR_PARAMS_IGNORE_DEFAULT);
 	if (!cfg)
 		return 0;
-	static const char *const keys[] = {"ignore", NULL};
+	static const char *const keys[] = {"ignore", "bypass-names", NULL};
 	if (vr_config_check_keys(cfg, "request", NULL, keys, err, errlen))
 		return VR_EDATA;
 	if (!vr_config_get(cfg, "request", NULL, "ignore"))
@@ -559,6 +564,42 @@ int vr_params_ignore_load(const struct vr_config *cfg, char *list, size_t len, c
 			o += (size_t)snprintf(list + o, len - o, "%s%s", o ? " " : "", tok);
 			v += tl;
 		}
+	}
+	return 0;
+}
+
+/* [request] bypass-names: the query flags that bypass the cache (they
+ * replace "nocache bypass"); names of the ignore list's alphabet, never a
+ * parameter's or the cache-busting v. */
+static int bypass_names_load(const struct vr_config *cfg, char *list, size_t len, char *err,
+			     size_t errlen)
+{
+	const char *v = vr_config_get(cfg, "request", NULL, "bypass-names");
+	if (!v)
+		return 0;
+	const char *where = vr_config_where(cfg, "request", NULL, "bypass-names");
+	size_t o = 0;
+	list[0] = '\0';
+	while (*v) {
+		v += strspn(v, " \t,");
+		size_t tl = strcspn(v, " \t,");
+		if (!tl)
+			break;
+		char tok[72];
+		snprintf(tok, sizeof tok, "%.*s", (int)(tl < 64 ? tl : 64), v);
+		if (v[tl - 1] == '*' || !ignore_token_ok(v, tl))
+			return vr_errf(err, errlen, VR_EDATA,
+				    "%s: [request] bypass-names: '%s' is not a query name (letters, digits, '-', '_', '.', '~')",
+				    where, show(tok).s);
+		if (find_name(tok) || !strcmp(tok, "v"))
+			return vr_errf(err, errlen, VR_EDATA,
+				    "%s: [request] bypass-names: '%s' is a parameter", where,
+				    show(tok).s);
+		if (o + tl + 2 > len)
+			return vr_errf(err, errlen, VR_EDATA,
+				    "%s: [request] bypass-names: longer than %zu bytes", where, len - 1);
+		o += (size_t)snprintf(list + o, len - o, "%s%s", o ? " " : "", tok);
+		v += tl;
 	}
 	return 0;
 }
@@ -1053,7 +1094,7 @@ int vr_params_parse_query(struct vr_params *p, const struct vr_limits *l, const 
 		}
 		if (!strcmp(name, "v")) /* cache-busting version: not a transform parameter */
 			continue;
-		if (!strcmp(name, "nocache") || !strcmp(name, "bypass")) {
+		if (vr_params_ignored(l ? l->bypass : VR_PARAMS_BYPASS_DEFAULT, name, strlen(name))) {
 			/* Decision: a bare flag ("nocache", "nocache=") means true */
 			int b = value[0] ? parse_bool(value) : 1;
 			if (b < 0)

@@ -45,6 +45,7 @@ enum vr_param_bit {
 #define VR_PARAMS_CANONICAL_MAX 256  /* a buffer this size always holds the canonical form */
 #define VR_PARAMS_BREAKPOINTS_MAX 16 /* [imquery] breakpoint lines */
 #define VR_PARAMS_IGNORE_MAX 512     /* bytes of the [request] ignore list */
+#define VR_PARAMS_BYPASS_DEFAULT "nocache bypass" /* [request] bypass-names */
 /* the names dropped from a query when [request] ignore is not set */
 #define VR_PARAMS_IGNORE_DEFAULT "utm_* fbclid gclid msclkid _"
 #define VR_PARAMS_IMQUERY_THRESHOLD 0.375 /* the original's 25% with its 1.5x fallback */
@@ -70,6 +71,9 @@ struct vr_limits {
 	/* [request] ignore: names dropped from a query before the key,
 	 * space-separated; a trailing '*' matches a prefix ("utm_*") */
 	char ignore[VR_PARAMS_IGNORE_MAX];
+	/* [request] bypass-names: the query flags that bypass the cache,
+	 * space-separated (default VR_PARAMS_BYPASS_DEFAULT) */
+	char bypass[VR_PARAMS_IGNORE_MAX];
 };
 
 struct vr_params {
@@ -126,7 +130,7 @@ int vr_params_ignore_load(const struct vr_config *cfg, char *list, size_t len, c
 
 /* Parse "width=640&height=360&fit=cover" (leading '?' allowed,
  * percent-decoding, '+' as space). Cache-busting "v" and the bypass flags
- * "nocache"/"bypass" are not transform parameters: they are reported
+ * (l->bypass: "nocache"/"bypass" by default) are not transform parameters: they are reported
  * through *bypass (may be NULL) and otherwise ignored ("v" is the key's,
  * lib/request/key). The HTML playback attributes (loop, autoplay, muted,
  * preload) and the IMQuery hints im-density, im-viewwidth, im-viewheight

@@ -113,6 +113,32 @@ int vr_store_touch(struct vr_store *st, const void *key, size_t keylen, int64_t 
 	return changed ? 0 : store_fail(st, VR_ENOTFOUND, "no such key");
 }
 
+int vr_store_refresh(struct vr_store *st, const struct vr_entry *e, int64_t ttl)
+{
+	int rc = store_begin_write_nowait(st);
+	if (rc)
+		return rc;
+	/* by generation: a newer one published meanwhile keeps its own expiry */
+	sqlite3_stmt *s = store_prepare(st, "UPDATE entries SET expires = ?1 WHERE id = ?2"
+					    " AND state = 'ready' AND expires > ?3 AND expires < ?1");
+	if (!s) {
+		store_rollback(st);
+		return VR_EIO;
+	}
+	time_t now = time(NULL);
+	sqlite3_bind_int64(s, 1, now + ttl);
+	sqlite3_bind_int64(s, 2, e->id);
+	sqlite3_bind_int64(s, 3, now);
+	int step = sqlite3_step(s);
+	sqlite3_finalize(s);
+	if (step != SQLITE_DONE) {
+		rc = store_db_fail(st, "refreshing an expiry");
+		store_rollback(st);
+		return rc;
+	}
+	return store_commit(st);
+}
+
 int vr_store_gc(struct vr_store *st, int vacuum, struct vr_gc_report *r)
 {
 	memset(r, 0, sizeof *r);

@@ -73,6 +73,32 @@ int vr_store_negative_clear(struct vr_store *st, const void *key, size_t keylen)
 			"forgetting a failure");
 }
 
+int vr_store_negative_clear_prefix(struct vr_store *st, const void *prefix, size_t len,
+				   uint64_t *count)
+{
+	int rc = store_begin_write(st);
+	if (rc)
+		return rc;
+	sqlite3_stmt *s =
+		store_prepare(st, "DELETE FROM negative WHERE substr(key, 1, ?1) = ?2");
+	if (!s) {
+		store_rollback(st);
+		return VR_EIO;
+	}
+	sqlite3_bind_int64(s, 1, (int64_t)len);
+	sqlite3_bind_blob(s, 2, len ? prefix : "", (int)len, SQLITE_STATIC);
+	int step = sqlite3_step(s);
+	sqlite3_finalize(s);
+	if (step != SQLITE_DONE) {
+		rc = store_db_fail(st, "forgetting a source's failures");
+		store_rollback(st);
+		return rc;
+	}
+	if (count)
+		*count = (uint64_t)sqlite3_changes(st->db);
+	return store_commit(st);
+}
+
 int vr_store_negative_gc(struct vr_store *st, uint64_t *count)
 {
 	int rc = store_begin_write(st);

@@ -157,6 +157,14 @@ sqlite3_stmt *store_prepare(struct vr_store *st, const char *sql)
 }
 
 int store_begin_write(struct vr_store *st) { return store_exec(st, "BEGIN IMMEDIATE"); }
+
+int store_begin_write_nowait(struct vr_store *st)
+{
+	sqlite3_busy_handler(st->db, NULL, NULL);
+	int rc = store_exec(st, "BEGIN IMMEDIATE");
+	sqlite3_busy_handler(st->db, on_busy, st);
+	return rc;
+}
 int store_commit(struct vr_store *st) { return store_exec(st, "COMMIT"); }
 void store_rollback(struct vr_store *st)
 {

@@ -127,6 +127,11 @@ int vr_store_remove(struct vr_store *st, const void *key, size_t keylen);
 int vr_store_purge_tag(struct vr_store *st, const char *tag, uint64_t *count);
 /* New expiry only, never the data: 0 or VR_ENOTFOUND. */
 int vr_store_touch(struct vr_store *st, const void *key, size_t keylen, int64_t ttl);
+/* A hit's sliding TTL: the generation e (from vr_store_read_begin), while
+ * still ready and unexpired, expires at now + ttl; its value is never
+ * written. Does not wait: a busy store is VR_ETIMEOUT at once. 0 (also
+ * when there was nothing to move), VR_ETIMEOUT or VR_EIO. */
+int vr_store_refresh(struct vr_store *st, const struct vr_entry *e, int64_t ttl);
 
 struct vr_gc_report {
 	uint64_t expired, abandoned, stale_locks, orphan_chunks;
@@ -155,6 +160,11 @@ int vr_store_negative_get(struct vr_store *st, const void *key, size_t keylen, i
 int vr_store_negative_put(struct vr_store *st, const void *key, size_t keylen, int status,
 			  const char *msg, int64_t ttl);
 int vr_store_negative_clear(struct vr_store *st, const void *key, size_t keylen);
+/* Forget every remembered failure whose key starts with prefix (the
+ * failures of one source: purge --source); *count (may be NULL) gets how
+ * many. */
+int vr_store_negative_clear_prefix(struct vr_store *st, const void *prefix, size_t len,
+				   uint64_t *count);
 /* Remove expired remembered failures; *count (may be NULL) gets how many. */
 int vr_store_negative_gc(struct vr_store *st, uint64_t *count);
 /* Counts and bytes of ready entries. */

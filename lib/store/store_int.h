@@ -54,6 +54,9 @@ STORE_INTERNAL int store_db_fail(struct vr_store *st, const char *what);
 STORE_INTERNAL int store_exec(struct vr_store *st, const char *sql);
 STORE_INTERNAL sqlite3_stmt *store_prepare(struct vr_store *st, const char *sql);
 STORE_INTERNAL int store_begin_write(struct vr_store *st);
+/* The same, without waiting: a store busy with another writer is
+ * VR_ETIMEOUT at once (for bookkeeping a request can do without). */
+STORE_INTERNAL int store_begin_write_nowait(struct vr_store *st);
 STORE_INTERNAL int store_commit(struct vr_store *st);
 STORE_INTERNAL void store_rollback(struct vr_store *st);
 /* "start" of a process from /proc/PID/stat, 0 when unknown. */

@@ -623,6 +623,66 @@ static void test_negative(struct vr_store *st)
 #undef NEG_ROWS
 }
 
+/* A hit's sliding TTL: the expiry of that generation only, never its
+ * bytes, never an expired entry, and never waiting on a busy store. */
+static void test_refresh(struct vr_store *st, const unsigned char *data)
+{
+	struct vr_entry *e = malloc(sizeof *e), *e2 = malloc(sizeof *e2);
+	CHECK(put(st, "r", 1, data, 9000, NULL) == 0);
+	run_sql("UPDATE entries SET expires = strftime('%s','now') + 100 WHERE key = CAST('r' AS BLOB)");
+	CHECK(vr_store_stat(st, "r", 1, e) == 0);
+	int64_t before = e->expires;
+	CHECK_EQ_INT(vr_store_refresh(st, e, 1000), 0);
+	CHECK(vr_store_stat(st, "r", 1, e2) == 0);
+	CHECK(e2->expires >= before + 800 && e2->id == e->id);
+	CHECK(!strcmp(e2->sha256, e->sha256) && e2->size == 9000 && e2->created == e->created);
+	/* never shorter: a refresh with a smaller TTL leaves it */
+	CHECK_EQ_INT(vr_store_refresh(st, e2, 10), 0);
+	CHECK(vr_store_stat(st, "r", 1, e) == 0 && e->expires == e2->expires);
+	/* an expired entry stays expired */
+	run_sql("UPDATE entries SET expires = 5 WHERE key = CAST('r' AS BLOB)");
+	CHECK_EQ_INT(vr_store_refresh(st, e2, 1000), 0);
+	CHECK_EQ_INT(count_rows("SELECT expires FROM entries WHERE key = CAST('r' AS BLOB)"), 5);
+	/* a newer generation keeps its own expiry */
+	run_sql("UPDATE entries SET expires = strftime('%s','now') + 100 WHERE key = CAST('r' AS BLOB)");
+	CHECK(vr_store_stat(st, "r", 1, e) == 0);
+	CHECK(put(st, "r", 1, data, 10, NULL) == 0);
+	CHECK_EQ_INT(vr_store_refresh(st, e, 1000), 0);
+	CHECK(vr_store_stat(st, "r", 1, e2) == 0 && e2->expires == 0 && e2->size == 10);
+	/* another connection holds the write lock: busy at once */
+	run_sql("UPDATE entries SET expires = strftime('%s','now') + 100 WHERE key = CAST('r' AS BLOB)");
+	CHECK(vr_store_stat(st, "r", 1, e) == 0);
+	sqlite3 *db;
+	CHECK(sqlite3_open(path, &db) == SQLITE_OK);
+	CHECK(sqlite3_exec(db, "BEGIN IMMEDIATE", NULL, NULL, NULL) == SQLITE_OK);
+	struct timespec a, b;
+	clock_gettime(CLOCK_MONOTONIC, &a);
+	CHECK_EQ_INT(vr_store_refresh(st, e, 1000), VR_ETIMEOUT);
+	clock_gettime(CLOCK_MONOTONIC, &b);
+	CHECK((b.tv_sec - a.tv_sec) * 1000 + (b.tv_nsec - a.tv_nsec) / 1000000 < 500);
+	sqlite3_exec(db, "ROLLBACK", NULL, NULL, NULL);
+	sqlite3_close(db);
+	/* and the handle still waits as before for what must be done */
+	CHECK_EQ_INT(vr_store_refresh(st, e, 1000), 0);
+	CHECK(vr_store_remove(st, "r", 1) == 0);
+	free(e);
+	free(e2);
+}
+
+/* purge --source: the remembered failures under a key prefix. */
+static void test_negative_prefix(struct vr_store *st)
+{
+	CHECK_EQ_INT(vr_store_negative_put(st, "vr1|src|0|raw", 13, VR_ENOTFOUND, "a", 60), 0);
+	CHECK_EQ_INT(vr_store_negative_put(st, "vr1|src|1|w=64", 14, VR_EDATA, "b", 60), 0);
+	CHECK_EQ_INT(vr_store_negative_put(st, "vr1|src2|0|raw", 14, VR_EDATA, "c", 60), 0);
+	uint64_t n = 0;
+	CHECK_EQ_INT(vr_store_negative_clear_prefix(st, "vr1|src|", 8, &n), 0);
+	CHECK_EQ_UINT(n, 2);
+	CHECK_EQ_INT(count_rows("SELECT count(*) FROM negative"), 1);
+	CHECK_EQ_INT(vr_store_negative_clear_prefix(st, "vr1|src2|", 9, NULL), 0);
+	CHECK_EQ_INT(count_rows("SELECT count(*) FROM negative"), 0);
+}
+
 int main(void)
 {
 	vr_log_init("test_store");
@@ -647,6 +707,8 @@ int main(void)
 		test_verify_damage(st, data);
 		test_two_handles(st, data);
 		test_negative(st);
+		test_refresh(st, data);
+		test_negative_prefix(st);
 		test_lock_takeover(st);
 		test_one_snapshot(st, data);
 		test_large_chunks(st);
