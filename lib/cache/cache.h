@@ -57,6 +57,8 @@ struct vr_cache_opts {
 	double job_timeout;          /* wall seconds for one miss's fetch or transform; 0 none */
 	int no_query_bypass;         /* nocache/bypass in a request's query are ignored
 				      * (an HTTP origin whose config does not allow them) */
+	int progress;                /* a miss draws the transform's progress line on
+				      * stderr (vr-cache get; a hit draws nothing) */
 };
 
 /* An answer to an HTTP client (vr-cache cgi). The head goes on out_fd
