@@ -255,7 +255,8 @@ static int get_open_cache(const struct opts *o, struct vr_cache **cache)
 		.tags = o->tags.v,
 		.ntags = o->tags.n,
 		.transform_timeout = o->timeout,
-		.progress = vr_cli_progress(&o->common),
+		/* --headers: stderr carries the response head, no line between */
+		.progress = !o->headers && vr_cli_progress(&o->common),
 	};
 	int rc = vr_cache_open(cache, &co, err, sizeof err);
 	if (rc)

@@ -955,5 +955,10 @@ Try 'vr-cache get --help'."
 	run script -qec "'$VR_CACHE' get /videos/a.mp4 -w 128 --compression low >miss4.mp4" /dev/null
 	assert_success
 	assert_output --partial $'\rvr-cache: 100%  00:00:10.0 / 00:00:10.0  '
-	assert_equal "$(results)" "miss hit miss miss miss"
+	# --headers: stderr is the response head, and only that
+	run bash -c '"$VR_CACHE" --progress get --headers /videos/a.mp4 -w 144 --compression low 2>&1 >miss5.mp4'
+	assert_success
+	refute_output --partial 'vr-cache: '
+	assert_line --index 0 --regexp '^HTTP/1.1 200'
+	assert_equal "$(results)" "miss hit miss miss miss miss"
 }
