@@ -257,6 +257,8 @@ static int get_open_cache(const struct opts *o, struct vr_cache **cache)
 		.tags = o->tags.v,
 		.ntags = o->tags.n,
 		.transform_timeout = o->timeout,
+		/* --headers: stderr carries the response head, no line between */
+		.progress = !o->headers && vr_cli_progress(&o->common),
 	};
 	int rc = vr_cache_open(cache, &co, err, sizeof err);
 	if (rc)
@@ -622,8 +624,7 @@ static int cmd_warm(void *opts, int argc, char **argv)
 		.shard_n = o->shard.n,
 		.dry_run = o->dry_run,
 		.json = o->json,
-		/* -q wins over --progress */
-		.progress = vr_log_verbosity() >= VR_NORMAL && vr_cli_progress(&o->common),
+		.progress = vr_cli_progress(&o->common), /* -q wins over --progress */
 	};
 	if (o->jobs > 0) {
 		if ((o->min_jobs_given && o->min_jobs != o->jobs) ||

@@ -67,7 +67,7 @@ static const struct vr_opt put_opts[] = {
 	 .def = VR_DEFAULT_CHUNK_SIZE, .lo = VR_STORE_CHUNK_MIN, .hi = VR_STORE_CHUNK_MAX,
 	 .help = "bytes per chunk, from 4K to 64M"},
 	{.name = "if-absent", .kind = VR_OPT_FLAG, .off = O(if_absent),
-	 .help = "exit 0 without reading the input when KEY is present"},
+	 .help = "exit 0 without opening or reading the input when KEY is present"},
 	{.name = "wait", .kind = VR_OPT_SECONDS, .arg = "SECONDS", .off = O(wait),
 	 .def = VR_DEFAULT_PUT_WAIT, .hi = 86400,
 	 .help = "wait up to SECONDS (0 to 86400) for another writer of KEY, then exit 7"},
@@ -205,6 +205,21 @@ static int put_open_input(const char *file, int *in, const char **content_type)
 	return 0;
 }
 
+/* --if-absent: is key present already? Asked before the input is opened,
+ * so that a present key costs no open (a missing file, a FIFO without a
+ * writer) and no read. A store that does not exist, or cannot be opened,
+ * holds nothing: the ordinary path then opens it and says what is wrong. */
+static int put_present(struct ctx *c, const char *key)
+{
+	size_t keylen = strlen(key);
+	if (open_store_quiet(c, 0))
+		return 0;
+	if (vr_store_stat(c->st, key, keylen, c->entry) != 0)
+		return 0;
+	vr_info("%s is present; not read", show_key((const unsigned char *)key, keylen));
+	return 1;
+}
+
 /* The writer of key, or *w NULL (with 0) when --if-absent finds it present. */
 static int put_begin(struct ctx *c, const char *key, const struct vr_put_opts *o,
 		     struct vr_store_writer **w)
@@ -297,14 +312,18 @@ static int cmd_put(struct ctx *c, struct opts *opt, int argc, char **argv)
 		return vr_usage_hint();
 	if (key_too_long(key))
 		return VR_EUSAGE;
-	int in;
-	int rc = put_open_input(file, &in, &o.content_type);
-	if (rc)
-		return rc;
+	if (!(c->entry = malloc(sizeof *c->entry)))
+		return VR_EFAIL;
 	struct vr_store_writer *w = NULL;
-	rc = open_store(c, 1);
-	if (!rc && !(c->entry = malloc(sizeof *c->entry)))
-		rc = VR_EFAIL;
+	int in = STDIN_FILENO;
+	int rc = 0;
+	if (o.if_absent && put_present(c, key))
+		goto out;
+	rc = put_open_input(file, &in, &o.content_type);
+	if (rc)
+		goto out;
+	if (!c->st)
+		rc = open_store(c, 1);
 	if (!rc)
 		rc = put_begin(c, key, &o, &w);
 	if (!rc && w) {
@@ -312,6 +331,7 @@ static int cmd_put(struct ctx *c, struct opts *opt, int argc, char **argv)
 		rc = put_finish(c, w, put_stream(c, in, file && strcmp(file, "-") ? file : "stdin", w));
 		vr_stream_closed();
 	}
+out:
 	free(c->entry);
 	c->entry = NULL;
 	if (in != STDIN_FILENO)

@@ -18,6 +18,7 @@
 #include "num.h"
 #include "origin.h"
 #include "output.h"
+#include "progress.h"
 #include "range.h"
 #include "status.h"
 
@@ -120,6 +121,53 @@ static void report_failure(const struct opts *o, struct vr_fetch *f, int rc)
 		vr_error("%s", msg[0] ? msg : "fetch failed");
 }
 
+/* --progress: bytes, rate and, when the output's length is known, percent
+ * and ETA; at most twice a second, and once more at the end. */
+struct meter {
+	struct vr_fetch *f;
+	const struct vr_range_set *set;
+	double t0, last;
+	int64_t total; /* -1 unknown */
+	int known;     /* total was looked for */
+};
+
+static void meter_total(struct meter *m)
+{
+	int64_t size = vr_fetch_size(m->f);
+	m->total = -1;
+	if (size < 0)
+		return;
+	m->known = 1;
+	if (!m->set || m->set->n == 0) {
+		m->total = size;
+		return;
+	}
+	struct vr_span spans[VR_RANGE_MAX];
+	size_t n;
+	if (vr_range_resolve(m->set, (uint64_t)size, spans, &n) != VR_RANGE_OK)
+		return;
+	m->total = 0;
+	for (size_t i = 0; i < n; i++)
+		m->total += (int64_t)(spans[i].end - spans[i].start + 1);
+}
+
+static void meter_draw(struct meter *m, uint64_t written, int final)
+{
+	double now = vr_now_ms();
+	if (!final && now - m->last < 500)
+		return;
+	m->last = now;
+	if (!m->known)
+		meter_total(m);
+	char text[256];
+	vr_progress_line(STDERR_FILENO, vr_progress_transfer_text(text, sizeof text, written, m->total,
+								     (now - m->t0) / 1000));
+	if (final)
+		vr_progress_line_end(STDERR_FILENO);
+}
+
+static void meter_written(void *arg, uint64_t written) { meter_draw(arg, written, 0); }
+
 static int run_fetch(const struct opts *o)
 {
 	struct vr_range_set *set = NULL;
@@ -164,11 +212,22 @@ static int run_fetch(const struct opts *o)
 		.range = set,
 		.max_bytes = o->max_bytes,
 		.max_time = o->max_time,
+		.info = o->info,
 	};
+	struct meter m = {.set = set, .t0 = vr_now_ms(), .total = -1};
+	int progress = !o->info && vr_cli_progress(&o->common);
+	if (progress) {
+		fo.on_written = meter_written;
+		fo.on_written_arg = &m;
+		m.last = m.t0; /* the first line after half a second */
+	}
 	rc = vr_fetch_open(&f, &res, &fo);
 	if (rc == VR_OK && !o->info) {
 		uint64_t written = 0;
+		m.f = f;
 		rc = vr_fetch_to_fd(f, out.fd, &written);
+		if (progress)
+			meter_draw(&m, written, 1);
 		if (rc == VR_OK && vr_fetch_output_closed(f))
 			vr_info("output closed after %" PRIu64 " bytes; stopping", written);
 		else if (rc == VR_OK)
@@ -222,7 +281,7 @@ static const struct vr_cli_prog prog = {
 	.about = "Stream SOURCE to stdout: a local path, a file://, http:// or https:// URL, '-'\n"
 		 "for stdin, or a request path matched against the [origin] sections of the\n"
 		 "config, whose sources are tried in order.",
-	.shared = VR_CLI_METRICS | VR_CLI_CONFIG,
+	.shared = VR_CLI_METRICS | VR_CLI_CONFIG | VR_CLI_PROGRESS,
 	.min_args = 1,
 	.max_args = 1,
 	.tables = {{fetch_opts}},

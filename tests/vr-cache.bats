@@ -935,3 +935,30 @@ Try 'vr-cache get --help'."
 	got=$(ffprobe -v error -show_entries format=duration -of csv=p=0 o.mp4)
 	awk -v a="$want" -v b="$got" 'BEGIN { d = a - b; exit !(d < 0.1 && d > -0.1) }'
 }
+
+@test "get --progress: a miss draws the transform's percent, fps and ETA; a hit draws nothing; none without a terminal" {
+	run bash -c '"$VR_CACHE" --progress get /videos/a.mp4 -w 80 --compression low 2>&1 >miss.mp4'
+	assert_success
+	assert_line --regexp '^vr-cache: 100%  00:00:10.0 / 00:00:10.0  [0-9.]+ fps  [0-9.]+x  ETA 0:00$'
+	run bash -c '"$VR_CACHE" --progress get /videos/a.mp4 -w 80 --compression low 2>&1 >hit.mp4'
+	assert_success
+	assert_output ''
+	assert_equal "$(results)" "miss hit"
+	# a miss without --progress and without a terminal: nothing
+	run bash -c '"$VR_CACHE" get /videos/a.mp4 -w 96 --compression low 2>&1 >miss2.mp4'
+	assert_success
+	assert_output ''
+	# -q wins over --progress
+	run bash -c '"$VR_CACHE" -q --progress get /videos/a.mp4 -w 112 --compression low 2>&1 >miss3.mp4'
+	assert_output ''
+	# a terminal: shown by default on a miss
+	run script -qec "'$VR_CACHE' get /videos/a.mp4 -w 128 --compression low >miss4.mp4" /dev/null
+	assert_success
+	assert_output --partial $'\rvr-cache: 100%  00:00:10.0 / 00:00:10.0  '
+	# --headers: stderr is the response head, and only that
+	run bash -c '"$VR_CACHE" --progress get --headers /videos/a.mp4 -w 144 --compression low 2>&1 >miss5.mp4'
+	assert_success
+	refute_output --partial 'vr-cache: '
+	assert_line --index 0 --regexp '^HTTP/1.1 200'
+	assert_equal "$(results)" "miss hit miss miss miss miss"
+}

@@ -543,6 +543,42 @@ json() {
 	same "$D/mid"
 }
 
+@test "--if-absent with the key present never opens FILE nor reads stdin" {
+	vc put k "$D/mid"
+	assert_success
+	# a missing FILE: exit 0, no error about it
+	vc put --if-absent k "$BATS_TEST_TMPDIR/nonexist"
+	assert_success
+	refute_output --partial 'No such file'
+	[[ $stderr != *nonexist* ]]
+	vc get k
+	same "$D/mid"
+	# a FIFO without a writer: opening it would block
+	mkfifo fifo
+	run timeout 10 "$VR_CHUNK" --store "$S" put --if-absent k fifo
+	assert_equal "$status" 0
+	# stdin with a writer (this shell) that never writes nor closes:
+	# reading it would block until the timeout (124)
+	mkfifo held
+	exec 6<>held
+	run timeout 10 "$VR_CHUNK" --store "$S" put --if-absent k <&6
+	assert_equal "$status" 0
+	exec 6<&-
+	# the system calls: FILE's path is never opened
+	command -v strace >/dev/null || fail "strace is needed: run scripts/setup"
+	strace -o /dev/null true 2>/dev/null || skip "strace cannot trace here (ptrace refused)"
+	cp "$D/one" input.bin
+	strace -f -o trace -e trace=open,openat,openat2 "$VR_CHUNK" --store "$S" put --if-absent k input.bin
+	grep -q 'store.db' trace
+	run grep -c 'input.bin' trace
+	assert_output 0
+	# the key absent: FILE is opened and stored
+	strace -f -o trace -e trace=open,openat,openat2 "$VR_CHUNK" --store "$S" put --if-absent k2 input.bin
+	grep -q 'input.bin' trace
+	vc get k2
+	same "$D/one"
+}
+
 @test "--if-absent waiting for a writer of the same key does not read once that writer published" {
 	start_put k --chunk-size 64K
 	head -c 1000 "$D/mid" >&5

@@ -41,6 +41,11 @@ match = ^/mixed/(.*)\$
 source = $NGINX_URL/missing/\$1
 source = $NGINX_URL/err503/\$1
 
+[origin "nohead"]
+match = ^/nohead/(.*)\$
+source = $NGINX_URL/missing/\$1
+source = $NGINX_URL/nohead405/\$1
+
 [origin "named"]
 match = ^/n/(?<dir>[a-z]+)/(?<file>[^/]+)\$
 source = $LROOT/\${dir}/\${file}
@@ -102,6 +107,23 @@ now_ms() {
 # json_field FILE KEY: the raw value of "KEY" in a one-line JSON object
 json_field() {
 	grep -o "\"$2\":[^,}]*" "$1" | head -n 1 | cut -d: -f2-
+}
+
+# req_mark: remember where nginx's request log (method URI status
+# body-bytes range) stands
+req_mark() {
+	REQ_MARK=$(wc -l <"$NGINX_DIR/requests.log")
+}
+
+# req_since N: the request log's lines since req_mark, once N of them are
+# there (nginx logs a request when it ends; up to 5 s)
+req_since() {
+	local i
+	for i in $(seq 1 50); do
+		[ $(($(wc -l <"$NGINX_DIR/requests.log") - REQ_MARK)) -ge "$1" ] && break
+		sleep 0.1
+	done
+	tail -n +$((REQ_MARK + 1)) "$NGINX_DIR/requests.log"
 }
 
 # oneshot_start RESPONSE REQUEST_LOG: a listener that answers one connection
@@ -324,6 +346,78 @@ oneshot_start() {
 	assert_equal "$status" 0
 	assert_equal "$(cat "$OUT")" \
 		"{\"size\":10,\"content_type\":\"application/octet-stream\",\"source\":\"$NGINX_URL/bytes-10.bin\",\"origin\":\"fall\",\"status\":200}"
+}
+
+@test "--info costs the origin no body: HEAD, the size from its headers" {
+	req_mark
+	fetch --info "$NGINX_URL/bytes-1M.bin"
+	assert_equal "$status" 0
+	assert_equal "$(jq .size "$OUT")" "$(stat -c %s "$F1M")"
+	assert_equal "$(jq .status "$OUT")" 200
+	assert_equal "$(req_since 1)" "HEAD /bytes-1M.bin 200 0 -"
+	# a range: HEAD with it, the status says whether the origin serves ranges
+	req_mark
+	fetch --info -r 500-999 "$NGINX_URL/bytes-1M.bin"
+	assert_equal "$(jq -c '[.status,.size]' "$OUT")" "[206,$(stat -c %s "$F1M")]"
+	assert_equal "$(req_since 1)" "HEAD /bytes-1M.bin 206 0 bytes=500-999"
+	req_mark
+	fetch --info -r 500-999 "$NGINX_URL/norange/bytes-1M.bin"
+	assert_equal "$(jq -c '[.status,.size]' "$OUT")" "[200,$(stat -c %s "$F1M")]"
+	run req_since 2
+	refute_line --regexp '^GET'
+	refute_line --regexp ' [1-9][0-9]* [^ ]+$'
+}
+
+@test "--info where HEAD is refused (405, 501): one byte by GET Range: bytes=0-0" {
+	local code
+	for code in 405 501; do
+		req_mark
+		fetch --info "$NGINX_URL/nohead$code/bytes-1M.bin"
+		assert_equal "$status" 0
+		assert_equal "$(jq -c '[.size,.status]' "$OUT")" "[$(stat -c %s "$F1M"),200]"
+		run req_since 2
+		assert_line --index 0 "HEAD /nohead$code/bytes-1M.bin $code 0 -"
+		assert_line --index 1 "GET /nohead$code/bytes-1M.bin 206 1 bytes=0-0"
+		assert_equal "${#lines[@]}" 2
+	done
+}
+
+@test "--info through an origin whose first source is missing: HEAD to each" {
+	req_mark
+	fetch --config "$CONF" --info /fall/bytes-1M.bin
+	assert_equal "$status" 0
+	assert_equal "$(jq -c '[.size,.origin,.status]' "$OUT")" "[$(stat -c %s "$F1M"),\"fall\",200]"
+	run req_since 3
+	assert_line --index 0 "HEAD /missing/bytes-1M.bin 404 0 -"
+	assert_line --index 1 "HEAD /err500/bytes-1M.bin 500 0 -"
+	assert_line --index 2 "HEAD /bytes-1M.bin 200 0 -"
+	assert_equal "${#lines[@]}" 3
+	# the source that serves refuses HEAD
+	req_mark
+	fetch --config "$CONF" --info /nohead/bytes-1M.bin
+	assert_equal "$status" 0
+	assert_equal "$(jq -c '[.size,.origin]' "$OUT")" "[$(stat -c %s "$F1M"),\"nohead\"]"
+	run req_since 3
+	assert_line --index 0 "HEAD /missing/bytes-1M.bin 404 0 -"
+	assert_line --index 1 "HEAD /nohead405/bytes-1M.bin 405 0 -"
+	assert_line --index 2 "GET /nohead405/bytes-1M.bin 206 1 bytes=0-0"
+	assert_equal "${#lines[@]}" 3
+}
+
+@test "--info on a local file stats it: never opened, a FIFO does not block" {
+	cp "$F1M" local.bin
+	fetch --info local.bin
+	assert_equal "$(jq .size "$OUT")" "$(stat -c %s local.bin)"
+	mkfifo fifo
+	run timeout 10 "$VR_FETCH" --info fifo
+	assert_equal "$status" 0
+	assert_equal "$(jq -c '[.size,.status]' <<<"$output")" '[null,200]'
+	command -v strace >/dev/null || fail "strace is needed: run scripts/setup"
+	strace -o /dev/null true 2>/dev/null || skip "strace cannot trace here (ptrace refused)"
+	strace -f -o trace -e trace=open,openat,openat2 "$VR_FETCH" --info local.bin >"$OUT"
+	assert_equal "$(jq .size "$OUT")" "$(stat -c %s local.bin)"
+	run grep -c 'local.bin' trace
+	assert_output 0
 }
 
 @test "--info on a failure: one object, with the status the exit stands for and the error" {
@@ -741,4 +835,43 @@ oneshot_start() {
 	big=$(json_field big.json peak_rss_kb)
 	echo "peak RSS: 1 KiB source $small KiB, 1 GiB source $big KiB" >&3
 	[ "$big" -le $((small + 1024)) ]
+}
+
+@test "progress: percent, bytes and ETA with --progress; only on a terminal by default; -q silences it" {
+	# not a terminal: nothing
+	fetch "$F1M"
+	assert_equal "$status" 0
+	[ ! -s "$ERR" ]
+	# --progress into a file: one line a draw, the last one complete
+	fetch --progress "$F1M"
+	assert_equal "$status" 0
+	cmp "$OUT" "$F1M"
+	assert_equal "$(tail -n 1 "$ERR" | sed 's/  [0-9.]* [KMG]*i*B\/s  /  RATE  /')" \
+		"vr-fetch: 100%  1.0 MiB of 1.0 MiB  RATE  ETA 0:00"
+	# a range counts the range's bytes
+	fetch --progress -r 0-99 "$NGINX_URL/bytes-1M.bin"
+	[[ $(tail -n 1 "$ERR") == "vr-fetch: 100%  100 B of 100 B  "*"  ETA 0:00" ]]
+	# a slow transfer draws while it runs: a percent under 100 with an ETA
+	fetch --progress -r 0-5119 "$NGINX_URL/slow/bytes-1M.bin"
+	assert_equal "$status" 0
+	cmp "$OUT" <(head -c 5120 "$F1M")
+	grep -Eq '^vr-fetch: +[0-9]{1,2}%  .* of 5.0 KiB  .*  ETA [0-9]+:[0-9]{2}$' "$ERR"
+	# the size unknown (a pipe): bytes and rate, no percent
+	status=0
+	cat "$F1M" | "$VR_FETCH" --progress -r 0-9 - >"$OUT" 2>"$ERR" || status=$?
+	grep -q '^vr-fetch: ' "$ERR"
+	# -q wins over --progress
+	fetch -q --progress "$F1M"
+	[ ! -s "$ERR" ]
+	# a terminal: shown by default, rewritten in place
+	run script -qec "'$VR_FETCH' '$F1M' >'$OUT'" /dev/null
+	assert_success
+	cmp "$OUT" "$F1M"
+	assert_output --partial $'\rvr-fetch: 100%  1.0 MiB of 1.0 MiB'
+	assert_output --partial 'ETA 0:00'
+	run script -qec "'$VR_FETCH' -q '$F1M' >'$OUT'" /dev/null
+	assert_output ''
+	# --info draws nothing
+	fetch --info --progress "$F1M"
+	[ ! -s "$ERR" ]
 }

@@ -801,6 +801,25 @@ EOF
 	grep -q '"exit":0' m.jsonl
 }
 
+@test "progress: percent, fps and ETA; only on a terminal by default; -q wins over --progress" {
+	run bash -c '"$VR_RESIZE" --progress -w 160 -d 2 "$FX/h264-aac.mp4" 2>&1 >/dev/null'
+	assert_success
+	# the first line, before any frame, and the last
+	assert_line --index 0 --regexp '^vr-resize:   0%  00:00:00.0 / 00:00:02.0  .*ETA --:--$'
+	assert_line --regexp '^vr-resize: 100%  00:00:02.0 / 00:00:02.0  [0-9.]+ fps  [0-9.]+x  ETA 0:00$'
+	# not a terminal: nothing
+	run bash -c '"$VR_RESIZE" -w 160 -d 2 "$FX/h264-aac.mp4" 2>&1 >/dev/null'
+	assert_output ''
+	run bash -c '"$VR_RESIZE" -q --progress -w 160 -d 2 "$FX/h264-aac.mp4" 2>&1 >/dev/null'
+	assert_output ''
+	# a terminal: shown by default, rewritten in place
+	run script -qec "'$VR_RESIZE' -w 160 -d 2 '$FX/h264-aac.mp4' >out.mp4" /dev/null
+	assert_success
+	assert_output --partial $'\rvr-resize: 100%  00:00:02.0 / 00:00:02.0  '
+	assert_output --partial ' fps  '
+	[ -s out.mp4 ]
+}
+
 @test "memory does not grow with input length: 10 s and 5 min peak within 10 MiB" {
 	# ASan's allocator keeps freed blocks in quarantine and per-size caches
 	is_asan "$VR_RESIZE" && skip "peak RSS is not meaningful under ASan"

@@ -69,6 +69,10 @@ struct vr_fetch {
 	unsigned attempts;
 	int src_ignores_ranges;
 	int probe_plain; /* learn a suffix's size from a plain request */
+	int info;        /* opts.info: HEAD, stat(); no body */
+	size_t head_refused; /* info: source index + 1 that refused HEAD */
+	void (*on_written)(void *arg, uint64_t written);
+	void *on_written_arg;
 	int any_failure, all_notfound;
 	enum fail_kind last_kind;
 	int failed; /* sticky final status */
@@ -494,25 +498,29 @@ static int open_local(struct vr_fetch *f, const struct vr_source *s, enum fail_k
 			path = real;
 			flags |= O_NOFOLLOW; /* the last component may not turn into a link meanwhile */
 		}
-		fd = open(path, flags);
-		if (fd < 0) {
+		/* --info: the file's facts without opening it (lstat under a
+		 * root, as O_NOFOLLOW would refuse a link) */
+		fd = f->info ? -1 : open(path, flags);
+		if (f->info && (s->root ? lstat(path, &st) : stat(path, &st)) < 0)
+			fd = -2;
+		if (fd < -1 || (fd < 0 && !f->info)) {
 			*kind = errno == ENOENT || errno == ENOTDIR ? FK_NOTFOUND
 				: errno == ELOOP && s->root ? FK_NOTFOUND : FK_OTHER;
 			snprintf(why, wl, "%s", strerror(errno));
 			return OPEN_FAILED;
 		}
 	}
-	if (fstat(fd, &st) < 0) {
+	if (fd != -1 && fstat(fd, &st) < 0) {
 		*kind = FK_OTHER;
 		snprintf(why, wl, "%s", strerror(errno));
-		if (fd != STDIN_FILENO)
+		if (fd > STDIN_FILENO)
 			close(fd);
 		return OPEN_FAILED;
 	}
 	if (S_ISDIR(st.st_mode) || (!S_ISREG(st.st_mode) && s->root)) {
 		*kind = FK_NOTFOUND;
 		snprintf(why, wl, S_ISDIR(st.st_mode) ? "is a directory" : "not a regular file");
-		if (fd != STDIN_FILENO)
+		if (fd > STDIN_FILENO)
 			close(fd);
 		return OPEN_FAILED;
 	}
@@ -581,14 +589,20 @@ static void set_us(AVDictionary **d, const char *key, double seconds)
  * what its failure means, what the response says (type, final location,
  * status, size), and where its bytes go (passed through, or sliced). */
 
+/* --info, and the current source refused HEAD: one byte by GET instead */
+static int info_by_get(const struct vr_fetch *f)
+{
+	return f->info && f->head_refused == f->src + 1;
+}
+
 /* The request for the current item: probing a suffix range's size, the
  * whole body, a Range request, or the whole body sliced here because the
  * source ignores ranges. *pos: where the item's bytes start. */
 static enum http_mode http_mode_for(const struct vr_fetch *f, enum item_state st, uint64_t *pos)
 {
 	*pos = 0;
-	if (st == ITEM_NEED_SIZE)
-		return M_PROBE;
+	if (st == ITEM_NEED_SIZE || info_by_get(f))
+		return M_PROBE; /* info_by_get: GET Range: bytes=0-0 */
 	*pos = f->span_start + f->item_done;
 	if (f->whole && *pos == 0)
 		return M_WHOLE;
@@ -606,6 +620,8 @@ static int http_options(const struct vr_fetch *f, const struct vr_source *s, con
 	av_dict_set(d, "seekable", "0", 0);     /* no Range: bytes=0- of its own */
 	av_dict_set(d, "user_agent", "vr/" VR_VERSION, 0);
 	av_dict_set(d, "tls_verify", "1", 0);
+	if (f->info) /* the facts without the body */
+		av_dict_set(d, "method", info_by_get(f) ? "GET" : "HEAD", 0);
 	if (s->timeout > 0) {
 		set_us(d, "rw_timeout", s->timeout);
 		set_us(d, "timeout", s->timeout);
@@ -644,6 +660,11 @@ static int http_open_failed(struct vr_fetch *f, enum http_mode mode, int ret, in
 			    const char *name, const char *range, enum fail_kind *kind, char *why,
 			    size_t wl)
 {
+	if (f->info && !info_by_get(f) && (code == 405 || code == 501)) {
+		vr_info("%s: HTTP %d to HEAD; asking for one byte instead", name, code);
+		f->head_refused = f->src + 1;
+		return OPEN_AGAIN;
+	}
 	if (mode == M_RANGED && ret == AVERROR(EPERM) && !vr_stop_requested() && !f->hit_deadline &&
 	    !f->hit_idle && !f->hit_stall) {
 		/* the response did not start at pos: Range was ignored */
@@ -690,6 +711,17 @@ static int http_response(struct vr_fetch *f, enum http_mode mode, uint64_t pos, 
 static int http_route(struct vr_fetch *f, enum http_mode mode, uint64_t pos, int code, int status)
 {
 	struct vr_range_spec sp = {.kind = VR_SPEC_INT, .first = pos, .last = f->span_end};
+	if (info_by_get(f)) {
+		/* the one byte that stands in for a refused HEAD told the size
+		 * (Content-Range, or Content-Length of a 200 that ignored the
+		 * Range); the status is what the request would have had: 200
+		 * for the whole body, else 206 when the origin serves ranges.
+		 * Its body is not read. */
+		if (!f->status)
+			f->status = f->whole || code != 206 ? 200 : 206;
+		f->pass_left = 0;
+		return OPEN_OK;
+	}
 	if (mode == M_PROBE) {
 		/* learning the size for a suffix range */
 		enum item_state now = prepare_item(f);
@@ -1240,6 +1272,11 @@ int vr_fetch_open(struct vr_fetch **out, const struct vr_resolved *srcs, const s
 	if (f->max_time > 0)
 		f->deadline_ms = vr_now_ms() + f->max_time * 1000;
 	f->stall_ms = o && o->stall_timeout > 0 ? o->stall_timeout * 1000 : 0;
+	f->info = o ? o->info : 0;
+	if (o) {
+		f->on_written = o->on_written;
+		f->on_written_arg = o->on_written_arg;
+	}
 	f->progress_ms = vr_now_ms();
 	if (o && o->range && o->range->n > 0) {
 		f->set = *o->range;
@@ -1290,6 +1327,8 @@ int vr_fetch_to_fd(struct vr_fetch *f, int fd, uint64_t *written)
 			break;
 		if (direct) {
 			*written += got;
+			if (f->on_written)
+				f->on_written(f->on_written_arg, *written);
 			if (f->output_closed)
 				break;
 			continue;
@@ -1310,6 +1349,8 @@ int vr_fetch_to_fd(struct vr_fetch *f, int fd, uint64_t *written)
 			break;
 		}
 		*written += got;
+		if (f->on_written)
+			f->on_written(f->on_written_arg, *written);
 	}
 	free(buf);
 	return rc;

@@ -61,6 +61,16 @@ struct vr_fetch_opts {
 	 * keeps its last bytes in a ring of at most this size (0: the
 	 * default); past it VR_ELIMIT. */
 	uint64_t max_buffer;
+	/* Only the facts of the response (size, type, source, status), never
+	 * the body: an http source is asked with HEAD (with the Range of the
+	 * request, if any), or with GET Range: bytes=0-0 when it refuses HEAD
+	 * (405, 501); a local file is stat()ed, not opened. Nothing is to be
+	 * read from such a fetch. */
+	int info;
+	/* Called by vr_fetch_to_fd after each piece written, with the bytes
+	 * written so far (vr-fetch --progress); NULL: none. */
+	void (*on_written)(void *arg, uint64_t written);
+	void *on_written_arg;
 };
 
 struct vr_fetch;

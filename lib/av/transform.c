@@ -106,10 +106,17 @@ static void clock_text(char *buf, size_t len, double s)
 		snprintf(buf, len, "--:--:--");
 		return;
 	}
+	s = round(s * 10) / 10; /* so that 59.96 s shows as 00:01:00.0, not 00:00:60.0 */
 	int h = (int)(s / 3600), m = (int)fmod(s / 60, 60);
 	snprintf(buf, len, "%02d:%02d:%04.1f", h, m, fmod(s, 60));
 }
 
+/* "vr-resize:  45%  00:00:04.5 / 00:00:10.0  120.0 fps  2.3x  ETA 0:05":
+ * the output position of the expected length (percent and ETA only when
+ * that is known), video frames encoded per second of wall time, and the
+ * speed. On a terminal the line is rewritten in place; elsewhere
+ * (--progress into a file) each update is a line of its own. */
+/* final: 0 while running, 1 the last line, 2 the last line of a success */
 static void progress(struct run *r, int final)
 {
 	if (!r->o->progress)
@@ -119,11 +126,33 @@ static void progress(struct run *r, int final)
 		return;
 	r->prog_last = now;
 	double el = (now - r->t0) / 1000;
-	char a[32], b[32];
+	double speed = el > 0 ? r->out_sec / el : 0.0;
+	char a[32], b[32], pct[16] = "", fps[32] = "", eta[32];
 	clock_text(a, sizeof a, r->out_sec);
 	clock_text(b, sizeof b, r->expect);
-	fprintf(stderr, "\r%s: %s / %s  %.1fx ", vr_prog(), a, b, el > 0 ? r->out_sec / el : 0.0);
-	if (final)
+	if (r->expect > 0) {
+		/* 2: the end of a run that succeeded (its last frame starts
+		 * before the expected end) */
+		double f = final == 2 || r->out_sec >= r->expect ? 1 : r->out_sec / r->expect;
+		snprintf(pct, sizeof pct, "%3d%%  ", (int)(f * 100));
+	}
+	if (r->vframes_sent > 0 && el > 0)
+		snprintf(fps, sizeof fps, "  %.1f fps", r->vframes_sent / el);
+	if (final == 2)
+		snprintf(eta, sizeof eta, "ETA 0:00");
+	else if (r->expect > 0 && speed > 0) {
+		long left = lround((r->expect > r->out_sec ? r->expect - r->out_sec : 0) / speed);
+		if (left >= 3600)
+			snprintf(eta, sizeof eta, "ETA %ld:%02ld:%02ld", left / 3600, left / 60 % 60,
+				 left % 60);
+		else
+			snprintf(eta, sizeof eta, "ETA %ld:%02ld", left / 60, left % 60);
+	} else
+		snprintf(eta, sizeof eta, "ETA --:--");
+	int tty = isatty(STDERR_FILENO);
+	fprintf(stderr, "%s%s: %s%s / %s%s  %.1fx  %s%s", tty ? "\r" : "", vr_prog(), pct, a, b,
+		fps, speed, eta, tty ? "\033[K" : "\n");
+	if (final && tty)
 		fputc('\n', stderr);
 	fflush(stderr);
 	r->prog_shown = 1;
@@ -1349,7 +1378,7 @@ int vr_transform_run(const struct vr_transform_opts *o, struct vr_transform_stat
 		}
 	}
 	if (r.prog_shown || (rc == 0 && o->progress && r.out_sec > 0))
-		progress(&r, 1);
+		progress(&r, rc == 0 ? 2 : 1);
 	if (rc == 0 && vr_stop_requested())
 		rc = fail(&r, VR_EFAIL, "interrupted");
 	st->bytes_in = vr_demux_bytes(&r.in);

@@ -107,10 +107,10 @@ int vr_usage_hint(void)
 
 int vr_cli_progress(const struct vr_cli_common *c)
 {
+	if (vr_log_verbosity() < VR_NORMAL) /* -q wins, as warm has it */
+		return 0;
 	if (c->progress)
 		return 1;
-	if (vr_log_verbosity() < VR_NORMAL)
-		return 0;
 	return isatty(STDERR_FILENO);
 }
 

@@ -127,8 +127,9 @@ struct vr_cli_common {
 __attribute__((noreturn)) void vr_cli_main(const struct vr_cli_prog *p, int argc, char **argv,
 					    void *opts);
 
-/* Whether to draw progress: --progress forces it, -q turns it off, else
- * only when stderr is a terminal. */
+/* Whether to draw progress, one rule for every program: -q turns it off
+ * (also with --progress), --progress forces it, else only when stderr is
+ * a terminal. */
 int vr_cli_progress(const struct vr_cli_common *c);
 
 /* "Try 'vr-range --help'." (or 'vr-chunk put --help') on stderr; returns

@@ -1,4 +1,5 @@
 #include "progress.h"
+#include "log.h"
 
 #include <errno.h>
 #include <stdio.h>
@@ -132,4 +133,42 @@ void vr_progress_draw(int fd, const struct vr_progress *p)
 void vr_progress_clear(int fd)
 {
 	write_all(fd, "\r\033[K", 4);
+}
+
+const char *vr_progress_transfer_text(char *buf, size_t cap, uint64_t bytes, int64_t total,
+				      double elapsed_s)
+{
+	char got[32], all[32], rate[32], eta[24];
+	double r = elapsed_s > 0 ? (double)bytes / elapsed_s : 0;
+	vr_progress_bytes(got, sizeof got, bytes);
+	vr_progress_bytes(rate, sizeof rate, (uint64_t)r);
+	if (total < 0) {
+		snprintf(buf, cap, "%s  %s/s", got, rate);
+		return buf;
+	}
+	uint64_t t = (uint64_t)total;
+	double left = t > bytes ? (double)(t - bytes) : 0;
+	clock_text(eta, sizeof eta, left == 0 ? 0 : r > 0 ? left / r : -1);
+	vr_progress_bytes(all, sizeof all, t);
+	snprintf(buf, cap, "%3d%%  %s of %s  %s/s  ETA %s",
+		 (int)(t == 0 || bytes >= t ? 100 : 100.0 * (double)bytes / (double)t), got, all,
+		 rate, eta);
+	return buf;
+}
+
+void vr_progress_line(int fd, const char *text)
+{
+	char line[640];
+	int tty = isatty(fd);
+	int n = snprintf(line, sizeof line, "%s%s: %s%s", tty ? "\r" : "", vr_prog(), text,
+			 tty ? "\033[K" : "\n");
+	if (n < 0)
+		return;
+	write_all(fd, line, (size_t)n < sizeof line ? (size_t)n : sizeof line - 1);
+}
+
+void vr_progress_line_end(int fd)
+{
+	if (isatty(fd))
+		write_all(fd, "\n", 1);
 }

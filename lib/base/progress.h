@@ -30,4 +30,17 @@ void vr_progress_clear(int fd);
 /* "12.3 MiB" style; returns buf. */
 const char *vr_progress_bytes(char *buf, size_t cap, uint64_t bytes);
 
+/* A transfer's line (vr-fetch --progress), without the program's name:
+ *   " 45%  1.2 MiB of 2.6 MiB  3.1 MiB/s  ETA 0:03"   total known
+ *   "1.2 MiB  3.1 MiB/s"                              total < 0: unknown
+ * Returns buf. */
+const char *vr_progress_transfer_text(char *buf, size_t cap, uint64_t bytes, int64_t total,
+				      double elapsed_s);
+
+/* "PROG: text" on fd: on a terminal rewritten in place ("\r", clear to
+ * the end of the line), elsewhere (--progress into a file) a line of its
+ * own each time. vr_progress_line_end ends a line drawn in place. */
+void vr_progress_line(int fd, const char *text);
+void vr_progress_line_end(int fd);
+
 #endif

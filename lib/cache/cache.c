@@ -1101,6 +1101,7 @@ static int miss_transform(struct miss *m)
 		.stall_timeout = c->o.transform_timeout,
 		.deadline_ms = m->deadline,
 		.seekable_path = m->seekable[0] ? m->seekable : NULL,
+		.progress = c->o.progress,
 	};
 	vr_stream_opened();
 	if (pthread_create(&p->th, NULL, transform_thread, p)) {

@@ -62,6 +62,8 @@ struct vr_cache_opts {
 	int no_query_bypass;         /* the bypass flags of a request's query ([request]
 				      * bypass-names, nocache/bypass by default) are ignored
 				      * (an HTTP origin whose config does not allow them) */
+	int progress;                /* a miss draws the transform's progress line on
+				      * stderr (vr-cache get; a hit draws nothing) */
 };
 
 /* An answer to an HTTP client (vr-cache cgi). The head goes on out_fd

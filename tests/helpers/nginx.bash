@@ -16,6 +16,10 @@
 #       /norange/    DOCROOT, Range ignored (always 200 with the whole body)
 #       /redirect/X  302 to /X
 #       /err500/ /err503/ /err403/ /missing/   that status, always
+#       /nohead405/ /nohead501/   DOCROOT, but HEAD answered with that status
+#     Logs: $NGINX_DIR/access.log (nginx's combined format) and
+#     $NGINX_DIR/requests.log, one line a request, fields separated by
+#     spaces: method, URI, status, body bytes sent, Range header ("-" none).
 # nginx_stop
 #     Stops it and waits until it is gone. Safe to call twice.
 # blackhole_start
@@ -87,6 +91,8 @@ events {
 
 http {
 	access_log "$dir/access.log";
+	log_format vr_requests '\$request_method \$uri \$status \$body_bytes_sent \$http_range';
+	access_log "$dir/requests.log" vr_requests;
 	client_body_temp_path "$dir/client_body_temp";
 	proxy_temp_path "$dir/proxy_temp";
 	fastcgi_temp_path "$dir/fastcgi_temp";
@@ -121,6 +127,16 @@ http {
 		location /norange/ {
 			alias "$docroot/";
 			max_ranges 0;
+		}
+
+		# An origin that refuses HEAD (GET is served as at /).
+		location /nohead405/ {
+			alias "$docroot/";
+			if (\$request_method = HEAD) { return 405; }
+		}
+		location /nohead501/ {
+			alias "$docroot/";
+			if (\$request_method = HEAD) { return 501; }
 		}
 
 		location /redirect/ {
