@@ -149,6 +149,18 @@ requests() {
 	refute_output --partial Signature=
 }
 
+@test "vr-fetch --info of a signed source is a HEAD signed as HEAD: no body, the size" {
+	: >"$S3_LOG"
+	run "$VR_FETCH" --info --config "$CONF" /media/v/obj.bin
+	assert_success
+	run jq -r .size <<<"$output"
+	assert_output "$(stat -c %s "$D/obj.bin")"
+	run grep -c . "$S3_LOG"
+	assert_output 1
+	run cat "$S3_LOG"
+	assert_output --regexp '^HEAD /media/v/obj\.bin 200 '
+}
+
 @test "vr-cache: a transform of a signed source, then a hit and its key need no credentials" {
 	run "$VR_CACHE" --store "$D/store.db" --config "$CONF" get '/media/v/a.mp4?width=80' -o "$D/a80.mp4"
 	assert_success

@@ -595,6 +595,14 @@ static int info_by_get(const struct vr_fetch *f)
 	return f->info && f->head_refused == f->src + 1;
 }
 
+/* The method of the current request: HEAD for --info (the facts without
+ * the body) unless the source refused it, else GET. An S3 source's
+ * signature covers it. */
+static const char *http_method(const struct vr_fetch *f)
+{
+	return f->info && !info_by_get(f) ? "HEAD" : "GET";
+}
+
 /* The request for the current item: probing a suffix range's size, the
  * whole body, a Range request, or the whole body sliced here because the
  * source ignores ranges. *pos: where the item's bytes start. */
@@ -621,7 +629,7 @@ static int http_options(const struct vr_fetch *f, const struct vr_source *s, con
 	av_dict_set(d, "user_agent", "vr/" VR_VERSION, 0);
 	av_dict_set(d, "tls_verify", "1", 0);
 	if (f->info) /* the facts without the body */
-		av_dict_set(d, "method", info_by_get(f) ? "GET" : "HEAD", 0);
+		av_dict_set(d, "method", http_method(f), 0);
 	if (s->timeout > 0) {
 		set_us(d, "rw_timeout", s->timeout);
 		set_us(d, "timeout", s->timeout);
@@ -779,7 +787,7 @@ static int open_http(struct vr_fetch *f, const struct vr_source *s, enum item_st
 	 * request is made, and an S3 source is signed for this attempt (a
 	 * fresh x-amz-date); an unset one is a configuration error */
 	char *hdrs = NULL, *url = NULL, e[1024];
-	int hr = vr_source_request(s, time(NULL), &url, &hdrs, e, sizeof e);
+	int hr = vr_source_request(s, http_method(f), time(NULL), &url, &hdrs, e, sizeof e);
 	if (hr) {
 		fatal(f, hr, "%s", e);
 		return OPEN_FATAL;

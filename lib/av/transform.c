@@ -334,7 +334,7 @@ static int open_input(struct run *r, int want_video, int want_audio)
 			/* credentials are read only when a request is made; an S3
 			 * source is signed now (lib/request/s3sign) */
 			if (src->kind == VR_SOURCE_HTTP &&
-			    (rc = vr_source_request(src, time(NULL), &url, &hdrs, r->err, r->errlen)))
+			    (rc = vr_source_request(src, "GET", time(NULL), &url, &hdrs, r->err, r->errlen)))
 				break;
 			if (url)
 				dopts.input = url;

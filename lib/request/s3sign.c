@@ -110,8 +110,8 @@ static int own_header(const char *hdrs, char *name, size_t len)
 	return 0;
 }
 
-int vr_source_request(const struct vr_source *s, time_t now, char **url, char **headers,
-		      char *err, size_t errlen)
+int vr_source_request(const struct vr_source *s, const char *method, time_t now, char **url,
+		      char **headers, char *err, size_t errlen)
 {
 	char *hdrs = NULL;
 	*url = NULL;
@@ -181,7 +181,7 @@ int vr_source_request(const struct vr_source *s, time_t now, char **url, char **
 	sign[ns++] = hl;
 	for (size_t i = 0; i < namz; i++)
 		sign[ns++] = amzh[i];
-	struct vr_sigv4_req r = {.method = "GET", .path = cpath, .query = query, .headers = sign,
+	struct vr_sigv4_req r = {.method = method, .path = cpath, .query = query, .headers = sign,
 				 .s3 = !strcmp(a->service, "s3")};
 	if (a->presign) {
 		char *pq;

@@ -22,12 +22,13 @@
 
 struct vr_source;
 
-/* now: the signing time (time(NULL)). *url: what to open (s->location,
+/* method: the request's method ("GET", "HEAD"), which the signature
+ * covers. now: the signing time (time(NULL)). *url: what to open (s->location,
  * or the presigned URL); *headers: "Name: value\r\n" lines or NULL.
  * Returns 0, or VR_EDATA with err (an unset variable, a control
  * character in a header or credential, a URL S3 signing cannot take). */
-int vr_source_request(const struct vr_source *s, time_t now, char **url, char **headers,
-		      char *err, size_t errlen);
+int vr_source_request(const struct vr_source *s, const char *method, time_t now, char **url,
+		      char **headers, char *err, size_t errlen);
 
 /* What an HTTP 403 from a signed source means, for messages: "HTTP 403:
  * the S3 request signature or credentials of origin \"NAME\" were

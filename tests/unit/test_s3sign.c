@@ -109,11 +109,11 @@ static void test_request(void)
 	setenv("VR_TEST_SK", SECRET, 1);
 	CHECK_EQ_INT(resolve(conf, "/s3/v/a b.mp4", &r, err, sizeof err), 0);
 	/* an unset credential: a configuration error naming the variable */
-	CHECK_EQ_INT(vr_source_request(&r.src[1], 1369353600, &url, &hdrs, err, sizeof err), VR_EDATA);
+	CHECK_EQ_INT(vr_source_request(&r.src[1], "GET", 1369353600, &url, &hdrs, err, sizeof err), VR_EDATA);
 	CHECK(strstr(err, "VR_TEST_AK is not set") != NULL);
 	CHECK(strstr(err, "[origin \"s3\"] s3-access-key") != NULL);
 	setenv("VR_TEST_AK", "AKIAIOSFODNN7EXAMPLE", 1);
-	CHECK_EQ_INT(vr_source_request(&r.src[1], 1369353600, &url, &hdrs, err, sizeof err), 0);
+	CHECK_EQ_INT(vr_source_request(&r.src[1], "GET", 1369353600, &url, &hdrs, err, sizeof err), 0);
 	CHECK_EQ_STR(url, "https://examplebucket.s3.amazonaws.com/v/a%20b.mp4");
 	/* the Authorization header is what sigv4 gives for the request as
 	 * libavformat sends it: host as in the URL, the path as sent */
@@ -135,7 +135,7 @@ static void test_request(void)
 	free(url);
 	free(hdrs);
 	/* a later attempt is signed again, for its own moment */
-	CHECK_EQ_INT(vr_source_request(&r.src[1], 1369353601, &url, &hdrs, err, sizeof err), 0);
+	CHECK_EQ_INT(vr_source_request(&r.src[1], "GET", 1369353601, &url, &hdrs, err, sizeof err), 0);
 	CHECK(strstr(hdrs, "x-amz-date: 20130524T000001Z\r\n") != NULL);
 	free(url);
 	free(hdrs);
@@ -146,7 +146,7 @@ static void test_request(void)
 				  "header = X-Amz-Date: 20000101T000000Z\ns3-region = eu\n"
 				  "s3-access-key = ${env:VR_TEST_AK}\ns3-secret-key = ${env:VR_TEST_SK}\n";
 	CHECK_EQ_INT(resolve(own, "/o/x", &r, err, sizeof err), 0);
-	CHECK_EQ_INT(vr_source_request(&r.src[0], 1369353600, &url, &hdrs, err, sizeof err), VR_EDATA);
+	CHECK_EQ_INT(vr_source_request(&r.src[0], "GET", 1369353600, &url, &hdrs, err, sizeof err), VR_EDATA);
 	CHECK(strstr(err, "header X-Amz-Date: an S3 origin's requests carry their own") != NULL);
 	CHECK(url == NULL && hdrs == NULL);
 	vr_resolved_free(&r);
@@ -155,7 +155,7 @@ static void test_request(void)
 	 * signed, the token in the query */
 	setenv("VR_TEST_TOKEN", "tok/en+", 1);
 	CHECK_EQ_INT(resolve(conf, "/pre/a.mp4", &r, err, sizeof err), 0);
-	CHECK_EQ_INT(vr_source_request(&r.src[0], 1369353600, &url, &hdrs, err, sizeof err), 0);
+	CHECK_EQ_INT(vr_source_request(&r.src[0], "GET", 1369353600, &url, &hdrs, err, sizeof err), 0);
 	static const char prefix[] =
 		"http://127.0.0.1:9000/bucket/a.mp4?versionId=7&X-Amz-Algorithm=AWS4-HMAC-SHA256"
 		"&X-Amz-Credential=AKIAIOSFODNN7EXAMPLE%2F20130524%2Fauto%2Fs3%2Faws4_request"
