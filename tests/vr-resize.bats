@@ -561,6 +561,13 @@ aac"
 	near "$(sdur m.mp4 v)" "$(sdur "$FX/short-90p.mp4" v)" 0.05
 	near "$(sdur m.mp4 a)" "$(sdur "$FX/short-90p.mp4" a)" 0.1
 	assert_equal "$(frames m.mp4)" "$(frames "$FX/short-90p.mp4")"
+	# a longer input is cut at 5 minutes (an explicit width keeps it quick)
+	ffmpeg -nostdin -v error -f lavfi -i testsrc=size=32x18:rate=5:duration=310 \
+		-f lavfi -i sine=duration=310 -c:v libx264 -preset ultrafast -c:a aac -shortest long.mp4
+	near "$(sdur long.mp4 v)" 310 0.1
+	"$VR_RESIZE" -Q 'derivative=mobile&width=32&compression=low' -o l.mp4 long.mp4
+	near "$(sdur l.mp4 v)" 300 0.1
+	near "$(sdur l.mp4 a)" 300 0.1
 }
 
 # An explicit mode, or a format the preset's mode does not take, wins: the
