@@ -220,9 +220,12 @@ static void metrics_outcome(const struct vr_cache_outcome *o)
 /* get, in stages: the range, the transform parameters, the cache, then
  * the key (--print-key) or the answer. */
 
-/* Transform options given: the source's query first, then the options,
- * then finalize. (None: lib/cache reads the query alone, or caches raw.) */
-static int get_params(const struct opts *o, const char *source, struct vr_params *p)
+/* Transform options given, or -o FILE with an extension that names a
+ * format: the source's query first, then the options, then the
+ * extension, then finalize. (None: lib/cache reads the query alone, or
+ * caches raw; a request with no transform parameter at all stays raw
+ * whatever -o's extension, *have 0.) */
+static int get_params(const struct opts *o, const char *source, struct vr_params *p, int *have)
 {
 	char query[4096], err[1024];
 	vr_params_init(p);
@@ -231,6 +234,11 @@ static int get_params(const struct opts *o, const char *source, struct vr_params
 		rc = vr_params_parse_query(p, &o->lim, query, NULL, err, sizeof err);
 	if (!rc)
 		rc = vr_settings_apply(p, &o->lim, &o->settings, err, sizeof err);
+	*have = !rc && (o->settings.n > 0 || p->set);
+	if (!rc && !*have)
+		return 0; /* the source's bytes as they are */
+	if (!rc)
+		rc = vr_params_output_path(p, o->output, err, sizeof err);
 	if (!rc)
 		rc = vr_params_finalize(p, &o->lim, o->cfg, err, sizeof err);
 	if (rc) {
@@ -356,8 +364,8 @@ static int cmd_get(void *opts, int argc, char **argv)
 		else
 			vr_cli_multipart_for_headers(&o->mp, o->headers, rs ? rs->n : 0);
 	}
-	if (!rc && have_params)
-		rc = get_params(o, source, &p);
+	if (!rc && (have_params || vr_format_from_path(o->output) != VR_FORMAT_AUTO))
+		rc = get_params(o, source, &p, &have_params);
 	if (!rc)
 		rc = get_open_cache(o, &cache);
 	if (!rc) {

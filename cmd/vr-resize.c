@@ -41,7 +41,9 @@ static const struct vr_opt resize_opts[] = {
 	{.name = "output", .letter = 'o', .kind = VR_OPT_STR, .arg = "FILE", .off = O(output),
 	 .flags = VR_OPT_FILE,
 	 .help = "write FILE (atomically; MP4 with faststart) instead of\n"
-		 "stdout (fragmented MP4 or WebM)"},
+		 "stdout (fragmented MP4 or WebM); its extension (.mp4,\n"
+		 ".webm, .m4a, .jpg, .png, .webp) is the format when none\n"
+		 "is given"},
 	{.name = "timeout", .kind = VR_OPT_SECONDS, .arg = "S", .off = O(timeout),
 	 .def = VR_DEFAULT_STALL_TIMEOUT, .hi = 86400, .given_off = O(timeout_given),
 	 .help = "give up when the input stalls for S (0: never)"},
@@ -99,6 +101,9 @@ static int run_resize(struct opts *o)
 	}
 	vr_params_init(&p);
 	rc = vr_settings_apply(&p, &lim, &o->settings, err, sizeof err);
+	/* -o FILE's extension is the format when none is given */
+	if (!rc)
+		rc = vr_params_output_path(&p, o->output, err, sizeof err);
 	if (rc) {
 		vr_error("%s", err);
 		if (rc == VR_EUSAGE)

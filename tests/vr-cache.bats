@@ -219,6 +219,82 @@ Q=(-w 80 --compression low)
 	run -3 "$VR_CACHE" get '/videos/a.mp4?w=80&utm=x' --print-key
 }
 
+# Levels an encoder reads the same (auto is medium in every encoder) or not
+# at all (JPEG has no effort setting, PNG no quality) are one key; the
+# oracle is cmp on the outputs vr-resize makes for each spelling.
+@test "one output, one key: quality auto and medium, a JPEG's compression, a PNG's quality" {
+	assert_equal "$("$VR_CACHE" get '/videos/a.mp4?width=80&quality=medium&compression=medium' --print-key)" "$("$VR_CACHE" get '/videos/a.mp4?width=80' --print-key)"
+	assert_equal "$("$VR_CACHE" get /videos/a.mp4 -w 80 --quality medium --print-key)" "$("$VR_CACHE" get /videos/a.mp4 -w 80 --quality auto --print-key)"
+	assert_equal "$("$VR_CACHE" get '/videos/a.mp4?mode=frame&compression=high' --print-key)" "$("$VR_CACHE" get '/videos/a.mp4?mode=frame&compression=low' --print-key)"
+	assert_equal "$("$VR_CACHE" get '/videos/a.mp4?mode=frame&f=png&q=low' --print-key)" "$("$VR_CACHE" get '/videos/a.mp4?mode=frame&f=png&q=high' --print-key)"
+	# what still changes the output still changes the key
+	assert [ "$("$VR_CACHE" get '/videos/a.mp4?mode=frame&q=low' --print-key)" != "$("$VR_CACHE" get '/videos/a.mp4?mode=frame&q=high' --print-key)" ]
+	assert [ "$("$VR_CACHE" get '/videos/a.mp4?mode=frame&f=png&compression=low' --print-key)" != "$("$VR_CACHE" get '/videos/a.mp4?mode=frame&f=png&compression=high' --print-key)" ]
+	assert [ "$("$VR_CACHE" get '/videos/a.mp4?width=80&quality=high' --print-key)" != "$("$VR_CACHE" get '/videos/a.mp4?width=80' --print-key)" ]
+	# the oracle: the outputs those keys share are the same bytes
+	"$VR_RESIZE" -w 80 -d 2 --quality medium --compression medium -o med.mp4 "$D/root/v/a.mp4"
+	"$VR_RESIZE" -w 80 -d 2 --quality auto --compression auto -o auto.mp4 "$D/root/v/a.mp4"
+	cmp med.mp4 auto.mp4
+	"$VR_RESIZE" -m frame -t 1 --compression high -o hi.jpg "$D/root/v/a.mp4"
+	"$VR_RESIZE" -m frame -t 1 --compression low -o lo.jpg "$D/root/v/a.mp4"
+	cmp hi.jpg lo.jpg
+	"$VR_RESIZE" -m frame -t 1 -f png --quality low -o lo.png "$D/root/v/a.mp4"
+	"$VR_RESIZE" -m frame -t 1 -f png --quality high -o hi.png "$D/root/v/a.mp4"
+	cmp lo.png hi.png
+	"$VR_RESIZE" -m spritesheet -w 32 --height 18 -d 4 --compression low -o lo.jpg "$D/root/v/a.mp4"
+	"$VR_RESIZE" -m spritesheet -w 32 --height 18 -d 4 --compression high -o hi.jpg "$D/root/v/a.mp4"
+	cmp lo.jpg hi.jpg
+	# and a hit for the other spelling
+	: >"$M"
+	"$VR_CACHE" get '/videos/a.mp4?mode=frame&f=png&q=low' -o p1.png
+	"$VR_CACHE" get '/videos/a.mp4?mode=frame&f=png&q=high' -o p2.png
+	assert_equal "$(results)" "miss hit"
+	cmp p1.png p2.png
+}
+
+# A derivative and its explicit parameters are one key, durations included;
+# an explicit mode keeps the preset's size.
+@test "derivatives: one key with their explicit parameters; an explicit mode wins" {
+	assert_equal "$("$VR_CACHE" get '/videos/a.mp4?derivative=mobile' --print-key)" "$("$VR_CACHE" get '/videos/a.mp4?w=854&h=640&dur=5m' --print-key)"
+	assert_equal "$("$VR_CACHE" get '/videos/a.mp4?derivative=desktop&mode=frame' --print-key)" "$("$VR_CACHE" get /videos/a.mp4 -m frame -w 1920 --height 1080 --print-key)"
+	assert_equal "$("$VR_CACHE" get '/videos/a.mp4?derivative=thumbnail&format=mp4' --print-key)" "$("$VR_CACHE" get '/videos/a.mp4?mode=video&w=640&h=360&fit=cover&time=2' --print-key)"
+	"$VR_CACHE" get '/videos/a.mp4?derivative=mobile&mode=frame' -o f.jpg
+	run ffprobe -v error -show_entries stream=codec_name,width,height -of csv=p=0 f.jpg
+	assert_output "mjpeg,854,480"
+}
+
+# -o FILE's extension is the format of a transformed request, and its key;
+# a request without transform parameters stays the source's bytes.
+@test "get -o FILE: the extension chooses the format and the key; a contradiction is exit 2" {
+	run "$VR_CACHE" get '/videos/a.mp4?width=80' -o x.webm --print-key
+	assert_output "$("$VR_CACHE" get '/videos/a.mp4?width=80&format=webm' --print-key)"
+	: >"$M"
+	"$VR_CACHE" get '/videos/a.mp4?width=80' -o x.webm
+	run ffprobe -v error -show_entries format=format_name -of default=nw=1:nk=1 x.webm
+	assert_output "matroska,webm"
+	run ffprobe -v error -show_entries stream=codec_name -of csv=p=0 x.webm
+	assert_output "vp9
+opus"
+	"$VR_CACHE" get /videos/a.mp4 -w 80 -f webm -o y.webm
+	assert_equal "$(results)" "miss hit"
+	cmp x.webm y.webm
+	"$VR_CACHE" get /videos/a.mp4 -m frame -o t.png
+	run ffprobe -v error -show_entries stream=codec_name -of csv=p=0 t.png
+	assert_output "png"
+	# no transform parameter: the source's bytes, whatever the name
+	"$VR_CACHE" get /videos/a.mp4 -o raw.webm
+	cmp raw.webm "$D/root/v/a.mp4"
+	assert_equal "$("$VR_CACHE" get /videos/a.mp4 -o raw.webm --print-key)" "vr1|origin:local:/videos/a.mp4|0|raw"
+	# contradictions: nothing written, nothing asked of the origin
+	run -2 --separate-stderr "$VR_CACHE" get '/videos/a.mp4?width=80&format=mp4' -o c.webm
+	[[ $stderr == *"a .webm file is format webm, but format mp4 is asked for"* ]]
+	run test -e c.webm
+	assert_failure
+	run -2 "$VR_CACHE" get /videos/a.mp4 -m frame -o c.mp4
+	run test -e c.mp4
+	assert_failure
+}
+
 @test "the cache-busting v makes its own entry: v=2 is not a hit for v=1" {
 	local k1 k2
 	k1=$("$VR_CACHE" get '/videos/a.mp4?width=80&v=1' --print-key)

@@ -547,6 +547,105 @@ EOF
 	assert_output "png,640,360,rgb24"
 }
 
+# The original's shipped presets (its worker config): desktop, tablet and
+# mobile are videos with audio capped at 5 minutes; a shorter input is
+# simply whole, so the oracle is the input's own duration and frame count.
+@test "derivatives: the video presets play at most 5m, a shorter input whole, with its audio" {
+	assert_equal "$("$VR_RESIZE" --print-key -Q derivative=desktop)" "$("$VR_RESIZE" --print-key -Q 'mode=video&width=1920&height=1080&fit=contain&audio=true&duration=5m&loop=true')"
+	assert_equal "$("$VR_RESIZE" --print-key -Q derivative=tablet)" "$("$VR_RESIZE" --print-key --width 1280 --height 720 --duration 300)"
+	assert_equal "$("$VR_RESIZE" --print-key --derivative mobile)" "$("$VR_RESIZE" --print-key -Q 'w=854&h=640&dur=5m')"
+	"$VR_RESIZE" -Q 'derivative=mobile&compression=low' -o m.mp4 "$FX/short-90p.mp4"
+	run streams m.mp4
+	assert_output "h264,854,480,yuv420p
+aac"
+	near "$(sdur m.mp4 v)" "$(sdur "$FX/short-90p.mp4" v)" 0.05
+	near "$(sdur m.mp4 a)" "$(sdur "$FX/short-90p.mp4" a)" 0.1
+	assert_equal "$(frames m.mp4)" "$(frames "$FX/short-90p.mp4")"
+	# a longer input is cut at 5 minutes (an explicit width keeps it quick)
+	ffmpeg -nostdin -v error -f lavfi -i testsrc=size=32x18:rate=5:duration=310 \
+		-f lavfi -i sine=duration=310 -c:v libx264 -preset ultrafast -c:a aac -shortest long.mp4
+	near "$(sdur long.mp4 v)" 310 0.1
+	"$VR_RESIZE" -Q 'derivative=mobile&width=32&compression=low' -o l.mp4 long.mp4
+	near "$(sdur l.mp4 v)" 300 0.1
+	near "$(sdur l.mp4 a)" 300 0.1
+}
+
+# An explicit mode, or a format the preset's mode does not take, wins: the
+# preset's size, fit and time still apply, what the mode has no use for
+# (a video's duration and audio for a frame, a thumbnail's png for a
+# video) is left out instead of failing the request.
+@test "derivatives: an explicit mode or format wins over the preset's, keeping its size" {
+	"$VR_RESIZE" -Q 'derivative=mobile&mode=frame' -o f.jpg "$FX/short-90p.mp4"
+	run streams f.jpg
+	assert_output "mjpeg,854,480,yuvj420p"
+	assert_equal "$("$VR_RESIZE" --print-key -Q 'derivative=desktop&mode=frame')" "$("$VR_RESIZE" --print-key -m frame -w 1920 --height 1080)"
+	"$VR_RESIZE" --derivative desktop --format png -o d.png "$FX/short-90p.mp4"
+	run streams d.png
+	assert_output "png,1920,1080,rgb24"
+	"$VR_RESIZE" -Q 'derivative=thumbnail&mode=video&compression=low' -o t.mp4 "$FX/short-90p.mp4"
+	run streams t.mp4
+	assert_output "h264,640,360,yuv420p
+aac"
+	# the thumbnail's time 2s applies: the 10 s input from 2 s on
+	near "$(sdur t.mp4 v)" 8 0.1
+	assert_equal "$("$VR_RESIZE" --print-key -Q 'derivative=thumbnail&format=mp4')" "$("$VR_RESIZE" --print-key -Q 'derivative=thumbnail&mode=video')"
+	assert_equal "$("$VR_RESIZE" --print-key -Q 'derivative=thumbnail&format=mp4')" "$("$VR_RESIZE" --print-key -w 640 --height 360 --fit cover -t 2)"
+	"$VR_RESIZE" -Q 'derivative=tablet&mode=audio' -o a.m4a "$FX/short-90p.mp4"
+	run streams a.m4a
+	assert_output "aac"
+	# an explicit field that does not fit the mode is still an error
+	run -3 "$VR_RESIZE" --print-key -Q 'derivative=desktop&mode=frame&duration=5s'
+	run -3 "$VR_RESIZE" --print-key -Q 'derivative=thumbnail&mode=video&format=png'
+}
+
+# -o FILE: the extension is the format when none is given; a contradiction
+# is a usage error and writes nothing. ffprobe says what was written.
+@test "-o FILE: the extension chooses the format; a contradiction is exit 2" {
+	"$VR_RESIZE" -w 160 -d 1 --compression low -o x.webm "$FX/short-90p.mp4"
+	run ffprobe -v error -show_entries format=format_name -of default=nw=1:nk=1 x.webm
+	assert_output "matroska,webm"
+	run streams x.webm
+	assert_output "vp9,160,90,yuv420p
+opus"
+	"$VR_RESIZE" -d 1 -o a.M4A "$FX/short-90p.mp4"
+	run streams a.M4A
+	assert_output "aac"
+	"$VR_RESIZE" -m frame -w 80 -o t.png "$FX/short-90p.mp4"
+	run streams t.png
+	assert_output "png,80,45,rgb24"
+	"$VR_RESIZE" -m frame -w 80 -o t.jpeg "$FX/short-90p.mp4"
+	run streams t.jpeg
+	assert_output "mjpeg,80,45,yuvj420p"
+	"$VR_RESIZE" --derivative thumbnail -o th.jpg "$FX/short-90p.mp4"
+	run streams th.jpg
+	assert_output "mjpeg,640,360,yuvj420p"
+	# an extension that names no format keeps the default
+	"$VR_RESIZE" -w 160 -d 1 --compression low -o x.bin "$FX/short-90p.mp4"
+	run ffprobe -v error -show_entries format=format_name -of default=nw=1:nk=1 x.bin
+	assert_output "mov,mp4,m4a,3gp,3g2,mj2"
+	# the key says the same
+	assert_equal "$("$VR_RESIZE" --print-key -w 160 -o k.webm)" "$("$VR_RESIZE" --print-key -w 160 -f webm)"
+	# contradictions
+	run -2 --separate-stderr "$VR_RESIZE" --format mp4 -w 160 -o y.webm "$FX/short-90p.mp4"
+	assert_equal "$stderr" "vr-resize: error: output: a .webm file is format webm, but format mp4 is asked for; name the file .mp4 or drop the format
+Try 'vr-resize --help'."
+	run test -e y.webm
+	assert_failure
+	run -2 --separate-stderr "$VR_RESIZE" -m frame -o x.mp4 "$FX/short-90p.mp4"
+	[[ $stderr == *"a .mp4 file (format mp4) does not fit mode frame (allowed: jpg, png, webp)"* ]]
+	run test -e x.mp4
+	assert_failure
+	run -2 "$VR_RESIZE" -Q 'f=mp4' -o y.webm "$FX/short-90p.mp4"
+	run -2 "$VR_RESIZE" -w 160 -o x.png "$FX/short-90p.mp4"
+	run -2 "$VR_RESIZE" -m spritesheet -w 10 --height 10 -o s.png "$FX/short-90p.mp4"
+	run -2 "$VR_RESIZE" -m audio -o a.mp4 "$FX/short-90p.mp4"
+	# an extension never overrides a derivative's mode (a format given does)
+	run -2 --separate-stderr "$VR_RESIZE" --derivative thumbnail -o th.mp4 "$FX/short-90p.mp4"
+	[[ $stderr == *"a .mp4 file (format mp4) does not fit mode frame"* ]]
+	run test -e th.mp4
+	assert_failure
+}
+
 # ---- spritesheet ----
 
 @test "spritesheet: a JPEG grid, default 10 s, one tile a second" {

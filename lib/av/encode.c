@@ -7,6 +7,8 @@
 
 #include <stdio.h>
 
+/* auto is medium in every encoder: lib/request/params' canonical form
+ * prints both as auto (one output, one key), so keep them alike. */
 static int pick(enum vr_level l, int low, int medium, int high)
 {
 	return l == VR_LEVEL_LOW ? low : l == VR_LEVEL_HIGH ? high : medium;

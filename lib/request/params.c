@@ -17,8 +17,9 @@
  *
  *   mode, fit, quality, compression, format   the names of vr_mode_name()
  *        and friends: the lowercase long form, never an alias (jpeg -> jpg,
- *        obj-fit=crop -> cover); format is resolved (never "auto"), quality
- *        and compression may be "auto" (a distinct encoder setting)
+ *        obj-fit=crop -> cover); format is resolved (never "auto"); quality
+ *        and compression print "auto" for medium too, which every encoder
+ *        reads alike (lib/av/encode.c)
  *   width, height, columns, rows   decimal integers, 0 when not given
  *   time, duration   seconds, rounded to the microsecond when parsed, printed
  *        as the shortest exact decimal: 2, 1.5, 0.000001; duration -1 means
@@ -43,7 +44,10 @@
  * audio's quality and compression are "auto", its output does not depend
  * on them (the AAC track is copied when it can be, which ignores them,
  * else encoded at the auto rate under the bitrate cap: a key cannot know
- * which, so neither may change the output). The derivative name and the
+ * which, so neither may change the output); and a level an encoder does
+ * not read is "auto": compression for JPEG (frames and spritesheets: the
+ * MJPEG encoder has a quality scale only), quality for PNG (lossless, only
+ * its zlib level is set). The derivative name and the
  * imwidth/imheight hints are not in the key: what they chose is, as
  * expanded fields.
  *
@@ -1144,13 +1148,22 @@ static size_t deriv_keys(const char *keys[NPNAMES + 1])
 	return n;
 }
 
+/* The original's shipped derivatives (its worker config): the video ones
+ * play at most 5 minutes with their audio (a shorter input is simply
+ * whole); its "loop" is a playback attribute, without effect here. */
 static const struct builtin {
 	const char *name;
 	const char *kv[7][2];
 } builtins[] = {
-	{"desktop", {{"mode", "video"}, {"width", "1920"}, {"height", "1080"}, {"fit", "contain"}}},
-	{"tablet", {{"mode", "video"}, {"width", "1280"}, {"height", "720"}, {"fit", "contain"}}},
-	{"mobile", {{"mode", "video"}, {"width", "854"}, {"height", "640"}, {"fit", "contain"}}},
+	{"desktop",
+	 {{"mode", "video"}, {"width", "1920"}, {"height", "1080"}, {"fit", "contain"},
+	  {"audio", "true"}, {"duration", "5m"}}},
+	{"tablet",
+	 {{"mode", "video"}, {"width", "1280"}, {"height", "720"}, {"fit", "contain"},
+	  {"audio", "true"}, {"duration", "5m"}}},
+	{"mobile",
+	 {{"mode", "video"}, {"width", "854"}, {"height", "640"}, {"fit", "contain"},
+	  {"audio", "true"}, {"duration", "5m"}}},
 	{"thumbnail",
 	 {{"mode", "frame"}, {"width", "640"}, {"height", "360"}, {"format", "png"}, {"time", "2s"},
 	  {"fit", "cover"}}},
@@ -1232,13 +1245,21 @@ static int load_derivative(struct vr_params *d, const char *name, const struct v
 	for (size_t b = 0; b < N_BUILTINS; b++) {
 		if (strcmp(builtins[b].name, name))
 			continue;
+		/* Decision: a built-in's duration is a cap, not a demand: under
+		 * a smaller [limits] max-duration it shrinks to it (as the
+		 * spritesheet's default does) rather than making the preset
+		 * unusable */
+		struct vr_limits wide = *l;
+		wide.max_duration = VR_PARAMS_MAX_TIME;
 		for (size_t k = 0; k < 7 && builtins[b].kv[k][0]; k++)
-			if (vr_params_set(d, l, builtins[b].kv[k][0], builtins[b].kv[k][1], 0, e2,
+			if (vr_params_set(d, &wide, builtins[b].kv[k][0], builtins[b].kv[k][1], 0, e2,
 					  sizeof e2))
 				/* only when [limits] exclude a built-in's values */
 				return vr_errf(err, errlen, VR_EDATA,
 					    "derivative \"%s\" (built in) does not fit the configured limits: %s",
 					    name, e2);
+		if (d->duration > l->max_duration)
+			d->duration = l->max_duration;
 		return 0;
 	}
 	char known[512];
@@ -1496,6 +1517,30 @@ static void normalise(struct vr_params *p)
 	}
 	if (p->mode == VR_MODE_AUDIO)
 		p->quality = p->compression = VR_LEVEL_AUTO;
+	/* every encoder reads auto as medium (lib/av/encode.c): one key */
+	if (p->quality == VR_LEVEL_MEDIUM)
+		p->quality = VR_LEVEL_AUTO;
+	if (p->compression == VR_LEVEL_MEDIUM)
+		p->compression = VR_LEVEL_AUTO;
+	/* pictures: JPEG (frames and spritesheets) has a quality and no
+	 * effort setting; PNG is lossless, only its effort is set */
+	if (p->mode != VR_MODE_VIDEO && p->format == VR_FORMAT_JPG)
+		p->compression = VR_LEVEL_AUTO;
+	if (p->mode == VR_MODE_FRAME && p->format == VR_FORMAT_PNG)
+		p->quality = VR_LEVEL_AUTO;
+}
+
+/* The mode an explicit format asks for when the preset's mode does not
+ * take it: video for mp4 and webm, audio for m4a, frame for pictures. */
+static enum vr_mode format_mode(enum vr_format f)
+{
+	switch (f) {
+	case VR_FORMAT_JPG:
+	case VR_FORMAT_PNG:
+	case VR_FORMAT_WEBP: return VR_MODE_FRAME;
+	case VR_FORMAT_M4A: return VR_MODE_AUDIO;
+	default: return VR_MODE_VIDEO;
+	}
 }
 
 struct fin {
@@ -1542,8 +1587,12 @@ int vr_params_finalize(struct vr_params *p, const struct vr_limits *l,
 	unsigned given = p->set & FIELD_BITS;
 
 	/* format m4a without a mode means mode audio (as the original read
-	 * it): the mode is then as good as given */
-	if (!(given & VR_P_MODE) && (given & VR_P_FORMAT) && p->format == VR_FORMAT_M4A) {
+	 * it): the mode is then as good as given. Decision: -o FILE's
+	 * extension is weaker than a format given, it never overrides a
+	 * named derivative's mode (-o a.m4a with derivative=desktop is a
+	 * contradiction, reported below) */
+	if (!(given & VR_P_MODE) && (given & VR_P_FORMAT) && p->format == VR_FORMAT_M4A &&
+	    !(p->output_ext[0] && p->derivative[0])) {
 		p->mode = VR_MODE_AUDIO;
 		given |= VR_P_MODE;
 	}
@@ -1593,6 +1642,31 @@ int vr_params_finalize(struct vr_params *p, const struct vr_limits *l,
 		 * imwidth never overrides an explicit width or height. */
 		if (given & (VR_P_WIDTH | VR_P_HEIGHT))
 			take &= ~(unsigned)(VR_P_WIDTH | VR_P_HEIGHT);
+		/* An explicit mode wins over the preset's, and so does an
+		 * explicit format that the preset's mode does not take
+		 * (thumbnail with format=mp4 is a video): the request says
+		 * what it wants made, the preset fills in what still applies.
+		 * Its fields the resulting mode has no use for are left out,
+		 * not reported: they are the preset's, not the request's. A
+		 * preset used in its own mode keeps its errors (a config
+		 * section that contradicts itself). */
+		enum vr_mode dmode = (d.set & VR_P_MODE) ? d.mode : VR_MODE_VIDEO;
+		enum vr_mode mode = (given & VR_P_MODE) ? p->mode : dmode;
+		if (!(given & VR_P_MODE) && (given & VR_P_FORMAT) && !p->output_ext[0] &&
+		    !format_fits(mode, p->format))
+			mode = format_mode(p->format);
+		if (mode != dmode) {
+			p->mode = mode;
+			take &= mode_fields(mode) & ~(unsigned)VR_P_MODE;
+			/* a spritesheet's duration is the span it samples, not
+			 * a playback length: its own default, not the preset's */
+			if (mode == VR_MODE_SPRITESHEET)
+				take &= ~(unsigned)VR_P_DURATION;
+			if ((take & VR_P_FORMAT) && !format_fits(mode, d.format))
+				take &= ~(unsigned)VR_P_FORMAT;
+			if ((take & VR_P_AUDIO) && mode == VR_MODE_AUDIO && !d.audio)
+				take &= ~(unsigned)VR_P_AUDIO;
+		}
 		for (unsigned b = 1; b & FIELD_BITS; b <<= 1)
 			if (take & b)
 				copy_field(p, &d, b);
@@ -1616,6 +1690,10 @@ int vr_params_finalize(struct vr_params *p, const struct vr_limits *l,
 			    : b == VR_P_FPS			? "video"
 								: "video, frame and spritesheet");
 	}
+	if (p->format != VR_FORMAT_AUTO && !format_fits(p->mode, p->format) && p->output_ext[0])
+		return vr_errf(err, errlen, VR_EUSAGE,
+			    "output: a .%s file (format %s) does not fit mode %s (allowed: %s); name the file for the mode, or give --mode or --format",
+			    p->output_ext, vr_format_name(p->format), mode, mode_formats(p->mode));
 	if (p->format != VR_FORMAT_AUTO && !format_fits(p->mode, p->format))
 		return vr_errf(err, errlen, code_for(&f, VR_P_FORMAT | VR_P_MODE),
 			    "format: '%s'%s does not fit mode %s (allowed: %s)", vr_format_name(p->format),
@@ -1665,6 +1743,52 @@ int vr_params_finalize(struct vr_params *p, const struct vr_limits *l,
 			    p->time, p->duration, VR_PARAMS_MAX_TIME);
 
 	normalise(p);
+	return 0;
+}
+
+/* ---------------------------------------------------------------- output */
+
+enum vr_format vr_format_from_path(const char *path)
+{
+	static const struct {
+		const char *ext;
+		enum vr_format f;
+	} exts[] = {
+		{"mp4", VR_FORMAT_MP4}, {"webm", VR_FORMAT_WEBM}, {"m4a", VR_FORMAT_M4A},
+		{"jpg", VR_FORMAT_JPG}, {"jpeg", VR_FORMAT_JPG},  {"png", VR_FORMAT_PNG},
+		{"webp", VR_FORMAT_WEBP},
+	};
+	if (!path || !strcmp(path, "-"))
+		return VR_FORMAT_AUTO;
+	const char *base = strrchr(path, '/');
+	base = base ? base + 1 : path;
+	const char *dot = strrchr(base, '.');
+	if (!dot || dot == base) /* none, or a dot file such as ".mp4" */
+		return VR_FORMAT_AUTO;
+	for (size_t i = 0; i < sizeof exts / sizeof *exts; i++)
+		if (!strcasecmp(dot + 1, exts[i].ext))
+			return exts[i].f;
+	return VR_FORMAT_AUTO;
+}
+
+int vr_params_output_path(struct vr_params *p, const char *path, char *err, size_t errlen)
+{
+	enum vr_format f = vr_format_from_path(path);
+	if (f == VR_FORMAT_AUTO)
+		return 0;
+	const char *ext = strrchr(path, '.') + 1;
+	if (p->set & VR_P_FORMAT) {
+		if (p->format != f)
+			return vr_errf(err, errlen, VR_EUSAGE,
+				    "output: a .%s file is format %s, but format %s is asked for; name the file .%s or drop the format",
+				    show(ext).s, vr_format_name(f), vr_format_name(p->format),
+				    vr_format_name(p->format));
+		return 0;
+	}
+	p->format = f;
+	p->set |= VR_P_FORMAT;
+	p->from_query &= ~(unsigned)VR_P_FORMAT;
+	snprintf(p->output_ext, sizeof p->output_ext, "%s", ext);
 	return 0;
 }
 

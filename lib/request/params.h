@@ -96,6 +96,8 @@ struct vr_params {
 				      * finalize's errors about them are VR_EDATA, not VR_EUSAGE */
 	unsigned filled;             /* vr_param_bit of the fields finalize filled from a
 				      * derivative or from the IMQuery size */
+	char output_ext[8];          /* the extension of -o FILE that gave the format
+				      * (vr_params_output_path), "" none */
 };
 
 void vr_limits_default(struct vr_limits *l);
@@ -141,6 +143,20 @@ int vr_params_ignore_load(const struct vr_config *cfg, char *list, size_t len, c
 int vr_params_parse_query(struct vr_params *p, const struct vr_limits *l, const char *query,
 			  int *bypass, char *err, size_t errlen);
 
+/* The format a file name's extension names, case-insensitive: .mp4,
+ * .webm, .m4a, .jpg, .jpeg, .png, .webp; VR_FORMAT_AUTO for any other
+ * extension, none, NULL or "-". */
+enum vr_format vr_format_from_path(const char *path);
+
+/* -o FILE, before finalize: a known extension (vr_format_from_path) is
+ * the format when none was given; it makes the mode audio (m4a) only when
+ * neither a mode nor a derivative is named, and never overrides a
+ * derivative's mode as a format given does. An explicit format that
+ * differs is VR_EUSAGE, and finalize reports a mode that the extension's
+ * format does not fit as VR_EUSAGE naming the extension. Any other
+ * extension changes nothing. 0 or VR_EUSAGE with err. */
+int vr_params_output_path(struct vr_params *p, const char *path, char *err, size_t errlen);
+
 /* Apply the derivative (explicit fields win; when none is named, imwidth
  * alone picks one by the breakpoints of l (<=854 mobile, <=1280 tablet,
  * else desktop), imheight alone or both the closest derivative of the
@@ -149,13 +165,20 @@ int vr_params_parse_query(struct vr_params *p, const struct vr_limits *l, const 
  * m4a without a mode, fill the mode's defaults, and check the mode's rules
  * (spritesheet needs width and height; formats and playback-only
  * parameters that do not fit the mode are rejected). Derivatives come from
- * [derivative "NAME"] sections of cfg (may be NULL) over the built-ins:
- * desktop 1920x1080, tablet 1280x720, mobile 854x640 (video, contain),
- * thumbnail 640x360 (frame, png, time 2s, cover). Width and height count
+ * [derivative "NAME"] sections of cfg (may be NULL) over the built-ins,
+ * the original's shipped presets: desktop 1920x1080, tablet 1280x720,
+ * mobile 854x640 (video, contain, audio, duration 5m, or max-duration
+ * when that is less), thumbnail 640x360 (frame, png, time 2s, cover).
+ * An explicit mode, or an explicit format that the preset's mode does not
+ * take (mp4/webm: video; jpg, png, webp: frame), wins over the preset's
+ * mode; the preset's fields that the resulting mode has no use for (or
+ * whose format or audio=false it contradicts) are then left out rather
+ * than reported. Width and height count
  * as one size: a preset's size applies only when neither is explicit (one
  * explicit side keeps the input's aspect). Finalize also resolves format
- * auto and normalises fit where it cannot matter (contain without a box;
- * cover becomes contain with only one side), so that the struct the engine
+ * auto and normalises what cannot change the output (see the top of
+ * params.c: fit without a box, levels an encoder does not read, medium
+ * as auto), so that the struct the engine
  * runs on says exactly what the canonical form says. */
 int vr_params_finalize(struct vr_params *p, const struct vr_limits *l,
 		       const struct vr_config *cfg, char *err, size_t errlen);

@@ -4,6 +4,7 @@
 #include "config.h"
 #include "key.h"
 #include "origin.h"
+#include "params.h"
 #include "status.h"
 #include "store.h"
 
@@ -111,6 +112,66 @@ static void test_make(void)
 		     "vr1|s|0|mode=frame&v=a%20b");
 }
 
+/* The key of a source and a query (and -o FILE, may be NULL), as
+ * vr-cache builds it: the query's parameters, the extension, finalize,
+ * the canonical form; "ERR" when they fail. */
+static const char *key_of(const char *query, const char *output, char *k, size_t len)
+{
+	struct vr_params p;
+	char canon[VR_PARAMS_CANONICAL_MAX], e[512];
+	vr_params_init(&p);
+	if (vr_params_parse_query(&p, NULL, query, NULL, e, sizeof e) ||
+	    vr_params_output_path(&p, output, e, sizeof e) ||
+	    vr_params_finalize(&p, NULL, NULL, e, sizeof e)) {
+		snprintf(k, len, "ERR %.400s", e);
+		return k;
+	}
+	vr_params_canonical(&p, canon, sizeof canon);
+	if (vr_key_make("origin:o:/a.mp4", 0, canon, NULL, k, len) < 0)
+		snprintf(k, len, "ERR too long");
+	return k;
+}
+
+/* Same output, same key: a derivative and its explicit parameters, the
+ * levels an encoder reads alike, -o FILE's extension and the format. */
+static void test_same_output_same_key(void)
+{
+	static const char *const same[][4] = {
+		{"derivative=desktop", NULL,
+		 "mode=video&width=1920&height=1080&fit=contain&audio=true&duration=5m", NULL},
+		{"derivative=desktop&mode=frame", NULL, "mode=frame&width=1920&height=1080", NULL},
+		{"derivative=thumbnail&format=mp4", NULL, "w=640&h=360&fit=cover&time=2", NULL},
+		{"width=80&quality=medium&compression=medium", NULL, "width=80", NULL},
+		{"mode=frame&compression=high", NULL, "mode=frame", NULL},
+		{"mode=frame&f=png&q=high", NULL, "mode=frame&f=png", NULL},
+		{"width=80", "x.webm", "width=80&format=webm", NULL},
+		{"mode=frame", "t.PNG", "mode=frame&format=png", NULL},
+	};
+	for (size_t i = 0; i < sizeof same / sizeof *same; i++) {
+		char a[512], b[512];
+		key_of(same[i][0], same[i][1], a, sizeof a);
+		key_of(same[i][2], same[i][3], b, sizeof b);
+		if (strncmp(a, "vr1|", 4) || strcmp(a, b))
+			fprintf(stderr, "  case %zu: '%s' vs '%s'\n", i, a, b);
+		CHECK(!strncmp(a, "vr1|", 4) && !strcmp(a, b));
+	}
+	static const char *const diff[][4] = {
+		{"derivative=desktop", NULL, "width=1920&height=1080", NULL}, /* the 5m cap */
+		{"width=80", NULL, "width=80&quality=high", NULL},
+		{"mode=frame", NULL, "mode=frame&q=low", NULL},
+		{"mode=frame&f=png", NULL, "mode=frame&f=png&compression=high", NULL},
+		{"width=80", "x.webm", "width=80", NULL},
+	};
+	for (size_t i = 0; i < sizeof diff / sizeof *diff; i++) {
+		char a[512], b[512];
+		key_of(diff[i][0], diff[i][1], a, sizeof a);
+		key_of(diff[i][2], diff[i][3], b, sizeof b);
+		if (strncmp(a, "vr1|", 4) || strncmp(b, "vr1|", 4) || !strcmp(a, b))
+			fprintf(stderr, "  case %zu should differ: '%s' vs '%s'\n", i, a, b);
+		CHECK(!strncmp(a, "vr1|", 4) && !strncmp(b, "vr1|", 4) && strcmp(a, b));
+	}
+}
+
 static void test_store_tables(void)
 {
 	char dir[] = "/tmp/vr-test-key-XXXXXX", path[256], err[512];
@@ -175,6 +236,7 @@ int main(void)
 {
 	test_sources();
 	test_make();
+	test_same_output_same_key();
 	test_store_tables();
 	return check_done();
 }

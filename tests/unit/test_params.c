@@ -461,14 +461,15 @@ static void test_imquery(void)
 		CHECK(strstr(qkey(qs), bp[i].size) != NULL);
 	}
 	/* explicit width or height wins: the preset's size is not used at all
-	 * (one dimension keeps the aspect); its other fields are */
+	 * (one dimension keeps the aspect); its other fields are (the 5m) */
 	CHECK(str_is(qkey("imwidth=1281&width=640"),
-		     "mode=video&width=640&height=0&fit=contain&time=0&duration=-1&fps=0&"
+		     "mode=video&width=640&height=0&fit=contain&time=0&duration=300&fps=0&"
 		     "quality=auto&compression=auto&bitrate=0&audio=1&format=mp4"));
-	CHECK(keys_equal(qkey("imwidth=1281&width=640"), qkey("width=640")));
-	CHECK(keys_equal(qkey("w=300&imwidth=800"), qkey("width=300")));
-	CHECK(keys_equal(qkey("h=300&imwidth=2000"), qkey("height=300")));
-	CHECK(keys_equal(qkey("w=300&h=200&imwidth=2000"), qkey("width=300&height=200")));
+	CHECK(keys_equal(qkey("imwidth=1281&width=640"), qkey("width=640&duration=5m")));
+	CHECK(keys_equal(qkey("w=300&imwidth=800"), qkey("width=300&duration=5m")));
+	CHECK(keys_equal(qkey("h=300&imwidth=2000"), qkey("height=300&duration=5m")));
+	CHECK(keys_equal(qkey("w=300&h=200&imwidth=2000"),
+			 qkey("width=300&height=200&duration=5m")));
 	struct vr_params p;
 	CHECK(q(&p, "imwidth=1281&width=640") == 0);
 	CHECK(vr_params_finalize(&p, &L, NULL, err, sizeof err) == 0);
@@ -669,10 +670,11 @@ static void test_origin_defaults(void)
 		const char *q, *want;
 	} cases[] = {
 		{"w=640", "quality=high&compression=low"},
-		{"w=640&q=medium", "quality=medium&compression=low"},
+		{"w=640&q=medium", "quality=auto&compression=low"}, /* medium is auto */
 		{"w=640&compression=auto", "quality=high&compression=auto"},
 		{"derivative=lq", "quality=low&compression=low"},
-		{"mode=frame", "quality=high&compression=low"},
+		{"mode=frame", "quality=high&compression=auto"}, /* JPEG: no effort setting */
+		{"mode=frame&f=png", "quality=auto&compression=low"}, /* PNG: lossless */
 	};
 	for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
 		struct vr_params p;
@@ -706,12 +708,25 @@ static void test_origin_defaults(void)
 
 static void test_derivatives(void)
 {
-	const char *mobile = "mode=video&width=854&height=640&fit=contain&time=0&duration=-1&fps=0&"
+	/* the original's shipped presets, durations included */
+	const char *mobile = "mode=video&width=854&height=640&fit=contain&time=0&duration=300&fps=0&"
 			     "quality=auto&compression=auto&bitrate=0&audio=1&format=mp4";
 	CHECK(str_is(qkey("derivative=mobile"), mobile));
-	CHECK(keys_equal(qkey("derivative=mobile"), qkey("mode=video&w=854&h=640&obj-fit=fill")));
-	CHECK(keys_equal(qkey("derivative=tablet"), qkey("width=1280&height=720")));
-	CHECK(keys_equal(qkey("derivative=desktop"), qkey("width=1920&height=1080&fit=contain")));
+	CHECK(keys_equal(qkey("derivative=mobile"),
+			 qkey("mode=video&w=854&h=640&obj-fit=fill&dur=5m&audio=true&loop")));
+	CHECK(keys_equal(qkey("derivative=tablet"), qkey("width=1280&height=720&duration=300")));
+	CHECK(keys_equal(qkey("derivative=desktop"),
+			 qkey("width=1920&height=1080&fit=contain&duration=5m&audio=true")));
+	CHECK(keys_equal(okey("derivative=desktop"),
+			 okey("mode=video&width=1920&height=1080&fit=contain&duration=5m&audio=true")));
+	/* an explicit duration wins over the preset's */
+	CHECK(keys_equal(qkey("derivative=desktop&duration=10s"),
+			 qkey("width=1920&height=1080&duration=10")));
+	/* under a smaller max-duration the preset's 5m shrinks to it */
+	struct vr_limits wide = L;
+	L.max_duration = 60;
+	CHECK(keys_equal(qkey("derivative=tablet"), qkey("width=1280&height=720&duration=60")));
+	L = wide;
 	CHECK(str_is(qkey("derivative=thumbnail"),
 		     "mode=frame&width=640&height=360&fit=cover&time=2&quality=auto&"
 		     "compression=auto&format=png"));
@@ -722,7 +737,7 @@ static void test_derivatives(void)
 	CHECK(keys_equal(qkey("derivative=thumbnail&format=jpg&time=5"),
 			 qkey("mode=frame&w=640&h=360&format=jpg&start=5&obj-fit=crop")));
 	CHECK(keys_equal(qkey("derivative=desktop&fit=cover&quality=high"),
-			 qkey("width=1920&height=1080&fit=cover&quality=high")));
+			 qkey("width=1920&height=1080&fit=cover&quality=high&duration=300")));
 	/* one explicit dimension: the preset's size stays out, so cover with one
 	 * dimension is plain scaling */
 	CHECK(keys_equal(qkey("derivative=thumbnail&width=320"),
@@ -774,11 +789,21 @@ static void test_derivatives(void)
 	CHECK(str_is(qkey("derivative=nope"),
 		     "ERR3: derivative: 'nope' is not one of desktop, tablet, mobile, thumbnail, "
 		     "promo, sheet, clip"));
-	/* a preset's field that does not fit the mode asked for is an error, naming where */
-	CHECK(is_err(qkey("derivative=promo&mode=frame"), VR_EDATA, "duration",
-		     "derivative promo, t.conf:7", "mode frame"));
-	CHECK(is_err(okey("derivative=desktop&mode=audio"), VR_EUSAGE, "width",
-		     "derivative desktop, built in", "mode audio"));
+	/* an explicit mode wins: the preset's fields that the mode has no use
+	 * for, or whose format or audio=false it contradicts, are left out */
+	CHECK(keys_equal(qkey("derivative=promo&mode=frame"),
+			 qkey("mode=frame&width=1280&height=720&fit=cover&time=60&q=high&"
+			      "compression=low")));
+	CHECK(keys_equal(qkey("derivative=promo&mode=audio"),
+			 qkey("mode=audio&time=60&duration=30&bitrate=2M")));
+	CHECK(keys_equal(qkey("derivative=sheet&mode=frame"), qkey("mode=frame&w=160&h=90")));
+	CHECK(keys_equal(qkey("derivative=clip&mode=video"), qkey("mode=video&duration=20")));
+	/* a preset used in its own mode keeps its errors */
+	load_cfg("[derivative \"odd\"]\nmode = frame\nduration = 5\n");
+	CHECK(is_err(qkey("derivative=odd"), VR_EDATA, "duration", "derivative odd, t.conf:3",
+		     "mode frame"));
+	CHECK(is_err(qkey("derivative=odd&mode=frame"), VR_EDATA, "duration", NULL, NULL));
+	CHECK(keys_equal(qkey("derivative=odd&mode=video"), qkey("duration=5")));
 
 	/* invalid values in a config derivative name FILE:LINE */
 	load_cfg("[derivative \"bad\"]\nmode = video\nwidth = 5000\n");
@@ -804,6 +829,178 @@ static void test_derivatives(void)
 	CHECK(is_err(qkey("derivative=desktop"), VR_EDATA, "desktop", "1920", "10-1000"));
 	CHECK(is_err(qkey("imwidth=2000"), VR_EDATA, "desktop", "1920", NULL));
 	L = saved;
+}
+
+/* An explicit mode, or a format the preset's mode does not take, wins
+ * over a built-in derivative; what still applies (the size, fit, time)
+ * is kept, the rest left out; the key is the explicit parameters'. */
+static void test_derivative_mode_wins(void)
+{
+	static const char *const same[][2] = {
+		{"derivative=desktop&mode=frame", "mode=frame&width=1920&height=1080&fit=contain"},
+		{"derivative=desktop&format=png", "mode=frame&width=1920&height=1080&format=png"},
+		{"derivative=desktop&format=jpg", "mode=frame&width=1920&height=1080"},
+		{"derivative=mobile&mode=audio", "mode=audio&duration=300"},
+		{"derivative=tablet&mode=spritesheet",
+		 "mode=spritesheet&width=1280&height=720&fit=contain"},
+		{"derivative=thumbnail&mode=video", "mode=video&w=640&h=360&fit=cover&time=2"},
+		{"derivative=thumbnail&format=mp4", "mode=video&w=640&h=360&fit=cover&time=2"},
+		{"derivative=thumbnail&format=webm", "w=640&h=360&fit=cover&time=2&f=webm"},
+		{"derivative=thumbnail&mode=spritesheet",
+		 "mode=spritesheet&w=640&h=360&fit=cover&time=2"},
+		{"derivative=thumbnail&format=m4a", "mode=audio&time=2"},
+		{"derivative=thumbnail&mode=video&width=320", "w=320&time=2"},
+		{"derivative=desktop&mode=frame&format=webp",
+		 "mode=frame&width=1920&height=1080&format=webp"},
+		/* a format the preset's mode takes keeps the mode */
+		{"derivative=thumbnail&format=jpg", "mode=frame&w=640&h=360&fit=cover&time=2"},
+		{"derivative=desktop&format=webm", "w=1920&h=1080&duration=5m&f=webm"},
+	};
+	for (size_t i = 0; i < sizeof same / sizeof *same; i++) {
+		const char *a = qkey(same[i][0]), *b = qkey(same[i][1]);
+		if (!strncmp(a, "ERR", 3) || strcmp(a, b))
+			fprintf(stderr, "  pair %zu: '%s' vs '%s'\n", i, same[i][0], same[i][1]);
+		CHECK(keys_equal(a, b));
+		CHECK(keys_equal(okey(same[i][0]), a)); /* the same as options */
+	}
+	/* the struct the engine runs on says it too */
+	struct vr_params p;
+	CHECK(q(&p, "derivative=desktop&mode=frame") == 0);
+	CHECK(vr_params_finalize(&p, &L, NULL, err, sizeof err) == 0);
+	CHECK(p.mode == VR_MODE_FRAME && p.width == 1920 && p.height == 1080);
+	CHECK(p.format == VR_FORMAT_JPG && p.duration < 0);
+	CHECK(p.filled == (VR_P_WIDTH | VR_P_HEIGHT | VR_P_FIT));
+	CHECK(q(&p, "derivative=thumbnail&f=mp4") == 0);
+	CHECK(vr_params_finalize(&p, &L, NULL, err, sizeof err) == 0);
+	CHECK(p.mode == VR_MODE_VIDEO && p.format == VR_FORMAT_MP4 && p.time == 2);
+	/* explicit fields that do not fit the mode stay errors */
+	CHECK(is_err(qkey("derivative=desktop&mode=frame&duration=5"), VR_EDATA, "duration",
+		     "mode frame", NULL));
+	CHECK(is_err(qkey("derivative=thumbnail&mode=video&f=png"), VR_EDATA, "format", "png",
+		     "mode video"));
+	CHECK(is_err(qkey("derivative=thumbnail&mode=frame&f=mp4"), VR_EDATA, "format", "mp4",
+		     NULL));
+}
+
+/* Levels that an encoder reads the same, or not at all, are one key
+ * (lib/av/encode.c: auto is medium everywhere; JPEG has no effort
+ * setting, PNG no quality). */
+static void test_levels_normalised(void)
+{
+	static const char *const same[][2] = {
+		{"", "quality=medium"},
+		{"", "compression=medium"},
+		{"q=auto&compression=auto", "q=medium&compression=medium"},
+		{"f=webm&q=medium", "f=webm"},
+		{"mode=frame&q=medium", "mode=frame"},
+		{"mode=frame", "mode=frame&compression=high"},
+		{"mode=frame&q=low", "mode=frame&q=low&compression=low"},
+		{"mode=frame&f=png", "mode=frame&f=png&q=high"},
+		{"mode=frame&f=png&compression=high", "mode=frame&f=png&q=low&compression=high"},
+		{"mode=spritesheet&w=100&h=100", "mode=spritesheet&w=100&h=100&compression=low"},
+		{"derivative=thumbnail", "derivative=thumbnail&q=low"},
+	};
+	for (size_t i = 0; i < sizeof same / sizeof *same; i++) {
+		const char *a = qkey(same[i][0]), *b = qkey(same[i][1]);
+		if (!strncmp(a, "ERR", 3) || strcmp(a, b))
+			fprintf(stderr, "  pair %zu: '%s' vs '%s'\n", i, same[i][0], same[i][1]);
+		CHECK(keys_equal(a, b));
+	}
+	static const char *const diff[][2] = {
+		{"", "quality=low"},
+		{"", "quality=high"},
+		{"", "compression=low"},
+		{"", "compression=high"},
+		{"mode=frame", "mode=frame&q=high"},
+		{"mode=frame&f=webp", "mode=frame&f=webp&q=high"},
+		{"mode=frame&f=webp", "mode=frame&f=webp&compression=high"},
+		{"mode=frame&f=png", "mode=frame&f=png&compression=low"},
+		{"mode=spritesheet&w=100&h=100", "mode=spritesheet&w=100&h=100&q=low"},
+	};
+	for (size_t i = 0; i < sizeof diff / sizeof *diff; i++) {
+		const char *a = qkey(diff[i][0]), *b = qkey(diff[i][1]);
+		int ok = strncmp(a, "ERR", 3) && strncmp(b, "ERR", 3) && strcmp(a, b);
+		if (!ok)
+			fprintf(stderr, "  pair %zu should differ: '%s' / '%s'\n", i, a, b);
+		CHECK(ok);
+	}
+	/* the struct says it too: what the engine encodes with */
+	struct vr_params p;
+	CHECK(q(&p, "mode=frame&q=high&compression=high") == 0);
+	CHECK(vr_params_finalize(&p, &L, NULL, err, sizeof err) == 0);
+	CHECK(p.quality == VR_LEVEL_HIGH && p.compression == VR_LEVEL_AUTO);
+}
+
+/* -o FILE: the extension is the format when none is given. */
+static const char *outkey(const char *query, const char *path)
+{
+	char *k = keybuf[keyslot++ % 4];
+	struct vr_params p;
+	vr_params_init(&p);
+	err[0] = '\0';
+	int r = vr_params_parse_query(&p, &L, query, NULL, err, sizeof err);
+	if (!r)
+		r = vr_params_output_path(&p, path, err, sizeof err);
+	if (!r)
+		r = vr_params_finalize(&p, &L, CFG, err, sizeof err);
+	if (r)
+		snprintf(k, KEYMAX, "ERR%d: %s", r, err);
+	else
+		vr_params_canonical(&p, k, VR_PARAMS_CANONICAL_MAX);
+	return k;
+}
+
+static void test_output_path(void)
+{
+	CHECK(vr_format_from_path("a.webm") == VR_FORMAT_WEBM);
+	CHECK(vr_format_from_path("dir.x/A.MP4") == VR_FORMAT_MP4);
+	CHECK(vr_format_from_path("t.jpeg") == VR_FORMAT_JPG);
+	CHECK(vr_format_from_path("t.JPG") == VR_FORMAT_JPG);
+	CHECK(vr_format_from_path("t.png") == VR_FORMAT_PNG);
+	CHECK(vr_format_from_path("t.webp") == VR_FORMAT_WEBP);
+	CHECK(vr_format_from_path("t.m4a") == VR_FORMAT_M4A);
+	CHECK(vr_format_from_path("t.mkv") == VR_FORMAT_AUTO);
+	CHECK(vr_format_from_path("out") == VR_FORMAT_AUTO);
+	CHECK(vr_format_from_path("dir.webm/out") == VR_FORMAT_AUTO);
+	CHECK(vr_format_from_path(".webm") == VR_FORMAT_AUTO);
+	CHECK(vr_format_from_path("-") == VR_FORMAT_AUTO);
+	CHECK(vr_format_from_path(NULL) == VR_FORMAT_AUTO);
+	static const char *const same[][3] = {
+		{"w=160", "x.webm", "w=160&f=webm"},
+		{"w=160", "x.mp4", "w=160"},
+		{"w=160", "x.bin", "w=160"},
+		{"w=160", "x", "w=160"},
+		{"", "a.m4a", "mode=audio"},
+		{"mode=frame", "t.png", "mode=frame&f=png"},
+		{"mode=frame", "t.jpeg", "mode=frame"},
+		{"mode=frame&f=jpeg", "t.jpg", "mode=frame"},
+		{"mode=spritesheet&w=10&h=10", "s.jpg", "mode=spritesheet&w=10&h=10"},
+		{"derivative=thumbnail", "t.jpg", "derivative=thumbnail&f=jpg"},
+		{"derivative=thumbnail", "t.png", "derivative=thumbnail"},
+		{"derivative=desktop", "d.webm", "derivative=desktop&f=webm"},
+		{"f=webm", "x.WEBM", "f=webm"},
+	};
+	for (size_t i = 0; i < sizeof same / sizeof *same; i++) {
+		const char *a = outkey(same[i][0], same[i][1]), *b = qkey(same[i][2]);
+		if (!strncmp(a, "ERR", 3) || strcmp(a, b))
+			fprintf(stderr, "  case %zu: '%s' -o %s\n", i, same[i][0], same[i][1]);
+		CHECK(keys_equal(a, b));
+	}
+	/* contradictions are usage errors, whatever gave the format or mode */
+	CHECK(is_err(outkey("f=mp4", "y.webm"), VR_EUSAGE, ".webm", "format mp4", NULL));
+	CHECK(is_err(outkey("mode=frame", "x.mp4"), VR_EUSAGE, ".mp4", "mode frame", "jpg, png"));
+	CHECK(is_err(outkey("", "x.png"), VR_EUSAGE, ".png", "mode video", NULL));
+	CHECK(is_err(outkey("mode=spritesheet&w=10&h=10", "s.png"), VR_EUSAGE, ".png",
+		     "mode spritesheet", NULL));
+	CHECK(is_err(outkey("mode=audio", "a.mp4"), VR_EUSAGE, ".mp4", "mode audio", "m4a"));
+	CHECK(is_err(outkey("mode=frame&f=png", "t.jpg"), VR_EUSAGE, ".jpg", "format png", NULL));
+	/* the extension is weaker than a format given: it never overrides a
+	 * derivative's mode (a format given does) */
+	CHECK(is_err(outkey("derivative=thumbnail", "t.mp4"), VR_EUSAGE, ".mp4", "mode frame", NULL));
+	CHECK(is_err(outkey("derivative=desktop", "t.png"), VR_EUSAGE, ".png", "mode video", NULL));
+	CHECK(is_err(outkey("derivative=desktop", "a.m4a"), VR_EUSAGE, ".m4a", "mode video", NULL));
+	CHECK(keys_equal(outkey("derivative=thumbnail&f=mp4", "t.mp4"),
+			 qkey("derivative=thumbnail&f=mp4")));
 }
 
 static void test_mode_rules(void)
@@ -1001,7 +1198,7 @@ static void test_canonical_equal(void)
 		{"", "fit=cover"},
 		{"", "fit=scale-down"},
 		{"", "mode=video&format=mp4&audio=true&quality=auto&compression=auto&time=0"},
-		{"derivative=mobile", "mode=video&width=854&height=640&fit=contain"},
+		{"derivative=mobile", "mode=video&width=854&height=640&fit=contain&duration=5m"},
 		{"derivative=thumbnail", "mode=frame&width=640&height=360&fit=cover&time=2&format=png"},
 		{"w=640&h=360&fit=cover", "h=360&w=640&obj-fit=crop"},
 		{"time=2", "time=00:00:02.000"},
@@ -1087,9 +1284,11 @@ static void test_canonical_differs(void)
 		{"fps=24000/1001", "fps=23.976"},
 		{"", "quality=low"},
 		{"quality=low", "quality=medium"},
+		{"quality=medium", "quality=high"},
 		{"quality=high", "quality=auto"},
 		{"", "compression=low"},
 		{"compression=medium", "compression=high"},
+		{"compression=medium", "compression=low"},
 		{"", "bitrate=1M"},
 		{"bitrate=1M", "bitrate=1000001"},
 		{"", "audio=false"},
@@ -1105,7 +1304,7 @@ static void test_canonical_differs(void)
 		{"mode=frame", "mode=frame&f=png"},
 		{"mode=frame&f=png", "mode=frame&f=webp"},
 		{"mode=frame", "mode=frame&q=high"},
-		{"mode=frame", "mode=frame&compression=high"},
+		{"mode=frame&f=png", "mode=frame&f=png&compression=high"},
 		{"derivative=thumbnail", "derivative=thumbnail&f=jpg"},
 		{"derivative=thumbnail", "derivative=thumbnail&time=3"},
 		/* spritesheet */
@@ -1118,7 +1317,6 @@ static void test_canonical_differs(void)
 		{"mode=spritesheet&w=100&h=100&columns=4&rows=5",
 		 "mode=spritesheet&w=100&h=100&columns=5&rows=4"},
 		{"mode=spritesheet&w=100&h=100", "mode=spritesheet&w=100&h=100&q=low"},
-		{"mode=spritesheet&w=100&h=100", "mode=spritesheet&w=100&h=100&compression=low"},
 		/* audio */
 		{"mode=audio", "mode=audio&time=1"},
 		{"mode=audio", "mode=audio&duration=1"},
@@ -1140,7 +1338,7 @@ static void test_canonical_differs(void)
 	CHECK(str_is(qkey("mode=spritesheet&w=100&h=50&fit=scale-down&time=1&duration=2&q=low&"
 			  "compression=high&columns=3&rows=2"),
 		     "mode=spritesheet&width=100&height=50&fit=scale-down&time=1&duration=2&"
-		     "quality=low&compression=high&format=jpg&columns=3&rows=2"));
+		     "quality=low&compression=auto&format=jpg&columns=3&rows=2"));
 	CHECK(str_is(qkey("mode=audio&time=1&duration=2&q=low&compression=high&bitrate=64k"),
 		     "mode=audio&time=1&duration=2&bitrate=64000&format=m4a"));
 }
@@ -1352,6 +1550,9 @@ int main(void)
 	test_accepted_names();
 	test_origin_defaults();
 	test_derivatives();
+	test_derivative_mode_wins();
+	test_levels_normalised();
+	test_output_path();
 	test_mode_rules();
 	test_query_syntax();
 	test_canonical_equal();
