@@ -15,9 +15,10 @@
 /* Writers of chunks up to this size keep two chunk buffers (see flush_chunk) */
 #define PIPELINE_MAX (4u << 20)
 
-/* A chunk's SHA-256, computed on a thread of its own: libavutil's SHA-256
- * runs at about 0.4 GB/s, slower than everything else a put does, so it
- * overlaps with reading the next chunk and inserting this one. */
+/* A chunk's SHA-256, computed on a thread of its own, so that it overlaps
+ * with reading the next chunk and inserting this one (libcrypto's SHA-256
+ * runs at about 1.6 GB/s with the CPU's SHA extensions, still the largest
+ * CPU cost of a put after the copies into the store). */
 struct hash_job {
 	struct vr_digest *d;
 	const unsigned char *buf;
@@ -159,14 +160,14 @@ int vr_store_writer_begin(struct vr_store *st, const void *key, size_t keylen,
 		}
 		if (!(w->jobs[i]->d = vr_digest_new())) {
 			writer_free(w);
-			return store_fail(st, VR_EFAIL, "cannot set up SHA-256 (is libavutil installed?)");
+			return store_fail(st, VR_EFAIL, "cannot set up SHA-256 (is libcrypto installed?)");
 		}
 	}
 	w->buf = w->bufs[0];
 	w->list_digest = vr_digest_new();
 	if (!w->list_digest) {
 		writer_free(w);
-		return store_fail(st, VR_EFAIL, "cannot set up SHA-256 (is libavutil installed?)");
+		return store_fail(st, VR_EFAIL, "cannot set up SHA-256 (is libcrypto installed?)");
 	}
 	int rc = store_lock_acquire(st, key, keylen, o->wait);
 	if (rc) {
