@@ -439,6 +439,29 @@ json() {
 	assert_failure 3
 }
 
+# ------------------------------------------------------------ checksums
+
+@test "checksums: a chunk's sha256 is sha256sum of its bytes, the entry's the sha256sum of the chunk digests" {
+	# the oracle is coreutils (split, sha256sum), not the library vr hashes with
+	vcin "$D/mid" put k --chunk-size 64K
+	assert_success
+	mkdir pieces
+	split -b 64K -a 2 "$D/mid" pieces/p
+	local want='' p i=0
+	for p in pieces/p*; do
+		local h
+		h=$(sha256sum <"$p" | cut -c1-64)
+		assert_equal "$(q "SELECT lower(hex(c.sha256)) FROM chunks c JOIN entries e ON e.id = c.entry
+			WHERE e.state = 'ready' AND c.idx = $i")" "$h"
+		want+=$h
+		i=$((i + 1))
+	done
+	assert_equal "$i" 4
+	assert_equal "$(json sha256)" "$(printf %s "$want" | xxd -r -p | sha256sum | cut -c1-64)"
+	vc verify k
+	assert_success
+}
+
 # ------------------------------------------------- metadata: type, tags, ttl
 
 @test "content type, tags and ttl are shown by stat and ls --json" {

@@ -2,72 +2,82 @@
 
 #include <dlfcn.h>
 #include <pthread.h>
-#include <stdio.h>
 
-#include <libavutil/hash.h>
-#include <libavutil/version.h>
+#include <openssl/evp.h>
+#include <openssl/opensslv.h>
 
-/* libavutil is opened on first use rather than linked: it pulls in some
- * twenty libraries (VA-API, VDPAU, X11, OpenCL) whose loading costs ~6 ms
- * at every start, and most runs of vr-chunk (get, stat, ls) never hash. */
+/* SHA-256 through OpenSSL's libcrypto (EVP): it uses the CPU's SHA
+ * extensions where there are some (1.6 GB/s on the development machine,
+ * against 0.44 GB/s for libavutil's C code that this replaced).
+ *
+ * libcrypto is opened on first use rather than linked: linked, its
+ * loading and relocation cost every start of vr-chunk about 7 ms of CPU
+ * and 120 page faults (perf stat -r 100 of `vr-chunk stat`: 9.8 against
+ * 17.2 ms), and most runs (get, stat, ls) never hash. The algorithm is
+ * fetched from the default provider once per process. */
 static struct {
-	int (*alloc)(struct AVHashContext **, const char *);
-	void (*init)(struct AVHashContext *);
-	void (*update)(struct AVHashContext *, const uint8_t *, size_t);
-	void (*final_bin)(struct AVHashContext *, uint8_t *, int);
-	void (*freep)(struct AVHashContext **);
-	int ok;
-} av;
-static pthread_once_t av_once = PTHREAD_ONCE_INIT;
+	__typeof__(EVP_MD_fetch) *fetch;
+	__typeof__(EVP_MD_CTX_new) *ctx_new;
+	__typeof__(EVP_MD_CTX_free) *ctx_free;
+	__typeof__(EVP_DigestInit_ex) *init;
+	__typeof__(EVP_DigestUpdate) *update;
+	__typeof__(EVP_DigestFinal_ex) *final;
+	EVP_MD *sha256;
+} ssl;
+static pthread_once_t ssl_once = PTHREAD_ONCE_INIT;
 
 #define STR2(x) #x
 #define STR(x) STR2(x)
 
-static void av_load(void)
+static void ssl_load(void)
 {
-	void *h = dlopen("libavutil.so." STR(LIBAVUTIL_VERSION_MAJOR), RTLD_NOW | RTLD_LOCAL);
+	void *h = dlopen("libcrypto.so." STR(OPENSSL_SHLIB_VERSION), RTLD_NOW | RTLD_LOCAL);
 	if (!h)
-		h = dlopen("libavutil.so", RTLD_NOW | RTLD_LOCAL);
+		h = dlopen("libcrypto.so", RTLD_NOW | RTLD_LOCAL);
 	if (!h)
 		return;
-	*(void **)&av.alloc = dlsym(h, "av_hash_alloc");
-	*(void **)&av.init = dlsym(h, "av_hash_init");
-	*(void **)&av.update = dlsym(h, "av_hash_update");
-	*(void **)&av.final_bin = dlsym(h, "av_hash_final_bin");
-	*(void **)&av.freep = dlsym(h, "av_hash_freep");
-	av.ok = av.alloc && av.init && av.update && av.final_bin && av.freep;
+	*(void **)&ssl.fetch = dlsym(h, "EVP_MD_fetch");
+	*(void **)&ssl.ctx_new = dlsym(h, "EVP_MD_CTX_new");
+	*(void **)&ssl.ctx_free = dlsym(h, "EVP_MD_CTX_free");
+	*(void **)&ssl.init = dlsym(h, "EVP_DigestInit_ex");
+	*(void **)&ssl.update = dlsym(h, "EVP_DigestUpdate");
+	*(void **)&ssl.final = dlsym(h, "EVP_DigestFinal_ex");
+	if (ssl.fetch && ssl.ctx_new && ssl.ctx_free && ssl.init && ssl.update && ssl.final)
+		ssl.sha256 = ssl.fetch(NULL, "SHA256", NULL);
 }
 
 struct vr_digest *vr_digest_new(void)
 {
-	pthread_once(&av_once, av_load);
-	if (!av.ok)
+	pthread_once(&ssl_once, ssl_load);
+	if (!ssl.sha256)
 		return NULL;
-	struct AVHashContext *h = NULL;
-	if (av.alloc(&h, "SHA256") < 0)
+	EVP_MD_CTX *c = ssl.ctx_new();
+	if (!c)
 		return NULL;
-	av.init(h);
-	return (struct vr_digest *)h;
+	if (!ssl.init(c, ssl.sha256, NULL)) {
+		ssl.ctx_free(c);
+		return NULL;
+	}
+	return (struct vr_digest *)c;
 }
 
-void vr_digest_reset(struct vr_digest *d) { av.init((struct AVHashContext *)d); }
+/* Re-initialising a context that already holds SHA-256 reuses its state:
+ * no allocation, nothing that can fail. */
+void vr_digest_reset(struct vr_digest *d) { ssl.init((EVP_MD_CTX *)d, ssl.sha256, NULL); }
 
 void vr_digest_update(struct vr_digest *d, const void *buf, size_t n)
 {
-	av.update((struct AVHashContext *)d, buf, n);
+	ssl.update((EVP_MD_CTX *)d, buf, n);
 }
 
 void vr_digest_final(struct vr_digest *d, uint8_t out[VR_DIGEST_LEN])
 {
-	av.final_bin((struct AVHashContext *)d, out, VR_DIGEST_LEN);
-	av.init((struct AVHashContext *)d);
+	unsigned len = VR_DIGEST_LEN;
+	ssl.final((EVP_MD_CTX *)d, out, &len);
+	vr_digest_reset(d);
 }
 
-void vr_digest_free(struct vr_digest *d)
-{
-	struct AVHashContext *h = (struct AVHashContext *)d;
-	av.freep(&h);
-}
+void vr_digest_free(struct vr_digest *d) { ssl.ctx_free((EVP_MD_CTX *)d); }
 
 void vr_digest_hex(const uint8_t bin[VR_DIGEST_LEN], char hex[2 * VR_DIGEST_LEN + 1])
 {

@@ -1,6 +1,6 @@
-/* SHA-256 through libavutil's hash API (loaded on first use).
+/* SHA-256 through OpenSSL's libcrypto (EVP, opened on first use).
  *
- * Contract: one vr_digest per user, freed with vr_digest_free; libavutil
+ * Contract: one vr_digest per user, freed with vr_digest_free; libcrypto
  * is loaded once (pthread_once): any thread. */
 #ifndef VR_DIGEST_H
 #define VR_DIGEST_H
@@ -12,7 +12,7 @@
 
 struct vr_digest;
 
-struct vr_digest *vr_digest_new(void);  /* NULL when out of memory */
+struct vr_digest *vr_digest_new(void);  /* NULL when out of memory or libcrypto has no SHA-256 */
 void vr_digest_reset(struct vr_digest *d);
 void vr_digest_update(struct vr_digest *d, const void *buf, size_t n);
 /* Finish into 32 bytes and reset for reuse. */

@@ -280,7 +280,7 @@ int vr_store_verify(struct vr_store *st, const void *key, size_t keylen,
 			vr_digest_free(list);
 		sqlite3_finalize(s);
 		store_rollback(st);
-		return store_fail(st, VR_EFAIL, "cannot set up SHA-256 (is libavutil installed?)");
+		return store_fail(st, VR_EFAIL, "cannot set up SHA-256 (is libcrypto installed?)");
 	}
 	int step = SQLITE_DONE;
 	int found = 0;

@@ -8,7 +8,7 @@
  *   reader.c    lookup, stat, list and the ranged read of chunks
  *   maintain.c  remove, purge, touch, gc, verify, totals, source versions
  *   negative.c  remembered failures (the negative cache)
- *   digest.c    SHA-256 through libavutil, opened on first use */
+ *   digest.c    SHA-256 through libcrypto, opened on first use */
 #ifndef VR_STORE_INT_H
 #define VR_STORE_INT_H
 
