@@ -8,7 +8,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <strings.h>
 
 const char *const vr_cache_policy_keys[] = {
 	"ttl-refresh", "ttl-refresh-after", "ttl-refresh-remaining", "store-indefinitely",
@@ -24,22 +23,6 @@ static int errf(char *err, size_t errlen, const struct vr_config *cfg, const cha
 	return VR_EDATA;
 }
 
-static int yes_no(const struct vr_config *cfg, const char *sec, const char *sub, const char *key,
-		  int *out, char *err, size_t errlen)
-{
-	const char *v = vr_config_get(cfg, sec, sub, key);
-	if (!v)
-		return 0;
-	if (!strcasecmp(v, "yes") || !strcasecmp(v, "true") || !strcmp(v, "1") ||
-	    !strcasecmp(v, "on"))
-		*out = 1;
-	else if (!strcasecmp(v, "no") || !strcasecmp(v, "false") || !strcmp(v, "0") ||
-		 !strcasecmp(v, "off"))
-		*out = 0;
-	else
-		return errf(err, errlen, cfg, sec, sub, key, v, "yes or no");
-	return 0;
-}
 
 /* "10" or "10%": a share of 0 to 100. */
 static int percent(const struct vr_config *cfg, const char *key, double *out, char *err,
@@ -89,11 +72,11 @@ int vr_cache_policy_load(struct vr_cache_policy *p, const struct vr_config *cfg,
 		return 0;
 	const char *sub = origin && *origin ? origin : NULL;
 	int rc;
-	if ((rc = yes_no(cfg, "cache", NULL, "ttl-refresh", &p->ttl_refresh, err, errlen)) ||
+	if ((rc = vr_config_yes_no(cfg, "cache", NULL, "ttl-refresh", &p->ttl_refresh, err, errlen)) ||
 	    (rc = percent(cfg, "ttl-refresh-after", &p->refresh_after, err, errlen)) ||
 	    (rc = vr_config_seconds(cfg, "cache", NULL, "ttl-refresh-remaining",
 				    &p->refresh_remaining, err, errlen)) ||
-	    (rc = yes_no(cfg, "cache", NULL, "store-indefinitely", &p->store_indefinitely, err,
+	    (rc = vr_config_yes_no(cfg, "cache", NULL, "store-indefinitely", &p->store_indefinitely, err,
 			 errlen)) ||
 	    (rc = vr_config_seconds(cfg, "cache", NULL, "ttl-bad-source", &p->ttl_bad_source, err,
 				    errlen)) ||

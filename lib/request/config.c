@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <unistd.h>
 
 struct entry {
@@ -381,6 +382,27 @@ int vr_config_size(const struct vr_config *c, const char *section, const char *s
 	if (vr_parse_size(v, out) < 0) {
 		snprintf(err, errlen, "%s: %s: '%s' is not a size (like 4096, 64K, 16M)",
 			 vr_config_where(c, section, sub, key), key, v);
+		return VR_EDATA;
+	}
+	return 0;
+}
+
+int vr_config_yes_no(const struct vr_config *c, const char *section, const char *sub,
+		     const char *key, int *out, char *err, size_t errlen)
+{
+	const char *v = vr_config_get(c, section, sub, key);
+	if (!v)
+		return 0;
+	if (!strcasecmp(v, "yes") || !strcasecmp(v, "true") || !strcmp(v, "1") ||
+	    !strcasecmp(v, "on"))
+		*out = 1;
+	else if (!strcasecmp(v, "no") || !strcasecmp(v, "false") || !strcmp(v, "0") ||
+		 !strcasecmp(v, "off"))
+		*out = 0;
+	else {
+		snprintf(err, errlen, "%s: [%s%s%s%s] %s = '%.100s' is not yes or no",
+			 vr_config_where(c, section, sub, key), section, sub ? " \"" : "",
+			 sub ? sub : "", sub ? "\"" : "", key, v);
 		return VR_EDATA;
 	}
 	return 0;

@@ -63,5 +63,8 @@ int vr_config_seconds(const struct vr_config *cfg, const char *section, const ch
 		      const char *key, double *out, char *err, size_t errlen);
 int vr_config_size(const struct vr_config *cfg, const char *section, const char *sub,
 		   const char *key, uint64_t *out, char *err, size_t errlen);
+/* yes/true/on/1 -> 1, no/false/off/0 -> 0 (case does not matter) */
+int vr_config_yes_no(const struct vr_config *cfg, const char *section, const char *sub,
+		     const char *key, int *out, char *err, size_t errlen);
 
 #endif

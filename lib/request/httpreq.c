@@ -140,19 +140,7 @@ int vr_cgi_read(struct vr_cgi_request *r, char *(*get)(const char *name), char *
 
 static int yes_no(const struct vr_config *cfg, const char *key, int *out, char *err, size_t errlen)
 {
-	const char *v = vr_config_get(cfg, "http", NULL, key);
-	if (!v)
-		return 0;
-	if (!strcasecmp(v, "yes") || !strcasecmp(v, "true") || !strcmp(v, "1") ||
-	    !strcasecmp(v, "on"))
-		*out = 1;
-	else if (!strcasecmp(v, "no") || !strcasecmp(v, "false") || !strcmp(v, "0") ||
-		 !strcasecmp(v, "off"))
-		*out = 0;
-	else
-		return vr_errf(err, errlen, VR_EDATA, "%s: [http] %s = '%s' is not yes or no",
-			       vr_config_where(cfg, "http", NULL, key), key, v);
-	return 0;
+	return vr_config_yes_no(cfg, "http", NULL, key, out, err, errlen);
 }
 
 int vr_http_policy_load(struct vr_http_policy *p, const struct vr_config *cfg, char *err,
