@@ -128,8 +128,9 @@ static int put_group(struct sink *s, size_t g, const struct vr_pattern *p, const
 {
 	size_t ngroups = p ? p->ngroups : 0;
 	if (!p || !m || !subject || g > ngroups)
-		return failf(err, errlen, "template '%s': no group %zu (the match has %zu)", tmpl, g,
-			     ngroups);
+		return failf(err, errlen, "template '%s': no group %zu (the match has %zu%s)", tmpl, g,
+			     ngroups,
+			     p && p->noncapturing ? "; (?:...) groups take no number" : "");
 	if (m[g].rm_so >= 0)
 		sink_put(s, subject + m[g].rm_so, (size_t)(m[g].rm_eo - m[g].rm_so),
 			 flags & (VR_EXPAND_URL_ENCODE | VR_EXPAND_PCT_DECODE | VR_EXPAND_KEEP_ENV));

@@ -77,6 +77,7 @@ int vr_pattern_compile(struct vr_pattern *p, const char *pattern, char *err, siz
 	uint32_t groups = 0;
 	pcre2_pattern_info(p->code, PCRE2_INFO_CAPTURECOUNT, &groups);
 	p->ngroups = groups;
+	p->noncapturing = strstr(pattern, "(?:") != NULL;
 	if (groups > VR_ORIGIN_MAX_GROUPS) {
 		failf(err, errlen, "regex '%s': more than %d groups", pattern, VR_ORIGIN_MAX_GROUPS);
 		vr_pattern_free(p);

@@ -35,6 +35,8 @@ struct vr_pattern {
 	void *code;  /* pcre2_code (8-bit), NULL: not compiled */
 	void *mctx;  /* pcre2_match_context with the limits */
 	int jit;     /* 1: JIT-compiled */
+	int noncapturing; /* 1: the regex has a "(?:" (messages only: before
+			   * PCRE2, such a group took a number) */
 	size_t ngroups;
 	char names[VR_ORIGIN_MAX_GROUPS + 1][VR_ORIGIN_MAX_NAME]; /* "" unnamed */
 };

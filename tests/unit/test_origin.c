@@ -37,6 +37,16 @@ static void test_compile(void)
 	CHECK_EQ_STR(p.names[1], "n");
 	vr_pattern_free(&p);
 	/* PCRE2's other ways of naming a group name it too */
+	/* a template counting a (?:...) group, as before PCRE2, is told why */
+	CHECK(vr_pattern_compile(&p, "^/(?:a|b)/(.*)$", err, sizeof err) == 0);
+	regmatch_t m[VR_ORIGIN_MAX_GROUPS + 1];
+	char out[64];
+	CHECK(vr_pattern_match(&p, "/a/x", m) == 1);
+	CHECK(vr_template_expand("/srv/$2", &p, "/a/x", m, 0, out, sizeof out, err, sizeof err) < 0);
+	CHECK(strstr(err, "(?:...) groups take no number") != NULL);
+	CHECK(vr_template_expand("/srv/$1", &p, "/a/x", m, 0, out, sizeof out, err, sizeof err) == 0);
+	CHECK_EQ_STR(out, "/srv/x");
+	vr_pattern_free(&p);
 	CHECK(vr_pattern_compile(&p, "(?P<a>x)(?'b'y)", err, sizeof err) == 0);
 	CHECK(vr_pattern_group(&p, "b", 1) == 2);
 	vr_pattern_free(&p);
