@@ -47,16 +47,17 @@ pkglibs   = $(shell $(PKG_CONFIG) --libs $(1) 2>/dev/null)
 
 # What each program links beyond libvr: vr-range links nothing else, so that
 # it starts small (libavformat alone costs ~30 MiB of RSS). libcrypto
-# (OpenSSL) is for SHA-256 and the HMACs of S3 request signatures.
+# (OpenSSL) is for SHA-256 and the HMACs of S3 request signatures; libpcre2-8
+# for the origins' match regexes (lib/request/pattern).
 PKGS_vr-range :=
-PKGS_vr-fetch := libavformat libavutil libcrypto
+PKGS_vr-fetch := libavformat libavutil libcrypto libpcre2-8
 PKGS_vr-chunk := sqlite3 libcrypto
-PKGS_vr-resize := libavformat libavcodec libavfilter libswscale libavutil libswresample libcrypto
-# vr-cache links SQLite and libcrypto only: its FFmpeg side (fetch, transform and the
+PKGS_vr-resize := libavformat libavcodec libavfilter libswscale libavutil libswresample libcrypto libpcre2-8
+# vr-cache links SQLite, libcrypto and PCRE2 only: its FFmpeg side (fetch, transform and the
 # modules under them) is the plugin vr-av.so, opened on the first miss
 # (lib/cache/avplugin.c), so that a hit does not pay for loading FFmpeg.
 # The plugin is exactly lib/av/.
-PKGS_vr-cache := sqlite3 libcrypto
+PKGS_vr-cache := sqlite3 libcrypto libpcre2-8
 AV_PKGS  := libavformat libavcodec libavfilter libswscale libavutil libswresample
 
 PROGRAMS := $(patsubst cmd/%.c,%,$(wildcard cmd/*.c))
@@ -79,7 +80,7 @@ PLUGIN   := vr-av.so
 LIBDIR   := $(PREFIX)/lib/vr
 UNIT_SRC := $(wildcard tests/unit/test_*.c)
 UNITS    := $(patsubst tests/unit/%.c,$(BUILD)/tests/%,$(UNIT_SRC))
-ALL_PKGS := libavformat libavcodec libavfilter libswscale libavutil libswresample sqlite3 libcrypto
+ALL_PKGS := libavformat libavcodec libavfilter libswscale libavutil libswresample sqlite3 libcrypto libpcre2-8
 MAN_PAGES := $(wildcard man/*.[1-9])
 
 .PHONY: FORCE all check check-build unit bats lint-man deps bench demo install uninstall clean \

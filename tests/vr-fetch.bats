@@ -588,6 +588,31 @@ oneshot_start() {
 	assert_equal "$(cat "$OUT")" 0123456789
 }
 
+@test "origin: a JavaScript matcher of the original service (\\/, \\d, \\w, named groups, a lookahead) resolves as it did there" {
+	local d=$BATS_TEST_TMPDIR/js
+	mkdir -p "$d/videos"
+	echo webm-bytes >"$d/videos/ab-12.webm"
+	echo clip-bytes >"$d/clip_7"
+	cat >"$d/js.conf" <<-EOF
+		[origin "js"]
+		match = ^\/videos\/(?<videoId>[^.]+)\.(?<extension>mp4|webm)\$
+		source = $d/videos/\${videoId}.\${extension}
+
+		[origin "digits"]
+		match = ^/(\d+)/(?!tmp/)(\w+)\$
+		source = $d/\$2
+	EOF
+	fetch --config "$d/js.conf" /videos/ab-12.webm
+	assert_equal "$status" 0
+	assert_equal "$(cat "$OUT")" webm-bytes
+	fetch --config "$d/js.conf" /42/clip_7
+	assert_equal "$status" 0
+	assert_equal "$(cat "$OUT")" clip-bytes
+	# the lookahead refuses it: no origin matches, a missing local path
+	fetch --config "$d/js.conf" /42/tmp/clip_7
+	assert_equal "$status" 5
+}
+
 @test "origin: local sources never leave the origin root" {
 	fetch --config "$CONF" /videos/../secret.bin
 	assert_equal "$status" 5

@@ -43,273 +43,6 @@ static char *xstrdup(const char *s)
 static int is_name_start(char c) { return isalpha((unsigned char)c) || c == '_'; }
 static int is_name_char(char c) { return isalnum((unsigned char)c) || c == '_'; }
 
-/* ---- regex rewriting ---- */
-
-/* Length of the bracket expression starting at p ('['), through its ']';
- * 0 when it is not closed. */
-static size_t bracket_len(const char *p)
-{
-	size_t i = 1;
-	if (p[i] == '^')
-		i++;
-	if (p[i] == ']') /* a leading ']' is a literal */
-		i++;
-	while (p[i]) {
-		if (p[i] == '[' && (p[i + 1] == ':' || p[i + 1] == '=' || p[i + 1] == '.')) {
-			char kind = p[i + 1];
-			const char *close = p + i + 2;
-			while (*close && !(close[0] == kind && close[1] == ']'))
-				close++;
-			if (!*close)
-				return 0;
-			i = (size_t)(close - p) + 2;
-			continue;
-		}
-		if (p[i] == ']')
-			return i + 1;
-		i++;
-	}
-	return 0;
-}
-
-/* glibc's regcomp unrolls repetitions by copying the repeated part (x+ is
- * x x*, x{2,5} five copies), and repeating something that can match the
- * empty string multiplies the empty transitions it then closes over: found
- * by fuzzing, "^/x*+++++.*$", "^((((/x*)+)+)+)+.*$", "^(.*){1,255}$" and
- * "((a{200}){200}){200}" took from seconds to hours and gigabytes (or
- * overflowed the stack) in every request that resolved origins. So a
- * pattern may not stack repetition operators ("*+", which POSIX leaves
- * undefined), may not repeat more than once what can match the empty
- * string ("(.*)+", "(a?){2,5}"), and its repetitions may unroll to at most
- * 1000 terms ("(/.*){1,500}" compiles in milliseconds). Returns NULL or
- * what is wrong. */
-#define REGEX_UNROLL_MAX 1000u
-
-static uint64_t cost_cap(uint64_t x) { return x > REGEX_UNROLL_MAX ? REGEX_UNROLL_MAX + 1 : x; }
-
-/* An interval at s ("{m}", "{m,}", "{m,n}"): its length, *min and the
- * number of copies it unrolls to; 0 when s is not an interval. */
-static size_t interval_at(const char *s, uint64_t *min, uint64_t *copies)
-{
-	uint64_t m = 0, n = 0;
-	int have_n = 0, comma = 0;
-	const char *q = s + 1;
-	if (!isdigit((unsigned char)*q))
-		return 0;
-	while (isdigit((unsigned char)*q))
-		m = cost_cap(m * 10 + (uint64_t)(*q++ - '0'));
-	if (*q == ',') {
-		comma = 1;
-		q++;
-		while (isdigit((unsigned char)*q)) {
-			n = cost_cap(n * 10 + (uint64_t)(*q++ - '0'));
-			have_n = 1;
-		}
-	}
-	if (*q != '}')
-		return 0;
-	*min = m;
-	*copies = have_n ? (n > m ? n : m) : comma ? m + 1 : m;
-	return (size_t)(q + 1 - s);
-}
-
-static const char *regex_cost_check(const char *s)
-{
-	enum { DEPTH = VR_ORIGIN_MAX_GROUPS + 2 };
-	struct {
-		uint64_t sum, last;   /* unrolled terms: the level's, its last item's */
-		int last_empty;       /* the last item can match the empty string */
-		int branch_empty;     /* every item of the current branch can */
-		int before_last;      /* ... every item before the last one could */
-		int group_empty;      /* a finished branch can */
-	} lv[DEPTH];
-	size_t d = 0;
-	int prev_op = 0;
-	memset(lv, 0, sizeof lv);
-	lv[0].branch_empty = 1;
-	while (*s) {
-		uint64_t atom = 0, copies = 0, min = 1;
-		int empty = 0, is_op = 0;
-		size_t len = 1;
-		if (*s == '\\') {
-			len = s[1] ? 2 : 1;
-			atom = 1;
-		} else if (*s == '[') {
-			size_t n = bracket_len(s);
-			len = n ? n : 1;
-			atom = 1;
-		} else if (*s == '(') {
-			if (d + 1 >= DEPTH)
-				return NULL; /* more groups than allowed: rewrite says so */
-			d++;
-			memset(&lv[d], 0, sizeof lv[d]);
-			lv[d].branch_empty = 1;
-		} else if (*s == ')' && d > 0) {
-			int e = lv[d].group_empty || lv[d].branch_empty;
-			atom = lv[d].sum ? lv[d].sum : 1;
-			d--;
-			empty = e;
-		} else if (*s == '|') {
-			lv[d].group_empty |= lv[d].branch_empty;
-			lv[d].branch_empty = 1;
-			lv[d].last = 0;
-		} else if (*s == '*' || *s == '?') {
-			is_op = 1, copies = 1, min = 0;
-		} else if (*s == '+') {
-			is_op = 1, copies = 2, min = 1;
-		} else if (*s == '{' && (len = interval_at(s, &min, &copies)) != 0) {
-			is_op = 1;
-		} else {
-			len = 1;
-			atom = 1;
-			empty = *s == '^' || *s == '$';
-		}
-		if (atom) {
-			lv[d].sum = cost_cap(lv[d].sum + atom);
-			lv[d].last = atom;
-			lv[d].last_empty = empty;
-			lv[d].before_last = lv[d].branch_empty;
-			lv[d].branch_empty &= empty;
-		} else if (is_op && lv[d].last) {
-			if (prev_op)
-				return "a repetition of a repetition (such as '*+') is not supported";
-			if (copies > 1 && lv[d].last_empty)
-				return "repeating what can match the empty string (such as '(a*)+') is not supported";
-			uint64_t grown = cost_cap(lv[d].last * (copies ? copies : 1));
-			lv[d].sum = cost_cap(lv[d].sum - lv[d].last + grown);
-			lv[d].last = grown;
-			lv[d].last_empty = lv[d].last_empty || min == 0;
-			lv[d].branch_empty = lv[d].before_last && lv[d].last_empty;
-		}
-		if (lv[d].sum > REGEX_UNROLL_MAX)
-			return "repetitions that unroll to more than 1000 terms are not supported";
-		prev_op = is_op;
-		s += len;
-	}
-	return NULL;
-}
-
-int vr_pattern_rewrite(const char *pattern, char *out, size_t outlen, struct vr_pattern *p,
-		       char *err, size_t errlen)
-{
-	const char *too_costly = regex_cost_check(pattern);
-	if (too_costly)
-		return failf(err, errlen, "regex '%s': %s", pattern, too_costly);
-	size_t o = 0, groups = 0;
-	char names[VR_ORIGIN_MAX_GROUPS + 1][VR_ORIGIN_MAX_NAME];
-	memset(names, 0, sizeof names);
-#define PUT(c)                                                                         \
-	do {                                                                           \
-		if (o + 1 >= outlen)                                                   \
-			return failf(err, errlen, "regex '%s' is too long", pattern);  \
-		out[o++] = (c);                                                        \
-	} while (0)
-	for (const char *s = pattern; *s;) {
-		if (*s == '\\') {
-			/* glibc's back-references (not ERE) match by backtracking:
-			 * "(.*)(.*)\2\1x" took minutes on a 400-byte path */
-			if (s[1] >= '1' && s[1] <= '9')
-				return failf(err, errlen, "regex '%s': back-references (\\%c) are not supported",
-					     pattern, s[1]);
-			PUT(*s++);
-			if (*s)
-				PUT(*s++);
-			continue;
-		}
-		if (*s == '[') {
-			size_t n = bracket_len(s);
-			if (n == 0)
-				return failf(err, errlen, "regex '%s': unclosed '['", pattern);
-			for (size_t i = 0; i < n; i++)
-				PUT(s[i]);
-			s += n;
-			continue;
-		}
-		if (*s != '(') {
-			PUT(*s++);
-			continue;
-		}
-		if (++groups > VR_ORIGIN_MAX_GROUPS)
-			return failf(err, errlen, "regex '%s': more than %d groups", pattern,
-				     VR_ORIGIN_MAX_GROUPS);
-		PUT('(');
-		s++;
-		if (*s != '?')
-			continue;
-		if (s[1] == ':') {
-			s += 2;
-			continue;
-		}
-		if (s[1] != '<' || !is_name_start(s[2]))
-			return failf(err, errlen,
-				     "regex '%s': only (?<name>...) and (?:...) are supported after '(?'",
-				     pattern);
-		const char *n0 = s + 2, *n1 = n0;
-		while (is_name_char(*n1))
-			n1++;
-		if (*n1 != '>')
-			return failf(err, errlen, "regex '%s': group name must be letters, digits, '_' then '>'",
-				     pattern);
-		if ((size_t)(n1 - n0) >= VR_ORIGIN_MAX_NAME)
-			return failf(err, errlen, "regex '%s': group name longer than %d bytes", pattern,
-				     VR_ORIGIN_MAX_NAME - 1);
-		if (n1 - n0 == 3 && !strncmp(n0, "env", 3))
-			return failf(err, errlen, "regex '%s': 'env' is reserved, not a group name", pattern);
-		for (size_t g = 1; g < groups; g++)
-			if (strlen(names[g]) == (size_t)(n1 - n0) && !strncmp(names[g], n0, (size_t)(n1 - n0)))
-				return failf(err, errlen, "regex '%s': group name '%.*s' used twice", pattern,
-					     (int)(n1 - n0), n0);
-		memcpy(names[groups], n0, (size_t)(n1 - n0));
-		names[groups][n1 - n0] = '\0';
-		s = n1 + 1;
-	}
-#undef PUT
-	if (outlen == 0)
-		return failf(err, errlen, "regex '%s' is too long", pattern);
-	out[o] = '\0';
-	if (p) {
-		p->ngroups = groups;
-		memcpy(p->names, names, sizeof names);
-	}
-	return 0;
-}
-
-int vr_pattern_compile(struct vr_pattern *p, const char *pattern, char *err, size_t errlen)
-{
-	char rewritten[TEMPLATE_MAX];
-	memset(p, 0, sizeof *p);
-	if (vr_pattern_rewrite(pattern, rewritten, sizeof rewritten, p, err, errlen) < 0)
-		return -1;
-	int rc = regcomp(&p->re, rewritten, REG_EXTENDED);
-	if (rc) {
-		char msg[256];
-		regerror(rc, &p->re, msg, sizeof msg);
-		return failf(err, errlen, "regex '%s': %s", pattern, msg);
-	}
-	p->compiled = 1;
-	if (p->re.re_nsub != p->ngroups) {
-		/* our numbering must agree with regcomp's, or ${name} would
-		 * point at the wrong group */
-		vr_pattern_free(p);
-		return failf(err, errlen, "regex '%s': cannot number its groups (%zu vs %zu)", pattern,
-			     p->ngroups, (size_t)p->re.re_nsub);
-	}
-	return 0;
-}
-
-int vr_pattern_match(const struct vr_pattern *p, const char *subject,
-		     regmatch_t m[VR_ORIGIN_MAX_GROUPS + 1])
-{
-	return regexec(&p->re, subject, p->ngroups + 1, m, 0) == 0;
-}
-
-void vr_pattern_free(struct vr_pattern *p)
-{
-	if (p->compiled)
-		regfree(&p->re);
-	p->compiled = 0;
-}
-
 /* ---- templates ---- */
 
 
@@ -395,8 +128,9 @@ static int put_group(struct sink *s, size_t g, const struct vr_pattern *p, const
 {
 	size_t ngroups = p ? p->ngroups : 0;
 	if (!p || !m || !subject || g > ngroups)
-		return failf(err, errlen, "template '%s': no group %zu (the match has %zu)", tmpl, g,
-			     ngroups);
+		return failf(err, errlen, "template '%s': no group %zu (the match has %zu%s)", tmpl, g,
+			     ngroups,
+			     p && p->noncapturing ? "; (?:...) groups take no number" : "");
 	if (m[g].rm_so >= 0)
 		sink_put(s, subject + m[g].rm_so, (size_t)(m[g].rm_eo - m[g].rm_so),
 			 flags & (VR_EXPAND_URL_ENCODE | VR_EXPAND_PCT_DECODE | VR_EXPAND_KEEP_ENV));
@@ -465,10 +199,7 @@ int vr_template_expand(const char *tmpl, const struct vr_pattern *p, const char 
 				if (put_group(&s, g, p, subject, m, flags, tmpl, err, errlen) < 0)
 					return VR_EXPAND_BAD;
 			} else if (n > 0 && is_name_start(a[0])) {
-				size_t g = 0;
-				for (size_t i = 1; p && i <= p->ngroups && !g; i++)
-					if (strlen(p->names[i]) == n && !strncmp(p->names[i], a, n))
-						g = i;
+				size_t g = vr_pattern_group(p, a, n);
 				if (!g)
 					return failf(err, errlen, "template '%s': no group named '%.*s'", tmpl,
 						     (int)n, a);
@@ -983,7 +714,19 @@ int vr_origin_resolve(const struct vr_config *cfg, const char *source,
 				rc = VR_EDATA;
 				goto fail;
 			}
-			if (vr_pattern_match(&pat, path, m)) {
+			int hit = vr_pattern_exec(&pat, path, m, why, sizeof why);
+			if (hit < 0) {
+				/* the regex of the config is what a careless path
+				 * makes explode: a config error, not a silent miss
+				 * that would fall through to the next origin */
+				failf(err, errlen, "%s: match: regex '%s': %s",
+				      vr_config_where(cfg, "origin", names[i], "match"), re, why);
+				vr_pattern_free(&pat);
+				free(path);
+				rc = VR_EDATA;
+				goto fail;
+			}
+			if (hit) {
 				matched = 1;
 				int r = resolve_origin(cfg, names[i], &pat, path, m, pp, timeout, retries,
 						       out, err, errlen);

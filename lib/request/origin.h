@@ -12,8 +12,8 @@
  * An origin section:
  *
  *   [origin "videos"]
- *   match   = ^/videos/(?<id>[^/]+)/(.*)$   POSIX ERE; (?<name>...) and (?:...)
- *                                           are rewritten to plain groups
+ *   match   = ^/videos/(?<id>[^/]+)/(.*)$   PCRE2 (lib/request/pattern.h);
+ *                                           (?<name>...) is also ${name}
  *   source  = /srv/media/${id}/$2           repeatable, tried in file order
  *   source  = http://10.0.0.1/media/$1/$2
  *   root    = /srv/media                    confinement of local sources
@@ -43,15 +43,14 @@
 #ifndef VR_ORIGIN_H
 #define VR_ORIGIN_H
 
+#include "pattern.h"
+
 #include <limits.h>
-#include <regex.h>
 #include <stddef.h>
 
 struct vr_config;
 
-#define VR_ORIGIN_MAX_GROUPS 31   /* capture groups in one match regex */
 #define VR_ORIGIN_MAX_SOURCES 32  /* source templates in one origin */
-#define VR_ORIGIN_MAX_NAME 32     /* bytes of a group name, NUL included */
 #define VR_ORIGIN_MAX_RETRIES 100u
 
 enum vr_source_kind {
@@ -102,7 +101,8 @@ struct vr_origin_params {
 };
 
 /* SOURCE + config (may be NULL) -> candidates. Returns 0, VR_EDATA for a
- * bad config value (timeout, retries, regex, template, header line), or
+ * bad config value (timeout, retries, regex, template, header line) or a
+ * path whose matching reached a regex's limits (lib/request/pattern), or
  * VR_EUSAGE for what the command line got wrong (-H and an unset
  * ${env:NAME} in it, an unsupported scheme); err says what and, for the
  * config, where. A config header's ${env:NAME} is not read here. */
@@ -130,24 +130,8 @@ int vr_origin_confine(const char *root, const char *path, char real[PATH_MAX], c
 
 /* ---- building blocks (exposed for reuse and unit tests) ---- */
 
-/* A match regex with its group names. */
-struct vr_pattern {
-	regex_t re;
-	int compiled;
-	size_t ngroups;
-	char names[VR_ORIGIN_MAX_GROUPS + 1][VR_ORIGIN_MAX_NAME]; /* "" unnamed */
-};
-
-/* Rewrite (?<name>...) and (?:...) into plain ERE groups, numbering every
- * group, into out. Returns 0 or -1 with err. p may be NULL (only checks). */
-int vr_pattern_rewrite(const char *pattern, char *out, size_t outlen, struct vr_pattern *p,
-		       char *err, size_t errlen);
-/* Rewrite and regcomp(REG_EXTENDED). 0 or -1 with err. */
-int vr_pattern_compile(struct vr_pattern *p, const char *pattern, char *err, size_t errlen);
-/* 1 when subject matches (m gets ngroups + 1 entries), 0 when not. */
-int vr_pattern_match(const struct vr_pattern *p, const char *subject,
-		     regmatch_t m[VR_ORIGIN_MAX_GROUPS + 1]);
-void vr_pattern_free(struct vr_pattern *p);
+/* The match regex: struct vr_pattern, vr_pattern_compile, vr_pattern_exec
+ * (lib/request/pattern.h). */
 
 enum vr_expand_flags {
 	VR_EXPAND_ENV = 1,        /* allow ${env:NAME} */

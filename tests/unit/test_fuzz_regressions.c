@@ -111,20 +111,25 @@ static long replay_dir(const char *dir, int (*one)(const uint8_t *, size_t))
 	return count;
 }
 
-/* What the fuzzers found in lib/request/origin, checked directly: regexes that
- * glibc's regcomp needs minutes and gigabytes for, or whose matching
- * backtracks on the request path, are refused; ordinary ones compile. */
+/* What the fuzzers found in lib/request/origin, checked directly. They
+ * were regexes that glibc's regcomp needed minutes and gigabytes for, or
+ * whose matching backtracked for minutes on the request path. With PCRE2
+ * each is refused when compiled (stacked quantifiers, a compiled size
+ * past PCRE2's), or compiles and its matching of an adversarial path ends
+ * at once: a match, no match, or a limit with a message (exec's -1). */
 static void check_regex_bounds(void)
 {
 	static const char *const refused[] = {
 		"^/videos/(?<path>.*+++++++++++++++++++++++++++++++)$",
 		"^/a(.*++++++++++++++)$",
 		"^/a((((.{1,200}){1,200}){1,200}))$",
+		"^/*+++++\xda.*\x96$",
+	};
+	static const char *const bounded[] = {
 		"^/a((.{1,140}){1,140})$",
 		"^/a([a-z]+/){1,5000}$",
 		"^/a(.*){1,19000}$",
 		"^/(.*)(.*)(.*)\\3\\2\\1x$",
-		"^/*+++++\xda.*\x96$",
 		"^/x*+$",
 		"^((((/*)+)+)+)+.*$",
 		"^(.*){1,255}$",
@@ -132,6 +137,8 @@ static void check_regex_bounds(void)
 		"^/a(b?){2,5}$",
 		"^/a(x*|y){3}$",
 		"^/a(x|){3}$",
+		"^/(a+)+$",
+		"^/((a|aa)+)+$",
 	};
 	static const char *const accepted[] = {
 		"^/videos/(?<id>[^/]+)/(.*)$",
@@ -147,9 +154,33 @@ static void check_regex_bounds(void)
 	};
 	char err[512];
 	struct vr_pattern p;
+	/* an adversarial path: long runs of what the regexes repeat, then
+	 * what makes them fail at the very end */
+	static char subject[4096];
+	subject[0] = '/';
+	for (size_t i = 1; i < sizeof subject - 3; i++)
+		subject[i] = "aaaaaaaaaaaaaaa/"[i % 16];
+	subject[sizeof subject - 3] = 'x';
+	subject[sizeof subject - 2] = '!';
+	subject[sizeof subject - 1] = '\0';
 	for (size_t i = 0; i < sizeof refused / sizeof *refused; i++) {
 		if (!CHECK(vr_pattern_compile(&p, refused[i], err, sizeof err) != 0))
 			fprintf(stderr, "test_fuzz_regressions: '%s' compiled\n", refused[i]);
+		vr_pattern_free(&p);
+	}
+	for (size_t i = 0; i < sizeof bounded / sizeof *bounded; i++) {
+		regmatch_t m[VR_ORIGIN_MAX_GROUPS + 1];
+		if (vr_pattern_compile(&p, bounded[i], err, sizeof err) == 0) {
+			err[0] = '\0';
+			int r = vr_pattern_exec(&p, subject, m, err, sizeof err);
+			if (!CHECK(r == 0 || r == 1 || (r == -1 && err[0])))
+				fprintf(stderr, "test_fuzz_regressions: '%s' matched %d\n", bounded[i], r);
+			r = vr_pattern_exec(&p, subject + sizeof subject - 40, m, err, sizeof err);
+			if (!CHECK(r == 0 || r == 1 || (r == -1 && err[0])))
+				fprintf(stderr, "test_fuzz_regressions: '%s' matched %d\n", bounded[i], r);
+		} else if (!CHECK(err[0] != '\0')) {
+			fprintf(stderr, "test_fuzz_regressions: '%s' refused without a message\n", bounded[i]);
+		}
 		vr_pattern_free(&p);
 	}
 	for (size_t i = 0; i < sizeof accepted / sizeof *accepted; i++) {

@@ -1,4 +1,4 @@
-/* Unit tests of lib/request/origin: regex rewriting, templates, resolution,
+/* Unit tests of lib/request/origin and pattern: regexes, templates, resolution,
  * confinement of local sources. */
 #include "config.h"
 #include "origin.h"
@@ -13,34 +13,71 @@
 
 #include "check.h"
 
-static void test_rewrite(void)
+static void test_compile(void)
 {
-	char out[256], err[256];
+	char err[256];
 	struct vr_pattern p;
 
-	CHECK(vr_pattern_rewrite("^/v/(?<id>[0-9]+)/(.*)$", out, sizeof out, &p, err, sizeof err) == 0);
-	CHECK_EQ_STR(out, "^/v/([0-9]+)/(.*)$");
+	CHECK(vr_pattern_compile(&p, "^/v/(?<id>[0-9]+)/(.*)$", err, sizeof err) == 0);
 	CHECK(p.ngroups == 2);
 	CHECK_EQ_STR(p.names[1], "id");
 	CHECK_EQ_STR(p.names[2], "");
+	CHECK(vr_pattern_group(&p, "id", 2) == 1);
+	CHECK(vr_pattern_group(&p, "i", 1) == 0);
+	vr_pattern_free(&p);
 
-	/* (?:...) is a plain group too; escaped and bracketed parens are not groups */
-	CHECK(vr_pattern_rewrite("(?:a|b)\\((?<x>[()])[]()]", out, sizeof out, &p, err, sizeof err) == 0);
-	CHECK_EQ_STR(out, "(a|b)\\(([()])[]()]");
-	CHECK(p.ngroups == 2);
-	CHECK_EQ_STR(p.names[2], "x");
-	CHECK(vr_pattern_rewrite("[[:alpha:]()](?<n>x)", out, sizeof out, &p, err, sizeof err) == 0);
+	/* (?:...) does not capture (as in Perl and JavaScript); escaped and
+	 * bracketed parens are not groups */
+	CHECK(vr_pattern_compile(&p, "(?:a|b)\\((?<x>[()])[]()]", err, sizeof err) == 0);
+	CHECK(p.ngroups == 1);
+	CHECK_EQ_STR(p.names[1], "x");
+	vr_pattern_free(&p);
+	CHECK(vr_pattern_compile(&p, "[[:alpha:]()](?<n>x)", err, sizeof err) == 0);
 	CHECK(p.ngroups == 1);
 	CHECK_EQ_STR(p.names[1], "n");
+	vr_pattern_free(&p);
+	/* PCRE2's other ways of naming a group name it too */
+	/* a template counting a (?:...) group, as before PCRE2, is told why */
+	CHECK(vr_pattern_compile(&p, "^/(?:a|b)/(.*)$", err, sizeof err) == 0);
+	regmatch_t m[VR_ORIGIN_MAX_GROUPS + 1];
+	char out[64];
+	CHECK(vr_pattern_match(&p, "/a/x", m) == 1);
+	CHECK(vr_template_expand("/srv/$2", &p, "/a/x", m, 0, out, sizeof out, err, sizeof err) < 0);
+	CHECK(strstr(err, "(?:...) groups take no number") != NULL);
+	CHECK(vr_template_expand("/srv/$1", &p, "/a/x", m, 0, out, sizeof out, err, sizeof err) == 0);
+	CHECK_EQ_STR(out, "/srv/x");
+	vr_pattern_free(&p);
+	CHECK(vr_pattern_compile(&p, "(?P<a>x)(?'b'y)", err, sizeof err) == 0);
+	CHECK(vr_pattern_group(&p, "b", 1) == 2);
+	vr_pattern_free(&p);
+	/* lookarounds: supported now */
+	CHECK(vr_pattern_compile(&p, "^/(?=v)(\\w+)(?<!x)$", err, sizeof err) == 0);
+	CHECK(p.ngroups == 1);
+	vr_pattern_free(&p);
 
-	CHECK(vr_pattern_rewrite("(?=x)", out, sizeof out, NULL, err, sizeof err) < 0);
-	CHECK(strstr(err, "(?<name>") != NULL);
-	CHECK(vr_pattern_rewrite("(?<a>x)(?<a>y)", out, sizeof out, NULL, err, sizeof err) < 0);
+	CHECK(vr_pattern_compile(&p, "(?<a>x)(?<a>y)", err, sizeof err) < 0);
+	vr_pattern_free(&p);
+	/* (?J) would let PCRE2 take one name twice; ${a} would be ambiguous */
+	CHECK(vr_pattern_compile(&p, "(?J)(?<a>x)(?<a>y)", err, sizeof err) < 0);
 	CHECK(strstr(err, "twice") != NULL);
-	CHECK(vr_pattern_rewrite("(?<env>x)", out, sizeof out, NULL, err, sizeof err) < 0);
-	CHECK(vr_pattern_rewrite("[abc", out, sizeof out, NULL, err, sizeof err) < 0);
-	CHECK(vr_pattern_rewrite("(?<1a>x)", out, sizeof out, NULL, err, sizeof err) < 0);
-	CHECK(vr_pattern_rewrite("abcdef", out, 4, NULL, err, sizeof err) < 0);
+	vr_pattern_free(&p);
+	CHECK(vr_pattern_compile(&p, "(?<env>x)", err, sizeof err) < 0);
+	CHECK(strstr(err, "reserved") != NULL);
+	vr_pattern_free(&p);
+	CHECK(vr_pattern_compile(&p, "(?<abcdefghijabcdefghijabcdefghijab>x)", err, sizeof err) < 0);
+	vr_pattern_free(&p);
+	CHECK(vr_pattern_compile(&p, "[abc", err, sizeof err) < 0);
+	CHECK(strstr(err, "[abc") != NULL);
+	vr_pattern_free(&p);
+	CHECK(vr_pattern_compile(&p, "(?<1a>x)", err, sizeof err) < 0);
+	vr_pattern_free(&p);
+	/* 32 groups: one more than a match may have */
+	char many[200] = "";
+	for (int i = 0; i < 32; i++)
+		strcat(many, "(a)");
+	CHECK(vr_pattern_compile(&p, many, err, sizeof err) < 0);
+	CHECK(strstr(err, "more than 31 groups") != NULL);
+	vr_pattern_free(&p);
 }
 
 static void test_match_and_expand(void)
@@ -96,6 +133,67 @@ static void test_match_and_expand(void)
 	vr_pattern_free(&p);
 
 	CHECK(vr_pattern_compile(&p, "^(unclosed$", err, sizeof err) < 0);
+}
+
+/* What configs written for the original service's JavaScript matchers
+ * use, and the limits that stop a backtracking regex. */
+static void test_dialect_and_limits(void)
+{
+	char out[512], err[256];
+	struct vr_pattern p;
+	regmatch_t m[VR_ORIGIN_MAX_GROUPS + 1];
+
+	CHECK(vr_pattern_compile(&p, "^\\/videos\\/(?<videoId>[^.]+)\\.(?<extension>mp4|webm)$", err,
+				 sizeof err) == 0);
+	CHECK(vr_pattern_match(&p, "/videos/ab-12.webm", m) == 1);
+	CHECK(vr_template_expand("videos/${videoId}.${extension}", &p, "/videos/ab-12.webm", m, 0, out,
+				 sizeof out, err, sizeof err) == 0);
+	CHECK_EQ_STR(out, "videos/ab-12.webm");
+	CHECK(vr_template_expand("$1|$2", &p, "/videos/ab-12.webm", m, 0, out, sizeof out, err,
+				 sizeof err) == 0);
+	CHECK_EQ_STR(out, "ab-12|webm");
+	CHECK(vr_pattern_match(&p, "/videos/ab-12.mkv", m) == 0);
+	vr_pattern_free(&p);
+
+	/* \d and \w are ASCII; a lookahead takes part */
+	CHECK(vr_pattern_compile(&p, "^/(\\d+)/(?!tmp/)(\\w+)$", err, sizeof err) == 0);
+	CHECK(vr_pattern_match(&p, "/42/clip_1", m) == 1);
+	CHECK(m[2].rm_so == 4);
+	CHECK(vr_pattern_match(&p, "/42/tmp/x", m) == 0);
+	CHECK(vr_pattern_match(&p, "/4\xd9\xa3/clip", m) == 0);
+	vr_pattern_free(&p);
+
+	/* '$' is the end of the path, never before a final newline */
+	CHECK(vr_pattern_compile(&p, "^/a$", err, sizeof err) == 0);
+	CHECK(vr_pattern_match(&p, "/a\n", m) == 0);
+	CHECK(vr_pattern_match(&p, "/a", m) == 1);
+	vr_pattern_free(&p);
+	/* not anchored unless ^ says so */
+	CHECK(vr_pattern_compile(&p, "/v/(.*)", err, sizeof err) == 0);
+	CHECK(vr_pattern_match(&p, "/x/v/y", m) == 1);
+	CHECK(m[1].rm_so == 5);
+	vr_pattern_free(&p);
+
+	/* catastrophic backtracking stops at the match limit, with a message */
+	char subj[4096];
+	subj[0] = '/';
+	memset(subj + 1, 'a', sizeof subj - 3);
+	subj[sizeof subj - 2] = 'b';
+	subj[sizeof subj - 1] = '\0';
+	CHECK(vr_pattern_compile(&p, "^/(a+)+$", err, sizeof err) == 0);
+	err[0] = '\0';
+	CHECK(vr_pattern_exec(&p, subj, m, err, sizeof err) == -1);
+	CHECK(strstr(err, "match limit") != NULL);
+	CHECK(vr_pattern_match(&p, subj, m) == -1);
+	subj[sizeof subj - 2] = 'a';
+	CHECK(vr_pattern_exec(&p, subj, m, err, sizeof err) == 1);
+	vr_pattern_free(&p);
+	/* a back-reference's backtracking too */
+	subj[sizeof subj - 3] = 'x';
+	subj[sizeof subj - 2] = 'y';
+	CHECK(vr_pattern_compile(&p, "^/(.*)(.*)(.*)\\3\\2\\1x$", err, sizeof err) == 0);
+	CHECK(vr_pattern_exec(&p, subj, m, err, sizeof err) == -1);
+	vr_pattern_free(&p);
 }
 
 static void test_env(void)
@@ -432,7 +530,8 @@ static void test_confine(void)
 
 int main(void)
 {
-	test_rewrite();
+	test_compile();
+	test_dialect_and_limits();
 	test_match_and_expand();
 	test_env();
 	test_helpers();
