@@ -70,6 +70,7 @@ static void metrics_stats(const struct vr_params *p, const struct vr_transform_s
 	vr_metrics_int("out_duration_ms", (int64_t)(st->out_duration * 1000));
 	vr_metrics_int("spooled", st->spooled);
 	vr_metrics_int("seeks", st->seeks);
+	vr_metrics_int("key_tiles", st->key_tiles);
 	vr_metrics_bytes_in(st->bytes_in);
 	vr_metrics_bytes_out(st->bytes_out);
 	if (st->source[0])

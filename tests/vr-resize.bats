@@ -704,6 +704,73 @@ Try 'vr-resize --help'."
 	clean s.jpg
 }
 
+# yavg FILE [FILTER]: the mean luma of a picture (after FILTER, e.g. a crop)
+yavg() {
+	ffmpeg -nostdin -v error -i "$1" \
+		-vf "${2:+$2,}signalstats,metadata=print:key=lavfi.signalstats.YAVG:file=-" -f null - |
+		sed -n 's/.*YAVG=//p'
+}
+
+# tile_is_frame SHEET I SRC T: tile I (64x36, one row) of SHEET has the luma
+# of the frame ffmpeg takes at T s of SRC, within half a frame's step
+tile_is_frame() {
+	local a b
+	a=$(yavg "$1" "crop=64:36:$(($2 * 64)):0")
+	ffmpeg -nostdin -v error -y -ss "$4" -i "$3" -frames:v 1 "oracle-$2.jpg"
+	b=$(yavg "oracle-$2.jpg")
+	echo "tile $2: luma $a, the frame at $4 s: $b" >&2
+	awk -v a="$a" -v b="$b" 'BEGIN { d = a - b; exit !(a != "" && b != "" && d < 1.7 && d > -1.7) }'
+}
+
+@test "spritesheet tiles show the keyframe within their interval, decoded alone; pipes stay exact" {
+	# 6 s at 10 fps, a keyframe every 2 s, B-frames (so MP4 indexes a
+	# keyframe 0.2 s before it shows), near lossless: frame N has luma
+	# 16 + 3N, 3.5 steps apart once a JPEG's full range
+	ffmpeg -nostdin -v error -f lavfi \
+		-i "color=c=black:s=64x36:r=10:d=6,format=yuv420p,geq=lum='16+3*N':cb=128:cr=128" \
+		-c:v libx264 -qp 1 -bf 2 -x264-params b-adapt=0 -g 20 -keyint_min 20 -sc_threshold 0 \
+		-movflags +faststart clock.mp4
+	VR_METRICS=m.jsonl "$VR_RESIZE" -q -m spritesheet -w 64 --height 36 --columns 4 --rows 1 -d 6 \
+		clock.mp4 >s.jpg
+	# the oracle: ffprobe's keyframe times, then per tile (at 0, 1.5, 3,
+	# 4.5 s, 1.5 s each) the first keyframe in [t, t + 1.5), else the
+	# frame at t; tile 0 is the frame at the start time
+	ffprobe -v error -select_streams v:0 -show_entries packet=pts_time,flags -of csv=p=0 clock.mp4 |
+		awk -F, '$2 ~ /K/ { print $1 + 0 }' >keys.txt
+	run cat keys.txt
+	assert_output $'0\n2\n4'
+	awk 'NR == FNR { k[n++] = $1; next } END {
+		for (i = 0; i < 4; i++) {
+			t = i * 1.5; e = t
+			for (j = 0; j < n && i > 0; j++)
+				if (k[j] >= t && k[j] < t + 1.5) { e = k[j]; break }
+			print e
+		}
+	}' keys.txt /dev/null >want.txt
+	run cat want.txt
+	assert_output $'0\n2\n4\n4.5'
+	i=0
+	while read -r t; do
+		tile_is_frame s.jpg $i clock.mp4 "$t"
+		i=$((i + 1))
+	done <want.txt
+	# two tiles from their keyframe alone; the last decodes from the
+	# keyframe at 4 s to 4.5 s (6 frames): 9 of the 60 frames in all
+	grep -q '"key_tiles":2[,}]' m.jsonl
+	n=$(sed -n 's/.*"frames_in":\([0-9]*\).*/\1/p' m.jsonl)
+	[ "$n" -le 9 ]
+	# a stream from a pipe (MPEG-TS, not spooled) cannot seek: every tile
+	# is the frame at its time
+	ffmpeg -nostdin -v error -i clock.mp4 -c copy -f mpegts clock.ts
+	cat clock.ts | VR_METRICS=p.jsonl "$VR_RESIZE" -q -m spritesheet -w 64 --height 36 \
+		--columns 4 --rows 1 -d 6 >p.jpg
+	grep -q '"key_tiles":0[,}]' p.jsonl
+	tile_is_frame p.jpg 0 clock.mp4 0
+	tile_is_frame p.jpg 1 clock.mp4 1.5
+	tile_is_frame p.jpg 2 clock.mp4 3
+	tile_is_frame p.jpg 3 clock.mp4 4.5
+}
+
 @test "JPEG frames and spritesheet tiles keep odd sizes, as PNG does, and the key says so" {
 	local fit
 	for fit in contain cover; do

@@ -1009,6 +1009,9 @@ struct grabber {
 	int eof;
 	int pending;           /* r->frame holds a decoded frame not yet looked at */
 	double reached;        /* the end (s) of the latest packet read, any stream */
+	int resync;            /* the decoder does not follow the demuxer (a keyframe
+				* was decoded alone): seek before decoding on */
+	int64_t key;           /* the last keyframe decoded alone, INT64_MIN: none */
 };
 
 /* The next decoded video frame into r->frame: 1, 0 at the end, <0 error
@@ -1087,7 +1090,7 @@ static int grab(struct run *r, struct grabber *g, int64_t target, AVFrame *out)
 	 * instead of seeking back, so the work stays bounded by the source. */
 	if (g->pos != INT64_MIN && out->data[0] && g->pos >= target - tol)
 		return 0;
-	int seek = g->pos == INT64_MIN ? r->p->time > 0 : target < g->pos;
+	int seek = g->resync || (g->pos == INT64_MIN ? r->p->time > 0 : target < g->pos);
 	if (!seek && g->pos != INT64_MIN) {
 		int64_t kf = keyframe_before(r->vst, target);
 		if (kf != INT64_MIN ? kf > g->pos
@@ -1103,6 +1106,7 @@ static int grab(struct run *r, struct grabber *g, int64_t target, AVFrame *out)
 			avcodec_flush_buffers(r->vdec);
 			g->eof = 0;
 			g->pos = INT64_MIN;
+			g->resync = 0;
 		} else {
 			vr_debug("seek failed: %s", av_err2str(e));
 		}
@@ -1129,6 +1133,83 @@ static int grab(struct run *r, struct grabber *g, int64_t target, AVFrame *out)
 	if (!have)
 		return fail(r, VR_EDATA, "%s: no picture could be decoded%s%s", r->in.what,
 			    vr_av_last_error()[0] ? ": " : "", vr_av_last_error());
+	return 0;
+}
+
+/* The first keyframe at or after lo and before hi by the index (for MP4
+ * its decoding time, a few frames before its presentation time with
+ * B-frames), INT64_MIN when the index shows none there. */
+static int64_t keyframe_within(AVStream *st, int64_t lo, int64_t hi)
+{
+	const AVIndexEntry *e = avformat_index_get_entry_from_timestamp(st, lo, 0);
+	return e && e->timestamp < hi ? e->timestamp : INT64_MIN;
+}
+
+/* The keyframe at kf (an index timestamp) into out, decoded alone: seek to
+ * it, send its packet only and drain the decoder, so that neither the
+ * frames before it nor those after it are decoded (a frame-threaded decoder
+ * would otherwise wait for more packets). 0 done, -1 not found or shown
+ * before lo (decode the exact frame instead), >0 a vr_status. The decoder
+ * no longer follows the demuxer afterwards: g->resync makes the next exact
+ * grab seek. */
+static int grab_key(struct run *r, struct grabber *g, int64_t kf, int64_t lo, AVFrame *out)
+{
+	int e = avformat_seek_file(r->ifmt, r->vi, lo, lo, INT64_MAX, 0);
+	if (e < 0) {
+		vr_debug("seek to a keyframe failed: %s", av_err2str(e));
+		return -1;
+	}
+	r->st->seeks++;
+	avcodec_flush_buffers(r->vdec);
+	g->eof = 0;
+	g->resync = 1;
+	for (;;) {
+		int rc = check_stop(r);
+		if (rc)
+			return rc;
+		e = av_read_frame(r->ifmt, r->pkt);
+		if (e == AVERROR_EOF)
+			return -1;
+		if (e < 0) {
+			char b[600];
+			int st = vr_demux_status(&r->in, e);
+			return fail(r, st, "%s: reading: %s", r->in.what,
+				    vr_demux_read_error(&r->in, e, b, sizeof b));
+		}
+		vr_demux_touch(&r->in);
+		int key = r->pkt->stream_index == r->vi && (r->pkt->flags & AV_PKT_FLAG_KEY);
+		/* a demuxer that lands before the keyframe asked for */
+		if (key && r->pkt->pts != AV_NOPTS_VALUE && r->pkt->pts < lo) {
+			av_packet_unref(r->pkt);
+			return -1;
+		}
+		if (key) {
+			r->vdec->skip_frame = AVDISCARD_DEFAULT;
+			e = avcodec_send_packet(r->vdec, r->pkt);
+		}
+		av_packet_unref(r->pkt);
+		if (key)
+			break;
+	}
+	if (e >= 0)
+		e = avcodec_send_packet(r->vdec, NULL);
+	while (e >= 0) {
+		e = avcodec_receive_frame(r->vdec, r->frame);
+		if (e >= 0)
+			break;
+	}
+	avcodec_flush_buffers(r->vdec);
+	if (e < 0) {
+		vr_debug("decoding a keyframe: %s", av_err2str(e));
+		return -1;
+	}
+	r->frame->pts = r->frame->best_effort_timestamp;
+	r->st->frames_in++;
+	r->st->key_tiles++;
+	g->pos = r->frame->pts;
+	g->key = kf;
+	av_frame_unref(out);
+	av_frame_move_ref(out, r->frame);
 	return 0;
 }
 
@@ -1302,10 +1383,40 @@ static int run_spritesheet(struct run *r)
 		for (int y = 0; y < AV_CEIL_RSHIFT(sheet->height, sd->log2_chroma_h); y++)
 			memset(sheet->data[pl] + y * sheet->linesize[pl], 128,
 			       (size_t)AV_CEIL_RSHIFT(sheet->width, sd->log2_chroma_w));
-	struct grabber g = {.pos = INT64_MIN, .reached = -1};
+	struct grabber g = {.pos = INT64_MIN, .reached = -1, .key = INT64_MIN};
+	/* A tile stands for its interval [t, t + span/n). Past the first
+	 * (the frame at the start time, as asked), a tile whose interval holds
+	 * a keyframe by the index shows that keyframe, decoded alone, unless
+	 * its exact frame is at most two frames of decoding away: with tiles
+	 * at least as far apart as the keyframes, a sheet decodes one frame a
+	 * tile. Any other tile shows the frame at its time, decoded from the
+	 * keyframe before it or on from the previous tile. Without an index or
+	 * a seekable input, every tile is exact. */
+	AVStream *vs = r->vst;
+	int keyed = r->in.seekable && avformat_index_get_entries_count(vs) > 0;
+	int64_t tol = av_rescale_q(1, (AVRational){1, 1000}, vs->time_base);
+	AVRational rate = vs->avg_frame_rate.num > 0 && vs->avg_frame_rate.den > 0 ? vs->avg_frame_rate
+			  : vs->r_frame_rate.num > 0 && vs->r_frame_rate.den > 0 ? vs->r_frame_rate
+										 : (AVRational){25, 1};
+	int64_t frame = av_rescale_q(1, av_inv_q(rate), vs->time_base);
 	for (int i = 0; i < n; i++) {
 		double t = p->time + span * i / n;
-		rc = grab(r, &g, stream_ts(r, t), pic);
+		int64_t ts = stream_ts(r, t);
+		rc = -1;
+		if (keyed && i > 0) {
+			int64_t kf = keyframe_within(vs, ts - tol, stream_ts(r, p->time + span * (i + 1) / n) - tol);
+			/* worth it only when the exact frame is more than a
+			 * couple of frames of decoding away: tiles denser than
+			 * the keyframes decode on instead of seeking about */
+			int64_t from = keyframe_before(vs, ts);
+			if (!g.resync && g.pos != INT64_MIN && g.pos > from)
+				from = g.pos;
+			if (kf != INT64_MIN && (g.key == INT64_MIN || kf > g.key) &&
+			    (from == INT64_MIN || ts - from > 2 * frame))
+				rc = grab_key(r, &g, kf, ts - tol, pic);
+		}
+		if (rc < 0)
+			rc = grab(r, &g, ts, pic);
 		if (!rc && g.eof)
 			rc = check_truncated(r, g.reached);
 		if (!rc)

@@ -74,6 +74,7 @@ struct vr_transform_stats {
 	double out_duration;            /* seconds of output written */
 	int spooled;                    /* stdin went through a temporary file */
 	int seeks;                      /* seeks done (frame, spritesheet) */
+	int key_tiles;                  /* spritesheet tiles from a keyframe decoded alone */
 	int output_closed;              /* the reader closed the pipe: a quiet end */
 	uint64_t bytes_in;              /* read from the source (spooled bytes included) */
 	uint64_t bytes_out;             /* written to out_fd or out_path */
