@@ -41,6 +41,7 @@ else
   BUILD  := build/rel
 endif
 
+comma := ,
 PKG_CONFIG ?= pkg-config
 pkgcflags = $(shell $(PKG_CONFIG) --cflags $(1) 2>/dev/null)
 pkglibs   = $(shell $(PKG_CONFIG) --libs $(1) 2>/dev/null)
@@ -49,25 +50,32 @@ pkglibs   = $(shell $(PKG_CONFIG) --libs $(1) 2>/dev/null)
 # it starts small (libavformat alone costs ~30 MiB of RSS). libcrypto
 # (OpenSSL) is for SHA-256 and the HMACs of S3 request signatures.
 PKGS_vr-range :=
-PKGS_vr-fetch := libavformat libavutil libcrypto
+# vr-fetch links libvr's core only: its http(s) transport is in the plugin
+# vr-av.so, opened on the first http source (lib/fetch/avplugin.c), so that
+# a local file or a file origin is fetched without loading FFmpeg; it signs
+# S3 requests with libcrypto opened on first use (lib/request/sigv4.c).
+PKGS_vr-fetch :=
 PKGS_vr-chunk := sqlite3 libcrypto
 PKGS_vr-resize := libavformat libavcodec libavfilter libswscale libavutil libswresample libcrypto
-# vr-cache links SQLite and libcrypto only: its FFmpeg side (fetch, transform and the
-# modules under them) is the plugin vr-av.so, opened on the first miss
-# (lib/cache/avplugin.c), so that a hit does not pay for loading FFmpeg.
+# vr-cache links SQLite and libcrypto only: its FFmpeg side (the http transport,
+# transform and the modules under them) is the plugin vr-av.so, opened on the
+# first miss (lib/fetch/avplugin.c), so that a hit does not pay for loading FFmpeg.
 # The plugin is exactly lib/av/.
 PKGS_vr-cache := sqlite3 libcrypto
 AV_PKGS  := libavformat libavcodec libavfilter libswscale libavutil libswresample
 
 PROGRAMS := $(patsubst cmd/%.c,%,$(wildcard cmd/*.c))
 LIB_HDR  := $(wildcard lib/*/*.h)
-LIB_SRC  := $(filter-out lib/cache/avplugin.c,$(wildcard lib/*/*.c))
+LIB_SRC  := $(filter-out lib/fetch/avplugin.c,$(wildcard lib/*/*.c))
 LIB_OBJ  := $(patsubst lib/%.c,$(BUILD)/lib/%.o,$(LIB_SRC))
 LIBVR    := $(BUILD)/libvr.a
 AV_SRC   := $(wildcard lib/av/*.c)
 AV_OBJ   := $(patsubst lib/%.c,$(BUILD)/lib/%.o,$(AV_SRC))
 AV_PIC   := $(patsubst lib/%.c,$(BUILD)/pic/%.o,$(AV_SRC))
-AVPLUGIN := $(BUILD)/lib/cache/avplugin.o
+AVPLUGIN := $(BUILD)/lib/fetch/avplugin.o
+# the host symbols the plugin takes (lib/av/IMPORTS): a host that does not
+# link all of libvr-core is made to link and export these (-u, -rdynamic)
+AV_IMPORTS := $(shell grep -v '^\#' lib/av/IMPORTS)
 # headers are included by file name and archives hold members by file name:
 # one name, one file, whatever its folder
 LIB_NAMES := $(notdir $(LIB_HDR) $(LIB_SRC))
@@ -128,7 +136,7 @@ $(BUILD)/bin/$(PLUGIN): $(AV_PIC)
 	@mkdir -p $(@D)
 	$(CC) $(LDFLAGS) -shared -o $@ $^ $(call pkglibs,$(AV_PKGS)) -lm -lpthread
 
-$(AVPLUGIN): lib/cache/avplugin.c $(LIB_HDR)
+$(AVPLUGIN): lib/fetch/avplugin.c $(LIB_HDR)
 	@mkdir -p $(@D)
 	$(CC) $(CPPFLAGS) -DVR_LIBDIR='"$(LIBDIR)"' $(call pkgcflags,$(ALL_PKGS)) $(CFLAGS) $(WARN) -c -o $@ $<
 
@@ -136,6 +144,12 @@ $(BUILD)/bin/vr-cache: $(BUILD)/cmd/vr-cache.o $(AVPLUGIN) $(LIBCORE) $(BUILD)/b
 	@mkdir -p $(@D)
 	$(CC) $(LDFLAGS) -rdynamic -o $@ $< $(AVPLUGIN) -Wl,--whole-archive $(LIBCORE) \
 		-Wl,--no-whole-archive $(call pkglibs,$(PKGS_vr-cache)) -lm -lpthread -ldl
+
+# vr-fetch: the core modules it uses, and those the plugin imports
+$(BUILD)/bin/vr-fetch: $(BUILD)/cmd/vr-fetch.o $(AVPLUGIN) $(LIBCORE) $(BUILD)/bin/$(PLUGIN) lib/av/IMPORTS
+	@mkdir -p $(@D)
+	$(CC) $(LDFLAGS) -rdynamic -o $@ $< $(AVPLUGIN) $(addprefix -Wl$(comma)-u$(comma),$(AV_IMPORTS)) \
+		$(LIBCORE) $(call pkglibs,$(PKGS_vr-fetch)) -lm -lpthread -ldl
 
 $(BUILD)/cmd/%.o: cmd/%.c $(LIB_HDR)
 	@mkdir -p $(@D)

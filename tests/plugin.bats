@@ -1,8 +1,8 @@
 #!/usr/bin/env bats
-# vr-av.so, the FFmpeg plugin vr-cache opens on its first miss: what it
-# imports from its host is exactly lib/av/IMPORTS, and vr-cache exports
-# every one of those symbols (a missing one would fail only at dlopen, on
-# the first miss). VR_AV_PLUGIN=path and VR_CACHE=path check another build
+# vr-av.so, the FFmpeg plugin vr-cache opens on its first miss and
+# vr-fetch on its first http source: what it imports from its host is
+# exactly lib/av/IMPORTS, and both hosts export every one of those symbols
+# (a missing one would fail only at dlopen, on the first use). VR_AV_PLUGIN=path and VR_CACHE=path check another build
 # (e.g. build/san/bin/) without touching bin/.
 
 load helpers/common
@@ -37,6 +37,17 @@ imported() { nm -D --undefined-only "$PLUGIN" | awk '$NF ~ /^vr_/ {print $NF}' |
 	# "< vr_x": an import gone (drop it from the list)
 	assert_success
 	assert_output ''
+}
+
+@test "vr-fetch exports every symbol the plugin imports, and links no FFmpeg" {
+	local exported
+	exported=$(nm -D --defined-only "$VR_FETCH" | awk '{print $NF}' | LC_ALL=C sort -u)
+	run comm -23 <(imported | LC_ALL=C sort -u) <(printf '%s\n' "$exported")
+	assert_success
+	assert_output ''
+	run ldd "$VR_FETCH"
+	assert_success
+	refute_output --partial libav
 }
 
 @test "vr-cache exports every symbol the plugin imports" {
