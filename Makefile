@@ -51,7 +51,7 @@ pkglibs   = $(shell $(PKG_CONFIG) --libs $(1) 2>/dev/null)
 # (OpenSSL) is for SHA-256 and the HMACs of S3 request signatures.
 PKGS_vr-range :=
 # vr-fetch links libvr's core only: its http(s) transport is in the plugin
-# vr-av.so, opened on the first http source (lib/fetch/avplugin.c), so that
+# vr-http.so, opened on the first http source (lib/fetch/avplugin.c), so that
 # a local file or a file origin is fetched without loading FFmpeg; it signs
 # S3 requests with libcrypto opened on first use (lib/request/sigv4.c).
 PKGS_vr-fetch :=
@@ -84,6 +84,11 @@ ifneq ($(words $(LIB_NAMES)),$(words $(sort $(LIB_NAMES))))
 endif
 LIBCORE  := $(BUILD)/libvr-core.a
 PLUGIN   := vr-av.so
+# vr-fetch's lighter plugin: the http transport and what it uses, linked
+# with libavformat and libavutil only (lib/fetch/avplugin.c says why)
+HTTP_PLUGIN := vr-http.so
+HTTP_PIC := $(patsubst %,$(BUILD)/pic/av/%.o,httpio demux spool)
+HTTPPLUGIN := $(BUILD)/lib/fetch/httpplugin.o
 LIBDIR   := $(PREFIX)/lib/vr
 UNIT_SRC := $(wildcard tests/unit/test_*.c)
 UNITS    := $(patsubst tests/unit/%.c,$(BUILD)/tests/%,$(UNIT_SRC))
@@ -96,7 +101,7 @@ MAN_PAGES := $(wildcard man/*.[1-9])
 FUZZ_TIME ?= 60
 SOAK_TIME ?= 600
 
-all: $(addprefix bin/,$(PROGRAMS)) bin/$(PLUGIN) completion
+all: $(addprefix bin/,$(PROGRAMS)) bin/$(PLUGIN) bin/$(HTTP_PLUGIN) completion
 
 completion: $(addprefix $(BUILD)/completion/,$(PROGRAMS))
 
@@ -136,6 +141,15 @@ $(BUILD)/bin/$(PLUGIN): $(AV_PIC)
 	@mkdir -p $(@D)
 	$(CC) $(LDFLAGS) -shared -o $@ $^ $(call pkglibs,$(AV_PKGS)) -lm -lpthread
 
+$(BUILD)/bin/$(HTTP_PLUGIN): $(HTTP_PIC)
+	@mkdir -p $(@D)
+	$(CC) $(LDFLAGS) -shared -o $@ $^ $(call pkglibs,libavformat libavutil) -lm -lpthread
+
+$(HTTPPLUGIN): lib/fetch/avplugin.c $(LIB_HDR)
+	@mkdir -p $(@D)
+	$(CC) $(CPPFLAGS) -DVR_LIBDIR='"$(LIBDIR)"' -DVR_PLUGIN='"$(HTTP_PLUGIN)"' -DVR_PLUGIN_HTTP_ONLY \
+		$(call pkgcflags,$(ALL_PKGS)) $(CFLAGS) $(WARN) -c -o $@ $<
+
 $(AVPLUGIN): lib/fetch/avplugin.c $(LIB_HDR)
 	@mkdir -p $(@D)
 	$(CC) $(CPPFLAGS) -DVR_LIBDIR='"$(LIBDIR)"' $(call pkgcflags,$(ALL_PKGS)) $(CFLAGS) $(WARN) -c -o $@ $<
@@ -146,9 +160,9 @@ $(BUILD)/bin/vr-cache: $(BUILD)/cmd/vr-cache.o $(AVPLUGIN) $(LIBCORE) $(BUILD)/b
 		-Wl,--no-whole-archive $(call pkglibs,$(PKGS_vr-cache)) -lm -lpthread -ldl
 
 # vr-fetch: the core modules it uses, and those the plugin imports
-$(BUILD)/bin/vr-fetch: $(BUILD)/cmd/vr-fetch.o $(AVPLUGIN) $(LIBCORE) $(BUILD)/bin/$(PLUGIN) lib/av/IMPORTS
+$(BUILD)/bin/vr-fetch: $(BUILD)/cmd/vr-fetch.o $(HTTPPLUGIN) $(LIBCORE) $(BUILD)/bin/$(HTTP_PLUGIN) lib/av/IMPORTS
 	@mkdir -p $(@D)
-	$(CC) $(LDFLAGS) -rdynamic -o $@ $< $(AVPLUGIN) $(addprefix -Wl$(comma)-u$(comma),$(AV_IMPORTS)) \
+	$(CC) $(LDFLAGS) -rdynamic -o $@ $< $(HTTPPLUGIN) $(addprefix -Wl$(comma)-u$(comma),$(AV_IMPORTS)) \
 		$(LIBCORE) $(call pkglibs,$(PKGS_vr-fetch)) -lm -lpthread -ldl
 
 $(BUILD)/cmd/%.o: cmd/%.c $(LIB_HDR)
@@ -229,14 +243,14 @@ install: all
 	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(MANDIR)/man1 $(DESTDIR)$(MANDIR)/man5 $(DESTDIR)$(MANDIR)/man7
 	install -m 755 $(addprefix bin/,$(PROGRAMS)) $(DESTDIR)$(BINDIR)/
 	install -d $(DESTDIR)$(LIBDIR)
-	install -m 644 bin/$(PLUGIN) $(DESTDIR)$(LIBDIR)/
+	install -m 644 bin/$(PLUGIN) bin/$(HTTP_PLUGIN) $(DESTDIR)$(LIBDIR)/
 	for p in $(MAN_PAGES); do s=$${p##*.}; install -m 644 $$p $(DESTDIR)$(MANDIR)/man$$s/; done
 	install -d $(DESTDIR)$(COMPDIR)
 	install -m 644 $(addprefix $(BUILD)/completion/,$(PROGRAMS)) $(DESTDIR)$(COMPDIR)/
 
 uninstall:
 	rm -f $(addprefix $(DESTDIR)$(BINDIR)/,$(PROGRAMS))
-	rm -f $(DESTDIR)$(LIBDIR)/$(PLUGIN)
+	rm -f $(DESTDIR)$(LIBDIR)/$(PLUGIN) $(DESTDIR)$(LIBDIR)/$(HTTP_PLUGIN)
 	rm -f $(addprefix $(DESTDIR)$(COMPDIR)/,$(PROGRAMS))
 	-rmdir $(DESTDIR)$(LIBDIR) 2>/dev/null
 	for p in $(MAN_PAGES); do s=$${p##*.}; rm -f $(DESTDIR)$(MANDIR)/man$$s/$${p##*/}; done

@@ -694,15 +694,19 @@ static int open_http(struct vr_fetch *f, const struct vr_source *s, enum item_st
 	char range[80], name[1024];
 
 	/* the transport first (the plugin, on the first http source): its
-	 * loading is not the source's slowness, so it does not count against
-	 * the timeouts that measure that */
+	 * loading is the program's start-up, which came before the limits
+	 * when FFmpeg was linked, not the source's slowness, so it counts
+	 * against neither --max-time nor the stall timeout */
 	double t0 = vr_now_ms();
 	if (vr_httpio_ready(why, wl)) {
 		fatal(f, VR_EFAIL, "%s", why);
 		return OPEN_FATAL;
 	}
+	double loading = vr_now_ms() - t0;
+	if (f->deadline_ms > 0)
+		f->deadline_ms += loading;
 	if (f->progress_ms > 0)
-		f->progress_ms += vr_now_ms() - t0;
+		f->progress_ms += loading;
 	enum http_mode mode = http_mode_for(f, st, &pos);
 	/* credentials are read from the environment only now, when a
 	 * request is made, and an S3 source is signed for this attempt (a
