@@ -150,7 +150,7 @@ Q=(-w 80 --compression low)
 	same_frames miss.mp4 hit.mp4
 	VR_AV_PLUGIN=/nonexistent/vr-av.so run --separate-stderr "$VR_CACHE" get /videos/a.mp4 -w 48 -o other.mp4
 	assert_failure 1
-	[[ $stderr == *"cannot load the transform plugin vr-av.so"* ]]
+	[[ $stderr == *"cannot load the FFmpeg plugin vr-av.so"* ]]
 	[ ! -e other.mp4 ]
 	assert_equal "$(results)" "miss hit error"
 	# and no FFmpeg library is mapped by a hit

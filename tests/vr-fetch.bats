@@ -59,6 +59,11 @@ match = ^/auth/(.*)\$
 source = $NGINX_URL/\$1
 header = Authorization: Bearer \${env:VR_TEST_TOKEN}
 
+[origin "filefirst"]
+match = ^/filefirst/(.*)\$
+source = $LROOT/media/\$1
+source = $NGINX_URL/\$1
+
 [origin "authlocal"]
 match = ^/authlocal/(.*)\$
 source = $LROOT/media/\$1
@@ -414,7 +419,8 @@ oneshot_start() {
 	assert_equal "$(jq -c '[.size,.status]' <<<"$output")" '[null,200]'
 	command -v strace >/dev/null || fail "strace is needed: run scripts/setup"
 	strace -o /dev/null true 2>/dev/null || skip "strace cannot trace here (ptrace refused)"
-	strace -f -o trace -e trace=open,openat,openat2 "$VR_FETCH" --info local.bin >"$OUT"
+	# (LeakSanitizer cannot run under ptrace: an ASan build would fail here)
+	ASAN_OPTIONS=${ASAN_OPTIONS:+$ASAN_OPTIONS:}detect_leaks=0 strace -f -o trace -e trace=open,openat,openat2 "$VR_FETCH" --info local.bin >"$OUT"
 	assert_equal "$(jq .size "$OUT")" "$(stat -c %s local.bin)"
 	run grep -c 'local.bin' trace
 	assert_output 0
@@ -860,6 +866,69 @@ oneshot_start() {
 	big=$(json_field big.json peak_rss_kb)
 	echo "peak RSS: 1 KiB source $small KiB, 1 GiB source $big KiB" >&3
 	[ "$big" -le $((small + 1024)) ]
+}
+
+# ---------------------------------------- FFmpeg only for http (issue 13)
+
+@test "memory: 64 MiB from a file, and through a file origin, peaks under 4 MiB" {
+	is_asan "$VR_FETCH" && skip "ASan build: RSS is not representative"
+	head -c 64M /dev/urandom >"$LROOT/media/big64.bin"
+	local kb
+	run bash -c '/usr/bin/time -o rss -f %M "$0" "$1" >"$2" && cat rss' "$VR_FETCH" "$LROOT/media/big64.bin" "$OUT"
+	assert_success
+	cmp "$OUT" "$LROOT/media/big64.bin"
+	kb=${output##*$'\n'}
+	echo "file: $kb KiB" >&3
+	[ "$kb" -lt 4096 ]
+	run bash -c '/usr/bin/time -o rss -f %M "$0" --config "$1" /videos/big64.bin | cat >"$3" && cat rss' \
+		"$VR_FETCH" "$CONF" "$LROOT/media/big64.bin" "$OUT"
+	assert_success
+	cmp "$OUT" "$LROOT/media/big64.bin"
+	kb=${output##*$'\n'}
+	echo "file origin, to a pipe: $kb KiB" >&3
+	[ "$kb" -lt 4096 ]
+	rm -f "$LROOT/media/big64.bin"
+}
+
+@test "a file, and a file origin, are fetched without the FFmpeg plugin or libcrypto" {
+	VR_AV_PLUGIN=/nonexistent/vr-av.so fetch "$F1M"
+	assert_equal "$status" 0
+	cmp "$OUT" "$F1M"
+	VR_AV_PLUGIN=/nonexistent/vr-av.so fetch --config "$CONF" -r bytes=2-5 /filefirst/bytes-10.bin
+	assert_equal "$status" 0
+	cmp "$OUT" <(slice "$DOC/bytes-10.bin" 2 4)
+	# what the process maps: no libav*, no libcrypto
+	run ldd "$VR_FETCH"
+	refute_output --partial libav
+	refute_output --partial libcrypto
+	strace -o /dev/null true 2>/dev/null || skip "strace cannot trace here (ptrace refused)"
+	# (LeakSanitizer cannot run under ptrace)
+	ASAN_OPTIONS=${ASAN_OPTIONS:+$ASAN_OPTIONS:}detect_leaks=0 run strace -f -e trace=openat -o trace.txt "$VR_FETCH" --config "$CONF" -o "$OUT" /filefirst/bytes-10.bin
+	assert_success
+	run grep -cE 'libav|libcrypto|vr-(av|http)\.so' trace.txt
+	assert_output 0
+}
+
+@test "an http source loads the plugin: missing, it is a clear error with exit 1" {
+	VR_AV_PLUGIN=/nonexistent/vr-av.so fetch "$NGINX_URL/bytes-10.bin"
+	assert_equal "$status" 1
+	assert_output --partial "cannot load the FFmpeg plugin vr-http.so: /nonexistent/vr-av.so: no such file"
+	assert_equal "$(stat -c %s "$OUT")" 0
+	# a file origin whose file is missing falls back to http, which needs it
+	VR_AV_PLUGIN=/nonexistent/vr-av.so fetch --config "$CONF" /filefirst/bytes-1M.bin
+	assert_equal "$status" 1
+	assert_output --partial "cannot load the FFmpeg plugin vr-http.so"
+	# a corrupt plugin: dlopen's reason
+	printf 'not an ELF' >bad.so
+	VR_AV_PLUGIN=$BATS_TEST_TMPDIR/bad.so fetch "$NGINX_URL/bytes-10.bin"
+	assert_equal "$status" 1
+	assert_output --partial "cannot load the FFmpeg plugin vr-http.so"
+	# present: the same fallback serves from http
+	fetch --config "$CONF" /filefirst/bytes-1M.bin
+	assert_equal "$status" 0
+	cmp "$OUT" "$F1M"
+	run ldd "$VR_FETCH"
+	refute_output --partial libav
 }
 
 @test "progress: percent, bytes and ETA with --progress; only on a terminal by default; -q silences it" {

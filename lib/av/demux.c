@@ -1,5 +1,5 @@
 #include "demux.h"
-#include "fetch.h"
+#include "httpio.h"
 #include "num.h"
 #include "lifecycle.h"
 #include "log.h"
@@ -63,7 +63,7 @@ static struct errbuf *error_target(void *avcl)
 static void av_log_to_vr(void *avcl, int level, const char *fmt, va_list vl)
 {
 	/* the fetcher's HTTP status and error line (lib/av/fetch) */
-	if (vr_fetch_log_capture(level, fmt, vl))
+	if (vr_httpio_log_capture(level, fmt, vl))
 		return;
 	/* AV_LOG_DEBUG and below carry the request, credentials included */
 	if (level > (vr_log_verbosity() >= VR_DEBUG ? AV_LOG_VERBOSE : AV_LOG_WARNING))

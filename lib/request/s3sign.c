@@ -162,6 +162,12 @@ int vr_source_request(const struct vr_source *s, const char *method, time_t now,
 	    (a->session_token &&
 	     (rc = credential(s, "s3-session-token", a->session_token, tok, sizeof tok, err, errlen))))
 		goto out;
+	if (!vr_sigv4_ready()) {
+		snprintf(err, errlen, "%s: S3 signing needs OpenSSL's libcrypto, which cannot be loaded",
+			 where(s));
+		rc = VR_EFAIL;
+		goto out;
+	}
 
 	struct vr_sigv4_cred c = {.access_key = ak, .secret_key = sk, .session_token = tok,
 				  .region = a->region, .service = a->service};

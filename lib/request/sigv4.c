@@ -2,11 +2,13 @@
 #include "lifecycle.h"
 #include "num.h"
 
-#include <openssl/crypto.h>
 #include <openssl/evp.h>
 #include <openssl/hmac.h>
+#include <openssl/opensslv.h>
 
 #include <ctype.h>
+#include <dlfcn.h>
+#include <pthread.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -76,11 +78,56 @@ static void hex(const unsigned char *b, size_t n, char *out)
 	out[2 * n] = '\0';
 }
 
+/* ---- libcrypto, opened on first use ---- */
+
+/* SHA-256 and HMAC-SHA256 come from OpenSSL's libcrypto, opened when the
+ * first request is signed rather than linked (as lib/store/digest.c
+ * does): linked, it cost every start of vr-fetch 1.4 MiB of RSS and its
+ * relocation, and only an S3 source is ever signed. */
+static struct {
+	__typeof__(EVP_Digest) *digest;
+	__typeof__(EVP_sha256) *sha256;
+	__typeof__(HMAC) *hmac;
+	int ok;
+} ssl;
+static pthread_once_t ssl_once = PTHREAD_ONCE_INIT;
+
+#define STR2(x) #x
+#define STR(x) STR2(x)
+
+static void ssl_load(void)
+{
+	void *h = dlopen("libcrypto.so." STR(OPENSSL_SHLIB_VERSION), RTLD_NOW | RTLD_LOCAL);
+	if (!h)
+		h = dlopen("libcrypto.so", RTLD_NOW | RTLD_LOCAL);
+	if (!h)
+		return;
+	*(void **)&ssl.digest = dlsym(h, "EVP_Digest");
+	*(void **)&ssl.sha256 = dlsym(h, "EVP_sha256");
+	*(void **)&ssl.hmac = dlsym(h, "HMAC");
+	ssl.ok = ssl.digest && ssl.sha256 && ssl.hmac;
+}
+
+int vr_sigv4_ready(void)
+{
+	pthread_once(&ssl_once, ssl_load);
+	return ssl.ok;
+}
+
+/* The hashes below run only after vr_sigv4_ready() said yes (the signer
+ * checks it first); without libcrypto they cannot give an answer. */
+static void need_crypto(void)
+{
+	if (!vr_sigv4_ready())
+		vr_oom();
+}
+
 void vr_sigv4_sha256_hex(const void *p, size_t n, char out[65])
 {
 	unsigned char md[EVP_MAX_MD_SIZE];
 	unsigned int len = 0;
-	if (!EVP_Digest(p, n, md, &len, EVP_sha256(), NULL) || len != 32)
+	need_crypto();
+	if (!ssl.digest(p, n, md, &len, ssl.sha256(), NULL) || len != 32)
 		vr_oom(); /* libcrypto fails only when it cannot allocate */
 	hex(md, 32, out);
 }
@@ -88,7 +135,8 @@ void vr_sigv4_sha256_hex(const void *p, size_t n, char out[65])
 static void hmac(const unsigned char *key, size_t keylen, const char *msg, unsigned char out[32])
 {
 	unsigned int len = 0;
-	if (!HMAC(EVP_sha256(), key, (int)keylen, (const unsigned char *)msg, strlen(msg), out, &len) ||
+	need_crypto();
+	if (!ssl.hmac(ssl.sha256(), key, (int)keylen, (const unsigned char *)msg, strlen(msg), out, &len) ||
 	    len != 32)
 		vr_oom();
 }
@@ -102,7 +150,7 @@ void vr_sigv4_signing_key(const char *secret, const char *date, const char *regi
 		vr_oom();
 	snprintf(k, n, "AWS4%s", secret);
 	hmac((const unsigned char *)k, n - 1, date, key);
-	OPENSSL_cleanse(k, n);
+	explicit_bzero(k, n);
 	free(k);
 	hmac(key, 32, region, key);
 	hmac(key, 32, service, key);
@@ -396,7 +444,7 @@ static void signature(const struct vr_sigv4_cred *c, const char *amz_date, const
 	vr_sigv4_string_to_sign(amz_date, scope, creq, &sts);
 	vr_sigv4_signing_key(c->secret_key, date, c->region, c->service, key);
 	hmac(key, sizeof key, sts, mac);
-	OPENSSL_cleanse(key, sizeof key);
+	explicit_bzero(key, sizeof key);
 	hex(mac, sizeof mac, sig);
 	free(sts);
 }

@@ -76,6 +76,10 @@ void vr_sigv4_presign_query(const struct vr_sigv4_cred *c, const char *amz_date,
 			    unsigned expires, const struct vr_sigv4_req *r, char **out);
 
 /* Lowercase hex SHA-256 of n bytes. */
+/* 1 when libcrypto (opened on the first call) is there to sign with;
+ * the functions below need it, and end the process (vr_oom) without. */
+int vr_sigv4_ready(void);
+
 void vr_sigv4_sha256_hex(const void *p, size_t n, char hex[65]);
 
 /* n bytes percent-encoded the SigV4 way: A-Z a-z 0-9 - . _ ~ as they

@@ -1,7 +1,7 @@
 #include "fetch.h"
 #include "origin.h"
 #include "s3sign.h"
-#include "demux.h"
+#include "httpio.h"
 #include "num.h"
 #include "response.h"
 #include "io.h"
@@ -11,19 +11,10 @@
 #include "mime.h"
 #include "status.h"
 
-#include <libavformat/avformat.h>
-#include <libavformat/avio.h>
-#include <libavutil/dict.h>
-#include <libavutil/error.h>
-#include <libavutil/log.h>
-#include <libavutil/mem.h>
-#include <libavutil/opt.h>
-
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
 #include <limits.h>
-#include <pthread.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -32,16 +23,11 @@
 #include <time.h>
 #include <unistd.h>
 
-#ifndef VR_VERSION
-#define VR_VERSION "0.0.0"
-#endif
-
-#define PROTOCOLS "http,https,tcp,tls"
 #define COPY_CHUNK ((uint64_t)8 << 20) /* zero-copy step between deadline checks */
 #define BACKOFF_BASE_MS 100u
 
 enum fail_kind { FK_NOTFOUND, FK_TIMEOUT, FK_TRANSIENT, FK_OTHER };
-enum body_kind { B_NONE, B_FILE, B_STREAM, B_AVIO };
+enum body_kind { B_NONE, B_FILE, B_STREAM, B_HTTP };
 enum open_result { OPEN_OK, OPEN_FAILED, OPEN_AGAIN, OPEN_DROP, OPEN_FATAL };
 enum item_state { ITEM_READY, ITEM_DROP, ITEM_NEED_SIZE };
 enum http_mode { M_WHOLE, M_RANGED, M_SLICE, M_PROBE };
@@ -81,7 +67,7 @@ struct vr_fetch {
 	/* the body being read */
 	enum body_kind body;
 	int fd;
-	AVIOContext *io;
+	struct vr_httpio *io; /* B_HTTP */
 	int slicing, multi, slicer_eof;
 	struct vr_slicer slicer;
 	uint64_t pass_left; /* pass-through: bytes left, or VR_RANGE_OPEN */
@@ -105,47 +91,7 @@ struct vr_fetch {
 	char err[4096];
 };
 
-/* ---- libavformat glue ---- */
-
-/* The status code of the last HTTP response parsed on this thread, taken
- * from libavformat's own log lines: it exports no http_code option. */
-static _Thread_local int tl_http_code;
-/* libavformat's last error-level line on this thread ("Peer certificate
- * failed verification", "Stream ends prematurely at ..."): the reason
- * behind a bare AVERROR(EIO). */
-static _Thread_local char tl_av_error[256];
-static pthread_once_t av_once = PTHREAD_ONCE_INIT;
-
-int vr_fetch_log_capture(int level, const char *fmt, va_list vl)
-{
-	if (!fmt)
-		return 1;
-	if (!strncmp(fmt, "http_code=%d", 12) || !strncmp(fmt, "HTTP error %d", 13)) {
-		va_list c;
-		va_copy(c, vl);
-		tl_http_code = va_arg(c, int);
-		va_end(c);
-		return 1;
-	}
-	if (level <= AV_LOG_ERROR) {
-		va_list c;
-		va_copy(c, vl);
-		vsnprintf(tl_av_error, sizeof tl_av_error, fmt, c);
-		va_end(c);
-		size_t n = strlen(tl_av_error);
-		while (n > 0 && (tl_av_error[n - 1] == '\n' || tl_av_error[n - 1] == '\r'))
-			tl_av_error[--n] = '\0';
-	}
-	return 0;
-}
-
-/* One av_log callback for the whole plugin (lib/av/demux's): it hands
- * every line to vr_fetch_log_capture first. */
-static void av_setup(void)
-{
-	vr_av_log_setup();
-	avformat_network_init();
-}
+/* ---- the http transport's interrupt callback ---- */
 
 static int interrupted(void *opaque)
 {
@@ -231,8 +177,8 @@ static void touch_idle_timer(struct vr_fetch *f)
 
 static void close_body(struct vr_fetch *f)
 {
-	if (f->io)
-		avio_closep(&f->io);
+	vr_httpio_close(f->io);
+	f->io = NULL;
 	if (f->fd > STDERR_FILENO)
 		close(f->fd);
 	if (f->body != B_NONE)
@@ -401,14 +347,15 @@ static int source_failed(struct vr_fetch *f, enum fail_kind kind, const char *wh
 	return fatal(f, status, "all %zu sources failed: %s", f->srcs->n, f->failures);
 }
 
-/* Map a libavformat error. Returns 0 with kind/why set, or a fatal status. */
-static int classify_av(struct vr_fetch *f, int err, int code, const char *doing,
-		       enum fail_kind *kind, char *why, size_t wl)
+/* Map a failed http request or read (lib/av/httpio). Returns 0 with
+ * kind/why set, or a fatal status. */
+static int classify_http(struct vr_fetch *f, const struct vr_httpio_status *st, const char *doing,
+			 enum fail_kind *kind, char *why, size_t wl)
 {
-	char msg[AV_ERROR_MAX_STRING_SIZE];
 	if (vr_stop_requested())
 		return fatal(f, VR_EFAIL, "interrupted");
-	if (err == AVERROR_EXIT || err == AVERROR(ETIMEDOUT)) {
+	switch (st->fail) {
+	case VR_HTTPIO_TIMEOUT: {
 		if (f->hit_deadline || f->hit_stall || deadline_passed(f))
 			return deadline_fatal(f);
 		*kind = FK_TIMEOUT;
@@ -416,30 +363,26 @@ static int classify_av(struct vr_fetch *f, int err, int code, const char *doing,
 		snprintf(why, wl, "no data for %s", vr_duration_text(f->idle_ms / 1000, d, sizeof d));
 		return 0;
 	}
-	if (vr_http_describe(err, code, why, wl)) {
-		*kind = err == AVERROR_HTTP_NOT_FOUND	   ? FK_NOTFOUND
-			: err == AVERROR_HTTP_SERVER_ERROR ? FK_TRANSIENT
-							   : FK_OTHER;
-		return 0;
-	}
-	switch (err) {
-	case AVERROR(ENOMEM):
+	case VR_HTTPIO_NOMEM:
 		return fatal(f, VR_EFAIL, "out of memory");
-	case AVERROR(EINVAL):
-	case AVERROR_PROTOCOL_NOT_FOUND:
+	case VR_HTTPIO_UNAVAILABLE:
+		return fatal(f, VR_EFAIL, "%s", st->why);
+	case VR_HTTPIO_NOTFOUND:
+	case VR_HTTPIO_SERVER:
+	case VR_HTTPIO_CLIENT:
+		*kind = st->fail == VR_HTTPIO_NOTFOUND ? FK_NOTFOUND
+			: st->fail == VR_HTTPIO_SERVER ? FK_TRANSIENT
+						       : FK_OTHER;
+		snprintf(why, wl, "%s", st->why);
+		return 0;
+	case VR_HTTPIO_REFUSED:
 		*kind = FK_OTHER;
 		break;
 	default:
 		*kind = FK_TRANSIENT;
 		break;
 	}
-	if (strstr(tl_av_error, "certificate"))
-		*kind = FK_OTHER; /* TLS verification: retrying will not help */
-	av_strerror(err, msg, sizeof msg);
-	if (tl_av_error[0])
-		snprintf(why, wl, "%s: %s (%s)", doing, msg, tl_av_error);
-	else
-		snprintf(why, wl, "%s: %s", doing, msg);
+	snprintf(why, wl, "%s: %s", doing, st->why);
 	return 0;
 }
 
@@ -577,13 +520,6 @@ static int open_local(struct vr_fetch *f, const struct vr_source *s, enum fail_k
 	return OPEN_OK;
 }
 
-static void set_us(AVDictionary **d, const char *key, double seconds)
-{
-	char v[32];
-	snprintf(v, sizeof v, "%" PRId64, (int64_t)(seconds * 1e6));
-	av_dict_set(d, key, v, 0);
-}
-
 /* Opening an http(s) source, in stages: which request this is (the mode),
  * the request's options (headers, Range, timeouts), the connection and
  * what its failure means, what the response says (type, final location,
@@ -617,63 +553,44 @@ static enum http_mode http_mode_for(const struct vr_fetch *f, enum item_state st
 	return f->src_ignores_ranges ? M_SLICE : M_RANGED;
 }
 
-/* libavformat's http options for the request; hdrs: the source's header
- * lines (vr_source_headers) or NULL; range gets the Range value sent (""
- * none). 0 or -1 (out of memory). */
-static int http_options(const struct vr_fetch *f, const struct vr_source *s, const char *hdrs,
-			enum http_mode mode, uint64_t pos, char *range, size_t rlen, AVDictionary **d)
+/* The request's header lines: the source's (vr_source_headers, or NULL)
+ * and the Range; range gets the Range value sent ("" none). A malloc'd
+ * string, or NULL when out of memory. */
+static char *http_headers(const struct vr_fetch *f, const char *hdrs, enum http_mode mode,
+			  uint64_t pos, char *range, size_t rlen)
 {
-	av_dict_set(d, "protocol_whitelist", PROTOCOLS, 0);
-	av_dict_set(d, "icy", "0", 0);          /* bytes as they are, no ICY metadata */
-	av_dict_set(d, "seekable", "0", 0);     /* no Range: bytes=0- of its own */
-	av_dict_set(d, "user_agent", "vr/" VR_VERSION, 0);
-	av_dict_set(d, "tls_verify", "1", 0);
-	if (f->info) /* the facts without the body */
-		av_dict_set(d, "method", http_method(f), 0);
-	if (s->timeout > 0) {
-		set_us(d, "rw_timeout", s->timeout);
-		set_us(d, "timeout", s->timeout);
-	}
 	range[0] = '\0';
 	if (mode == M_PROBE && !f->probe_plain) {
 		/* a 206 tells the size for one byte; a 200 is the whole body,
 		 * which is then sliced at once */
 		snprintf(range, rlen, "bytes=0-0");
 	} else if (mode == M_RANGED) {
-		/* libavformat refuses a response whose Content-Range start is not
-		 * its "offset", so offset must be the start we ask for */
 		if (f->span_end == VR_RANGE_OPEN)
 			snprintf(range, rlen, "bytes=%" PRIu64 "-", pos);
 		else
 			snprintf(range, rlen, "bytes=%" PRIu64 "-%" PRIu64, pos, f->span_end);
-		char off[32];
-		snprintf(off, sizeof off, "%" PRIu64, pos);
-		av_dict_set(d, "offset", off, 0);
 	}
 	size_t hl = (hdrs ? strlen(hdrs) : 0) + strlen(range) + 16;
 	char *headers = malloc(hl);
-	if (!headers)
-		return -1;
-	snprintf(headers, hl, "%s%s%s%s", hdrs ? hdrs : "", range[0] ? "Range: " : "",
-		 range, range[0] ? "\r\n" : "");
-	if (headers[0])
-		av_dict_set(d, "headers", headers, 0);
-	free(headers);
-	return 0;
+	if (headers)
+		snprintf(headers, hl, "%s%s%s%s", hdrs ? hdrs : "", range[0] ? "Range: " : "",
+			 range, range[0] ? "\r\n" : "");
+	return headers;
 }
 
 /* A connection that failed: a Range the source ignores (try again,
  * slicing), a 416 (the range-spec is dropped), or a failure classified. */
-static int http_open_failed(struct vr_fetch *f, enum http_mode mode, int ret, int code,
-			    const char *name, const char *range, enum fail_kind *kind, char *why,
-			    size_t wl)
+static int http_open_failed(struct vr_fetch *f, enum http_mode mode,
+			    const struct vr_httpio_status *hs, const char *name, const char *range,
+			    enum fail_kind *kind, char *why, size_t wl)
 {
+	int code = hs->code;
 	if (f->info && !info_by_get(f) && (code == 405 || code == 501)) {
 		vr_info("%s: HTTP %d to HEAD; asking for one byte instead", name, code);
 		f->head_refused = f->src + 1;
 		return OPEN_AGAIN;
 	}
-	if (mode == M_RANGED && ret == AVERROR(EPERM) && !vr_stop_requested() && !f->hit_deadline &&
+	if (mode == M_RANGED && hs->fail == VR_HTTPIO_MISPLACED && !vr_stop_requested() && !f->hit_deadline &&
 	    !f->hit_idle && !f->hit_stall) {
 		/* the response did not start at pos: Range was ignored */
 		vr_info("%s: HTTP %d to Range: %s; the origin ignores ranges, slicing locally", name,
@@ -686,7 +603,7 @@ static int http_open_failed(struct vr_fetch *f, enum http_mode mode, int ret, in
 		f->saw_416 = 1;
 		return OPEN_DROP;
 	}
-	if (classify_av(f, ret, code, "connection failed", kind, why, wl))
+	if (classify_http(f, hs, "connection failed", kind, why, wl))
 		return OPEN_FATAL;
 	return OPEN_FAILED;
 }
@@ -696,21 +613,17 @@ static int http_open_failed(struct vr_fetch *f, enum http_mode mode, int ret, in
 static int http_response(struct vr_fetch *f, enum http_mode mode, uint64_t pos, int code,
 			 const char *name, const char *opened)
 {
-	uint8_t *val = NULL;
-	if (av_opt_get(f->io, "mime_type", AV_OPT_SEARCH_CHILDREN, &val) >= 0 && val && *val)
-		snprintf(f->content_type, sizeof f->content_type, "%s", (char *)val);
-	else if (!f->content_type[0])
+	char val[2048];
+	if (!vr_httpio_content_type(f->io, f->content_type, sizeof f->content_type) &&
+	    !f->content_type[0])
 		snprintf(f->content_type, sizeof f->content_type, "application/octet-stream");
-	av_freep(&val);
 	/* a redirect's target; not the URL opened, which may be presigned */
-	if (av_opt_get(f->io, "location", AV_OPT_SEARCH_CHILDREN, &val) >= 0 && val && *val &&
-	    strcmp((char *)val, opened))
-		redact((char *)val, f->source, sizeof f->source);
+	if (vr_httpio_location(f->io, val, sizeof val) && strcmp(val, opened))
+		redact(val, f->source, sizeof f->source);
 	else
 		snprintf(f->source, sizeof f->source, "%s", name);
-	av_freep(&val);
 	if (mode == M_RANGED && pos > 0)
-		return 206; /* libavformat checked Content-Range against offset */
+		return 206; /* the transport checked Content-Range against the offset */
 	return code == 200 || code == 206 ? code : 200;
 }
 
@@ -779,9 +692,21 @@ static int open_http(struct vr_fetch *f, const struct vr_source *s, enum item_st
 {
 	uint64_t pos;
 	char range[80], name[1024];
-	AVDictionary *d = NULL;
 
-	pthread_once(&av_once, av_setup);
+	/* the transport first (the plugin, on the first http source): its
+	 * loading is the program's start-up, which came before the limits
+	 * when FFmpeg was linked, not the source's slowness, so it counts
+	 * against neither --max-time nor the stall timeout */
+	double t0 = vr_now_ms();
+	if (vr_httpio_ready(why, wl)) {
+		fatal(f, VR_EFAIL, "%s", why);
+		return OPEN_FATAL;
+	}
+	double loading = vr_now_ms() - t0;
+	if (f->deadline_ms > 0)
+		f->deadline_ms += loading;
+	if (f->progress_ms > 0)
+		f->progress_ms += loading;
 	enum http_mode mode = http_mode_for(f, st, &pos);
 	/* credentials are read from the environment only now, when a
 	 * request is made, and an S3 source is signed for this attempt (a
@@ -792,38 +717,45 @@ static int open_http(struct vr_fetch *f, const struct vr_source *s, enum item_st
 		fatal(f, hr, "%s", e);
 		return OPEN_FATAL;
 	}
-	int opt = http_options(f, s, hdrs, mode, pos, range, sizeof range, &d);
+	char *headers = http_headers(f, hdrs, mode, pos, range, sizeof range);
 	if (hdrs)
 		explicit_bzero(hdrs, strlen(hdrs));
 	free(hdrs);
-	if (opt < 0) {
-		av_dict_free(&d);
+	if (!headers) {
 		free(url);
 		fatal(f, VR_EFAIL, "out of memory");
 		return OPEN_FATAL;
 	}
-	AVIOInterruptCB cb = {interrupted, f};
+	struct vr_httpio_request rq = {
+		.url = url,
+		.method = f->info ? http_method(f) : NULL, /* the facts without the body */
+		.headers = headers,
+		.offset = mode == M_RANGED ? pos : 0,
+		.timeout = s->timeout,
+		.interrupted = interrupted,
+		.arg = f,
+	};
+	struct vr_httpio_status hs;
 	start_idle_timer(f, s->timeout);
-	tl_http_code = 0;
-	tl_av_error[0] = '\0';
-	int ret = avio_open2(&f->io, url, AVIO_FLAG_READ, &cb, &d);
-	av_dict_free(&d);
-	int code = tl_http_code;
+	int ret = vr_httpio_open(&f->io, &rq, &hs);
+	explicit_bzero(headers, strlen(headers));
+	free(headers);
 	redact(s->location, name, sizeof name);
 	if (ret < 0) {
 		f->io = NULL;
 		free(url);
-		int r = http_open_failed(f, mode, ret, code, name, range, kind, why, wl);
-		if (r == OPEN_FAILED && s->s3 && code == 403)
+		int r = http_open_failed(f, mode, &hs, name, range, kind, why, wl);
+		if (r == OPEN_FAILED && s->s3 && hs.code == 403)
 			vr_s3_rejected_text(f->srcs->origin, why, wl);
 		return r;
 	}
-	f->body = B_AVIO;
+	int code = hs.code;
+	f->body = B_HTTP;
 	vr_stream_opened();
-	int64_t n = avio_size(f->io);
+	int64_t n = vr_httpio_size(f->io);
 	int status = http_response(f, mode, pos, code, name, url);
 	free(url);
-	int r = learn_size(f, n < 0 ? -1 : n, why, wl);
+	int r = learn_size(f, n, why, wl);
 	if (r < 0) {
 		*kind = FK_OTHER;
 		return OPEN_FAILED;
@@ -955,27 +887,23 @@ static long body_read(struct vr_fetch *f, void *p, size_t n, enum fail_kind *kin
 		deadline_fatal(f);
 		return READ_FATAL;
 	}
-	if (f->body == B_AVIO) {
-		for (;;) {
-			tl_av_error[0] = '\0';
-			int r = avio_read_partial(f->io, p, (int)n);
-			if (r > 0) {
-				touch_idle_timer(f);
-				f->bytes_in += (uint64_t)r;
-				f->progress_ms = vr_now_ms();
-				return r;
-			}
-			if (r == AVERROR_EOF || (r == 0 && avio_feof(f->io)))
-				return 0;
-			if (r == 0)
-				continue;
-			char doing[96];
-			snprintf(doing, sizeof doing, "body broken off after %" PRIu64 " bytes of this range",
-				 f->item_done);
-			if (classify_av(f, r, tl_http_code, doing, kind, why, wl))
-				return READ_FATAL;
-			return READ_FAILED;
+	if (f->body == B_HTTP) {
+		struct vr_httpio_status hs;
+		long r = vr_httpio_read(f->io, p, n, &hs);
+		if (r > 0) {
+			touch_idle_timer(f);
+			f->bytes_in += (uint64_t)r;
+			f->progress_ms = vr_now_ms();
+			return r;
 		}
+		if (r == 0)
+			return 0;
+		char doing[96];
+		snprintf(doing, sizeof doing, "body broken off after %" PRIu64 " bytes of this range",
+			 f->item_done);
+		if (classify_http(f, &hs, doing, kind, why, wl))
+			return READ_FATAL;
+		return READ_FAILED;
 	}
 	for (;;) {
 		ssize_t r = f->body == B_FILE ? pread(f->fd, p, n, f->file_off) : read(f->fd, p, n);

@@ -3,10 +3,13 @@
  * failures with backoff, fall back to the next source, and resume from
  * the byte reached when a source fails mid-body.
  *
- * Local files are read with pread/sendfile/splice (lib/base/io); http and https
- * go through libavformat's AVIO with a protocol whitelist of
- * http,https,tcp,tls. Memory is bounded by one transfer buffer whatever
- * the size of the source.
+ * Local files are read with pread/sendfile/splice (lib/base/io) and need
+ * nothing beyond libc; http and https requests go through lib/av/httpio
+ * (libavformat's AVIO), which programs that fetch (vr-fetch, vr-cache)
+ * load as part of the plugin vr-av.so on the first http source
+ * (lib/fetch/avplugin.c), so that a local fetch never loads FFmpeg.
+ * Memory is bounded by one transfer buffer whatever the size of the
+ * source.
  *
  * Ranges over http: one request per range-spec, in the given order. A 206
  * is passed through as it is; an origin that ignores Range (200 with the
@@ -20,15 +23,9 @@
  * any failure moves on to the next source. An HTTP 416 drops that
  * range-spec (RFC 9110: unsatisfiable specs are ignored).
  *
- * The first vr_fetch_open() of a process that meets an http source runs
- * avformat_network_init() and installs an av_log callback, which records
- * the HTTP status of each response (thread-locally) and forwards
- * libavformat's own messages to vr_debug() (only at -vv, never the request
- * dump, which may carry credentials).
- *
  * Contract: one vr_fetch per thread; it owns its buffers and connection,
- * and the strings its getters return are valid until vr_fetch_close. The
- * HTTP status capture is thread-local. vr_fetch_to_fd may copy through
+ * and the strings its getters return are valid until vr_fetch_close.
+ * vr_fetch_to_fd may copy through
  * lib/base/io's shared buffer: main thread only (vr-fetch); vr-cache reads
  * with vr_fetch_read. */
 #ifndef VR_FETCH_H
@@ -37,7 +34,6 @@
 #include "origin.h"
 #include "range.h"
 
-#include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -105,11 +101,5 @@ uint64_t vr_fetch_bytes_in(const struct vr_fetch *f);      /* read from sources 
 uint64_t vr_fetch_bytes_out(const struct vr_fetch *f);     /* output delivered */
 int vr_fetch_output_closed(const struct vr_fetch *f);      /* vr_fetch_to_fd met EPIPE */
 const char *vr_fetch_error(const struct vr_fetch *f);      /* "" when none */
-
-/* The plugin's one av_log callback (lib/av/demux) hands each libav line
- * here first: the status code of the HTTP response and the last error
- * line, kept per thread for the fetch that runs on it. Returns 1 when
- * the line is consumed (not to be printed). */
-int vr_fetch_log_capture(int level, const char *fmt, va_list vl);
 
 #endif
