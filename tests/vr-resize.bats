@@ -351,20 +351,44 @@ EOF
 	assert_output "h264,160,90,yuv420p"
 }
 
-@test "VP9/Opus WebM to fragmented MP4 on a pipe: timestamps ffmpeg decodes without a word" {
-	# the fixture (48 kHz Opus starting 7 ms before the video) and Opus
-	# from 44.1 kHz starting half a second late
+# dts_rising FILE: every stream's packet DTS strictly increase (ffprobe)
+dts_rising() {
+	ffprobe -v error -show_entries packet=stream_index,dts -of csv=p=0 "$1" | awk -F, '
+		$2 == "N/A" { print "stream " $1 ": a packet without DTS"; bad = 1; next }
+		($1 in last) && $2 + 0 <= last[$1] { print "stream " $1 ": DTS " last[$1] " then " $2; bad = 1 }
+		{ last[$1] = $2 + 0 }
+		END { exit bad }' >&2
+}
+
+@test "VP9/Opus WebM to fragmented MP4: no stream starts before 0, timestamps ffmpeg decodes without a word" {
+	# issue 12: a -ss cut kept with its negative timestamps (-283 ms video,
+	# -286 ms Opus) gave AAC starting at -14 ms in the fragmented output
+	# (its priming, which readers of fragments do not hide with the edit
+	# list); ffmpeg shifted every frame by that and two landed on one DTS.
+	# Also the fixture (48 kHz Opus starting 7 ms before the video) and
+	# Opus from 44.1 kHz starting half a second late.
+	ffmpeg -nostdin -v error -f lavfi -i testsrc2=size=160x90:rate=30 -f lavfi \
+		-i sine=f=440:sample_rate=48000 -t 2 -c:v libvpx-vp9 -deadline realtime -cpu-used 8 \
+		-g 30 -c:a libopus src.webm
+	ffmpeg -nostdin -v error -ss 1.3 -i src.webm -c copy -avoid_negative_ts disabled neg.webm
 	ffmpeg -nostdin -v error -f lavfi -i testsrc2=size=160x90:rate=25 -f lavfi \
 		-i sine=f=440:sample_rate=44100 -t 4 -c:v libvpx-vp9 -deadline realtime -cpu-used 8 \
 		-c:a libopus -af adelay=500:all=1 late.webm
-	local f out
-	for f in "$FX/vp9.webm" late.webm; do
-		"$VR_RESIZE" -w 160 "$f" | cat >frag.mp4
-		cat "$f" | "$VR_RESIZE" -w 160 -t 1 | cat >frag-t.mp4
-		for o in frag.mp4 frag-t.mp4; do
-			[[ $(atoms $o) == *" moof "* ]]
-			out=$(ffmpeg -nostdin -v error -i $o -f null - 2>&1)
+	local f o out
+	for f in neg.webm "$FX/vp9.webm" late.webm; do
+		"$VR_RESIZE" -w 160 "$f" >frag.mp4
+		cat "$f" | "$VR_RESIZE" -w 160 - | cat >frag-p.mp4
+		cat "$f" | "$VR_RESIZE" -w 160 -t 0.4 | cat >frag-t.mp4
+		"$VR_RESIZE" -w 160 -o file.mp4 "$f"
+		for o in frag.mp4 frag-p.mp4 frag-t.mp4 file.mp4; do
+			[[ $o == file.mp4 || $(atoms $o) == *" moof "* ]] || fail "$f -> $o: not fragmented"
+			out=$(ffmpeg -nostdin -v warning -i $o -f null - 2>&1)
 			[ -z "$out" ] || fail "$f -> $o: $out"
+			# at 0, or up to 2 AAC frames later (the frames within the priming are dropped)
+			awk -v t="$(sstart $o a)" 'BEGIN { exit !(t >= 0 && t < 0.05) }' ||
+				fail "$f -> $o: audio starts at $(sstart $o a)"
+			near "$(sstart $o v)" 0 0.0005 || fail "$f -> $o: video starts at $(sstart $o v)"
+			dts_rising $o || fail "$f -> $o: DTS do not rise"
 		done
 	done
 }

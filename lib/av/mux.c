@@ -186,6 +186,11 @@ int vr_mux_global_header(const struct vr_mux *m)
 	return (m->fmt->oformat->flags & AVFMT_GLOBALHEADER) != 0;
 }
 
+int vr_mux_fragmented(const struct vr_mux *m)
+{
+	return !m->path && strcmp(m->fmt->oformat->name, "webm") != 0;
+}
+
 AVStream *vr_mux_add_encoder(struct vr_mux *m, const AVCodecContext *enc)
 {
 	AVStream *st = avformat_new_stream(m->fmt, NULL);

@@ -59,6 +59,9 @@ int vr_mux_alloc(struct vr_mux *m, enum vr_format format, int fd, const char *pa
 		 const char *seek_path, char *err, size_t errlen);
 /* The muxer wants codec extradata out of band (set before opening encoders). */
 int vr_mux_global_header(const struct vr_mux *m);
+/* The output is fragmented MP4/M4A (streamed to fd): its readers ignore the
+ * edit list, so a stream's first timestamp is where it starts for them. */
+int vr_mux_fragmented(const struct vr_mux *m);
 /* A stream for an opened encoder, or a copy of codecpar in time base tb
  * (in the seekable copy too, at the same index). */
 AVStream *vr_mux_add_encoder(struct vr_mux *m, const AVCodecContext *enc);

@@ -73,6 +73,8 @@ struct run {
 	int64_t next_vpts;     /* guess for frames without timestamps */
 	int vframes_sent;
 	int64_t aframes;       /* audio frames sent to the encoder */
+	int apts_known;        /* next_apts holds: a frame with a timestamp came */
+	int64_t aprime;        /* fragmented MP4: audio frames before this pts are dropped */
 	int64_t next_apts;     /* where the next audio frame should start */
 	int64_t ts_offset;     /* AV_TIME_BASE: added to input timestamps (discontinuities) */
 	int64_t last_dts[MAX_STREAMS]; /* AV_TIME_BASE: last input dts per stream, offset applied */
@@ -592,9 +594,23 @@ static int audio_drain(struct run *r)
 		}
 		/* timestamps that go back (a damaged or concatenated input)
 		 * would make the muxer fail: audio just continues */
-		if (r->aframes > 0 && r->filt->pts < r->next_apts)
+		if (r->apts_known && r->filt->pts < r->next_apts)
 			r->filt->pts = r->next_apts;
+		r->apts_known = r->filt->pts != AV_NOPTS_VALUE;
 		r->next_apts = r->filt->pts + r->filt->nb_samples;
+		/* The encoder's priming (AAC: 1024 samples) puts its first
+		 * packet that far before its first sample. A progressive MP4
+		 * hides it with an edit list, but readers of a fragmented one
+		 * ignore edit lists: the audio would start before 0 there, and
+		 * a player or ffmpeg shifts the whole timeline by that odd
+		 * amount, which lands video frames half a frame off their
+		 * grid, two of them on one timestamp. Drop the frames that
+		 * start within the priming instead (exact sync; the first few
+		 * tens of ms of sound give way). */
+		if (r->apts_known && r->filt->pts < r->aprime) {
+			av_frame_unref(r->filt);
+			continue;
+		}
 		double t = r->filt->pts * av_q2d(r->aenc->time_base);
 		if (t > r->l->max_duration) {
 			av_frame_unref(r->filt);
@@ -810,6 +826,7 @@ static int open_audio_output(struct run *r, enum vr_format format, int64_t bitra
 				      r->adec->ch_layout.nb_channels, gh, r->err, r->errlen);
 	if (rc || (rc = setup_audio_chain(r)))
 		return rc;
+	r->aprime = vr_mux_fragmented(&r->mux) ? r->aenc->initial_padding : 0;
 	snprintf(r->st->out_audio_codec, sizeof r->st->out_audio_codec, "%s",
 		 avcodec_get_name(r->aenc->codec_id));
 	if (!(r->oast = vr_mux_add_encoder(&r->mux, r->aenc)))
