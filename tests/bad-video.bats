@@ -16,7 +16,8 @@
 #     size: never 0 with garbage.
 #
 # The frame is asked for at 3 s, inside the 4 s the inputs declare and past
-# every cut point. The corpus is made once per file run (a few seconds).
+# every cut point. The corpus is made once per generator and ffmpeg
+# version and kept in $VR_BAD_FIXTURES (default ~/.cache/vr).
 # VR_RESIZE and VR_CACHE point at other builds, as in the other files.
 # Globs in corpus() and word splitting of its output are meant.
 # shellcheck disable=SC2016,SC2012,SC2046,SC2086
@@ -31,7 +32,22 @@ setup_file() {
 	for t in ffmpeg ffprobe python3 timeout; do
 		command -v "$t" >/dev/null || { echo "$t is needed" >&2; return 1; }
 	done
-	"$ROOT/scripts/fixtures-bad" "$BATS_FILE_TMPDIR/bad"
+	# The corpus is deterministic for a generator script and an ffmpeg, so
+	# it is made once for that pair, in a cache directory named by their
+	# hash (renamed into place whole: concurrent runs never see a part),
+	# and this file's $BAD links to it. The tests only read it.
+	local key cache
+	key=$({ cat "$ROOT/scripts/fixtures-bad"; ffmpeg -version | head -n 1; python3 --version; } |
+		sha256sum | cut -c1-16)
+	cache=${VR_BAD_FIXTURES:-${XDG_CACHE_HOME:-$HOME/.cache}/vr}/fixtures-bad-$key
+	if [ ! -f "$cache/.complete" ]; then
+		mkdir -p "${cache%/*}"
+		local tmp=$cache.tmp.$$
+		"$ROOT/scripts/fixtures-bad" "$tmp" && touch "$tmp/.complete" || { rm -rf "$tmp"; return 1; }
+		mv -T "$tmp" "$cache" 2>/dev/null || rm -rf "$tmp" # another run was first
+	fi
+	[ -f "$cache/.complete" ] || { echo "no corpus in $cache" >&2; return 1; }
+	ln -s "$cache" "$BATS_FILE_TMPDIR/bad"
 }
 
 setup() {

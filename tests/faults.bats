@@ -20,6 +20,14 @@ load helpers/store
 load helpers/nginx
 load helpers/faults
 
+# Every test here has its own store, directory and listener (the files of
+# setup_file are only read), and most of their time is waiting (kills after
+# a delay, stalled origins, fsyncs): they may run at the same time, up to
+# make check's BATS_JOBS, although make check runs the tests of other files
+# in order (--no-parallelize-within-files sets this variable; bats runs a
+# file's tests in parallel when it is False).
+BATS_NO_PARALLELIZE_WITHIN_FILE=False
+
 Q=(-w 80 --compression low)
 
 setup_file() {

@@ -116,8 +116,18 @@ exit_by_signal() {
 # first frame's, the duration, the size and the MD5 of the pixels. The pts
 # is relative: a fragmented stream (no edit list) starts a frame later than
 # the progressive copy of the same packets. Fails when ffmpeg says anything.
+# The same bytes decode to the same frames: a file whose SHA-256 was decoded
+# before in this bats file ($BATS_FILE_TMPDIR/frames) is not decoded again
+# (a test compares many copies with one reference); only successes are kept.
 frames() {
-	local fm err
+	local fm err memo='' sum
+	if [ -n "${BATS_FILE_TMPDIR:-}" ] && sum=$(sha256sum <"$1") && sum=${sum%% *}; then
+		memo=$BATS_FILE_TMPDIR/frames/$sum
+		if [ -f "$memo" ]; then
+			cat "$memo"
+			return 0
+		fi
+	fi
 	err=$(mktemp -p "${BATS_TEST_TMPDIR:-${TMPDIR:-/tmp}}") || return 1
 	fm=$(ffmpeg -nostdin -v error -i "$1" -map 0:v -vsync passthrough -f framemd5 - 2>"$err") || {
 		echo "frames: ffmpeg cannot decode $1: $(cat "$err")" >&2
@@ -130,8 +140,12 @@ frames() {
 		return 1
 	fi
 	rm -f "$err"
-	awk -F', *' '/^#(tb|dimensions) / { print; next }
-		!/^#/ { if (!n++) p0 = $3; print $1, $3 - p0, $4, $5, $6 }' <<<"$fm"
+	fm=$(awk -F', *' '/^#(tb|dimensions) / { print; next }
+		!/^#/ { if (!n++) p0 = $3; print $1, $3 - p0, $4, $5, $6 }' <<<"$fm")
+	if [ -n "$memo" ] && mkdir -p "${memo%/*}"; then
+		printf '%s\n' "$fm" >"$memo.$$" && mv -f "$memo.$$" "$memo"
+	fi
+	printf '%s\n' "$fm"
 }
 
 # same_frames A B: A and B decode to the same video frames: as many, each
