@@ -962,7 +962,9 @@ slow_get_during_put() {
 	vc put k "$D/mid" --chunk-size 64K
 	assert_success
 	kill -CONT "$PUT_PID"
-	head -c $((5 * K64)) "$D/big" >&5
+	# the stale writer may notice the takeover and stop reading before the
+	# feeder is done: a SIGPIPE of the feeder is not what this test is about
+	head -c $((5 * K64)) "$D/big" >&5 || true
 	exec 5>&-
 	local rc=0
 	wait "$PUT_PID" || rc=$?
