@@ -1574,6 +1574,144 @@ static const char *origin_of(const struct fin *f, unsigned bit, char *buf, size_
 	return buf;
 }
 
+/* Finalize, stage 1: IMQuery picks a derivative (into p->derivative), or
+ * its requested size (*from_im: the fields it set). */
+static int imquery_stage(struct vr_params *p, const struct vr_limits *l,
+			 const struct vr_config *cfg, unsigned given, unsigned *from_im, char *err,
+			 size_t errlen)
+{
+	*from_im = 0;
+	/* IMQuery: a derivative by breakpoints or closeness, only when none is
+	 * named. Decision: not for mode audio, which has no picture (the hint
+	 * is sent by clients, it must not make a request fail). */
+	if (!p->derivative[0] && (p->imwidth > 0 || p->imheight > 0) &&
+	    !((given & VR_P_MODE) && p->mode == VR_MODE_AUDIO)) {
+		char name[64];
+		int r = imquery_pick(p, l, cfg, (given & VR_P_MODE) ? p->mode : VR_MODE_VIDEO, name,
+				     err, errlen);
+		if (r)
+			return r;
+		if (name[0]) {
+			strcpy(p->derivative, name);
+		} else if (!(given & (VR_P_WIDTH | VR_P_HEIGHT))) {
+			/* none close enough: the requested size itself, within
+			 * the limits like any size (an explicit side wins, as
+			 * over a derivative's size) */
+			int side[2] = {p->imwidth, p->imheight};
+			for (int k = 0; k < 2; k++)
+				if (side[k] > 0 && (side[k] < l->min_dim || side[k] > l->max_dim))
+					return vr_errf(err, errlen, VR_ELIMIT,
+						    "%s: %d is out of range %d-%d, and no derivative is within %.15g%% of the size asked",
+						    k ? "imheight" : "imwidth", side[k], l->min_dim,
+						    l->max_dim, l->imquery_threshold * 100);
+			if (p->imwidth > 0)
+				p->width = p->imwidth, *from_im |= VR_P_WIDTH;
+			if (p->imheight > 0)
+				p->height = p->imheight, *from_im |= VR_P_HEIGHT;
+		}
+	}
+	return 0;
+}
+
+/* Finalize, stage 2: the named derivative fills the fields the request
+ * did not give (f->from_deriv: those it filled). */
+static int derivative_stage(struct vr_params *p, const struct vr_limits *l,
+			    const struct vr_config *cfg, struct fin *f, unsigned given, char *err,
+			    size_t errlen)
+{
+	struct vr_params d;
+	int r = load_derivative(&d, p->derivative, l, cfg, code_for(f, VR_P_DERIVATIVE),
+				&f->deriv_config, err, errlen);
+	if (r)
+		return r;
+	unsigned take = d.set & FIELD_BITS & ~given;
+	/* Decision: width and height are one size. A single explicit
+	 * dimension means "keep the aspect from it"; filling the other
+	 * from the preset would change that (a thumbnail's 640x360
+	 * cover with width=320 would crop to 320x360). So the preset's
+	 * size applies only when neither is explicit. This is also how
+	 * imwidth never overrides an explicit width or height. */
+	if (given & (VR_P_WIDTH | VR_P_HEIGHT))
+		take &= ~(unsigned)(VR_P_WIDTH | VR_P_HEIGHT);
+	/* An explicit mode wins over the preset's, and so does an
+	 * explicit format that the preset's mode does not take
+	 * (thumbnail with format=mp4 is a video): the request says
+	 * what it wants made, the preset fills in what still applies.
+	 * Its fields the resulting mode has no use for are left out,
+	 * not reported: they are the preset's, not the request's. A
+	 * preset used in its own mode keeps its errors (a config
+	 * section that contradicts itself). */
+	enum vr_mode dmode = (d.set & VR_P_MODE) ? d.mode : VR_MODE_VIDEO;
+	enum vr_mode mode = (given & VR_P_MODE) ? p->mode : dmode;
+	if (!(given & VR_P_MODE) && (given & VR_P_FORMAT) && !p->output_ext[0] &&
+	    !format_fits(mode, p->format))
+		mode = format_mode(p->format);
+	if (mode != dmode) {
+		p->mode = mode;
+		take &= mode_fields(mode) & ~(unsigned)VR_P_MODE;
+		/* a spritesheet's duration is the span it samples, not
+		 * a playback length: its own default, not the preset's */
+		if (mode == VR_MODE_SPRITESHEET)
+			take &= ~(unsigned)VR_P_DURATION;
+		if ((take & VR_P_FORMAT) && !format_fits(mode, d.format))
+			take &= ~(unsigned)VR_P_FORMAT;
+		if ((take & VR_P_AUDIO) && mode == VR_MODE_AUDIO && !d.audio)
+			take &= ~(unsigned)VR_P_AUDIO;
+	}
+	for (unsigned b = 1; b & FIELD_BITS; b <<= 1)
+		if (take & b)
+			copy_field(p, &d, b);
+	f->from_deriv = take;
+	return 0;
+}
+
+/* Finalize, last stage: the limits of the sizes, tiles and durations. */
+static int limits_stage(struct vr_params *p, const struct vr_limits *l, const struct fin *f,
+			unsigned has, char *err, size_t errlen)
+{
+	char o[256];
+	if (p->mode == VR_MODE_SPRITESHEET) {
+		if (!p->width || !p->height)
+			return vr_errf(err, errlen, code_for(f, VR_P_MODE | VR_P_WIDTH | VR_P_HEIGHT),
+				    "mode spritesheet needs both width and height (the tile size); %s",
+				    !p->width && !p->height ? "neither is given"
+				    : p->width		    ? "height is missing"
+							    : "width is missing");
+		if (!(has & VR_P_DURATION)) {
+			/* Decision: the default shrinks to a smaller max-duration */
+			p->duration = SPRITE_DEFAULT_DURATION < l->max_duration
+					      ? SPRITE_DEFAULT_DURATION
+					      : l->max_duration;
+		}
+		if (p->columns && p->rows && p->columns * p->rows > l->max_tiles)
+			return vr_errf(err, errlen, VR_ELIMIT,
+				    "columns*rows: %dx%d is %d tiles, more than max-tiles %d",
+				    p->columns, p->rows, p->columns * p->rows, l->max_tiles);
+		if (p->columns && p->rows &&
+		    (int64_t)p->columns * p->width * p->rows * p->height > l->max_output_pixels)
+			return vr_errf(err, errlen, VR_ELIMIT,
+				    "spritesheet of %dx%d tiles of %dx%d is %lld pixels, more than max-output-pixels %lld",
+				    p->columns, p->rows, p->width, p->height,
+				    (long long)p->columns * p->width * p->rows * p->height,
+				    (long long)l->max_output_pixels);
+	} else if (p->width && p->height &&
+		   (int64_t)p->width * p->height > l->max_output_pixels) {
+		return vr_errf(err, errlen, VR_ELIMIT,
+			    "width*height: %dx%d is %lld pixels, more than max-output-pixels %lld",
+			    p->width, p->height, (long long)p->width * p->height,
+			    (long long)l->max_output_pixels);
+	}
+	if (p->duration > 0 && !(p->duration <= l->max_duration))
+		return vr_errf(err, errlen, VR_ELIMIT, "duration: %.15g%s is more than max-duration %.15g seconds",
+			    p->duration, origin_of(f, VR_P_DURATION, o, sizeof o), l->max_duration);
+	if (p->duration > 0 && p->time + p->duration > VR_PARAMS_MAX_TIME)
+		return vr_errf(err, errlen, code_for(f, VR_P_TIME | VR_P_DURATION),
+			    "time + duration: %.15g + %.15g ends after %.0f seconds, the latest allowed",
+			    p->time, p->duration, VR_PARAMS_MAX_TIME);
+
+	return 0;
+}
+
 int vr_params_finalize(struct vr_params *p, const struct vr_limits *l,
 		       const struct vr_config *cfg, char *err, size_t errlen)
 {
@@ -1598,80 +1736,13 @@ int vr_params_finalize(struct vr_params *p, const struct vr_limits *l,
 	}
 
 	/* IMQuery: a derivative by breakpoints or closeness, only when none is
-	 * named. Decision: not for mode audio, which has no picture (the hint
-	 * is sent by clients, it must not make a request fail). */
-	unsigned from_im = 0;
-	if (!p->derivative[0] && (p->imwidth > 0 || p->imheight > 0) &&
-	    !((given & VR_P_MODE) && p->mode == VR_MODE_AUDIO)) {
-		char name[64];
-		int r = imquery_pick(p, l, cfg, (given & VR_P_MODE) ? p->mode : VR_MODE_VIDEO, name,
-				     err, errlen);
-		if (r)
-			return r;
-		if (name[0]) {
-			strcpy(p->derivative, name);
-		} else if (!(given & (VR_P_WIDTH | VR_P_HEIGHT))) {
-			/* none close enough: the requested size itself, within
-			 * the limits like any size (an explicit side wins, as
-			 * over a derivative's size) */
-			int side[2] = {p->imwidth, p->imheight};
-			for (int k = 0; k < 2; k++)
-				if (side[k] > 0 && (side[k] < l->min_dim || side[k] > l->max_dim))
-					return vr_errf(err, errlen, VR_ELIMIT,
-						    "%s: %d is out of range %d-%d, and no derivative is within %.15g%% of the size asked",
-						    k ? "imheight" : "imwidth", side[k], l->min_dim,
-						    l->max_dim, l->imquery_threshold * 100);
-			if (p->imwidth > 0)
-				p->width = p->imwidth, from_im |= VR_P_WIDTH;
-			if (p->imheight > 0)
-				p->height = p->imheight, from_im |= VR_P_HEIGHT;
-		}
-	}
-	if (p->derivative[0]) {
-		struct vr_params d;
-		int r = load_derivative(&d, p->derivative, l, cfg, code_for(&f, VR_P_DERIVATIVE),
-					&f.deriv_config, err, errlen);
-		if (r)
-			return r;
-		unsigned take = d.set & FIELD_BITS & ~given;
-		/* Decision: width and height are one size. A single explicit
-		 * dimension means "keep the aspect from it"; filling the other
-		 * from the preset would change that (a thumbnail's 640x360
-		 * cover with width=320 would crop to 320x360). So the preset's
-		 * size applies only when neither is explicit. This is also how
-		 * imwidth never overrides an explicit width or height. */
-		if (given & (VR_P_WIDTH | VR_P_HEIGHT))
-			take &= ~(unsigned)(VR_P_WIDTH | VR_P_HEIGHT);
-		/* An explicit mode wins over the preset's, and so does an
-		 * explicit format that the preset's mode does not take
-		 * (thumbnail with format=mp4 is a video): the request says
-		 * what it wants made, the preset fills in what still applies.
-		 * Its fields the resulting mode has no use for are left out,
-		 * not reported: they are the preset's, not the request's. A
-		 * preset used in its own mode keeps its errors (a config
-		 * section that contradicts itself). */
-		enum vr_mode dmode = (d.set & VR_P_MODE) ? d.mode : VR_MODE_VIDEO;
-		enum vr_mode mode = (given & VR_P_MODE) ? p->mode : dmode;
-		if (!(given & VR_P_MODE) && (given & VR_P_FORMAT) && !p->output_ext[0] &&
-		    !format_fits(mode, p->format))
-			mode = format_mode(p->format);
-		if (mode != dmode) {
-			p->mode = mode;
-			take &= mode_fields(mode) & ~(unsigned)VR_P_MODE;
-			/* a spritesheet's duration is the span it samples, not
-			 * a playback length: its own default, not the preset's */
-			if (mode == VR_MODE_SPRITESHEET)
-				take &= ~(unsigned)VR_P_DURATION;
-			if ((take & VR_P_FORMAT) && !format_fits(mode, d.format))
-				take &= ~(unsigned)VR_P_FORMAT;
-			if ((take & VR_P_AUDIO) && mode == VR_MODE_AUDIO && !d.audio)
-				take &= ~(unsigned)VR_P_AUDIO;
-		}
-		for (unsigned b = 1; b & FIELD_BITS; b <<= 1)
-			if (take & b)
-				copy_field(p, &d, b);
-		f.from_deriv = take;
-	}
+	 * named */
+	unsigned from_im;
+	int r = imquery_stage(p, l, cfg, given, &from_im, err, errlen);
+	if (r)
+		return r;
+	if (p->derivative[0] && (r = derivative_stage(p, l, cfg, &f, given, err, errlen)))
+		return r;
 	unsigned has = given | f.from_deriv | from_im;
 	p->filled = f.from_deriv | from_im;
 	const char *mode = vr_mode_name(p->mode);
@@ -1703,45 +1774,8 @@ int vr_params_finalize(struct vr_params *p, const struct vr_limits *l,
 			    "audio: false (or mute=true)%s contradicts mode audio",
 			    origin_of(&f, VR_P_AUDIO, o, sizeof o));
 
-	if (p->mode == VR_MODE_SPRITESHEET) {
-		if (!p->width || !p->height)
-			return vr_errf(err, errlen, code_for(&f, VR_P_MODE | VR_P_WIDTH | VR_P_HEIGHT),
-				    "mode spritesheet needs both width and height (the tile size); %s",
-				    !p->width && !p->height ? "neither is given"
-				    : p->width		    ? "height is missing"
-							    : "width is missing");
-		if (!(has & VR_P_DURATION)) {
-			/* Decision: the default shrinks to a smaller max-duration */
-			p->duration = SPRITE_DEFAULT_DURATION < l->max_duration
-					      ? SPRITE_DEFAULT_DURATION
-					      : l->max_duration;
-		}
-		if (p->columns && p->rows && p->columns * p->rows > l->max_tiles)
-			return vr_errf(err, errlen, VR_ELIMIT,
-				    "columns*rows: %dx%d is %d tiles, more than max-tiles %d",
-				    p->columns, p->rows, p->columns * p->rows, l->max_tiles);
-		if (p->columns && p->rows &&
-		    (int64_t)p->columns * p->width * p->rows * p->height > l->max_output_pixels)
-			return vr_errf(err, errlen, VR_ELIMIT,
-				    "spritesheet of %dx%d tiles of %dx%d is %lld pixels, more than max-output-pixels %lld",
-				    p->columns, p->rows, p->width, p->height,
-				    (long long)p->columns * p->width * p->rows * p->height,
-				    (long long)l->max_output_pixels);
-	} else if (p->width && p->height &&
-		   (int64_t)p->width * p->height > l->max_output_pixels) {
-		return vr_errf(err, errlen, VR_ELIMIT,
-			    "width*height: %dx%d is %lld pixels, more than max-output-pixels %lld",
-			    p->width, p->height, (long long)p->width * p->height,
-			    (long long)l->max_output_pixels);
-	}
-	if (p->duration > 0 && !(p->duration <= l->max_duration))
-		return vr_errf(err, errlen, VR_ELIMIT, "duration: %.15g%s is more than max-duration %.15g seconds",
-			    p->duration, origin_of(&f, VR_P_DURATION, o, sizeof o), l->max_duration);
-	if (p->duration > 0 && p->time + p->duration > VR_PARAMS_MAX_TIME)
-		return vr_errf(err, errlen, code_for(&f, VR_P_TIME | VR_P_DURATION),
-			    "time + duration: %.15g + %.15g ends after %.0f seconds, the latest allowed",
-			    p->time, p->duration, VR_PARAMS_MAX_TIME);
-
+	if ((r = limits_stage(p, l, &f, has, err, errlen)))
+		return r;
 	normalise(p);
 	return 0;
 }
