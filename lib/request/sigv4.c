@@ -1,13 +1,12 @@
 #include "sigv4.h"
+#include "libcrypto.h"
 #include "lifecycle.h"
 #include "num.h"
 
 #include <openssl/evp.h>
 #include <openssl/hmac.h>
-#include <openssl/opensslv.h>
 
 #include <ctype.h>
-#include <dlfcn.h>
 #include <pthread.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -92,19 +91,11 @@ static struct {
 } ssl;
 static pthread_once_t ssl_once = PTHREAD_ONCE_INIT;
 
-#define STR2(x) #x
-#define STR(x) STR2(x)
-
 static void ssl_load(void)
 {
-	void *h = dlopen("libcrypto.so." STR(OPENSSL_SHLIB_VERSION), RTLD_NOW | RTLD_LOCAL);
-	if (!h)
-		h = dlopen("libcrypto.so", RTLD_NOW | RTLD_LOCAL);
-	if (!h)
-		return;
-	*(void **)&ssl.digest = dlsym(h, "EVP_Digest");
-	*(void **)&ssl.sha256 = dlsym(h, "EVP_sha256");
-	*(void **)&ssl.hmac = dlsym(h, "HMAC");
+	*(void **)&ssl.digest = vr_libcrypto_sym("EVP_Digest");
+	*(void **)&ssl.sha256 = vr_libcrypto_sym("EVP_sha256");
+	*(void **)&ssl.hmac = vr_libcrypto_sym("HMAC");
 	ssl.ok = ssl.digest && ssl.sha256 && ssl.hmac;
 }
 

@@ -1,10 +1,9 @@
 #include "digest.h"
 
-#include <dlfcn.h>
+#include "libcrypto.h"
 #include <pthread.h>
 
 #include <openssl/evp.h>
-#include <openssl/opensslv.h>
 
 /* SHA-256 through OpenSSL's libcrypto (EVP): it uses the CPU's SHA
  * extensions where there are some (1.6 GB/s on the development machine,
@@ -26,22 +25,14 @@ static struct {
 } ssl;
 static pthread_once_t ssl_once = PTHREAD_ONCE_INIT;
 
-#define STR2(x) #x
-#define STR(x) STR2(x)
-
 static void ssl_load(void)
 {
-	void *h = dlopen("libcrypto.so." STR(OPENSSL_SHLIB_VERSION), RTLD_NOW | RTLD_LOCAL);
-	if (!h)
-		h = dlopen("libcrypto.so", RTLD_NOW | RTLD_LOCAL);
-	if (!h)
-		return;
-	*(void **)&ssl.fetch = dlsym(h, "EVP_MD_fetch");
-	*(void **)&ssl.ctx_new = dlsym(h, "EVP_MD_CTX_new");
-	*(void **)&ssl.ctx_free = dlsym(h, "EVP_MD_CTX_free");
-	*(void **)&ssl.init = dlsym(h, "EVP_DigestInit_ex");
-	*(void **)&ssl.update = dlsym(h, "EVP_DigestUpdate");
-	*(void **)&ssl.final = dlsym(h, "EVP_DigestFinal_ex");
+	*(void **)&ssl.fetch = vr_libcrypto_sym("EVP_MD_fetch");
+	*(void **)&ssl.ctx_new = vr_libcrypto_sym("EVP_MD_CTX_new");
+	*(void **)&ssl.ctx_free = vr_libcrypto_sym("EVP_MD_CTX_free");
+	*(void **)&ssl.init = vr_libcrypto_sym("EVP_DigestInit_ex");
+	*(void **)&ssl.update = vr_libcrypto_sym("EVP_DigestUpdate");
+	*(void **)&ssl.final = vr_libcrypto_sym("EVP_DigestFinal_ex");
 	if (ssl.fetch && ssl.ctx_new && ssl.ctx_free && ssl.init && ssl.update && ssl.final)
 		ssl.sha256 = ssl.fetch(NULL, "SHA256", NULL);
 }
