@@ -1,8 +1,8 @@
 #!/usr/bin/env bats
-# vr-av.so, the FFmpeg plugin vr-cache opens on its first miss: what it
-# imports from its host is exactly lib/av/IMPORTS, and vr-cache exports
-# every one of those symbols (a missing one would fail only at dlopen, on
-# the first miss). vr-http.so, the part of it that vr-fetch opens on its
+# vr-av.so, the FFmpeg plugin vr-cache opens on its first miss and
+# vr-resize when a transform starts: what it imports from its host is
+# exactly lib/av/IMPORTS, and both export every one of those symbols (a
+# missing one would fail only at dlopen, on the first transform). vr-http.so, the part of it that vr-fetch opens on its
 # first http source, imports some of them, all exported by vr-fetch. VR_AV_PLUGIN=path and VR_CACHE=path check another build
 # (e.g. build/san/bin/) without touching bin/.
 
@@ -65,4 +65,36 @@ imported() { nm -D --undefined-only "$PLUGIN" | awk '$NF ~ /^vr_/ {print $NF}' |
 	run comm -23 <(imported | LC_ALL=C sort -u) <(printf '%s\n' "$exported")
 	assert_success
 	assert_output ''
+}
+
+@test "vr-resize exports every symbol the plugin imports, links no FFmpeg, and opens it only to transform" {
+	local exported
+	exported=$(nm -D --defined-only "$VR_RESIZE" | awk '{print $NF}' | LC_ALL=C sort -u)
+	run comm -23 <(imported | LC_ALL=C sort -u) <(printf '%s\n' "$exported")
+	assert_success
+	assert_output ''
+	run ldd "$VR_RESIZE"
+	assert_success
+	refute_output --partial libav
+	# what the dynamic loader opens (LD_DEBUG=files): nothing of FFmpeg to
+	# answer --help, --version, --print-key or a usage error ...
+	cd "$BATS_TEST_TMPDIR"
+	run --separate-stderr env LD_DEBUG=files "$VR_RESIZE" -w 160 --print-key in.mp4
+	assert_success
+	[[ $stderr != *vr-av.so* ]] || fail "--print-key opened the plugin: $stderr"
+	[[ $stderr != *libavcodec* ]] || fail "--print-key loaded libavcodec"
+	run --separate-stderr env LD_DEBUG=files "$VR_RESIZE" --help
+	assert_success
+	[[ $stderr != *libavcodec* ]] || fail "--help loaded libavcodec"
+	run --separate-stderr env LD_DEBUG=files "$VR_RESIZE" -w -3 in.mp4
+	assert_failure 2
+	[[ $stderr != *libavcodec* ]] || fail "a usage error loaded libavcodec"
+	# ... and the plugin with FFmpeg for a transform, whose output ffprobe reads
+	ffmpeg -nostdin -v error -f lavfi -i testsrc2=size=320x180:rate=25 -t 1 in.mp4
+	run --separate-stderr env LD_DEBUG=files "$VR_RESIZE" -w 160 -o out.mp4 in.mp4
+	assert_success
+	[[ $stderr == *vr-av.so* ]] || fail "the transform did not open vr-av.so"
+	[[ $stderr == *libavcodec* ]] || fail "the transform did not load libavcodec"
+	run ffprobe -v error -select_streams v:0 -show_entries stream=width,height -of csv=p=0 out.mp4
+	assert_output "160,90"
 }
