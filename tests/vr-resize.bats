@@ -388,7 +388,10 @@ dts_rising() {
 		cat "$f" | "$VR_RESIZE" -w 160 - | cat >frag-p.mp4
 		cat "$f" | "$VR_RESIZE" -w 160 -t 0.4 | cat >frag-t.mp4
 		"$VR_RESIZE" -w 160 -o file.mp4 "$f"
-		outs=(frag.mp4 frag-p.mp4 frag-t.mp4 file.mp4)
+		# a cut from a file, which seeks (neg.webm: exit 3, "the data
+		# ends at -0.7 s", as the seek had failed at the end of the file)
+		"$VR_RESIZE" -w 160 -t 0.4 "$f" >frag-ft.mp4
+		outs=(frag.mp4 frag-p.mp4 frag-t.mp4 file.mp4 frag-ft.mp4)
 		if [[ $f == ntsc.webm ]]; then
 			# 0.43 s is no frame's time at 23.976 fps
 			cat "$f" | "$VR_RESIZE" -w 160 -t 0.43 | cat >frag-c.mp4

@@ -752,6 +752,13 @@ static void seek_to_start(struct run *r)
 {
 	if (r->p->time <= 0 || !r->in.seekable)
 		return;
+	/* Matroska stores times unsigned: in a file whose timestamps start
+	 * before 0 (a -ss cut kept as it was) the demuxer's index is empty or
+	 * wrong, and its seek fails having read to the end, where nothing is
+	 * left to decode (the ffmpeg command's -ss outputs nothing). Such a
+	 * file is decoded from the start. */
+	if (r->in_start < 0 && !strcmp(r->ifmt->iformat->name, "matroska,webm"))
+		return;
 	/* where plan_trim starts (it runs first) */
 	int64_t ts = r->vst ? av_rescale_q(r->v_from, r->vst->time_base, AV_TIME_BASE_Q)
 			    : av_rescale_q(r->a_start, r->ast->time_base, AV_TIME_BASE_Q);
