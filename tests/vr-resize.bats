@@ -410,6 +410,22 @@ dts_rising() {
 	done
 }
 
+@test "a WebM whose timestamps start at 10 s is whole, not truncated; cut short, it still is" {
+	# Matroska's Duration counts from the segment's 0: 13 s here for 3 s
+	# of data from 10 s, which was taken for the length ("the data ends
+	# at 3.0 s of the 13.0 s it declares (truncated?)", exit 3)
+	ffmpeg -nostdin -v error -f lavfi -i testsrc2=size=160x90:rate=25 -f lavfi \
+		-i sine=f=440:sample_rate=48000 -t 3 -c:v libvpx-vp9 -deadline realtime -cpu-used 8 \
+		-c:a libopus -output_ts_offset 10 off.webm
+	"$VR_RESIZE" -w 160 -o o.mp4 off.webm
+	near "$(sdur o.mp4 v)" 3 0.1
+	clean o.mp4
+	head -c $(($(stat -c %s off.webm) / 3)) off.webm >third.webm
+	run "$VR_RESIZE" -w 160 -o t.mp4 third.webm
+	assert_failure 3
+	assert_output --partial "truncated"
+}
+
 @test "MPEG-TS, WebM and MKV inputs, from files and from pipes" {
 	local f
 	for f in ts.ts vp9.webm mkv.mkv; do

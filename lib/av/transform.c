@@ -372,6 +372,13 @@ static int open_input(struct run *r, int want_video, int want_audio)
 	snprintf(r->st->in_format, sizeof r->st->in_format, "%s", r->ifmt->iformat->name);
 	r->in_start = r->ifmt->start_time != AV_NOPTS_VALUE ? r->ifmt->start_time / (double)AV_TIME_BASE : 0;
 	r->in_dur = r->ifmt->duration > 0 ? r->ifmt->duration / (double)AV_TIME_BASE : -1;
+	/* Matroska's Duration counts from the segment's 0, which libavformat
+	 * passes on: with timestamps from 10 s (-output_ts_offset) it is the
+	 * end time, 13 s for 3 s of data, which the truncation check took for
+	 * the length. The length is what comes after the start. */
+	if (r->in_dur > r->in_start && r->in_start > 0 &&
+	    !strcmp(r->ifmt->iformat->name, "matroska,webm"))
+		r->in_dur -= r->in_start;
 	r->st->in_duration = r->in_dur;
 	r->vi = r->ai = -1;
 	for (unsigned i = 0; i < r->ifmt->nb_streams; i++)
