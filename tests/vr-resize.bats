@@ -367,6 +367,11 @@ dts_rising() {
 	# list); ffmpeg shifted every frame by that and two landed on one DTS.
 	# Also the fixture (48 kHz Opus starting 7 ms before the video) and
 	# Opus from 44.1 kHz starting half a second late.
+	# And 23.976 fps (ntsc.webm): its Opus starts 7 ms before the video,
+	# whose first frame was then 14 ms after 0 and pulled to 0; the long
+	# first frame made ffmpeg guess 95/4 fps for the fragmented output
+	# and land two frames on one timestamp (near frame 87). A cut between
+	# two frames (-t 0.43) did the same.
 	ffmpeg -nostdin -v error -f lavfi -i testsrc2=size=160x90:rate=30 -f lavfi \
 		-i sine=f=440:sample_rate=48000 -t 2 -c:v libvpx-vp9 -deadline realtime -cpu-used 8 \
 		-g 30 -c:a libopus src.webm
@@ -374,13 +379,25 @@ dts_rising() {
 	ffmpeg -nostdin -v error -f lavfi -i testsrc2=size=160x90:rate=25 -f lavfi \
 		-i sine=f=440:sample_rate=44100 -t 4 -c:v libvpx-vp9 -deadline realtime -cpu-used 8 \
 		-c:a libopus -af adelay=500:all=1 late.webm
-	local f o out
-	for f in neg.webm "$FX/vp9.webm" late.webm; do
+	ffmpeg -nostdin -v error -f lavfi -i testsrc2=size=160x90:rate=24000/1001 -f lavfi \
+		-i sine=f=440:sample_rate=48000 -t 5 -c:v libvpx-vp9 -deadline realtime -cpu-used 8 \
+		-c:a libopus ntsc.webm
+	local f o out outs
+	for f in neg.webm "$FX/vp9.webm" late.webm ntsc.webm; do
 		"$VR_RESIZE" -w 160 "$f" >frag.mp4
 		cat "$f" | "$VR_RESIZE" -w 160 - | cat >frag-p.mp4
 		cat "$f" | "$VR_RESIZE" -w 160 -t 0.4 | cat >frag-t.mp4
 		"$VR_RESIZE" -w 160 -o file.mp4 "$f"
-		for o in frag.mp4 frag-p.mp4 frag-t.mp4 file.mp4; do
+		# a cut from a file, which seeks (neg.webm: exit 3, "the data
+		# ends at -0.7 s", as the seek had failed at the end of the file)
+		"$VR_RESIZE" -w 160 -t 0.4 "$f" >frag-ft.mp4
+		outs=(frag.mp4 frag-p.mp4 frag-t.mp4 file.mp4 frag-ft.mp4)
+		if [[ $f == ntsc.webm ]]; then
+			# 0.43 s is no frame's time at 23.976 fps
+			cat "$f" | "$VR_RESIZE" -w 160 -t 0.43 | cat >frag-c.mp4
+			outs+=(frag-c.mp4)
+		fi
+		for o in "${outs[@]}"; do
 			[[ $o == file.mp4 || $(atoms $o) == *" moof "* ]] || fail "$f -> $o: not fragmented"
 			out=$(ffmpeg -nostdin -v warning -i $o -f null - 2>&1)
 			[ -z "$out" ] || fail "$f -> $o: $out"
@@ -391,6 +408,22 @@ dts_rising() {
 			dts_rising $o || fail "$f -> $o: DTS do not rise"
 		done
 	done
+}
+
+@test "a WebM whose timestamps start at 10 s is whole, not truncated; cut short, it still is" {
+	# Matroska's Duration counts from the segment's 0: 13 s here for 3 s
+	# of data from 10 s, which was taken for the length ("the data ends
+	# at 3.0 s of the 13.0 s it declares (truncated?)", exit 3)
+	ffmpeg -nostdin -v error -f lavfi -i testsrc2=size=160x90:rate=25 -f lavfi \
+		-i sine=f=440:sample_rate=48000 -t 3 -c:v libvpx-vp9 -deadline realtime -cpu-used 8 \
+		-c:a libopus -output_ts_offset 10 off.webm
+	"$VR_RESIZE" -w 160 -o o.mp4 off.webm
+	near "$(sdur o.mp4 v)" 3 0.1
+	clean o.mp4
+	head -c $(($(stat -c %s off.webm) / 3)) off.webm >third.webm
+	run "$VR_RESIZE" -w 160 -o t.mp4 third.webm
+	assert_failure 3
+	assert_output --partial "truncated"
 }
 
 @test "MPEG-TS, WebM and MKV inputs, from files and from pipes" {

@@ -67,6 +67,7 @@ struct run {
 	AVStream *ovst, *oast;
 	int audio_copy;
 	int64_t v_start, v_end; /* trim in video stream time base (end INT64_MAX: none) */
+	int64_t v_from;        /* the first video timestamp kept (v_start, or a little before) */
 	int64_t a_start, a_end; /* in audio stream time base */
 	int video_done, audio_done;
 	int64_t last_vpts;     /* last video pts sent to the encoder */
@@ -371,6 +372,13 @@ static int open_input(struct run *r, int want_video, int want_audio)
 	snprintf(r->st->in_format, sizeof r->st->in_format, "%s", r->ifmt->iformat->name);
 	r->in_start = r->ifmt->start_time != AV_NOPTS_VALUE ? r->ifmt->start_time / (double)AV_TIME_BASE : 0;
 	r->in_dur = r->ifmt->duration > 0 ? r->ifmt->duration / (double)AV_TIME_BASE : -1;
+	/* Matroska's Duration counts from the segment's 0, which libavformat
+	 * passes on: with timestamps from 10 s (-output_ts_offset) it is the
+	 * end time, 13 s for 3 s of data, which the truncation check took for
+	 * the length. The length is what comes after the start. */
+	if (r->in_dur > r->in_start && r->in_start > 0 &&
+	    !strcmp(r->ifmt->iformat->name, "matroska,webm"))
+		r->in_dur -= r->in_start;
 	r->st->in_duration = r->in_dur;
 	r->vi = r->ai = -1;
 	for (unsigned i = 0; i < r->ifmt->nb_streams; i++)
@@ -499,9 +507,10 @@ static int video_drain(struct run *r)
 		}
 		AVFrame *f = r->filt;
 		/* the first frame after a cut may sit a little after the cut
-		 * point: start it at 0 so the output begins with a picture */
-		if (r->vframes_sent == 0 && f->pts > 0 &&
-		    f->pts * av_q2d(r->venc->time_base) < 0.5)
+		 * point (or a millisecond before, see plan_trim): start it at
+		 * 0 so the output begins with a picture */
+		if (r->vframes_sent == 0 && f->pts != 0 &&
+		    fabs(f->pts * av_q2d(r->venc->time_base)) < 0.5)
 			f->pts = 0;
 		if (r->vframes_sent > 0 && f->pts <= r->last_vpts)
 			f->pts = r->last_vpts + 1;
@@ -533,7 +542,7 @@ static void video_chain_ends(struct run *r, char *head, size_t hl, char *tail, s
 	char end[64] = "";
 	if (r->v_end != INT64_MAX)
 		snprintf(end, sizeof end, ":end_pts=%" PRId64, r->v_end);
-	snprintf(head, hl, "trim=start_pts=%" PRId64 "%s,setpts=PTS-%" PRId64 ",", r->v_start, end,
+	snprintf(head, hl, "trim=start_pts=%" PRId64 "%s,setpts=PTS-%" PRId64 ",", r->v_from, end,
 		 r->v_start);
 	const char *pf = av_get_pix_fmt_name(vr_encode_video_pix_fmt(r->p->format));
 	if (r->p->fps_num > 0) /* the exact rational: 30000/1001 stays itself */
@@ -685,14 +694,57 @@ static int setup_audio_chain(struct run *r)
 
 static int64_t to_tb(double s, AVRational tb) { return llrint(s / av_q2d(tb)); }
 
+/* Where the output's 0 is, in input seconds: the first picture when it
+ * comes a little after the input's first timestamp, else that timestamp.
+ * Opus in WebM starts a few ms before the video (its pre-skip); were the
+ * input's start the 0, the first frame would sit that far after it and be
+ * pulled to 0 (video_drain), one long first frame: the irregular start
+ * makes readers of a fragmented MP4 (which has no frame rate in its
+ * header) guess the rate wrong, 95/4 for 24000/1001, and ffmpeg then
+ * lands two frames on one timestamp. The audio before the first picture
+ * is cut instead, so both streams start together on the video's cadence.
+ * Audio that starts much earlier (half a second or more) is kept, as the
+ * picture would have been pulled no further. */
+static double origin(struct run *r)
+{
+	if (!r->vst || r->vst->start_time == AV_NOPTS_VALUE)
+		return r->in_start;
+	double v = r->vst->start_time * av_q2d(r->vst->time_base);
+	return v > r->in_start && v - r->in_start < 0.5 ? v : r->in_start;
+}
+
+/* The duration of a frame of a video stream of constant rate, in seconds;
+ * 0 when the rate is unknown or varies. */
+static double frame_step(const AVStream *s)
+{
+	AVRational fr = s->r_frame_rate, avg = s->avg_frame_rate;
+	if (fr.num <= 0 || fr.den <= 0)
+		return 0;
+	if (avg.num > 0 && avg.den > 0 && fabs(av_q2d(avg) / av_q2d(fr) - 1) > 0.001)
+		return 0;
+	return av_q2d(av_inv_q(fr));
+}
+
 /* Trim points of both streams, from one absolute start, so A/V stay in sync. */
 static void plan_trim(struct run *r)
 {
-	double start = r->in_start + r->p->time;
+	double start = origin(r) + r->p->time;
+	/* A cut between two frames would leave the first one late and pulled
+	 * to 0 (video_drain), the same irregular start as origin() avoids:
+	 * at a constant frame rate the cut moves on to the next frame's time,
+	 * within a millisecond (timestamps in ms are rounded), and the audio
+	 * is cut there too. */
+	double step = r->vst && r->p->time > 0 ? frame_step(r->vst) : 0;
+	int64_t v_from = INT64_MIN;
+	if (step > 0) {
+		start = origin(r) + ceil(r->p->time / step - 0.02) * step;
+		v_from = to_tb(start - 0.001, r->vst->time_base);
+	}
 	double end = r->p->duration >= 0 ? start + r->p->duration : -1;
 	r->v_end = r->a_end = INT64_MAX;
 	if (r->vst) {
 		r->v_start = to_tb(start, r->vst->time_base);
+		r->v_from = v_from != INT64_MIN && v_from < r->v_start ? v_from : r->v_start;
 		if (end >= 0)
 			r->v_end = to_tb(end, r->vst->time_base);
 	}
@@ -707,7 +759,16 @@ static void seek_to_start(struct run *r)
 {
 	if (r->p->time <= 0 || !r->in.seekable)
 		return;
-	int64_t ts = llrint((r->in_start + r->p->time) * AV_TIME_BASE);
+	/* Matroska stores times unsigned: in a file whose timestamps start
+	 * before 0 (a -ss cut kept as it was) the demuxer's index is empty or
+	 * wrong, and its seek fails having read to the end, where nothing is
+	 * left to decode (the ffmpeg command's -ss outputs nothing). Such a
+	 * file is decoded from the start. */
+	if (r->in_start < 0 && !strcmp(r->ifmt->iformat->name, "matroska,webm"))
+		return;
+	/* where plan_trim starts (it runs first) */
+	int64_t ts = r->vst ? av_rescale_q(r->v_from, r->vst->time_base, AV_TIME_BASE_Q)
+			    : av_rescale_q(r->a_start, r->ast->time_base, AV_TIME_BASE_Q);
 	int e = avformat_seek_file(r->ifmt, -1, INT64_MIN, ts, ts, 0);
 	if (e < 0) {
 		vr_debug("seek to %.3f s failed (%s): decoding from the start", r->p->time, av_err2str(e));
@@ -895,7 +956,11 @@ static int run_video(struct run *r)
 	if ((rc = pump(r, video_frame, r->adec ? audio_frame : NULL)) || r->st->output_closed)
 		return rc;
 	/* flush filters and encoders */
-	if (av_buffersrc_add_frame(r->vg.src, NULL) < 0 || (rc = video_drain(r)))
+	/* a frame at or past the cut's end came: the video ends there, not at
+	 * the last frame kept (--fps fills the time up to the end) */
+	int e = r->video_done ? av_buffersrc_close(r->vg.src, r->v_end, 0)
+			      : av_buffersrc_add_frame(r->vg.src, NULL);
+	if (e < 0 || (rc = video_drain(r)))
 		return rc ? rc : fail(r, VR_EFAIL, "flushing the video filters");
 	if (r->st->output_closed || (rc = encode(r, r->venc, r->ovst, NULL)))
 		return rc;
