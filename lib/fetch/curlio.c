@@ -38,7 +38,6 @@ struct vr_httpio {
 	int location;                 /* a Location header: libcurl follows a 3xx */
 	int head_done;                /* the final response's head is in */
 	int64_t length;               /* Content-Length; -1 none */
-	int bad_length;               /* a Content-Length that is no length */
 	int64_t range_first, range_total; /* Content-Range; -1 none or "*" */
 	/* the transfer */
 	int paused, done;
@@ -110,13 +109,12 @@ static size_t on_header(char *p, size_t size, size_t nmemb, void *arg)
 		/* a new response: forget the last one's */
 		const char *sp = strchr(line, ' ');
 		h->code = sp ? atoi(sp + 1) : 0;
-		h->location = h->bad_length = 0;
+		h->location = 0;
 		h->length = h->range_first = h->range_total = -1;
 	} else if (header_is(line, n, "Location", &v)) {
 		h->location = 1;
 	} else if (header_is(line, n, "Content-Length", &v)) {
 		h->length = count_of(v, &e);
-		h->bad_length = h->length < 0;
 	} else if (header_is(line, n, "Content-Range", &v)) {
 		/* "bytes FIRST-LAST/TOTAL" (TOTAL may be "*") */
 		if (!strncasecmp(v, "bytes ", 6) && (h->range_first = count_of(v + 6, &e)) >= 0) {
@@ -190,9 +188,16 @@ static int transfer_failed(struct vr_httpio *h, struct vr_httpio_status *st)
 		kind = VR_HTTPIO_TRANSIENT;
 		break;
 	}
-	if (h->errbuf[0] && strcmp(h->errbuf, what))
+	/* the system's word first when a connection failed ("Connection
+	 * refused"), then libcurl's details, which often repeat its summary */
+	long os_errno = 0;
+	if (h->c->easy_getinfo(h->easy, CURLINFO_OS_ERRNO, &os_errno) != CURLE_OK)
+		os_errno = 0;
+	if (os_errno > 0)
+		what = strerror((int)os_errno);
+	if (h->errbuf[0] && !strstr(h->errbuf, what))
 		return fail(st, kind, "%s (%s)", what, h->errbuf);
-	return fail(st, kind, "%s", what);
+	return fail(st, kind, "%s", h->errbuf[0] ? h->errbuf : what);
 }
 
 /* Run the transfer until ready(h) or its end, waiting on its sockets at
@@ -369,8 +374,6 @@ long vr_httpio_read(struct vr_httpio *h, void *p, size_t n, struct vr_httpio_sta
 		if (h->done) {
 			if (h->result != CURLE_OK)
 				return transfer_failed(h, st);
-			if (h->bad_length)
-				return fail(st, VR_HTTPIO_TRANSIENT, "the response's Content-Length is no length");
 			return 0;
 		}
 		if (h->paused) {
