@@ -133,8 +133,11 @@ static size_t on_header(char *p, size_t size, size_t nmemb, void *arg)
 	return n;
 }
 
-/* A piece of the body into the buffer; when it does not fit, libcurl
- * keeps it and stops until vr_httpio_read unpauses. */
+/* A piece of the body into the buffer. Receiving is paused as soon as
+ * the room left could not take libcurl's largest piece, so that libcurl
+ * stops reading the socket rather than keeping a copy of a refused piece
+ * (CURL_WRITEFUNC_PAUSE: a malloc'd copy at every pause, then more);
+ * that is only the fallback. vr_httpio_read unpauses once it is drained. */
 static size_t on_body(char *p, size_t size, size_t nmemb, void *arg)
 {
 	struct vr_httpio *h = arg;
@@ -155,6 +158,9 @@ static size_t on_body(char *p, size_t size, size_t nmemb, void *arg)
 	}
 	memcpy(h->buf + h->len, p, n);
 	h->len += n;
+	if (sizeof h->buf - (h->len - h->pos) < CURL_MAX_WRITE_SIZE &&
+	    h->c->easy_pause(h->easy, CURLPAUSE_RECV) == CURLE_OK)
+		h->paused = 1;
 	return n;
 }
 
