@@ -20,7 +20,7 @@
 /* how often a blocked request looks at its interrupted callback */
 #define POLL_MS 100
 /* the body between libcurl and the reader: libcurl hands over at most
- * CURL_MAX_WRITE_SIZE at a time, and is paused while a piece does not fit */
+ * CURL_MAX_WRITE_SIZE at a time, and is paused when the room left is less */
 #define BUF_SIZE (2 * CURL_MAX_WRITE_SIZE)
 
 struct vr_httpio {

@@ -1,3 +1,4 @@
+/* libcurl, opened on first use. See libcurl.h. */
 #include "libcurl.h"
 
 #include <dlfcn.h>
@@ -16,10 +17,22 @@ static const struct {
 	size_t offset;
 } syms[] = {
 #define SYM(f) {"curl_" #f, offsetof(struct vr_libcurl, f)}
-	SYM(easy_init),	       SYM(easy_setopt),    SYM(easy_getinfo),	      SYM(easy_pause),
-	SYM(easy_strerror),    SYM(easy_cleanup),   SYM(multi_init),	      SYM(multi_add_handle),
-	SYM(multi_remove_handle), SYM(multi_perform), SYM(multi_poll),	      SYM(multi_info_read),
-	SYM(multi_strerror),   SYM(multi_cleanup),  SYM(slist_append),	      SYM(slist_free_all),
+	SYM(easy_init),
+	SYM(easy_setopt),
+	SYM(easy_getinfo),
+	SYM(easy_pause),
+	SYM(easy_strerror),
+	SYM(easy_cleanup),
+	SYM(multi_init),
+	SYM(multi_add_handle),
+	SYM(multi_remove_handle),
+	SYM(multi_perform),
+	SYM(multi_poll),
+	SYM(multi_info_read),
+	SYM(multi_strerror),
+	SYM(multi_cleanup),
+	SYM(slist_append),
+	SYM(slist_free_all),
 #undef SYM
 };
 
@@ -38,6 +51,7 @@ static void load(void)
 		if (!f) {
 			snprintf(load_error, sizeof load_error, "cannot load libcurl: %s lacks %s", name,
 				 syms[i].name);
+			dlclose(h);
 			return;
 		}
 		*(void **)((char *)&curl + syms[i].offset) = f;
