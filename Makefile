@@ -41,7 +41,6 @@ else
   BUILD  := build/rel
 endif
 
-comma := ,
 PKG_CONFIG ?= pkg-config
 pkgcflags = $(shell $(PKG_CONFIG) --cflags $(1) 2>/dev/null)
 pkglibs   = $(shell $(PKG_CONFIG) --libs $(1) 2>/dev/null)
@@ -242,7 +241,7 @@ install: all
 
 uninstall:
 	rm -f $(addprefix $(DESTDIR)$(BINDIR)/,$(PROGRAMS))
-	rm -f $(DESTDIR)$(LIBDIR)/$(PLUGIN)
+	rm -f $(DESTDIR)$(LIBDIR)/$(PLUGIN) $(DESTDIR)$(LIBDIR)/vr-http.so
 	rm -f $(addprefix $(DESTDIR)$(COMPDIR)/,$(PROGRAMS))
 	-rmdir $(DESTDIR)$(LIBDIR) 2>/dev/null
 	for p in $(MAN_PAGES); do s=$${p##*.}; rm -f $(DESTDIR)$(MANDIR)/man$$s/$${p##*/}; done
