@@ -51,10 +51,10 @@ pkglibs   = $(shell $(PKG_CONFIG) --libs $(1) 2>/dev/null)
 # (OpenSSL) is for SHA-256 and the HMACs of S3 request signatures; libpcre2-8
 # for the origins' match regexes (lib/request/pattern).
 PKGS_vr-range :=
-# vr-fetch links libvr's core and PCRE2 only: its http(s) transport is in the plugin
-# vr-http.so, opened on the first http source (lib/fetch/avplugin.c), so that
-# a local file or a file origin is fetched without loading FFmpeg; it signs
-# S3 requests with libcrypto opened on first use (lib/request/sigv4.c).
+# vr-fetch links libvr and PCRE2 only: its http(s) transport is libcurl,
+# opened on the first http source (lib/fetch/libcurl.c), so that a local
+# file or a file origin is fetched without loading it; it signs S3 requests
+# with libcrypto opened on first use (lib/base/libcrypto.c).
 PKGS_vr-fetch := libpcre2-8
 PKGS_vr-chunk := sqlite3 libcrypto
 # vr-resize links libvr's core and PCRE2 only: the transform is the plugin
@@ -62,10 +62,11 @@ PKGS_vr-chunk := sqlite3 libcrypto
 # --help, --version, --print-key and a refused request answer in
 # milliseconds instead of paying ~0.14 s of CPU for loading FFmpeg.
 PKGS_vr-resize := libpcre2-8
-# vr-cache links SQLite, libcrypto and PCRE2 only: its FFmpeg side (the http transport,
-# transform and the modules under them) is the plugin vr-av.so, opened on the
-# first miss (lib/fetch/avplugin.c), so that a hit does not pay for loading FFmpeg.
-# The plugin is exactly lib/av/.
+# vr-cache links SQLite, libcrypto and PCRE2 only: its FFmpeg side (transform
+# and the modules under it) is the plugin vr-av.so, opened on the first
+# transformed miss (lib/fetch/avplugin.c), and libcurl is opened on the first
+# http request, so that a hit pays for loading neither. The plugin is
+# exactly lib/av/.
 PKGS_vr-cache := sqlite3 libcrypto libpcre2-8
 AV_PKGS  := libavformat libavcodec libavfilter libswscale libavutil libswresample
 
@@ -79,7 +80,7 @@ AV_OBJ   := $(patsubst lib/%.c,$(BUILD)/lib/%.o,$(AV_SRC))
 AV_PIC   := $(patsubst lib/%.c,$(BUILD)/pic/%.o,$(AV_SRC))
 AVPLUGIN := $(BUILD)/lib/fetch/avplugin.o
 # the host symbols the plugin takes (lib/av/IMPORTS): a host that does not
-# link all of libvr-core is made to link and export these (-u, -rdynamic)
+# link all of libvr-core (vr-resize) is made to link and export these (-u, -rdynamic)
 AV_IMPORTS := $(shell grep -v '^\#' lib/av/IMPORTS)
 # headers are included by file name and archives hold members by file name:
 # one name, one file, whatever its folder
@@ -89,11 +90,6 @@ ifneq ($(words $(LIB_NAMES)),$(words $(sort $(LIB_NAMES))))
 endif
 LIBCORE  := $(BUILD)/libvr-core.a
 PLUGIN   := vr-av.so
-# vr-fetch's lighter plugin: the http transport and what it uses, linked
-# with libavformat and libavutil only (lib/fetch/avplugin.c says why)
-HTTP_PLUGIN := vr-http.so
-HTTP_PIC := $(patsubst %,$(BUILD)/pic/av/%.o,httpio demux spool)
-HTTPPLUGIN := $(BUILD)/lib/fetch/httpplugin.o
 LIBDIR   := $(PREFIX)/lib/vr
 UNIT_SRC := $(wildcard tests/unit/test_*.c)
 UNITS    := $(patsubst tests/unit/%.c,$(BUILD)/tests/%,$(UNIT_SRC))
@@ -106,7 +102,7 @@ MAN_PAGES := $(wildcard man/*.[1-9])
 FUZZ_TIME ?= 60
 SOAK_TIME ?= 600
 
-all: $(addprefix bin/,$(PROGRAMS)) bin/$(PLUGIN) bin/$(HTTP_PLUGIN) completion
+all: $(addprefix bin/,$(PROGRAMS)) bin/$(PLUGIN) completion
 
 completion: $(addprefix $(BUILD)/completion/,$(PROGRAMS))
 
@@ -146,15 +142,6 @@ $(BUILD)/bin/$(PLUGIN): $(AV_PIC)
 	@mkdir -p $(@D)
 	$(CC) $(LDFLAGS) -shared -o $@ $^ $(call pkglibs,$(AV_PKGS)) -lm -lpthread
 
-$(BUILD)/bin/$(HTTP_PLUGIN): $(HTTP_PIC)
-	@mkdir -p $(@D)
-	$(CC) $(LDFLAGS) -shared -o $@ $^ $(call pkglibs,libavformat libavutil) -lm -lpthread
-
-$(HTTPPLUGIN): lib/fetch/avplugin.c $(LIB_HDR)
-	@mkdir -p $(@D)
-	$(CC) $(CPPFLAGS) -DVR_LIBDIR='"$(LIBDIR)"' -DVR_PLUGIN='"$(HTTP_PLUGIN)"' -DVR_PLUGIN_HTTP_ONLY \
-		$(call pkgcflags,$(ALL_PKGS)) $(CFLAGS) $(WARN) -c -o $@ $<
-
 $(AVPLUGIN): lib/fetch/avplugin.c $(LIB_HDR)
 	@mkdir -p $(@D)
 	$(CC) $(CPPFLAGS) -DVR_LIBDIR='"$(LIBDIR)"' $(call pkgcflags,$(ALL_PKGS)) $(CFLAGS) $(WARN) -c -o $@ $<
@@ -163,12 +150,6 @@ $(BUILD)/bin/vr-cache: $(BUILD)/cmd/vr-cache.o $(AVPLUGIN) $(LIBCORE) $(BUILD)/b
 	@mkdir -p $(@D)
 	$(CC) $(LDFLAGS) -rdynamic -o $@ $< $(AVPLUGIN) -Wl,--whole-archive $(LIBCORE) \
 		-Wl,--no-whole-archive $(call pkglibs,$(PKGS_vr-cache)) -lm -lpthread -ldl
-
-# vr-fetch: the core modules it uses, and those the plugin imports
-$(BUILD)/bin/vr-fetch: $(BUILD)/cmd/vr-fetch.o $(HTTPPLUGIN) $(LIBCORE) $(BUILD)/bin/$(HTTP_PLUGIN) lib/av/IMPORTS
-	@mkdir -p $(@D)
-	$(CC) $(LDFLAGS) -rdynamic -o $@ $< $(HTTPPLUGIN) $(addprefix -Wl$(comma)-u$(comma),$(AV_IMPORTS)) \
-		$(LIBCORE) $(call pkglibs,$(PKGS_vr-fetch)) -lm -lpthread -ldl
 
 # vr-resize: the core modules it uses, those the plugin imports, and the loader
 $(BUILD)/bin/vr-resize: $(BUILD)/cmd/vr-resize.o $(AVPLUGIN) $(LIBCORE) $(BUILD)/bin/$(PLUGIN) lib/av/IMPORTS
@@ -272,14 +253,14 @@ install: all
 	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(MANDIR)/man1 $(DESTDIR)$(MANDIR)/man5 $(DESTDIR)$(MANDIR)/man7
 	install -m 755 $(addprefix bin/,$(PROGRAMS)) $(DESTDIR)$(BINDIR)/
 	install -d $(DESTDIR)$(LIBDIR)
-	install -m 644 bin/$(PLUGIN) bin/$(HTTP_PLUGIN) $(DESTDIR)$(LIBDIR)/
+	install -m 644 bin/$(PLUGIN) $(DESTDIR)$(LIBDIR)/
 	for p in $(MAN_PAGES); do s=$${p##*.}; install -m 644 $$p $(DESTDIR)$(MANDIR)/man$$s/; done
 	install -d $(DESTDIR)$(COMPDIR)
 	install -m 644 $(addprefix $(BUILD)/completion/,$(PROGRAMS)) $(DESTDIR)$(COMPDIR)/
 
 uninstall:
 	rm -f $(addprefix $(DESTDIR)$(BINDIR)/,$(PROGRAMS))
-	rm -f $(DESTDIR)$(LIBDIR)/$(PLUGIN) $(DESTDIR)$(LIBDIR)/$(HTTP_PLUGIN)
+	rm -f $(DESTDIR)$(LIBDIR)/$(PLUGIN) $(DESTDIR)$(LIBDIR)/vr-http.so
 	rm -f $(addprefix $(DESTDIR)$(COMPDIR)/,$(PROGRAMS))
 	-rmdir $(DESTDIR)$(LIBDIR) 2>/dev/null
 	for p in $(MAN_PAGES); do s=$${p##*.}; rm -f $(DESTDIR)$(MANDIR)/man$$s/$${p##*/}; done

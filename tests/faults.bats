@@ -544,10 +544,10 @@ fault_setup() {
 		fault_listen resp.http
 		URL=http://127.0.0.1:$FPORT WANT=6 MSG='prematurely|partial file|broken off'
 		;;
-	badlength) # a negative Content-Length
+	badlength) # a negative Content-Length: libcurl refuses the head
 		http_response resp.http '200 OK' 'Content-Length: -20' "$D/web/a.mp4" 100000
 		fault_listen resp.http
-		URL=http://127.0.0.1:$FPORT WANT=6 MSG='prematurely|partial file|broken off'
+		URL=http://127.0.0.1:$FPORT WANT=6 MSG='prematurely|partial file|broken off|Invalid Content-Length'
 		;;
 	esac
 }

@@ -1,5 +1,5 @@
 #include "demux.h"
-#include "httpio.h"
+#include "http.h"
 #include "num.h"
 #include "lifecycle.h"
 #include "log.h"
@@ -62,9 +62,6 @@ static struct errbuf *error_target(void *avcl)
 
 static void av_log_to_vr(void *avcl, int level, const char *fmt, va_list vl)
 {
-	/* the fetcher's HTTP status and error line (lib/av/fetch) */
-	if (vr_httpio_log_capture(level, fmt, vl))
-		return;
 	/* AV_LOG_DEBUG and below carry the request, credentials included */
 	if (level > (vr_log_verbosity() >= VR_DEBUG ? AV_LOG_VERBOSE : AV_LOG_WARNING))
 		return;
@@ -119,42 +116,24 @@ const char *vr_av_last_error(void)
 	return copy;
 }
 
-const char *vr_http_describe(int averr, int code, char *buf, size_t len)
+/* An HTTP status in the one wording of every program (lib/request/http);
+ * libavformat tells the status of a few only. NULL: not an HTTP status. */
+static const char *http_describe(int averr, char *buf, size_t len)
 {
 	switch (averr) {
-	case AVERROR_HTTP_NOT_FOUND:
-		snprintf(buf, len, "HTTP 404 (not found)");
-		return buf;
-	case AVERROR_HTTP_SERVER_ERROR:
-		if (code >= 500 && code < 600)
-			snprintf(buf, len, "HTTP %d (server error)", code);
-		else
-			snprintf(buf, len, "HTTP 5xx (server error)");
-		return buf;
-	case AVERROR_HTTP_BAD_REQUEST:
-	case AVERROR_HTTP_UNAUTHORIZED:
-	case AVERROR_HTTP_FORBIDDEN:
-	case AVERROR_HTTP_OTHER_4XX: {
-		int c = code >= 400 && code < 500		? code
-			: averr == AVERROR_HTTP_BAD_REQUEST	? 400
-			: averr == AVERROR_HTTP_UNAUTHORIZED	? 401
-			: averr == AVERROR_HTTP_FORBIDDEN	? 403
-							: 0;
-		if (c)
-			snprintf(buf, len, "HTTP %d%s", c,
-				 c == 403 ? " (forbidden)" : c == 401 ? " (unauthorized)" : "");
-		else
-			snprintf(buf, len, "HTTP 4xx (client error)");
-		return buf;
-	}
-	default:
-		return NULL;
+	case AVERROR_HTTP_NOT_FOUND: return vr_http_failure_text(404, buf, len);
+	case AVERROR_HTTP_SERVER_ERROR: return vr_http_failure_text(5, buf, len);
+	case AVERROR_HTTP_BAD_REQUEST: return vr_http_failure_text(400, buf, len);
+	case AVERROR_HTTP_UNAUTHORIZED: return vr_http_failure_text(401, buf, len);
+	case AVERROR_HTTP_FORBIDDEN: return vr_http_failure_text(403, buf, len);
+	case AVERROR_HTTP_OTHER_4XX: return vr_http_failure_text(4, buf, len);
+	default: return NULL;
 	}
 }
 
 const char *vr_av_describe(int averr, char *buf, size_t len)
 {
-	if (vr_http_describe(averr, 0, buf, len))
+	if (http_describe(averr, buf, len))
 		return buf;
 	char e[AV_ERROR_MAX_STRING_SIZE];
 	av_strerror(averr, e, sizeof e);

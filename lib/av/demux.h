@@ -69,13 +69,8 @@ void vr_av_error_reset(void);
 struct AVCodecContext;
 void vr_av_error_attach(struct AVCodecContext *ctx);
 /* av_err2str into buf, plus the last libav error line when it adds to it;
- * an HTTP status in the one wording of vr_http_describe. */
+ * an HTTP status in the one wording of vr_http_failure_text (lib/request/http). */
 const char *vr_av_describe(int averr, char *buf, size_t len);
-/* The one wording of an HTTP failure, in every program: "HTTP 404 (not
- * found)", "HTTP 503 (server error)", "HTTP 403 (forbidden)"; code is the
- * status when known (else 0: "HTTP 5xx (server error)"). NULL when averr
- * is not an HTTP status. */
-const char *vr_http_describe(int averr, int code, char *buf, size_t len);
 
 /* Open and probe (avformat_open_input + avformat_find_stream_info).
  * Returns 0 or a vr_status with err; the status comes from what failed:

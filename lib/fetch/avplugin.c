@@ -1,16 +1,16 @@
-/* The FFmpeg side of vr-fetch and vr-cache, loaded on first use.
+/* The FFmpeg side of vr-cache, loaded on first use.
  *
- * vr-cache serves hits from the store with SQLite alone, and vr-fetch
- * copies local files with libc alone; only an http(s) request or a
- * transform needs FFmpeg, whose loading (some 160 shared objects) took
- * ~0.2 s, 3,000 page faults and ~28 MiB of RSS at every start. That code
- * is built as a plugin (vr-av.so: exactly lib/av/, the http transport and
- * transform and the modules under them) that these programs open the
- * first time they call into it; these functions stand in for the real
- * ones and forward to them. The plugin uses the host's own copies of the
- * rest of libvr (the host is linked with -rdynamic), so logging, the
- * stop flag and the open-stream count stay one; lib/av/IMPORTS lists the
- * symbols it takes (tests/plugin.bats keeps the list true).
+ * vr-cache serves hits from the store with SQLite alone; only a transform
+ * needs FFmpeg, whose loading (some 160 shared objects) took ~0.2 s,
+ * 3,000 page faults and ~28 MiB of RSS at every start. That code is built
+ * as a plugin (vr-av.so: exactly lib/av/, transform and the modules under
+ * it) that vr-cache opens the first time it calls into it; the function
+ * here stands in for the real one and forwards to it. The plugin uses the
+ * host's own copies of the rest of libvr (the host is linked with
+ * -rdynamic), so logging, the stop flag and the open-stream count stay
+ * one; lib/av/IMPORTS lists the symbols it takes (tests/plugin.bats keeps
+ * the list true). The http transport is not in it: fetching goes through
+ * libcurl (lib/fetch/curlio.c).
  *
  * Where the plugin is looked for, first found wins:
  *   $VR_AV_PLUGIN
@@ -18,9 +18,8 @@
  *   that directory's ../lib/vr/vr-av.so (an installed layout)
  *   VR_LIBDIR/vr-av.so (the install directory given at build time)
  *
- * This file is not part of libvr: programs that link the real transport
- * and transform (vr-resize, the unit tests) never see it. */
-#include "httpio.h"
+ * This file is not part of libvr: programs that link the real transform
+ * (vr-resize, the unit tests) never see it. */
 #include "status.h"
 #include "transform.h"
 
@@ -35,26 +34,9 @@
 #ifndef VR_LIBDIR
 #define VR_LIBDIR "/usr/local/lib/vr"
 #endif
-/* vr-cache opens vr-av.so; vr-fetch, which needs the http transport
- * alone, the lighter vr-http.so (httpio and demux, libavformat without
- * libavfilter and the encoders' libraries: 12 MiB less RSS), built from
- * this file with -DVR_PLUGIN='"vr-http.so"' -DVR_PLUGIN_HTTP_ONLY. A
- * process opens one of the two, never both: each holds its own av_log
- * callback and per-thread HTTP status. */
-#ifndef VR_PLUGIN
-#define VR_PLUGIN "vr-av.so"
-#endif
-#define PLUGIN VR_PLUGIN
+#define PLUGIN "vr-av.so"
 
 static struct {
-	int (*httpio_ready)(char *, size_t);
-	int (*httpio_open)(struct vr_httpio **, const struct vr_httpio_request *,
-			   struct vr_httpio_status *);
-	long (*httpio_read)(struct vr_httpio *, void *, size_t, struct vr_httpio_status *);
-	int64_t (*httpio_size)(struct vr_httpio *);
-	int (*httpio_content_type)(struct vr_httpio *, char *, size_t);
-	int (*httpio_location)(struct vr_httpio *, char *, size_t);
-	void (*httpio_close)(struct vr_httpio *);
 	int (*transform_run)(const struct vr_transform_opts *, struct vr_transform_stats *, char *,
 			     size_t);
 	int ok;
@@ -105,19 +87,8 @@ static void av_load(void)
 		snprintf(av.err, sizeof av.err, "cannot load the FFmpeg plugin " PLUGIN ": %s", why);
 		return;
 	}
-	*(void **)&av.httpio_ready = dlsym(h, "vr_httpio_ready");
-	*(void **)&av.httpio_open = dlsym(h, "vr_httpio_open");
-	*(void **)&av.httpio_read = dlsym(h, "vr_httpio_read");
-	*(void **)&av.httpio_size = dlsym(h, "vr_httpio_size");
-	*(void **)&av.httpio_content_type = dlsym(h, "vr_httpio_content_type");
-	*(void **)&av.httpio_location = dlsym(h, "vr_httpio_location");
-	*(void **)&av.httpio_close = dlsym(h, "vr_httpio_close");
 	*(void **)&av.transform_run = dlsym(h, "vr_transform_run");
-	av.ok = av.httpio_ready && av.httpio_open && av.httpio_read && av.httpio_size &&
-		av.httpio_content_type && av.httpio_location && av.httpio_close;
-#ifndef VR_PLUGIN_HTTP_ONLY
-	av.ok = av.ok && av.transform_run;
-#endif
+	av.ok = av.transform_run != NULL;
 	if (!av.ok)
 		snprintf(av.err, sizeof av.err, "the FFmpeg plugin " PLUGIN " lacks a function");
 }
@@ -128,63 +99,11 @@ static int loaded(void)
 	return av.ok;
 }
 
-/* Not loaded: the request fails as UNAVAILABLE, and the fetch engine
- * ends with av.err (exit 1), whichever source needed it. */
-int vr_httpio_ready(char *why, size_t len)
-{
-	if (!loaded()) {
-		snprintf(why, len, "%s", av.err);
-		return -1;
-	}
-	return av.httpio_ready(why, len);
-}
-
-int vr_httpio_open(struct vr_httpio **io, const struct vr_httpio_request *r,
-		   struct vr_httpio_status *st)
-{
-	if (!loaded()) {
-		*io = NULL;
-		st->code = 0;
-		st->fail = VR_HTTPIO_UNAVAILABLE;
-		snprintf(st->why, sizeof st->why, "%.*s", (int)sizeof st->why - 1, av.err);
-		return -1;
-	}
-	return av.httpio_open(io, r, st);
-}
-
-/* The rest are only called with a connection that the plugin opened. */
-long vr_httpio_read(struct vr_httpio *io, void *p, size_t n, struct vr_httpio_status *st)
-{
-	return av.httpio_read(io, p, n, st);
-}
-
-int64_t vr_httpio_size(struct vr_httpio *io) { return av.httpio_size(io); }
-
-int vr_httpio_content_type(struct vr_httpio *io, char *buf, size_t len)
-{
-	return av.httpio_content_type(io, buf, len);
-}
-
-int vr_httpio_location(struct vr_httpio *io, char *buf, size_t len)
-{
-	return av.httpio_location(io, buf, len);
-}
-
-void vr_httpio_close(struct vr_httpio *io)
-{
-	if (io && av.ok)
-		av.httpio_close(io);
-}
-
 int vr_transform_run(const struct vr_transform_opts *o, struct vr_transform_stats *st, char *err,
 		     size_t errlen)
 {
 	if (!loaded()) {
 		snprintf(err, errlen, "%s", av.err);
-		return VR_EFAIL;
-	}
-	if (!av.transform_run) { /* vr-http.so has no transform */
-		snprintf(err, errlen, "the FFmpeg plugin " PLUGIN " has no transform");
 		return VR_EFAIL;
 	}
 	return av.transform_run(o, st, err, errlen);

@@ -347,7 +347,7 @@ static int source_failed(struct vr_fetch *f, enum fail_kind kind, const char *wh
 	return fatal(f, status, "all %zu sources failed: %s", f->srcs->n, f->failures);
 }
 
-/* Map a failed http request or read (lib/av/httpio). Returns 0 with
+/* Map a failed http request or read (lib/fetch/httpio.h). Returns 0 with
  * kind/why set, or a fatal status. */
 static int classify_http(struct vr_fetch *f, const struct vr_httpio_status *st, const char *doing,
 			 enum fail_kind *kind, char *why, size_t wl)
@@ -693,10 +693,9 @@ static int open_http(struct vr_fetch *f, const struct vr_source *s, enum item_st
 	uint64_t pos;
 	char range[80], name[1024];
 
-	/* the transport first (the plugin, on the first http source): its
-	 * loading is the program's start-up, which came before the limits
-	 * when FFmpeg was linked, not the source's slowness, so it counts
-	 * against neither --max-time nor the stall timeout */
+	/* the transport first (libcurl, on the first http source): its
+	 * loading is the program's start-up, not the source's slowness, so
+	 * it counts against neither --max-time nor the stall timeout */
 	double t0 = vr_now_ms();
 	if (vr_httpio_ready(why, wl)) {
 		fatal(f, VR_EFAIL, "%s", why);

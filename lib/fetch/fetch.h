@@ -4,10 +4,9 @@
  * the byte reached when a source fails mid-body.
  *
  * Local files are read with pread/sendfile/splice (lib/base/io) and need
- * nothing beyond libc; http and https requests go through lib/av/httpio
- * (libavformat's AVIO), which programs that fetch (vr-fetch, vr-cache)
- * load as part of the plugin vr-av.so on the first http source
- * (lib/fetch/avplugin.c), so that a local fetch never loads FFmpeg.
+ * nothing beyond libc; http and https requests go through
+ * lib/fetch/httpio.h (libcurl, opened on the first http source), so that
+ * a local fetch never loads it.
  * Memory is bounded by one transfer buffer whatever the size of the
  * source.
  *

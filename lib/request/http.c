@@ -46,6 +46,21 @@ const char *vr_http_reason(int status)
 	}
 }
 
+const char *vr_http_failure_text(int code, char *buf, size_t len)
+{
+	if (code == 5)
+		snprintf(buf, len, "HTTP 5xx (server error)");
+	else if (code == 4)
+		snprintf(buf, len, "HTTP 4xx (client error)");
+	else if (code >= 500)
+		snprintf(buf, len, "HTTP %d (server error)", code);
+	else
+		snprintf(buf, len, "HTTP %d%s", code,
+			 code == 404 ? " (not found)" : code == 403 ? " (forbidden)"
+			 : code == 401 ? " (unauthorized)" : "");
+	return buf;
+}
+
 void vr_http_etag(char *buf, size_t len, const char *sha256_hex)
 {
 	size_t n = sha256_hex ? strspn(sha256_hex, "0123456789abcdef") : 0;

@@ -22,6 +22,13 @@ int vr_http_status_for_exit(int exit_status);
 /* The reason phrase of a status ("Not Modified"), "" when unknown. */
 const char *vr_http_reason(int status);
 
+/* The one wording of a failing HTTP status that an origin answered, in
+ * every program: "HTTP 404 (not found)", "HTTP 503 (server error)",
+ * "HTTP 403 (forbidden)", "HTTP 401 (unauthorized)", "HTTP 416"; code 5
+ * or 4 for a class whose status is not known: "HTTP 5xx (server error)",
+ * "HTTP 4xx (client error)". Returns buf. */
+const char *vr_http_failure_text(int code, char *buf, size_t len);
+
 /* A strong entity-tag from an entry's SHA-256 (hex): the quoted first 32
  * hex digits, "\"3a7bd3e2360a3d29eea436fcfb7e44c7\"". An empty or short
  * checksum gives "" (no validator). */

@@ -25,6 +25,20 @@ static void test_status_table(void)
 	CHECK_EQ_STR(vr_http_reason(299), "");
 }
 
+/* the one wording of an origin's failing status, which the tests of
+ * every program that fetches look for */
+static void test_failure_text(void)
+{
+	char b[64];
+	CHECK_EQ_STR(vr_http_failure_text(404, b, sizeof b), "HTTP 404 (not found)");
+	CHECK_EQ_STR(vr_http_failure_text(503, b, sizeof b), "HTTP 503 (server error)");
+	CHECK_EQ_STR(vr_http_failure_text(403, b, sizeof b), "HTTP 403 (forbidden)");
+	CHECK_EQ_STR(vr_http_failure_text(401, b, sizeof b), "HTTP 401 (unauthorized)");
+	CHECK_EQ_STR(vr_http_failure_text(416, b, sizeof b), "HTTP 416");
+	CHECK_EQ_STR(vr_http_failure_text(5, b, sizeof b), "HTTP 5xx (server error)");
+	CHECK_EQ_STR(vr_http_failure_text(4, b, sizeof b), "HTTP 4xx (client error)");
+}
+
 static void test_validators(void)
 {
 	char b[64];
@@ -163,6 +177,7 @@ int main(void)
 {
 	test_head();
 	test_status_table();
+	test_failure_text();
 	test_validators();
 	test_etag_lists();
 	test_preconditions();
