@@ -224,6 +224,17 @@ decodes() {
 	[ -n "$out" ] && ! grep -q -i error <<<"$out"
 }
 
+# same_frames A B — A and B decode to the same frames, every stream's, in
+# order (ffmpeg's framemd5: the stream and the hash of each frame's data;
+# timestamps aside). For two containers of one encode (a fragmented MP4
+# and its progressive remux).
+same_frames() {
+	local a b
+	a=$(ffmpeg -nostdin -v error -i "$1" -map 0 -f framemd5 - | awk -F, '!/^#/ { print $1, $NF }') || return 1
+	b=$(ffmpeg -nostdin -v error -i "$2" -map 0 -f framemd5 - | awk -F, '!/^#/ { print $1, $NF }') || return 1
+	[ -n "$a" ] && [ "$a" = "$b" ]
+}
+
 # ---------------------------------------------------------------- running
 
 # _bench_timed TAG CMD... — runs CMD under time(1); writes "t0 t1 rc" to
