@@ -415,7 +415,7 @@ _bench_row() {
 	[ -z "$cpu" ] || cshown=$cpu
 	row "$name" "$tool" "$shown" "$cshown" "$mibs" "$peak" "$ratio" "$note"
 	printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$SECTION" "$name" "$tool" "$best" \
-		"$mibs" "$peak" "$ratio" "$bytes" "$status" "${R_CMD[$key]}" "${cpu:-}" >>"$RESULTS"
+		"$mibs" "$peak" "$ratio" "$bytes" "$status" "${R_CMD[$key]//[$'\t\n']/ }" "${cpu:-}" >>"$RESULTS"
 }
 
 # measure_floor — sets FLOOR (seconds) and FLOOR_RSS (KiB): the best of 10
