@@ -825,6 +825,33 @@ static void fix_discontinuity(struct run *r, AVStream *s, AVPacket *pkt)
 		pkt->pts += off;
 }
 
+/* The next packet of the input into r->pkt: 0, -1 at the end of the
+ * input, or an exit status with the run's error set: a stall (--timeout's
+ * "no data", or the run's deadline), the input size limit, a read error. */
+static int read_packet(struct run *r)
+{
+	int e = av_read_frame(r->ifmt, r->pkt);
+	if (e == AVERROR_EOF)
+		return -1;
+	if (e >= 0) {
+		vr_demux_touch(&r->in);
+		return 0;
+	}
+	int st = vr_demux_status(&r->in, e);
+	char b[600];
+	if (st == VR_ETIMEOUT && check_stop(r))
+		return VR_ETIMEOUT; /* the run's deadline */
+	if (st == VR_ETIMEOUT) {
+		char d[32];
+		return fail(r, st, "%s: no data for %s", r->in.what,
+			    vr_duration_text(r->stall_timeout, d, sizeof d));
+	}
+	if (st == VR_ELIMIT)
+		return fail(r, st, "%s is larger than the limit of %" PRIu64 " bytes", r->in.what,
+			    r->l->max_input_bytes);
+	return fail(r, st, "%s: reading: %s", r->in.what, vr_demux_read_error(&r->in, e, b, sizeof b));
+}
+
 static int pump(struct run *r, frame_fn vfn, frame_fn afn)
 {
 	double reached = -1;
@@ -834,26 +861,12 @@ static int pump(struct run *r, frame_fn vfn, frame_fn afn)
 			return rc;
 		if ((!r->vdec || r->video_done) && (!r->adec || r->audio_done))
 			break;
-		int e = av_read_frame(r->ifmt, r->pkt);
-		if (e == AVERROR_EOF)
+		if ((rc = read_packet(r)) > 0)
+			return rc;
+		if (rc < 0) {
+			rc = 0;
 			break;
-		if (e < 0) {
-			int st = vr_demux_status(&r->in, e);
-			char b[600];
-			if (st == VR_ETIMEOUT && check_stop(r))
-				return VR_ETIMEOUT; /* the run's deadline */
-			if (st == VR_ETIMEOUT) {
-				char d[32];
-				return fail(r, st, "%s: no data for %s", r->in.what,
-					    vr_duration_text(r->stall_timeout, d, sizeof d));
-			}
-			if (st == VR_ELIMIT)
-				return fail(r, st, "%s is larger than the limit of %" PRIu64 " bytes",
-					    r->in.what, r->l->max_input_bytes);
-			return fail(r, st, "%s: reading: %s", r->in.what,
-				    vr_demux_read_error(&r->in, e, b, sizeof b));
 		}
-		vr_demux_touch(&r->in);
 		AVStream *s = r->ifmt->streams[r->pkt->stream_index];
 		fix_discontinuity(r, s, r->pkt);
 		if (r->pkt->pts != AV_NOPTS_VALUE) {
@@ -989,16 +1002,10 @@ static int audio_copy_packets(struct run *r)
 		int rc = check_stop(r);
 		if (rc)
 			return rc;
-		int e = av_read_frame(r->ifmt, r->pkt);
-		if (e == AVERROR_EOF)
+		if ((rc = read_packet(r)) > 0)
+			return rc;
+		if (rc < 0)
 			break;
-		if (e < 0) {
-			char b[600];
-			int st = vr_demux_status(&r->in, e);
-			return fail(r, st, "%s: reading: %s", r->in.what,
-				    vr_demux_read_error(&r->in, e, b, sizeof b));
-		}
-		vr_demux_touch(&r->in);
 		if (r->pkt->stream_index != r->ai) {
 			av_packet_unref(r->pkt);
 			continue;
@@ -1118,20 +1125,13 @@ static int next_frame(struct run *r, struct grabber *g, int64_t skip_before)
 		int rc = check_stop(r);
 		if (rc)
 			return -rc;
-		e = av_read_frame(r->ifmt, r->pkt);
-		if (e == AVERROR_EOF) {
+		if ((rc = read_packet(r)) > 0)
+			return -rc;
+		if (rc < 0) {
 			g->eof = 1;
 			avcodec_send_packet(r->vdec, NULL);
 			continue;
 		}
-		if (e < 0) {
-			char b[600];
-			int st = vr_demux_status(&r->in, e);
-			fail(r, st, "%s: reading: %s", r->in.what,
-				    vr_demux_read_error(&r->in, e, b, sizeof b));
-			return -st;
-		}
-		vr_demux_touch(&r->in);
 		if (r->pkt->pts != AV_NOPTS_VALUE) {
 			AVStream *s = r->ifmt->streams[r->pkt->stream_index];
 			double t = (r->pkt->pts + r->pkt->duration) * av_q2d(s->time_base);
@@ -1249,16 +1249,8 @@ static int grab_key(struct run *r, struct grabber *g, int64_t kf, int64_t lo, AV
 		int rc = check_stop(r);
 		if (rc)
 			return rc;
-		e = av_read_frame(r->ifmt, r->pkt);
-		if (e == AVERROR_EOF)
-			return -1;
-		if (e < 0) {
-			char b[600];
-			int st = vr_demux_status(&r->in, e);
-			return fail(r, st, "%s: reading: %s", r->in.what,
-				    vr_demux_read_error(&r->in, e, b, sizeof b));
-		}
-		vr_demux_touch(&r->in);
+		if ((rc = read_packet(r)))
+			return rc; /* -1 at the end: as a failed seek */
 		int key = r->pkt->stream_index == r->vi && (r->pkt->flags & AV_PKT_FLAG_KEY);
 		/* a demuxer that lands before the keyframe asked for */
 		if (key && r->pkt->pts != AV_NOPTS_VALUE && r->pkt->pts < lo) {

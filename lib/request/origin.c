@@ -1,5 +1,6 @@
 #include "origin.h"
 #include "lifecycle.h"
+#include "log.h"
 #include "config.h"
 #include "defaults.h"
 #include "num.h"
@@ -9,7 +10,6 @@
 #include <ctype.h>
 #include <errno.h>
 #include <limits.h>
-#include <stdarg.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -17,20 +17,6 @@
 #include <strings.h>
 
 #define TEMPLATE_MAX 8192 /* an expanded path, URL or header line */
-
-static int failf(char *err, size_t errlen, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
-
-static int failf(char *err, size_t errlen, const char *fmt, ...)
-{
-	if (err && errlen) {
-		va_list ap;
-		va_start(ap, fmt);
-		vsnprintf(err, errlen, fmt, ap);
-		va_end(ap);
-	}
-	return -1;
-}
 
 static char *xstrdup(const char *s)
 {
@@ -128,7 +114,7 @@ static int put_group(struct sink *s, size_t g, const struct vr_pattern *p, const
 {
 	size_t ngroups = p ? p->ngroups : 0;
 	if (!p || !m || !subject || g > ngroups)
-		return failf(err, errlen, "template '%s': no group %zu (the match has %zu%s)", tmpl, g,
+		return vr_errf(err, errlen, -1, "template '%s': no group %zu (the match has %zu%s)", tmpl, g,
 			     ngroups,
 			     p && p->noncapturing ? "; (?:...) groups take no number" : "");
 	if (m[g].rm_so >= 0)
@@ -143,7 +129,7 @@ int vr_template_expand(const char *tmpl, const struct vr_pattern *p, const char 
 {
 	struct sink s = {.out = out, .cap = outlen};
 	if (outlen == 0)
-		return failf(err, errlen, "template '%s': no room", tmpl);
+		return vr_errf(err, errlen, -1, "template '%s': no room", tmpl);
 	for (const char *t = tmpl; *t;) {
 		const char *dollar = strchr(t, '$');
 		size_t lit = dollar ? (size_t)(dollar - t) : strlen(t);
@@ -162,22 +148,22 @@ int vr_template_expand(const char *tmpl, const struct vr_pattern *p, const char 
 		} else if (t[1] == '{') {
 			const char *a = t + 2, *close = strchr(a, '}');
 			if (!close)
-				return failf(err, errlen, "template '%s': unclosed '${'", tmpl);
+				return vr_errf(err, errlen, -1, "template '%s': unclosed '${'", tmpl);
 			size_t n = (size_t)(close - a);
 			if (n > 4 && !strncmp(a, "env:", 4)) {
 				char var[256];
 				if (!(flags & (VR_EXPAND_ENV | VR_EXPAND_KEEP_ENV)))
-					return failf(err, errlen,
+					return vr_errf(err, errlen, -1,
 						     "template '%s': ${env:...} is only allowed in header values",
 						     tmpl);
 				if (n - 4 >= sizeof var || !is_name_start(a[4]))
-					return failf(err, errlen, "template '%s': bad variable name in '%.*s'",
+					return vr_errf(err, errlen, -1, "template '%s': bad variable name in '%.*s'",
 						     tmpl, (int)(n + 3), t);
 				memcpy(var, a + 4, n - 4);
 				var[n - 4] = '\0';
 				for (size_t i = 0; var[i]; i++)
 					if (!is_name_char(var[i]))
-						return failf(err, errlen,
+						return vr_errf(err, errlen, -1,
 							     "template '%s': bad variable name '%s'", tmpl, var);
 				if (flags & VR_EXPAND_KEEP_ENV) {
 					/* read when a request is made (vr_source_headers) */
@@ -187,7 +173,7 @@ int vr_template_expand(const char *tmpl, const struct vr_pattern *p, const char 
 				}
 				const char *v = getenv(var);
 				if (!v) {
-					failf(err, errlen, "environment variable %s is not set (used in '%s')", var,
+					vr_errf(err, errlen, -1, "environment variable %s is not set (used in '%s')", var,
 					      tmpl);
 					return VR_EXPAND_UNSET;
 				}
@@ -201,21 +187,21 @@ int vr_template_expand(const char *tmpl, const struct vr_pattern *p, const char 
 			} else if (n > 0 && is_name_start(a[0])) {
 				size_t g = vr_pattern_group(p, a, n);
 				if (!g)
-					return failf(err, errlen, "template '%s': no group named '%.*s'", tmpl,
+					return vr_errf(err, errlen, -1, "template '%s': no group named '%.*s'", tmpl,
 						     (int)n, a);
 				if (put_group(&s, g, p, subject, m, flags, tmpl, err, errlen) < 0)
 					return VR_EXPAND_BAD;
 			} else {
-				return failf(err, errlen, "template '%s': '${%.*s}' is not a group or ${env:NAME}",
+				return vr_errf(err, errlen, -1, "template '%s': '${%.*s}' is not a group or ${env:NAME}",
 					     tmpl, (int)n, a);
 			}
 			t = close + 1;
 		} else {
-			return failf(err, errlen, "template '%s': stray '$' (write $$ for a dollar sign)", tmpl);
+			return vr_errf(err, errlen, -1, "template '%s': stray '$' (write $$ for a dollar sign)", tmpl);
 		}
 	}
 	if (s.overflow)
-		return failf(err, errlen, "template '%s': result longer than %zu bytes", tmpl, outlen - 1);
+		return vr_errf(err, errlen, -1, "template '%s': result longer than %zu bytes", tmpl, outlen - 1);
 	out[s.len] = '\0';
 	return 0;
 }
@@ -242,17 +228,17 @@ int vr_header_check(const char *line, char *err, size_t errlen)
 {
 	const char *colon = strchr(line, ':');
 	if (!colon || colon == line)
-		return failf(err, errlen, "header '%s' is not 'Name: value'", line);
+		return vr_errf(err, errlen, -1, "header '%s' is not 'Name: value'", line);
 	for (const char *c = line; c < colon; c++)
 		if (!isalnum((unsigned char)*c) && !strchr("!#$%&'*+-.^_`|~", *c))
-			return failf(err, errlen, "header '%s': the name has a character not allowed in a token",
+			return vr_errf(err, errlen, -1, "header '%s': the name has a character not allowed in a token",
 				     line);
 	for (const char *c = colon + 1; *c; c++)
 		if ((unsigned char)*c < 0x20 && *c != '\t')
-			return failf(err, errlen, "header '%.*s': control character in the value",
+			return vr_errf(err, errlen, -1, "header '%.*s': control character in the value",
 				     (int)(colon - line), line);
 	if (colon - line == 5 && !strncasecmp(line, "Range", 5))
-		return failf(err, errlen, "header 'Range' is managed by vr-fetch; use -r/--range");
+		return vr_errf(err, errlen, -1, "header 'Range' is managed by vr-fetch; use -r/--range");
 	return 0;
 }
 
@@ -387,7 +373,7 @@ static int config_retries(const struct vr_config *cfg, const char *section, cons
 	if (!v)
 		return 0;
 	if (vr_parse_u64(v, &u) < 0 || u > VR_ORIGIN_MAX_RETRIES)
-		return failf(err, errlen, "%s: retries: '%s' is not a number from 0 to %u",
+		return vr_errf(err, errlen, -1, "%s: retries: '%s' is not a number from 0 to %u",
 			     vr_config_where(cfg, section, sub, "retries"), v, VR_ORIGIN_MAX_RETRIES);
 	*out = (unsigned)u;
 	return 0;
@@ -431,7 +417,7 @@ static char *s3_credential(const struct vr_config *cfg, const char *name, const 
 	const char *v = vr_config_get(cfg, "origin", name, key);
 	char buf[TEMPLATE_MAX], why[512];
 	if (!v || !*v) {
-		failf(err, errlen, "%s: [origin \"%s\"] %s is %s", cfg_name(cfg), name, key,
+		vr_errf(err, errlen, -1, "%s: [origin \"%s\"] %s is %s", cfg_name(cfg), name, key,
 		      v ? "empty" : "missing (s3-region, s3-access-key and s3-secret-key go together)");
 		return NULL;
 	}
@@ -442,7 +428,7 @@ static char *s3_credential(const struct vr_config *cfg, const char *name, const 
 				   : strstr(why, "unclosed")    ? "an unclosed '${'"
 				   : strstr(why, "longer")	 ? "a value too long"
 								 : "a '$' that is neither ${env:NAME} nor $$";
-		failf(err, errlen, "%s: %s has %s", vr_config_where(cfg, "origin", name, key), key, kind);
+		vr_errf(err, errlen, -1, "%s: %s has %s", vr_config_where(cfg, "origin", name, key), key, kind);
 		return NULL;
 	}
 	return xstrdup(buf);
@@ -478,17 +464,17 @@ static int config_s3(const struct vr_config *cfg, const char *name, struct vr_s3
 	const char *region = vr_config_get(cfg, "origin", name, "s3-region");
 	const char *service = vr_config_get(cfg, "origin", name, "s3-service");
 	if (!region) {
-		failf(err, errlen, "%s: [origin \"%s\"] s3-region is missing (s3-region, s3-access-key "
+		vr_errf(err, errlen, -1, "%s: [origin \"%s\"] s3-region is missing (s3-region, s3-access-key "
 		      "and s3-secret-key go together)", cfg_name(cfg), name);
 		goto fail;
 	}
 	if (!s3_token(region)) {
-		failf(err, errlen, "%s: s3-region: '%s' is not a region name (letters, digits, '-')",
+		vr_errf(err, errlen, -1, "%s: s3-region: '%s' is not a region name (letters, digits, '-')",
 		      vr_config_where(cfg, "origin", name, "s3-region"), region);
 		goto fail;
 	}
 	if (service && !s3_token(service)) {
-		failf(err, errlen, "%s: s3-service: '%s' is not a service name (letters, digits, '-')",
+		vr_errf(err, errlen, -1, "%s: s3-service: '%s' is not a service name (letters, digits, '-')",
 		      vr_config_where(cfg, "origin", name, "s3-service"), service);
 		goto fail;
 	}
@@ -504,7 +490,7 @@ static int config_s3(const struct vr_config *cfg, const char *name, struct vr_s3
 	if (ps) {
 		double sec = 0;
 		if (vr_parse_seconds(ps, &sec) < 0 || sec < 1 || sec > VR_SIGV4_PRESIGN_MAX) {
-			failf(err, errlen, "%s: s3-presign: '%s' is not a lifetime from 1s to 7d (%u s)",
+			vr_errf(err, errlen, -1, "%s: s3-presign: '%s' is not a lifetime from 1s to 7d (%u s)",
 			      vr_config_where(cfg, "origin", name, "s3-presign"), ps, VR_SIGV4_PRESIGN_MAX);
 			goto fail;
 		}
@@ -525,9 +511,9 @@ static int expand_cli_headers(const struct vr_origin_params *pp, char **acc, cha
 	for (size_t i = 0; pp && i < pp->nheaders; i++) {
 		if (vr_template_expand(pp->headers[i], NULL, NULL, NULL, VR_EXPAND_ENV, line, sizeof line,
 				       why, sizeof why) < 0)
-			return failf(err, errlen, "--header: %s", why);
+			return vr_errf(err, errlen, -1, "--header: %s", why);
 		if (append_header(acc, line, 1, why, sizeof why) < 0)
-			return failf(err, errlen, "--header: %s", why);
+			return vr_errf(err, errlen, -1, "--header: %s", why);
 	}
 	return 0;
 }
@@ -554,7 +540,7 @@ static int resolve_origin(const struct vr_config *cfg, const char *name, const s
 		if (vr_template_expand(tmpl, pat, path, m, VR_EXPAND_KEEP_ENV, buf, sizeof buf, why,
 				       sizeof why) < 0 ||
 		    append_header(&headers, buf, 0, why, sizeof why) < 0) {
-			failf(err, errlen, "%s: [origin \"%s\"] header: %s", cfg_name(cfg), name, why);
+			vr_errf(err, errlen, -1, "%s: [origin \"%s\"] header: %s", cfg_name(cfg), name, why);
 			goto out;
 		}
 	}
@@ -567,7 +553,7 @@ static int resolve_origin(const struct vr_config *cfg, const char *name, const s
 	out->origin = xstrdup(name);
 	for (size_t i = 0; (tmpl = vr_config_get_nth(cfg, "origin", name, "source", i)); i++) {
 		if (i == VR_ORIGIN_MAX_SOURCES) {
-			failf(err, errlen, "%s: [origin \"%s\"]: more than %d sources", cfg_name(cfg),
+			vr_errf(err, errlen, -1, "%s: [origin \"%s\"]: more than %d sources", cfg_name(cfg),
 			      name, VR_ORIGIN_MAX_SOURCES);
 			goto out;
 		}
@@ -576,18 +562,18 @@ static int resolve_origin(const struct vr_config *cfg, const char *name, const s
 		const char *ltmpl = tmpl;
 		if (sl && !http) {
 			if (!has_prefix_ci(tmpl, "file://") || !(ltmpl = file_url_path(tmpl))) {
-				failf(err, errlen, "%s: [origin \"%s\"] source '%s': only http, https and "
+				vr_errf(err, errlen, -1, "%s: [origin \"%s\"] source '%s': only http, https and "
 				      "file:///path sources are supported", cfg_name(cfg), name, tmpl);
 				goto out;
 			}
 		}
 		int flags = http ? VR_EXPAND_URL_ENCODE : VR_EXPAND_PCT_DECODE;
 		if (vr_template_expand(ltmpl, pat, path, m, flags, buf, sizeof buf, why, sizeof why) < 0) {
-			failf(err, errlen, "%s: [origin \"%s\"] source: %s", cfg_name(cfg), name, why);
+			vr_errf(err, errlen, -1, "%s: [origin \"%s\"] source: %s", cfg_name(cfg), name, why);
 			goto out;
 		}
 		if (!http && !buf[0]) {
-			failf(err, errlen, "%s: [origin \"%s\"] source '%s' expands to an empty path",
+			vr_errf(err, errlen, -1, "%s: [origin \"%s\"] source '%s' expands to an empty path",
 			      cfg_name(cfg), name, tmpl);
 			goto out;
 		}
@@ -609,7 +595,7 @@ static int resolve_origin(const struct vr_config *cfg, const char *name, const s
 		}
 	}
 	if (out->n == 0) {
-		failf(err, errlen, "%s: [origin \"%s\"] has no source", cfg_name(cfg), name);
+		vr_errf(err, errlen, -1, "%s: [origin \"%s\"] has no source", cfg_name(cfg), name);
 		goto out;
 	}
 	rc = 0;
@@ -634,7 +620,7 @@ int vr_origin_resolve(const struct vr_config *cfg, const char *source,
 
 	memset(out, 0, sizeof *out);
 	if (!source || !*source) {
-		failf(err, errlen, "empty SOURCE");
+		vr_errf(err, errlen, -1, "empty SOURCE");
 		return VR_EUSAGE;
 	}
 	if ((cfg && vr_config_check_keys(cfg, "fetch", NULL, fetch_keys, err, errlen)) ||
@@ -654,19 +640,19 @@ int vr_origin_resolve(const struct vr_config *cfg, const char *source,
 		const char *p = file_url_path(source);
 		char path[TEMPLATE_MAX];
 		if (!p) {
-			failf(err, errlen, "%s: only file:///path (or file://localhost/path) is supported",
+			vr_errf(err, errlen, -1, "%s: only file:///path (or file://localhost/path) is supported",
 			      source);
 			goto fail;
 		}
 		if (vr_percent_decode(p, strlen(p), path, sizeof path) < 0) {
-			failf(err, errlen, "%s: path too long", source);
+			vr_errf(err, errlen, -1, "%s: path too long", source);
 			goto fail;
 		}
 		if (expand_cli_headers(pp, &headers, err, errlen) < 0)
 			goto fail;
 		add_source(out, VR_SOURCE_LOCAL, path);
 	} else if (sl) {
-		failf(err, errlen, "%s: unsupported scheme '%.*s' (http, https and file only)", source,
+		vr_errf(err, errlen, -1, "%s: unsupported scheme '%.*s' (http, https and file only)", source,
 		      (int)(sl - 3), source);
 		goto fail;
 	} else if (!strcmp(source, "-")) {
@@ -678,7 +664,7 @@ int vr_origin_resolve(const struct vr_config *cfg, const char *source,
 		const char *names[256];
 		size_t nn = cfg ? vr_config_names(cfg, "origin", names, 256) : 0;
 		if (nn > 256) {
-			failf(err, errlen, "more than 256 [origin] sections");
+			vr_errf(err, errlen, -1, "more than 256 [origin] sections");
 			rc = VR_EDATA;
 			goto fail;
 		}
@@ -701,14 +687,14 @@ int vr_origin_resolve(const struct vr_config *cfg, const char *source,
 				goto fail;
 			}
 			if (!re) {
-				failf(err, errlen, "%s: [origin \"%s\"] has no 'match' regex", cfg_name(cfg),
+				vr_errf(err, errlen, -1, "%s: [origin \"%s\"] has no 'match' regex", cfg_name(cfg),
 				      names[i]);
 				free(path);
 				rc = VR_EDATA;
 				goto fail;
 			}
 			if (vr_pattern_compile(&pat, re, why, sizeof why) < 0) {
-				failf(err, errlen, "%s: match: %s",
+				vr_errf(err, errlen, -1, "%s: match: %s",
 				      vr_config_where(cfg, "origin", names[i], "match"), why);
 				free(path);
 				rc = VR_EDATA;
@@ -719,7 +705,7 @@ int vr_origin_resolve(const struct vr_config *cfg, const char *source,
 				/* the regex of the config is what a careless path
 				 * makes explode: a config error, not a silent miss
 				 * that would fall through to the next origin */
-				failf(err, errlen, "%s: match: regex '%s': %s",
+				vr_errf(err, errlen, -1, "%s: match: regex '%s': %s",
 				      vr_config_where(cfg, "origin", names[i], "match"), re, why);
 				vr_pattern_free(&pat);
 				free(path);

@@ -1,27 +1,13 @@
 #include "pattern.h"
 #include "lifecycle.h"
+#include "log.h"
 
 #define PCRE2_CODE_UNIT_WIDTH 8
 #include <pcre2.h>
 
 #include <limits.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
-
-static int failf(char *err, size_t errlen, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
-
-static int failf(char *err, size_t errlen, const char *fmt, ...)
-{
-	if (err && errlen) {
-		va_list ap;
-		va_start(ap, fmt);
-		vsnprintf(err, errlen, fmt, ap);
-		va_end(ap);
-	}
-	return -1;
-}
 
 /* The group names from PCRE2's name table into p->names: each entry is
  * the group's number (2 bytes, big-endian) then its name. 0 or -1. */
@@ -38,17 +24,17 @@ static int take_names(struct vr_pattern *p, const char *pattern, char *err, size
 		const char *name = (const char *)e + 2;
 		size_t n = strlen(name);
 		if (g == 0 || g > p->ngroups)
-			return failf(err, errlen, "regex '%s': cannot number its groups", pattern);
+			return vr_errf(err, errlen, -1, "regex '%s': cannot number its groups", pattern);
 		if (n >= VR_ORIGIN_MAX_NAME)
-			return failf(err, errlen, "regex '%s': group name longer than %d bytes", pattern,
+			return vr_errf(err, errlen, -1, "regex '%s': group name longer than %d bytes", pattern,
 				     VR_ORIGIN_MAX_NAME - 1);
 		if (!strcmp(name, "env"))
-			return failf(err, errlen, "regex '%s': 'env' is reserved, not a group name",
+			return vr_errf(err, errlen, -1, "regex '%s': 'env' is reserved, not a group name",
 				     pattern);
 		/* (?J) lets PCRE2 give two groups one name; ${name} would be
 		 * ambiguous */
 		if (vr_pattern_group(p, name, n) || p->names[g][0])
-			return failf(err, errlen, "regex '%s': group name '%s' used twice", pattern,
+			return vr_errf(err, errlen, -1, "regex '%s': group name '%s' used twice", pattern,
 				     name);
 		memcpy(p->names[g], name, n + 1);
 	}
@@ -60,7 +46,7 @@ int vr_pattern_compile(struct vr_pattern *p, const char *pattern, char *err, siz
 	memset(p, 0, sizeof *p);
 	size_t len = strlen(pattern);
 	if (len > VR_PATTERN_MAX_LEN)
-		return failf(err, errlen, "regex '%.64s...' is too long (more than %d bytes)", pattern,
+		return vr_errf(err, errlen, -1, "regex '%.64s...' is too long (more than %d bytes)", pattern,
 			     VR_PATTERN_MAX_LEN);
 	int code = 0;
 	PCRE2_SIZE at = 0;
@@ -71,7 +57,7 @@ int vr_pattern_compile(struct vr_pattern *p, const char *pattern, char *err, siz
 		PCRE2_UCHAR msg[256];
 		if (pcre2_get_error_message(code, msg, sizeof msg) < 0)
 			snprintf((char *)msg, sizeof msg, "error %d", code);
-		return failf(err, errlen, "regex '%s': %s at offset %zu", pattern, (char *)msg,
+		return vr_errf(err, errlen, -1, "regex '%s': %s at offset %zu", pattern, (char *)msg,
 			     (size_t)at);
 	}
 	uint32_t groups = 0;
@@ -79,7 +65,7 @@ int vr_pattern_compile(struct vr_pattern *p, const char *pattern, char *err, siz
 	p->ngroups = groups;
 	p->noncapturing = strstr(pattern, "(?:") != NULL;
 	if (groups > VR_ORIGIN_MAX_GROUPS) {
-		failf(err, errlen, "regex '%s': more than %d groups", pattern, VR_ORIGIN_MAX_GROUPS);
+		vr_errf(err, errlen, -1, "regex '%s': more than %d groups", pattern, VR_ORIGIN_MAX_GROUPS);
 		vr_pattern_free(p);
 		return -1;
 	}
@@ -109,9 +95,9 @@ int vr_pattern_exec(const struct vr_pattern *p, const char *subject,
 {
 	size_t len = strlen(subject);
 	if (!p->code)
-		return failf(err, errlen, "regex not compiled");
+		return vr_errf(err, errlen, -1, "regex not compiled");
 	if (len > INT_MAX) /* regmatch_t's offsets are ints */
-		return failf(err, errlen, "path longer than %d bytes", INT_MAX);
+		return vr_errf(err, errlen, -1, "path longer than %d bytes", INT_MAX);
 	pcre2_match_data *md = pcre2_match_data_create(VR_ORIGIN_MAX_GROUPS + 1, NULL);
 	if (!md)
 		vr_oom();
@@ -135,19 +121,19 @@ int vr_pattern_exec(const struct vr_pattern *p, const char *subject,
 		return 0;
 	switch (rc) {
 	case PCRE2_ERROR_MATCHLIMIT:
-		return failf(err, errlen, "matching gave up after %u backtracking steps (the match limit)",
+		return vr_errf(err, errlen, -1, "matching gave up after %u backtracking steps (the match limit)",
 			     VR_PATTERN_MATCH_LIMIT);
 	case PCRE2_ERROR_DEPTHLIMIT:
-		return failf(err, errlen, "matching gave up at %u nested backtracking points (the depth limit)",
+		return vr_errf(err, errlen, -1, "matching gave up at %u nested backtracking points (the depth limit)",
 			     VR_PATTERN_DEPTH_LIMIT);
 	case PCRE2_ERROR_HEAPLIMIT:
-		return failf(err, errlen, "matching gave up at %u KiB of backtracking memory (the heap limit)",
+		return vr_errf(err, errlen, -1, "matching gave up at %u KiB of backtracking memory (the heap limit)",
 			     VR_PATTERN_HEAP_LIMIT_KIB);
 	default: {
 		PCRE2_UCHAR msg[256];
 		if (pcre2_get_error_message(rc, msg, sizeof msg) < 0)
 			snprintf((char *)msg, sizeof msg, "error %d", rc);
-		return failf(err, errlen, "matching failed: %s", (char *)msg);
+		return vr_errf(err, errlen, -1, "matching failed: %s", (char *)msg);
 	}
 	}
 }
