@@ -96,7 +96,7 @@ teardown() {
 cache() {
 	status=0
 	"$VR_CACHE" "$@" >"$OUT" 2>"$ERR" 3>&- || status=$?
-	stderr=$(cat "$ERR")
+	slurp stderr "$ERR"
 }
 
 # vc ARGS...: vr-chunk on $S, as helpers/store.bash's but without a shell
@@ -105,7 +105,7 @@ cache() {
 vc() {
 	status=0
 	"$VR_CHUNK" --store "$S" "$@" >"$OUT" 2>"$ERR" 3>&- || status=$?
-	stderr=$(cat "$ERR")
+	slurp stderr "$ERR"
 	output=$stderr
 }
 

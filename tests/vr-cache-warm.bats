@@ -43,9 +43,10 @@ setup() {
 # warm ARGS...: vr-cache warm on the test's store with metrics; stdout in
 # $OUT (and $output), stderr in $ERR (and $stderr), status in $status
 warm() {
-	run bash -c '"$0" --store "$S" --metrics "$M" warm "$@" >"$OUT" 2>"$ERR"' "$VR_CACHE" "$@"
-	output=$(cat "$OUT")
-	stderr=$(cat "$ERR")
+	status=0
+	"$VR_CACHE" --store "$S" --metrics "$M" warm "$@" >"$OUT" 2>"$ERR" 3>&- || status=$?
+	slurp output "$OUT"
+	slurp stderr "$ERR"
 }
 
 # j FIELD: a field of the --json summary in $OUT

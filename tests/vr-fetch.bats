@@ -97,7 +97,7 @@ teardown() {
 fetch() {
 	status=0
 	"$VR_FETCH" "$@" >"$OUT" 2>"$ERR" || status=$?
-	output=$(cat "$ERR")
+	slurp output "$ERR"
 }
 
 # slice FILE START LENGTH

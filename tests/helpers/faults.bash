@@ -53,12 +53,15 @@ rand_ms() {
 
 # ms_sleep MS: sleep MS milliseconds
 ms_sleep() {
-	sleep "$(printf '%d.%03d' $(($1 / 1000)) $(($1 % 1000)))"
+	local s
+	printf -v s '%d.%03d' $(($1 / 1000)) $(($1 % 1000))
+	sleep "$s"
 }
 
-# now_ms: the time in milliseconds
+# now_ms: the time in milliseconds (bash's clock: no fork)
 now_ms() {
-	echo $(($(date +%s%N) / 1000000))
+	local t=${EPOCHREALTIME//[!0-9]/}
+	echo $((t / 1000))
 }
 
 # writing_rows: generations of the store still in state 'writing'

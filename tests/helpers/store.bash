@@ -17,18 +17,23 @@ gen2() {
 }
 
 # vc ARGS...: run vr-chunk on the test's store ($S); stdout in $OUT, stderr
-# in $ERR and $stderr, status in $status
+# in $ERR and $stderr, status in $status ($output is empty, as it was when
+# this went through bats' run: no shell in between, no subshell)
 vc() {
-	run bash -c '"$0" --store "$S" "$@" >"$OUT" 2>"$ERR"' "$VR_CHUNK" "$@"
-	stderr=$(cat "$ERR")
+	status=0
+	output=
+	"$VR_CHUNK" --store "$S" "$@" >"$OUT" 2>"$ERR" 3>&- || status=$?
+	slurp stderr "$ERR"
 }
 
 # vcin INPUT ARGS...: the same with INPUT arriving through a pipe
 vcin() {
 	local in=$1
 	shift
-	run bash -c 'cat "$1" | "$0" --store "$S" "${@:2}" >"$OUT" 2>"$ERR"' "$VR_CHUNK" "$in" "$@"
-	stderr=$(cat "$ERR")
+	status=0
+	output=
+	cat "$in" 3>&- | "$VR_CHUNK" --store "$S" "$@" >"$OUT" 2>"$ERR" 3>&- || status=$?
+	slurp stderr "$ERR"
 }
 
 # q SQL: one query on the store, waiting out writers' locks (never creates it)
