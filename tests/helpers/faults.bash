@@ -5,15 +5,36 @@
 # shellcheck shell=bash disable=SC2016,SC2015,SC2059
 
 # fault_listen RESPONSE [HOLD]: a listener on a free 127.0.0.1 port that
-# accepts one connection, sends the bytes of RESPONSE (an empty file: none),
-# keeps the connection open HOLD more seconds (default 0) and closes it.
+# accepts one connection, reads the request's head, sends the bytes of
+# RESPONSE (an empty file: none), keeps the connection open HOLD more
+# seconds (default 0) and closes it. The request is read first so that the
+# close is an end of file: a socket closed with unread data sends a reset
+# instead ("Connection reset by peer" for a body cut short, which nc -q 0
+# gave once under SAN=1, when it closed before the request had come).
 # Sets FPORT and FPID (the leader of its own process group).
 fault_listen() {
 	local resp=$1 hold=${2:-0} i
 	fault_stop
 	FPORT=$(_vr_free_port) || return 1
-	setsid bash -c '{ cat "$1"; sleep "$3"; } | nc -q 0 -l 127.0.0.1 "$2"' \
-		fault "$resp" "$FPORT" "$hold" </dev/null >/dev/null 2>&1 3>&- &
+	setsid perl -MIO::Socket::INET -e '
+		my ($resp, $port, $hold) = @ARGV;
+		open(my $f, "<:raw", $resp) or die "$resp: $!\n";
+		my $out = do { local $/; <$f> } // "";
+		my $srv = IO::Socket::INET->new(LocalAddr => "127.0.0.1", LocalPort => $port,
+			Listen => 1, ReuseAddr => 1) or die "listen: $!\n";
+		my $c = $srv->accept or die "accept: $!\n";
+		my $req = "";
+		while ($req !~ /\r\n\r\n/) {
+			my $n = sysread($c, $req, 65536, length $req);
+			last unless $n;
+		}
+		for (my $at = 0; $at < length $out;) {
+			my $n = syswrite($c, $out, length($out) - $at, $at);
+			last unless $n;
+			$at += $n;
+		}
+		select(undef, undef, undef, $hold) if $hold > 0;
+		close $c;' "$resp" "$FPORT" "$hold" </dev/null >/dev/null 2>&1 3>&- &
 	FPID=$!
 	for i in $(seq 1 100); do
 		_vr_port_listening "$FPORT" && return 0
