@@ -99,16 +99,6 @@ cache() {
 	slurp stderr "$ERR"
 }
 
-# vc ARGS...: vr-chunk on $S, as helpers/store.bash's but without a shell
-# in between (this file runs it hundreds of times); stdout in $OUT, stderr
-# in $ERR, $stderr and $output, status in $status
-vc() {
-	status=0
-	"$VR_CHUNK" --store "$S" "$@" >"$OUT" 2>"$ERR" 3>&- || status=$?
-	slurp stderr "$ERR"
-	output=$stderr
-}
-
 # result_of METRICS: the result field of its last get line
 result_of() {
 	jq -r 'select(.command == "get") | .result' "$1" | tail -n 1

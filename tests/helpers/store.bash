@@ -16,14 +16,14 @@ gen2() {
 			-iv 00000000000000000000000000000000 2>/dev/null
 }
 
-# vc ARGS...: run vr-chunk on the test's store ($S); stdout in $OUT, stderr
-# in $ERR and $stderr, status in $status ($output is empty, as it was when
-# this went through bats' run: no shell in between, no subshell)
+# vc ARGS...: run vr-chunk on the test's store ($S), with no shell or
+# subshell in between; stdout in $OUT, stderr in $ERR, $stderr and $output
+# (what assert_success shows, and refute_output checks), status in $status
 vc() {
 	status=0
-	output=
 	"$VR_CHUNK" --store "$S" "$@" >"$OUT" 2>"$ERR" 3>&- || status=$?
 	slurp stderr "$ERR"
+	output=$stderr
 }
 
 # vcin INPUT ARGS...: the same with INPUT arriving through a pipe
@@ -31,9 +31,9 @@ vcin() {
 	local in=$1
 	shift
 	status=0
-	output=
 	cat "$in" 3>&- | "$VR_CHUNK" --store "$S" "$@" >"$OUT" 2>"$ERR" 3>&- || status=$?
 	slurp stderr "$ERR"
+	output=$stderr
 }
 
 # q SQL: one query on the store, waiting out writers' locks (never creates it)
